@@ -1,0 +1,46 @@
+# The two commands of the README, and the rest of the developer loop.
+#   make run    installs what is missing, builds, and runs the quick start
+#   make test   installs what is missing, builds, and runs every test
+.PHONY: all deps build run test asan fuzz bench clean
+
+BUILD := build/release
+JOBS  ?= $(shell nproc)
+
+all: build
+
+deps:
+	@./install-deps.sh
+
+build: deps
+	@[ -f $(BUILD)/build.ninja ] || cmake --preset release
+	@cmake --build --preset release -j $(JOBS)
+
+# Until the proxy lands, the quick start checks its policy and runs its tests.
+run: build
+	@echo "make run: checking examples/quickstart.route (the turnout proxy is not built yet)"
+	@$(BUILD)/compiler/routec check examples/quickstart.route
+	@echo "examples/quickstart.route: no errors"
+
+test: build
+	@ctest --preset release -j $(JOBS)
+
+# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan: deps
+	@[ -f build/asan/build.ninja ] || cmake --preset asan
+	@cmake --build --preset asan -j $(JOBS)
+	@ctest --preset asan -j $(JOBS)
+
+# libFuzzer over parse+check, built with clang; FUZZ_SECONDS bounds the run.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@[ -f build/fuzz/build.ninja ] || cmake --preset fuzz
+	@cmake --build --preset fuzz -j $(JOBS) --target fuzz_check
+	@mkdir -p build/fuzz/corpus
+	@build/fuzz/tests/fuzz/fuzz_check -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+	  -timeout=10 -rss_limit_mb=2048 build/fuzz/corpus tests/fuzz/corpus
+
+bench: build
+	@bench/check_bench.sh
+
+clean:
+	rm -rf build

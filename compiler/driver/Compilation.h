@@ -1,0 +1,49 @@
+// The compiler driver: reads a policy and the files it imports, parses and checks them.
+// routec, the LSP server and (through the back ends) the proxy all compile through here.
+#pragma once
+
+#include "diagnostics/Diagnostics.h"
+#include "sema/Checker.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace route {
+
+// One policy, loaded and checked. Owns its modules.
+struct LoadedPolicy {
+  Program program;
+  std::vector<std::unique_ptr<ast::Module>> modules;
+  bool ok = false; // no errors in parsing or checking
+};
+
+class Compilation {
+public:
+  // Policy files larger than this are refused.
+  static constexpr size_t kMaxFileSize = 64u << 20;
+
+  Compilation() : diags_(sources_) {}
+
+  SourceManager &sources() { return sources_; }
+  DiagnosticEngine &diags() { return diags_; }
+
+  // Loads the policy in `path` and its imports, then checks it. Returns nullptr when the
+  // root file itself cannot be read (an I/O problem, reported without a source range).
+  LoadedPolicy *load(const std::string &path);
+  // The same for a policy whose root text is given (an embedded default, an editor buffer).
+  LoadedPolicy *loadText(const std::string &path, std::string text);
+
+private:
+  struct ImportFrame;
+  LoadedPolicy *finish(std::unique_ptr<LoadedPolicy> policy, FileId root);
+  FileId readFile(const std::string &path, SourceRange importedFrom);
+  void loadModule(LoadedPolicy &policy, FileId file, std::vector<FileId> &stack);
+
+  SourceManager sources_;
+  DiagnosticEngine diags_;
+  std::vector<std::string> canonicalPaths_; // by FileId
+  std::vector<std::unique_ptr<LoadedPolicy>> policies_;
+};
+
+} // namespace route

@@ -1,0 +1,123 @@
+// The grammar of Route, Turnout's policy language. dsl/README.md is its reference.
+//
+// The grammar is deliberately permissive where a precise message helps more than a
+// syntax error: upstream properties, phase names, assignment targets and the first
+// operand of `redirect` are all plain expressions here, and the checker says what is
+// wrong with them.
+grammar Route;
+
+program
+    : topLevel* EOF
+    ;
+
+topLevel
+    : importDecl
+    | upstreamDecl
+    | aclDecl
+    | mapDecl
+    | constDecl
+    | funcDecl
+    | phaseDecl
+    | testDecl
+    ;
+
+importDecl   : 'import' STRING ';'? ;
+upstreamDecl : 'upstream' name '{' (property ';'?)* '}' ;
+property     : name '=' expr ;
+aclDecl      : 'acl' name '{' (aclEntry ','?)* '}' ;
+aclEntry     : expr ;
+mapDecl      : 'map' name '{' (mapEntry ','?)* '}' ;
+mapEntry     : (key=expr | isDefault='default') '=>' value=expr ;
+constDecl    : 'const' name (':' type)? '=' expr ';'? ;
+funcDecl     : 'fn' name '(' (param (',' param)*)? ')' '->' type block ;
+param        : name ':' type ;
+phaseDecl    : 'on' name block ;
+testDecl     : 'test' STRING '{' (testStmt ';'?)* '}' ;
+
+type
+    : (name | 'map' | 'acl') ('<' type (',' type)* '>')?
+    ;
+
+block : '{' (stmt ';'?)* '}' ;
+
+stmt
+    : ifStmt                                   # ifStatement
+    | 'let' name (':' type)? '=' expr          # letStatement
+    | 'delete' expr                            # deleteStatement
+    | 'respond' status=expr body=expr?         # respondStatement
+    | 'redirect' first=expr second=expr?       # redirectStatement
+    | 'route' expr                             # routeStatement
+    | 'retry'                                  # retryStatement
+    | 'return' expr?                           # returnStatement
+    | target=expr '=' value=expr               # assignStatement
+    ;
+
+ifStmt : 'if' expr block ('else' (ifStmt | block))? ;
+
+testStmt
+    : 'request' method=name url=expr ('from' client=expr)?   # testRequest
+    | 'header' key=expr '=' value=expr                      # testHeader
+    | 'origin' 'header' key=expr '=' value=expr             # testOriginHeader
+    | 'origin' status=expr body=expr?                       # testOrigin
+    | 'expect' expectation                                  # testExpect
+    ;
+
+expectation
+    : 'status' expr      # expectStatus
+    | 'route' name       # expectRoute
+    | 'redirect' expr    # expectRedirect
+    | 'body' expr        # expectBody
+    | expr               # expectCondition
+    ;
+
+expr
+    : primary                                                    # primaryExpr
+    | expr '.' name                                              # memberExpr
+    | expr '[' expr ']'                                          # indexExpr
+    | '-' expr                                                   # negateExpr
+    | expr op=('*' | '/' | '%') expr                             # binaryExpr
+    | expr op=('+' | '-') expr                                   # binaryExpr
+    | expr op=('==' | '!=' | '<' | '<=' | '>' | '>=' | '~' | '!~'
+              | 'in' | 'starts_with' | 'ends_with' | 'contains') expr  # binaryExpr
+    | 'not' expr                                                 # notExpr
+    | expr op='and' expr                                         # binaryExpr
+    | expr op='or' expr                                          # binaryExpr
+    ;
+
+primary
+    : literal                                       # literalPrimary
+    | name '(' (argument (',' argument)*)? ')'      # callPrimary
+    | name                                          # namePrimary
+    | '(' expr ')'                                  # parenPrimary
+    | '[' (listElement (',' listElement)*)? ','? ']' # listPrimary
+    ;
+
+argument    : (name '=')? expr ;
+listElement : expr ('weight' weight=expr)? ;
+
+literal
+    : STRING | RAW_STRING | INT | DURATION | IPV4 | IPV6 | 'true' | 'false'
+    ;
+
+// Words that are keywords in one place only stay usable as names everywhere else.
+name
+    : IDENT | 'request' | 'header' | 'origin' | 'status' | 'body' | 'weight' | 'from'
+    | 'upstream'
+    ;
+
+INT        : [0-9]+ ;
+DURATION   : ([0-9]+ ('ms' | 'us' | 's' | 'm' | 'h' | 'd'))+ ;
+IPV4       : [0-9]+ '.' [0-9]+ '.' [0-9]+ '.' [0-9]+ ('/' [0-9]+)? ;
+IPV6       : HEX* ':' HEX* ':' (HEX | ':')* ('.' [0-9]+ '.' [0-9]+ '.' [0-9]+)? ('/' [0-9]+)? ;
+RAW_STRING : 'r"' ~["]* '"' ;
+STRING     : '"' (ESCAPE | ~["\\\r\n])* '"' ;
+UNTERMINATED_STRING : '"' (ESCAPE | ~["\\\r\n])* ;
+IDENT      : [a-zA-Z_] [a-zA-Z0-9_]* ;
+
+LINE_COMMENT  : '//' ~[\r\n]* -> skip ;
+BLOCK_COMMENT : '/*' .*? '*/' -> skip ;
+WS            : [ \t\r\n]+ -> skip ;
+UNKNOWN_CHAR  : . ;
+
+fragment HEX    : [0-9a-fA-F] ;
+fragment ESCAPE : '\\' . ;
