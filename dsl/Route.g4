@@ -24,9 +24,10 @@ topLevel
 importDecl   : 'import' STRING ';'? ;
 upstreamDecl : 'upstream' name '{' (property ';'?)* '}' ;
 property     : name '=' expr ;
-aclDecl      : 'acl' name '{' (aclEntry ','?)* '}' ;
+// Entries are separated by commas: an entry cannot start where the one before might go on.
+aclDecl      : 'acl' name '{' (aclEntry (',' aclEntry)* ','?)? '}' ;
 aclEntry     : expr ;
-mapDecl      : 'map' name '{' (mapEntry ','?)* '}' ;
+mapDecl      : 'map' name '{' (mapEntry (',' mapEntry)* ','?)? '}' ;
 mapEntry     : (key=expr | isDefault='default') '=>' value=expr ;
 constDecl    : 'const' name (':' type)? '=' expr ';'? ;
 funcDecl     : 'fn' name '(' (param (',' param)*)? ')' '->' type block ;
@@ -43,14 +44,22 @@ block : '{' (stmt ';'?)* '}' ;
 stmt
     : ifStmt                                   # ifStatement
     | 'let' name (':' type)? '=' expr          # letStatement
-    | 'delete' expr                            # deleteStatement
-    | 'respond' status=expr body=expr?         # respondStatement
-    | 'redirect' first=expr second=expr?       # redirectStatement
+    | 'delete' lvalue                          # deleteStatement
+    | 'respond' status=statusCode body=expr?   # respondStatement
+    | 'redirect' status=statusCode? location=expr # redirectStatement
     | 'route' expr                             # routeStatement
     | 'retry'                                  # retryStatement
     | 'return' expr?                           # returnStatement
-    | target=expr '=' value=expr               # assignStatement
+    | target=lvalue '=' value=expr             # assignStatement
     ;
+
+// A status before another operand is a number or a dotted name, never a longer expression,
+// so that where the status ends is plain from the next token.
+statusCode : INT | name ('.' name)* ;
+
+// What a statement assigns or deletes. It starts with a name, so that no statement can
+// begin like the tail of the expression before it: statements need no separators.
+lvalue : name ('.' name | '[' expr ']')* ;
 
 ifStmt : 'if' expr block ('else' (ifStmt | block))? ;
 
@@ -58,7 +67,7 @@ testStmt
     : 'request' method=name url=expr ('from' client=expr)?   # testRequest
     | 'header' key=expr '=' value=expr                      # testHeader
     | 'origin' 'header' key=expr '=' value=expr             # testOriginHeader
-    | 'origin' status=expr body=expr?                       # testOrigin
+    | 'origin' status=statusCode body=STRING?               # testOrigin
     | 'expect' expectation                                  # testExpect
     ;
 

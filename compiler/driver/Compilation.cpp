@@ -23,28 +23,32 @@ std::string canonical(const std::string &path) {
 }
 } // namespace
 
-FileId Compilation::readFile(const std::string &path, SourceRange importedFrom) {
+FileId Compilation::readFile(const std::string &path, const std::string &written,
+                              SourceRange importedFrom) {
   std::string key = canonical(path);
   for (FileId id = 0; id < canonicalPaths_.size(); ++id)
     if (canonicalPaths_[id] == key)
       return id;
   auto fail = [&](const std::string &why) {
     if (importedFrom.valid())
-      diags_.error("import", importedFrom, fmt::format("cannot import '{}': {}", path, why));
+      diags_.error("import", importedFrom, fmt::format("cannot import '{}': {}", written, why));
     else
       diags_.error("io", {}, fmt::format("cannot read '{}': {}", path, why));
     return kNoFile;
   };
   std::error_code ec;
-  if (fs::is_directory(path, ec))
-    return fail("it is a directory");
+  if (!fs::exists(path, ec))
+    return fail(std::strerror(ENOENT));
+  // Devices and pipes could block or never end: a policy is a regular file.
+  if (!fs::is_regular_file(path, ec))
+    return fail("not a regular file");
+  if (fs::file_size(path, ec) > kMaxFileSize)
+    return fail(fmt::format("larger than {} MiB", kMaxFileSize >> 20));
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return fail(std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
-  if (text.str().size() > kMaxFileSize)
-    return fail(fmt::format("larger than {} MiB", kMaxFileSize >> 20));
   FileId id = sources_.add(path, text.str());
   canonicalPaths_.resize(id + 1);
   canonicalPaths_[id] = key;
@@ -64,7 +68,7 @@ void Compilation::loadModule(LoadedPolicy &policy, FileId file, std::vector<File
     auto &import = ast::as<ast::ImportDecl>(*decl);
     fs::path base = fs::path(sources_.path(file)).parent_path();
     std::string target = (base / import.path).lexically_normal().string();
-    FileId id = readFile(target, import.nameRange);
+    FileId id = readFile(target, import.path, import.nameRange);
     if (id == kNoFile)
       continue;
     import.target = id;
@@ -72,9 +76,10 @@ void Compilation::loadModule(LoadedPolicy &policy, FileId file, std::vector<File
     auto onStack = std::find(stack.begin(), stack.end(), id);
     if (onStack != stack.end()) {
       std::string chain;
+      auto name = [&](FileId f) { return fs::path(sources_.path(f)).filename().string(); };
       for (auto it = onStack; it != stack.end(); ++it)
-        chain += sources_.path(*it) + " imports ";
-      chain += sources_.path(id);
+        chain += name(*it) + " imports ";
+      chain += name(id);
       diags_.error("import-cycle", import.nameRange, "import cycle: " + chain)
           .withHint("move what both files need into a third file that both import");
       continue;
@@ -110,7 +115,7 @@ LoadedPolicy *Compilation::finish(std::unique_ptr<LoadedPolicy> policy, FileId r
 }
 
 LoadedPolicy *Compilation::load(const std::string &path) {
-  FileId root = readFile(path, {});
+  FileId root = readFile(path, path, {});
   if (root == kNoFile)
     return nullptr;
   return finish(std::make_unique<LoadedPolicy>(), root);

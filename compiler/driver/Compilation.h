@@ -37,7 +37,8 @@ public:
 private:
   struct ImportFrame;
   LoadedPolicy *finish(std::unique_ptr<LoadedPolicy> policy, FileId root);
-  FileId readFile(const std::string &path, SourceRange importedFrom);
+  // `written` is the path as the import spelled it, for messages.
+  FileId readFile(const std::string &path, const std::string &written, SourceRange importedFrom);
   void loadModule(LoadedPolicy &policy, FileId file, std::vector<FileId> &stack);
 
   SourceManager sources_;

@@ -82,7 +82,9 @@ public:
       range.end = index_.byteOffset(offending->getStopIndex() + 1);
       found = shorten(offending->getText());
     }
-    diags_.error("syntax", range, rewrite(message, found));
+    auto &d = diags_.error("syntax", range, rewrite(message, found));
+    if (found == "end of file")
+      d.withHint("a '}' or ')' may be missing");
   }
 
 private:
@@ -255,9 +257,12 @@ private:
       step.second = expr(c->value);
     } else if (auto *c = dynamic_cast<G::TestOriginContext *>(ctx)) {
       step.kind = ast::TestStepKind::Origin;
-      step.first = expr(c->status);
-      if (c->body)
-        step.second = expr(c->body);
+      step.first = statusCode(c->status);
+      if (c->body) {
+        auto body = std::make_unique<ast::LiteralExpr>(ast::LiteralKind::String, range(c->body));
+        body->stringValue = decodeString(c->body);
+        step.second = std::move(body);
+      }
     } else if (auto *c = dynamic_cast<G::TestExpectContext *>(ctx)) {
       G::ExpectationContext *e = c->expectation();
       if (auto *s = dynamic_cast<G::ExpectStatusContext *>(e)) {
@@ -309,22 +314,19 @@ private:
       return let;
     }
     if (auto *c = dynamic_cast<G::DeleteStatementContext *>(ctx))
-      return std::make_unique<ast::DeleteStmt>(expr(c->expr()), r);
+      return std::make_unique<ast::DeleteStmt>(lvalue(c->lvalue()), r);
     if (auto *c = dynamic_cast<G::RespondStatementContext *>(ctx)) {
       auto respond = std::make_unique<ast::RespondStmt>(r);
-      respond->status = expr(c->status);
+      respond->status = statusCode(c->status);
       if (c->body)
         respond->body = expr(c->body);
       return respond;
     }
     if (auto *c = dynamic_cast<G::RedirectStatementContext *>(ctx)) {
       auto redirect = std::make_unique<ast::RedirectStmt>(r);
-      if (c->second) {
-        redirect->status = expr(c->first);
-        redirect->location = expr(c->second);
-      } else {
-        redirect->location = expr(c->first);
-      }
+      if (c->status)
+        redirect->status = statusCode(c->status);
+      redirect->location = expr(c->location);
       return redirect;
     }
     if (auto *c = dynamic_cast<G::RouteStatementContext *>(ctx))
@@ -334,8 +336,58 @@ private:
     if (auto *c = dynamic_cast<G::ReturnStatementContext *>(ctx))
       return std::make_unique<ast::ReturnStmt>(c->expr() ? expr(c->expr()) : nullptr, r);
     if (auto *c = dynamic_cast<G::AssignStatementContext *>(ctx))
-      return std::make_unique<ast::AssignStmt>(expr(c->target), expr(c->value), r);
+      return std::make_unique<ast::AssignStmt>(lvalue(c->target), expr(c->value), r);
     return nullptr;
+  }
+
+  ast::ExprPtr statusCode(G::StatusCodeContext *ctx) {
+    if (!ctx)
+      return std::make_unique<ast::ErrorExpr>(SourceRange{file_, 0, 0});
+    if (ctx->INT()) {
+      auto lit = std::make_unique<ast::LiteralExpr>(ast::LiteralKind::Int, range(ctx));
+      std::string spelled = ctx->INT()->getText();
+      auto [end, ec] = std::from_chars(spelled.data(), spelled.data() + spelled.size(), lit->intValue);
+      if (ec != std::errc())
+        diags_.error("literal-range", lit->range, "integer literal is too large");
+      return lit;
+    }
+    std::vector<G::NameContext *> names = ctx->name();
+    if (names.empty()) // the parser recovered from an error here; it has been reported
+      return std::make_unique<ast::ErrorExpr>(range(ctx));
+    ast::ExprPtr out = std::make_unique<ast::NameExpr>(text(names[0]), range(names[0]));
+    for (size_t i = 1; i < names.size(); ++i)
+      out = std::make_unique<ast::MemberExpr>(std::move(out), text(names[i]), range(names[i]),
+                                              range(ctx->getStart(), names[i]->getStop()));
+    return out;
+  }
+
+  // name ('.' name | '[' expr ']')*, built into the same Member and Index nodes as in
+  // expressions.
+  ast::ExprPtr lvalue(G::LvalueContext *ctx) {
+    if (!ctx)
+      return std::make_unique<ast::ErrorExpr>(SourceRange{file_, 0, 0});
+    std::vector<G::NameContext *> names = ctx->name();
+    std::vector<G::ExprContext *> indexes = ctx->expr();
+    if (names.empty())
+      return std::make_unique<ast::ErrorExpr>(range(ctx));
+    size_t nextName = 1, nextIndex = 0;
+    Token *start = ctx->getStart();
+    ast::ExprPtr out = std::make_unique<ast::NameExpr>(text(names[0]), range(names[0]));
+    for (antlr4::tree::ParseTree *child : ctx->children) {
+      auto *terminal = dynamic_cast<antlr4::tree::TerminalNode *>(child);
+      if (!terminal)
+        continue;
+      std::string symbol = terminal->getText();
+      if (symbol == "." && nextName < names.size()) {
+        G::NameContext *member = names[nextName++];
+        out = std::make_unique<ast::MemberExpr>(std::move(out), text(member), range(member),
+                                                range(start, member->getStop()));
+      } else if (symbol == "]" && nextIndex < indexes.size()) {
+        out = std::make_unique<ast::IndexExpr>(std::move(out), expr(indexes[nextIndex++]),
+                                               range(start, terminal->getSymbol()));
+      }
+    }
+    return out;
   }
 
   ast::StmtPtr ifStatement(G::IfStmtContext *ctx) {
@@ -693,11 +745,27 @@ std::unique_ptr<ast::Module> parseModule(const SourceManager &sources, FileId fi
     if (!scanTokens(tokens, diags, file, index))
       return empty;
 
+    // Two-stage parsing, as ANTLR recommends: the fast SLL prediction first, which is
+    // linear on long operator chains; only input it cannot parse pays for full LL, which
+    // also produces the error messages.
     RouteParser parser(&tokens);
     parser.removeErrorListeners();
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+        antlr4::atn::PredictionMode::SLL);
+    parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+    RouteParser::ProgramContext *tree = nullptr;
     SyntaxErrorListener listener(diags, file, index, static_cast<uint32_t>(text.size()));
-    parser.addErrorListener(&listener);
-    RouteParser::ProgramContext *tree = parser.program();
+    try {
+      tree = parser.program();
+    } catch (const antlr4::ParseCancellationException &) {
+      tokens.seek(0);
+      parser.reset();
+      parser.setErrorHandler(std::make_shared<antlr4::DefaultErrorStrategy>());
+      parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+          antlr4::atn::PredictionMode::LL);
+      parser.addErrorListener(&listener);
+      tree = parser.program();
+    }
     AstBuilder builder(diags, file, index);
     return builder.program(tree);
   } catch (const std::exception &e) {

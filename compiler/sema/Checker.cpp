@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 
 namespace route {
@@ -31,18 +32,13 @@ bool Checker::run() {
 }
 
 void Checker::computeVisibility() {
+  // A file sees its own declarations and those of the files it imports itself: what it
+  // uses is named at its top, not inherited from what its imports import.
   size_t files = program_.imports.size();
   visible_.assign(files, {});
   for (FileId file = 0; file < files; ++file) {
-    std::vector<FileId> stack{file};
-    while (!stack.empty()) {
-      FileId next = stack.back();
-      stack.pop_back();
-      if (!visible_[file].insert(next).second)
-        continue;
-      for (FileId imported : program_.imports[next])
-        stack.push_back(imported);
-    }
+    visible_[file].insert(file);
+    visible_[file].insert(program_.imports[file].begin(), program_.imports[file].end());
   }
 }
 
@@ -156,9 +152,13 @@ ast::Decl *Checker::lookupGlobal(const std::string &name, SourceRange at, bool r
   if (from < visible_.size() && !visible_[from].count(decl->nameRange.file)) {
     if (reportInvisible)
       diags_.error("not-imported", at,
-                   fmt::format("'{}' is declared in another file that this file does not import",
+                   fmt::format("'{}' is declared in a file that this file does not import",
                                name))
-          .withNote(decl->nameRange, "declared here");
+          .withNote(decl->nameRange, "declared here")
+          .withHint(fmt::format("add: import \"{}\"",
+                                std::filesystem::path(diags_.sources().path(decl->nameRange.file))
+                                    .filename()
+                                    .string()));
     return nullptr;
   }
   return decl;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace route::sema {
@@ -550,6 +551,7 @@ void Checker::checkTest(ast::TestDecl &decl) {
   c.file = decl.range.file;
   ContextSwitch scope(*this, c);
   const ast::TestStep *request = nullptr;
+  bool reportedOrder = false;
   for (ast::TestStep &step : decl.steps) {
     switch (step.kind) {
     case ast::TestStepKind::Request: {
@@ -622,9 +624,14 @@ void Checker::checkTest(ast::TestDecl &decl) {
       expectType(*step.first, types().boolean(), "an expectation");
       break;
     }
-    if (step.kind != ast::TestStepKind::Request && !request)
+    bool requestFollows = std::any_of(decl.steps.begin(), decl.steps.end(), [](const ast::TestStep &s) {
+      return s.kind == ast::TestStepKind::Request;
+    });
+    if (step.kind != ast::TestStepKind::Request && !request && requestFollows && !reportedOrder) {
       diags_.error("test-order", step.range, "a test starts with its request")
-          .withHint("begin with: request GET \"http://example.com/\"");
+          .withHint("move the request line to the top of the test");
+      reportedOrder = true;
+    }
   }
   if (!request)
     diags_.error("no-request", decl.nameRange,
