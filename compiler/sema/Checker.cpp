@@ -108,6 +108,10 @@ void Checker::collectDeclarations() {
         break;
       }
       default: {
+        // Signatures first, so that calls type-check whatever the declaration order; every
+        // function gets one, even one whose name is refused below, as its body is checked.
+        if (decl.kind == ast::DeclKind::Func)
+          resolveSignature(ast::as<ast::FuncDecl>(decl));
         if (decl.name.empty() || isReserved(decl.name, decl.nameRange, ast::describe(decl.kind)))
           break;
         auto [it, inserted] = globals_.try_emplace(decl.name, &decl);
@@ -124,23 +128,22 @@ void Checker::collectDeclarations() {
         }
         if (decl.kind == ast::DeclKind::Upstream)
           program_.upstreams.push_back(&ast::as<ast::UpstreamDecl>(decl));
-        if (decl.kind == ast::DeclKind::Func) {
-          // Signatures first, so that calls type-check whatever the declaration order.
-          auto &fn = ast::as<ast::FuncDecl>(decl);
-          for (size_t i = 0; i < fn.params.size(); ++i) {
-            isReserved(fn.params[i].name, fn.params[i].range, "a parameter");
-            fn.params[i].type = resolveType(fn.paramTypes[i]);
-            for (size_t j = 0; j < i; ++j)
-              if (fn.params[j].name == fn.params[i].name)
-                diags_.error("duplicate", fn.params[i].range,
-                             fmt::format("parameter '{}' is declared twice", fn.params[i].name));
-          }
-          fn.returnType = resolveType(fn.returnTypeSyntax);
-        }
       }
       }
     }
   }
+}
+
+void Checker::resolveSignature(ast::FuncDecl &fn) {
+  for (size_t i = 0; i < fn.params.size(); ++i) {
+    isReserved(fn.params[i].name, fn.params[i].range, "a parameter");
+    fn.params[i].type = resolveType(fn.paramTypes[i]);
+    for (size_t j = 0; j < i; ++j)
+      if (fn.params[j].name == fn.params[i].name)
+        diags_.error("duplicate", fn.params[i].range,
+                     fmt::format("parameter '{}' is declared twice", fn.params[i].name));
+  }
+  fn.returnType = resolveType(fn.returnTypeSyntax);
 }
 
 ast::Decl *Checker::lookupGlobal(const std::string &name, SourceRange at, bool reportInvisible) {

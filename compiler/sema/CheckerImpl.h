@@ -48,6 +48,7 @@ public:
 private:
   // Checker.cpp: symbols, visibility, types named in source.
   void collectDeclarations();
+  void resolveSignature(ast::FuncDecl &fn);
   void computeVisibility();
   ast::Decl *lookupGlobal(const std::string &name, SourceRange at, bool reportInvisible);
   std::vector<std::string> visibleNames(FileId file) const;
