@@ -76,7 +76,7 @@ void Checker::collectDeclarations() {
             names.push_back(p.name);
           auto &d = diags_.error("unknown-phase", decl.nameRange,
                                  fmt::format("unknown phase '{}'", decl.name));
-          if (auto guess = closest(decl.name, names))
+          if (auto guess = suggest(decl.name, names))
             d.withHint(fmt::format("did you mean '{}'?", *guess));
           else
             d.withHint("phases are " + schema::phaseNames(schema::kAllPhases));
@@ -206,7 +206,7 @@ const Type *Checker::resolveType(const ast::TypeSyntax &syntax) {
   std::vector<std::string> names = {"bool", "int",  "string", "ip",       "cidr", "duration",
                                     "list", "map", "acl",    "upstream", "regex"};
   auto &d = diags_.error("bad-type", syntax.range, fmt::format("unknown type '{}'", syntax.name));
-  if (auto guess = closest(syntax.name, names))
+  if (auto guess = suggest(syntax.name, names))
     d.withHint(fmt::format("did you mean '{}'?", *guess));
   return types().error();
 }
@@ -237,20 +237,21 @@ void Checker::checkRecursion() {
 
 size_t editDistance(std::string_view a, std::string_view b) {
   // Optimal string alignment: Levenshtein plus adjacent transpositions, the commonest typo.
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i)
-    d[i][0] = i;
+  // Three rows suffice: the current one, the one above, and the one above that.
+  std::vector<size_t> twoUp(b.size() + 1), up(b.size() + 1), row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j)
-    d[0][j] = j;
+    up[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
+    row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
-                          d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      row[j] = std::min({up[j] + 1, row[j - 1] + 1, up[j - 1] + (a[i - 1] != b[j - 1])});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        row[j] = std::min(row[j], twoUp[j - 2] + 1);
     }
+    std::swap(twoUp, up);
+    std::swap(up, row);
   }
-  return d[a.size()][b.size()];
+  return up[b.size()];
 }
 
 std::optional<std::string> closest(std::string_view word,
@@ -260,7 +261,9 @@ std::optional<std::string> closest(std::string_view word,
   std::optional<std::string> best;
   size_t bestDistance = std::max<size_t>(1, word.size() / 3) + 1;
   for (const std::string &candidate : candidates) {
-    if (candidate.size() > 64)
+    size_t lengthGap = candidate.size() > word.size() ? candidate.size() - word.size()
+                                                      : word.size() - candidate.size();
+    if (lengthGap >= bestDistance) // the distance is at least the difference in length
       continue;
     size_t distance = editDistance(word, candidate);
     if (distance < bestDistance) {
@@ -269,6 +272,15 @@ std::optional<std::string> closest(std::string_view word,
     }
   }
   return best;
+}
+
+std::optional<std::string> Checker::suggest(std::string_view word,
+                                            const std::vector<std::string> &candidates) {
+  // A file full of unknown names must not cost names x declarations comparisons.
+  if (suggestionsLeft_ == 0)
+    return std::nullopt;
+  --suggestionsLeft_;
+  return closest(word, candidates);
 }
 
 } // namespace sema

@@ -55,6 +55,16 @@ private:
   const Type *resolveType(const ast::TypeSyntax &syntax);
   bool isReserved(const std::string &name, SourceRange at, const char *what);
   bool isReservedRoot(const std::string &name) const;
+  // A "did you mean" candidate, for the first kMaxSuggestions unknown names only.
+  std::optional<std::string> suggest(std::string_view word,
+                                     const std::vector<std::string> &candidates);
+  // The same, with candidates that are costly to list and are listed only when needed.
+  template <typename ListCandidates>
+  std::optional<std::string> suggestFrom(std::string_view word, ListCandidates list) {
+    return suggestionsLeft_ > 0 ? suggest(word, list()) : std::nullopt;
+  }
+  void reportUnknownUpstream(const std::string &name, SourceRange at);
+  static constexpr int kMaxSuggestions = 50;
   void checkRecursion();
 
   // Declarations.cpp
@@ -69,6 +79,7 @@ private:
   void checkFunction(ast::FuncDecl &decl);
   void checkPhase(ast::PhaseDecl &decl);
   void checkTest(ast::TestDecl &decl);
+  template <typename T> std::optional<T> constant(ast::Expr &e, const Type *type, const char *what);
   std::optional<int64_t> constInt(ast::Expr &e, const char *what, int64_t min, int64_t max);
   std::optional<int64_t> constDuration(ast::Expr &e, const char *what);
   std::optional<std::string> constString(ast::Expr &e, const char *what);
@@ -124,6 +135,7 @@ private:
   std::vector<std::vector<ast::LocalBinding *>> scopes_;
   std::vector<std::vector<const ast::BinaryExpr *>> captureScopes_;
   std::vector<ast::LocalBinding *> allLocals_; // for the unused-binding lint
+  int suggestionsLeft_ = kMaxSuggestions;
   // Calls between user functions, for the no-recursion rule.
   std::map<const ast::FuncDecl *, std::vector<std::pair<const ast::FuncDecl *, SourceRange>>>
       calls_;

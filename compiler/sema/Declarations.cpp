@@ -90,58 +90,43 @@ void Checker::checkDeclaration(ast::Decl &decl) {
 
 // ------------------------------------------------------------------------ constant values
 
-std::optional<int64_t> Checker::constInt(ast::Expr &e, const char *what, int64_t min,
-                                         int64_t max) {
-  if (!expectType(e, types().integer(), what))
+template <typename T>
+std::optional<T> Checker::constant(ast::Expr &e, const Type *type, const char *what) {
+  if (!expectType(e, type, what))
     return std::nullopt;
   ConstValue v = evaluate(e);
-  auto *value = std::get_if<int64_t>(&v.value);
-  if (!value) {
-    diags_.error("not-constant", e.range, fmt::format("{} must be a constant", what));
-    return std::nullopt;
-  }
-  if (*value < min || *value > max) {
+  if (auto *value = std::get_if<T>(&v.value))
+    return *value;
+  diags_.error("not-constant", e.range, fmt::format("{} must be a constant", what));
+  return std::nullopt;
+}
+
+std::optional<int64_t> Checker::constInt(ast::Expr &e, const char *what, int64_t min,
+                                         int64_t max) {
+  std::optional<int64_t> value = constant<int64_t>(e, types().integer(), what);
+  if (value && (*value < min || *value > max)) {
     diags_.error("out-of-range", e.range,
                  fmt::format("{} must be from {} to {}, not {}", what, min, max, *value));
     return std::nullopt;
   }
-  return *value;
+  return value;
 }
 
 std::optional<int64_t> Checker::constDuration(ast::Expr &e, const char *what) {
-  if (!expectType(e, types().get(TypeKind::Duration), what))
-    return std::nullopt;
-  ConstValue v = evaluate(e);
-  auto *value = std::get_if<int64_t>(&v.value);
-  if (!value) {
-    diags_.error("not-constant", e.range, fmt::format("{} must be a constant", what));
-    return std::nullopt;
-  }
-  if (*value <= 0) {
+  std::optional<int64_t> value = constant<int64_t>(e, types().get(TypeKind::Duration), what);
+  if (value && *value <= 0) {
     diags_.error("out-of-range", e.range, fmt::format("{} must be longer than 0s", what));
     return std::nullopt;
   }
-  return *value;
+  return value;
 }
 
 std::optional<std::string> Checker::constString(ast::Expr &e, const char *what) {
-  if (!expectType(e, types().string(), what))
-    return std::nullopt;
-  ConstValue v = evaluate(e);
-  if (auto *value = std::get_if<std::string>(&v.value))
-    return *value;
-  diags_.error("not-constant", e.range, fmt::format("{} must be a constant", what));
-  return std::nullopt;
+  return constant<std::string>(e, types().string(), what);
 }
 
 std::optional<bool> Checker::constBool(ast::Expr &e, const char *what) {
-  if (!expectType(e, types().boolean(), what))
-    return std::nullopt;
-  ConstValue v = evaluate(e);
-  if (auto *value = std::get_if<bool>(&v.value))
-    return *value;
-  diags_.error("not-constant", e.range, fmt::format("{} must be a constant", what));
-  return std::nullopt;
+  return constant<bool>(e, types().boolean(), what);
 }
 
 // ------------------------------------------------------------------------------ upstreams
@@ -202,7 +187,7 @@ void Checker::checkUpstream(ast::UpstreamDecl &decl) {
     } else {
       auto &d = diags_.error("unknown-setting", property.nameRange,
                              fmt::format("unknown upstream setting '{}'", name));
-      if (auto guess = closest(name, settings))
+      if (auto guess = suggest(name, settings))
         d.withHint(fmt::format("did you mean '{}'?", *guess));
       else
         d.withHint("settings are servers, balance, connect_timeout, read_timeout, "
@@ -271,7 +256,7 @@ void Checker::checkBalance(ast::UpstreamDecl &decl, ast::Expr &value) {
     else {
       auto &d = diags_.error("bad-balance", value.range,
                              fmt::format("unknown balancing policy '{}'", name));
-      if (auto guess = closest(name, {"round_robin", "random", "least_conn", "hash", "ketama"}))
+      if (auto guess = suggest(name, {"round_robin", "random", "least_conn", "hash", "ketama"}))
         d.withHint(fmt::format("did you mean '{}'?", *guess));
       else
         d.withHint(hint);
@@ -362,7 +347,7 @@ void Checker::checkHealth(ast::UpstreamDecl &decl, ast::Expr &value) {
       auto &d = diags_.error("bad-health", arg.nameRange,
                              fmt::format("{} health checks have no setting '{}'", call.callee,
                                          arg.name));
-      if (auto guess = closest(arg.name, known))
+      if (auto guess = suggest(arg.name, known))
         d.withHint(fmt::format("did you mean '{}'?", *guess));
     }
   }
@@ -604,13 +589,7 @@ void Checker::checkTest(ast::TestDecl &decl) {
         step.upstream = target;
         target->used = true;
       } else if (!globals_.count(step.word) || target) {
-        std::vector<std::string> names;
-        for (const ast::UpstreamDecl *u : program_.upstreams)
-          names.push_back(u->name);
-        auto &d = diags_.error("unknown-upstream", step.wordRange,
-                               fmt::format("unknown upstream '{}'", step.word));
-        if (auto guess = closest(step.word, names))
-          d.withHint(fmt::format("did you mean '{}'?", *guess));
+        reportUnknownUpstream(step.word, step.wordRange);
       }
       break;
     }

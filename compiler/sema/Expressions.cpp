@@ -190,7 +190,7 @@ const Type *Checker::checkName(ast::NameExpr &e) {
     if (globals_.count(e.name))
       return types().error(); // reported as not imported
     auto &d = diags_.error("unknown-name", e.range, fmt::format("unknown name '{}'", e.name));
-    if (auto guess = closest(e.name, visibleNames(e.range.file)))
+    if (auto guess = suggestFrom(e.name, [&] { return visibleNames(e.range.file); }))
       d.withHint(fmt::format("did you mean '{}'?", *guess));
     return types().error();
   }
@@ -285,7 +285,7 @@ const Type *Checker::checkMember(ast::MemberExpr &e) {
     auto &d = diags_.error("no-capture", e.memberRange,
                            fmt::format("no capture group named '{}' in the regex match in scope",
                                        e.member));
-    if (auto guess = closest(e.member, known))
+    if (auto guess = suggest(e.member, known))
       d.withHint(fmt::format("did you mean '{}'?", *guess));
     else
       d.withHint("name a group with (?P<name>...)");
@@ -305,7 +305,7 @@ const Type *Checker::checkMember(ast::MemberExpr &e) {
     }
     auto &d =
         diags_.error("unknown-variable", e.range, fmt::format("unknown variable '{}'", *path));
-    if (auto guess = closest(*path, variableNames()))
+    if (auto guess = suggest(*path, variableNames()))
       d.withHint(fmt::format("did you mean '{}'?", *guess));
     return types().error();
   }
@@ -483,15 +483,18 @@ const Type *Checker::checkCall(ast::CallExpr &e) {
   if (!decl) {
     if (globals_.count(e.callee))
       return types().error();
-    std::vector<std::string> names;
-    for (const schema::BuiltinInfo &b : schema::builtins())
-      names.push_back(b.name);
-    for (const auto &[name, d] : globals_)
-      if (d->kind == ast::DeclKind::Func)
-        names.push_back(name);
     auto &d = diags_.error("unknown-function", e.calleeRange,
                            fmt::format("unknown function '{}'", e.callee));
-    if (auto guess = closest(e.callee, names))
+    auto guess = suggestFrom(e.callee, [&] {
+      std::vector<std::string> names;
+      for (const schema::BuiltinInfo &b : schema::builtins())
+        names.push_back(b.name);
+      for (const auto &[name, decl] : globals_)
+        if (decl->kind == ast::DeclKind::Func)
+          names.push_back(name);
+      return names;
+    });
+    if (guess)
       d.withHint(fmt::format("did you mean '{}'?", *guess));
     return types().error();
   }

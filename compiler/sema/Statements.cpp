@@ -74,6 +74,22 @@ bool Checker::checkAction(schema::ActionId id, SourceRange at) {
   return true;
 }
 
+void Checker::reportUnknownUpstream(const std::string &name, SourceRange at) {
+  auto &d = diags_.error("unknown-upstream", at, fmt::format("unknown upstream '{}'", name));
+  if (program_.upstreams.empty()) {
+    d.withHint("declare it: upstream " + name + " { servers = [...] }");
+    return;
+  }
+  auto guess = suggestFrom(name, [&] {
+    std::vector<std::string> names;
+    for (const ast::UpstreamDecl *u : program_.upstreams)
+      names.push_back(u->name);
+    return names;
+  });
+  if (guess)
+    d.withHint(fmt::format("did you mean '{}'?", *guess));
+}
+
 void Checker::checkStatement(ast::Stmt &stmt) {
   switch (stmt.kind) {
   case ast::StmtKind::If:
@@ -150,15 +166,7 @@ void Checker::checkStatement(ast::Stmt &stmt) {
         for (const ast::LocalBinding *b : scope)
           local |= b->name == name.name;
       if (!local && !globals_.count(name.name) && !isReservedRoot(name.name)) {
-        std::vector<std::string> names;
-        for (const ast::UpstreamDecl *u : program_.upstreams)
-          names.push_back(u->name);
-        auto &d = diags_.error("unknown-upstream", route.target->range,
-                               fmt::format("unknown upstream '{}'", name.name));
-        if (auto guess = closest(name.name, names))
-          d.withHint(fmt::format("did you mean '{}'?", *guess));
-        else if (names.empty())
-          d.withHint("declare it: upstream " + name.name + " { servers = [...] }");
+        reportUnknownUpstream(name.name, route.target->range);
         route.target->type = types().error();
         break;
       }

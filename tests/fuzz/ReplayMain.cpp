@@ -56,6 +56,15 @@ std::vector<std::string> hostileInputs() {
       repeat("\xff\xfe", 1000),
       std::string("on\0request { }", 14),
   };
+  // Many unknown names against many declarations: "did you mean" must stay cheap.
+  std::string typos;
+  for (int i = 0; i < 3000; ++i)
+    typos += "upstream upstream_number_" + std::to_string(i) + " { servers = [\"127.0.0.1:80\"] }\n";
+  typos += "on request {\n";
+  for (int i = 0; i < 3000; ++i)
+    typos += "  if req.path == \"/" + std::to_string(i) + "\" { route upstream_numbr_" +
+             std::to_string(i) + " }\n";
+  inputs.push_back(typos + "}\n");
   std::string all;
   for (int c = 0; c < 256; ++c)
     all += static_cast<char>(c);
