@@ -1,0 +1,97 @@
+/* The C ABI between compiled Route policies and their host.
+ *
+ * JIT-compiled code, the reference interpreter, the turnout runtime and routec's simulator
+ * meet only here, as Varnish's VCL meets varnishd at vrt.h. Plain C: no C++ type crosses
+ * it, and ROUTE_ABI_VERSION changes whenever a declaration here does.
+ *
+ * The built-ins are one function each, route_<Id> for every row of stdlib/builtins.def.
+ * Strings are byte ranges, not NUL-terminated; strings a built-in makes live in the arena
+ * it is given, which the host frees when the exchange ends.
+ */
+#ifndef ROUTE_ABI_H
+#define ROUTE_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ROUTE_ABI_VERSION 1
+
+typedef struct RouteStr {
+  const char *data;
+  uint64_t size;
+} RouteStr;
+
+/* An address: IPv4 as 4 bytes and v6 = 0, IPv6 as 16 bytes and v6 = 1. */
+typedef struct RouteIp {
+  uint8_t bytes[16];
+  uint8_t v6;
+} RouteIp;
+
+typedef struct RouteStrList {
+  const RouteStr *items;
+  uint64_t size;
+} RouteStrList;
+
+/* ---------------------------------------------------------------------------- memory */
+typedef struct RouteArena RouteArena;
+RouteArena *route_arena_create(void);
+void route_arena_destroy(RouteArena *arena);
+/* Frees everything allocated since creation or the last reset, keeping one block. */
+void route_arena_reset(RouteArena *arena);
+char *route_arena_alloc(RouteArena *arena, uint64_t size);
+
+/* --------------------------------------------------------------------------- regexes */
+/* Compiled once when a policy loads (RE2 syntax); NULL when the pattern is invalid. */
+typedef struct RouteRegex RouteRegex;
+RouteRegex *route_regex_compile(RouteStr pattern);
+void route_regex_free(RouteRegex *regex);
+/* Number of capturing groups, not counting group 0. */
+uint32_t route_regex_groups(const RouteRegex *regex);
+/* Unanchored search. On a match, fills groups[0..count) (group 0 is the whole match; a
+ * group that did not take part is empty) and returns 1; returns 0 otherwise. */
+int route_regex_match(const RouteRegex *regex, RouteStr subject, RouteStr *groups,
+                      uint32_t count);
+
+/* ------------------------------------------------------------------------------ acls */
+/* A set of networks, searched in O(log n) over merged address ranges. */
+typedef struct RouteAcl RouteAcl;
+/* prefixes[i] is the prefix length of networks[i] (32 or 128 for a single address). */
+RouteAcl *route_acl_create(const RouteIp *networks, const uint8_t *prefixes, uint64_t count);
+void route_acl_free(RouteAcl *acl);
+int route_acl_contains(const RouteAcl *acl, RouteIp address);
+int route_cidr_contains(RouteIp network, uint8_t prefix, RouteIp address);
+
+/* -------------------------------------------------------------------------- built-ins */
+RouteStr route_Lower(RouteArena *arena, RouteStr s);
+RouteStr route_Upper(RouteArena *arena, RouteStr s);
+int64_t route_LenString(RouteStr s);
+int64_t route_LenList(RouteStrList list);
+RouteStr route_Substr(RouteStr s, int64_t start, int64_t count);
+RouteStrList route_Split(RouteArena *arena, RouteStr s, RouteStr separator);
+RouteStr route_Join(RouteArena *arena, RouteStrList list, RouteStr separator);
+RouteStr route_Trim(RouteStr s);
+RouteStr route_Replace(RouteArena *arena, RouteStr s, RouteStr from, RouteStr to);
+RouteStr route_RegexReplace(RouteArena *arena, RouteStr s, const RouteRegex *regex,
+                            RouteStr rewrite);
+RouteStr route_UrlDecode(RouteArena *arena, RouteStr s);
+RouteStr route_UrlEncode(RouteArena *arena, RouteStr s);
+RouteStr route_QueryParam(RouteArena *arena, RouteStr query, RouteStr name);
+RouteStr route_Base64Encode(RouteArena *arena, RouteStr s);
+RouteStr route_Base64Decode(RouteArena *arena, RouteStr s);
+int64_t route_Hash64(RouteStr s);
+RouteStr route_StrInt(RouteArena *arena, int64_t value);
+RouteStr route_StrIp(RouteArena *arena, RouteIp address);
+int64_t route_ParseInt(RouteStr s, int64_t fallback);
+RouteIp route_ParseIp(RouteStr s);
+int64_t route_Seconds(int64_t nanoseconds);
+int64_t route_Now(void);
+int64_t route_Random(int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ROUTE_ABI_H */
