@@ -77,6 +77,8 @@ int route_acl_contains(const RouteAcl *acl, RouteIp address) {
   return it != acl->ranges.begin() && value <= std::prev(it)->high;
 }
 
+int route_ip_equal(RouteIp a, RouteIp b) { return toMapped(a) == toMapped(b); }
+
 int route_cidr_contains(RouteIp network, uint8_t prefix, RouteIp address) {
   Range r = rangeOf(network, prefix);
   U128 value = toMapped(address);

@@ -1,57 +1,14 @@
 // routec: the Route compiler's command line.
-#include "driver/Compilation.h"
+#include "routec/Commands.h"
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
-#include <cstdio>
-#include <unistd.h>
-
-namespace {
-
-// Exit codes, as the README documents them.
-constexpr int kExitClean = 0;
-constexpr int kExitErrors = 1;
-constexpr int kExitUsage = 2;
-
-struct CheckOptions {
-  std::vector<std::string> files;
-  std::string format = "text";
-  bool werror = false;
-};
-
-int runCheck(const CheckOptions &options) {
-  route::Compilation compilation;
-  compilation.diags().setWarningsAsErrors(options.werror);
-  bool ioError = false;
-  for (const std::string &file : options.files)
-    ioError |= compilation.load(file) == nullptr;
-
-  route::DiagnosticEngine &diags = compilation.diags();
-  if (options.format == "json") {
-    std::fputs(diags.renderJson().c_str(), stdout);
-  } else {
-    std::fputs(diags.renderText().c_str(), stderr);
-    if (diags.errorCount() || diags.warningCount())
-      std::fputs(fmt::format("{} error{}, {} warning{}\n", diags.errorCount(),
-                             diags.errorCount() == 1 ? "" : "s", diags.warningCount(),
-                             diags.warningCount() == 1 ? "" : "s")
-                     .c_str(),
-                 stderr);
-  }
-  if (ioError)
-    return kExitUsage;
-  return diags.hasErrors() ? kExitErrors : kExitClean;
-}
-
-} // namespace
 
 int main(int argc, char **argv) {
   CLI::App app{"routec: check, test and compile Route policies for the turnout proxy"};
   app.set_version_flag("--version", std::string("routec ") + TURNOUT_VERSION);
   app.require_subcommand(1);
 
-  CheckOptions check;
+  routec::CheckOptions check;
   CLI::App *checkCommand =
       app.add_subcommand("check", "Parse and check policies; print diagnostics");
   checkCommand->add_option("files", check.files, "Policy files (.route)")->required();
@@ -59,13 +16,35 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"text", "json"}));
   checkCommand->add_flag("--werror", check.werror, "Treat warnings as errors");
 
+  routec::RunOptions run;
+  CLI::App *runCommand = app.add_subcommand(
+      "run", "Run a policy's phases on a synthetic request and show what the proxy would do");
+  runCommand->add_option("policy", run.policy, "Policy file")->required();
+  runCommand->add_option("--request", run.request, "The request: 'METHOD http://host/path?query'")
+      ->required();
+  runCommand->add_option("-H,--header", run.headers, "A request header: 'name: value'");
+  runCommand->add_option("--from", run.from, "The client's address (default 192.0.2.1)");
+  runCommand->add_option("--response", run.status, "The status the origin answers with")
+      ->check(CLI::Range(100, 599));
+  runCommand->add_option("--error", run.error,
+                         "Make the origin fail instead: connect_failed, read_timeout, ...");
+  runCommand->add_flag("--json", run.json, "Print the outcome as JSON");
+
+  routec::TestOptions test;
+  CLI::App *testCommand = app.add_subcommand("test", "Run the test blocks of policies");
+  testCommand->add_option("files", test.files, "Policy files (.route)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
     int code = app.exit(e);
-    return code == 0 ? kExitClean : kExitUsage;
+    return code == 0 ? routec::kExitClean : routec::kExitUsage;
   }
   if (app.got_subcommand(checkCommand))
-    return runCheck(check);
-  return kExitUsage;
+    return routec::check(check);
+  if (app.got_subcommand(runCommand))
+    return routec::run(run);
+  if (app.got_subcommand(testCommand))
+    return routec::test(test);
+  return routec::kExitUsage;
 }

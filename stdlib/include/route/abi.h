@@ -64,6 +64,35 @@ void route_acl_free(RouteAcl *acl);
 int route_acl_contains(const RouteAcl *acl, RouteIp address);
 int route_cidr_contains(RouteIp network, uint8_t prefix, RouteIp address);
 
+/* ------------------------------------------------------------------------------ host */
+/* The exchange a policy runs on: the request, what goes upstream, what comes back and
+ * what goes downstream. The host (the turnout runtime, routec's simulator) defines the
+ * struct and these functions; a policy only passes the pointer through.
+ *
+ * Variables are named by the index of their row in dsl/schema/variables.def. Reading a
+ * variable the exchange does not have yet gives "", 0 or 0.0.0.0. */
+typedef struct RouteCtx RouteCtx;
+RouteArena *route_ctx_arena(RouteCtx *ctx);
+RouteStr route_get_str(RouteCtx *ctx, uint32_t variable);
+int64_t route_get_int(RouteCtx *ctx, uint32_t variable);
+RouteIp route_get_ip(RouteCtx *ctx, uint32_t variable);
+void route_set_str(RouteCtx *ctx, uint32_t variable, RouteStr value);
+void route_set_int(RouteCtx *ctx, uint32_t variable, int64_t value);
+/* Header and string-map variables, by case-insensitive name. A header with several
+ * values reads as their comma-joined list. */
+RouteStr route_field_get(RouteCtx *ctx, uint32_t variable, RouteStr name);
+int route_field_has(RouteCtx *ctx, uint32_t variable, RouteStr name);
+void route_field_set(RouteCtx *ctx, uint32_t variable, RouteStr name, RouteStr value);
+void route_field_delete(RouteCtx *ctx, uint32_t variable, RouteStr name);
+/* Decisions. An upstream is named by its index in the policy's declaration order. */
+void route_respond(RouteCtx *ctx, int64_t status, RouteStr body);
+void route_redirect(RouteCtx *ctx, int64_t status, RouteStr location);
+void route_route(RouteCtx *ctx, uint32_t upstream);
+void route_retry(RouteCtx *ctx);
+
+/* Addresses compare as IPv4-mapped IPv6: 10.0.0.1 equals ::ffff:10.0.0.1. */
+int route_ip_equal(RouteIp a, RouteIp b);
+
 /* -------------------------------------------------------------------------- built-ins */
 RouteStr route_Lower(RouteArena *arena, RouteStr s);
 RouteStr route_Upper(RouteArena *arena, RouteStr s);

@@ -1,0 +1,60 @@
+#include "routec/Outcome.h"
+
+#include <fmt/format.h>
+
+namespace routec {
+
+std::string describeDecision(const route::Exchange &x, const route::Interpreter &policy) {
+  using Kind = route::Decision::Kind;
+  switch (x.decision.kind) {
+  case Kind::Route:
+    return fmt::format("route {}", policy.upstreams()[x.decision.upstream]->name);
+  case Kind::Respond:
+    return fmt::format("respond {}", x.decision.status);
+  case Kind::Redirect:
+    return fmt::format("redirect {} to {}", x.decision.status, x.decision.location);
+  default:
+    return "no route (404)";
+  }
+}
+
+std::string describeSource(const route::SourceManager &sources, route::SourceRange range) {
+  route::LineColumn lc = sources.lineColumn(range.file, range.begin);
+  std::string_view text = sources.slice(range);
+  text = text.substr(0, text.find('\n'));
+  std::string shown(text.substr(0, 80));
+  if (text.size() > 80)
+    shown += "...";
+  return fmt::format("{}:{}:{}  {}", sources.path(range.file), lc.line, lc.column, shown);
+}
+
+std::string routeLiteral(std::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+    case '\n':
+      out += "\\n";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    default:
+      if (c < 0x20 || c == 0x7F)
+        out += fmt::format("\\x{:02X}", c);
+      else
+        out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+} // namespace routec

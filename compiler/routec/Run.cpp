@@ -1,0 +1,131 @@
+#include "routec/Commands.h"
+#include "routec/Outcome.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+namespace routec {
+
+namespace {
+
+nlohmann::json headersJson(const route::HeaderList &headers) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto &[name, value] : headers.fields())
+    out.push_back({name, value});
+  return out;
+}
+
+std::string headersText(const route::HeaderList &headers) {
+  std::string out;
+  for (const auto &[name, value] : headers.fields())
+    out += fmt::format("    {}: {}\n", name, value);
+  return out;
+}
+
+bool isAddress(const std::string &text) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+} // namespace
+
+int run(const RunOptions &options) {
+  route::Exchange exchange;
+  size_t space = options.request.find(' ');
+  std::string url = space == std::string::npos ? "" : options.request.substr(space + 1);
+  url.erase(0, url.find_first_not_of(' '));
+  if (space == std::string::npos || !exchange.setUrl(url)) {
+    std::fprintf(stderr, "routec run: --request is 'METHOD http://host/path?query', not '%s'\n",
+                 options.request.c_str());
+    return kExitUsage;
+  }
+  exchange.request.method = options.request.substr(0, space);
+  for (const std::string &header : options.headers) {
+    size_t colon = header.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      std::fprintf(stderr, "routec run: a header is 'name: value', not '%s'\n", header.c_str());
+      return kExitUsage;
+    }
+    std::string value = header.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    exchange.request.headers.add(header.substr(0, colon), value);
+  }
+  if (!options.from.empty()) {
+    if (!isAddress(options.from)) {
+      std::fprintf(stderr, "routec run: --from takes an IP address, not '%s'\n",
+                   options.from.c_str());
+      return kExitUsage;
+    }
+    exchange.clientIp = options.from;
+  }
+  exchange.origin.status = options.status;
+  exchange.originError = options.error;
+
+  route::Compilation compilation;
+  route::LoadedPolicy *policy = compilation.load(options.policy);
+  std::fputs(compilation.diags().renderText().c_str(), stderr);
+  if (!policy)
+    return kExitUsage;
+  if (!policy->ok)
+    return kExitErrors;
+
+  route::Interpreter interpreter(policy->program);
+  exchange.run(interpreter);
+  const route::SourceManager &sources = compilation.sources();
+  bool routed = exchange.decision.kind == route::Decision::Kind::Route;
+
+  if (options.json) {
+    nlohmann::json out;
+    out["decision"] = describeDecision(exchange, interpreter);
+    if (routed) {
+      const route::SimulatedRequest &up = exchange.upstreamRequest;
+      out["upstream"] = {{"name", exchange.upstreamName}, {"peer", exchange.upstreamPeer}};
+      out["upstream_request"] = {{"method", up.method},
+                                 {"path", up.path},
+                                 {"query", up.query},
+                                 {"headers", headersJson(up.headers)}};
+    }
+    out["response"] = {{"status", exchange.response.status},
+                       {"headers", headersJson(exchange.response.headers)},
+                       {"body", exchange.response.body}};
+    nlohmann::json rules = nlohmann::json::array();
+    for (const route::SourceRange &r : exchange.trace) {
+      route::LineColumn lc = sources.lineColumn(r.file, r.begin);
+      rules.push_back({{"file", sources.path(r.file)},
+                       {"line", lc.line},
+                       {"column", lc.column},
+                       {"source", std::string(sources.slice(r).substr(0, sources.slice(r).find('\n')))}});
+    }
+    out["rules"] = std::move(rules);
+    std::puts(out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return kExitClean;
+  }
+
+  std::string text = fmt::format("decision: {}\n", describeDecision(exchange, interpreter));
+  if (routed) {
+    const route::SimulatedRequest &up = exchange.upstreamRequest;
+    text += fmt::format("upstream: {} (peer {}, attempt {})\n", exchange.upstreamName,
+                        exchange.upstreamPeer, exchange.upstreamAttempt);
+    text += fmt::format("upstream request: {} {}{}{}\n{}", up.method, up.path,
+                        up.query.empty() ? "" : "?", up.query, headersText(up.headers));
+    if (!exchange.errorKind.empty())
+      text += fmt::format("origin failed: {} ({})\n", exchange.errorKind, exchange.errorStatus);
+  }
+  text += fmt::format("response: {}\n{}", exchange.response.status,
+                      headersText(exchange.response.headers));
+  if (!exchange.response.body.empty())
+    text += fmt::format("    body: {}\n", routeLiteral(exchange.response.body));
+  text += "rules fired:\n";
+  if (exchange.trace.empty())
+    text += "    (none)\n";
+  for (const route::SourceRange &r : exchange.trace)
+    text += "    " + describeSource(sources, r) + "\n";
+  std::fputs(text.c_str(), stdout);
+  return kExitClean;
+}
+
+} // namespace routec

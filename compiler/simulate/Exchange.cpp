@@ -1,0 +1,396 @@
+#include "simulate/Exchange.h"
+
+#include <algorithm>
+#include <cstring>
+
+// The simulator's side of route/abi.h: the context is the exchange and its arena.
+struct RouteCtx {
+  route::Exchange *exchange;
+  RouteArena *arena;
+  route::Decision **decision;
+};
+
+namespace route {
+
+namespace {
+
+bool sameName(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view view(RouteStr s) { return {s.data ? s.data : "", static_cast<size_t>(s.size)}; }
+
+RouteStr inArena(RouteCtx *ctx, std::string_view text) {
+  char *out = route_arena_alloc(ctx->arena, text.size());
+  if (!text.empty())
+    std::memcpy(out, text.data(), text.size());
+  return {out, text.size()};
+}
+
+std::string cookie(const HeaderList &headers, std::string_view name) {
+  std::string all = headers.get("cookie");
+  std::string_view rest = all;
+  while (!rest.empty()) {
+    size_t end = rest.find(';');
+    std::string_view pair = rest.substr(0, end);
+    while (!pair.empty() && pair.front() == ' ')
+      pair.remove_prefix(1);
+    size_t equals = pair.find('=');
+    if (equals != std::string_view::npos && pair.substr(0, equals) == name)
+      return std::string(pair.substr(equals + 1));
+    if (end == std::string_view::npos)
+      break;
+    rest.remove_prefix(end + 1);
+  }
+  return "";
+}
+
+using V = schema::VariableId;
+
+V variableOf(uint32_t index) { return static_cast<V>(index); }
+
+} // namespace
+
+std::string HeaderList::get(std::string_view name) const {
+  std::string out;
+  for (const auto &[n, v] : fields_) {
+    if (!sameName(n, name))
+      continue;
+    if (!out.empty())
+      out += ", ";
+    out += v;
+  }
+  return out;
+}
+
+bool HeaderList::has(std::string_view name) const {
+  return std::any_of(fields_.begin(), fields_.end(),
+                     [&](const auto &field) { return sameName(field.first, name); });
+}
+
+void HeaderList::set(std::string_view name, std::string_view value) {
+  std::string copy(value); // `value` may point into a field about to go
+  remove(name);
+  fields_.emplace_back(std::string(name), std::move(copy));
+}
+
+void HeaderList::add(std::string_view name, std::string_view value) {
+  fields_.emplace_back(std::string(name), std::string(value));
+}
+
+void HeaderList::remove(std::string_view name) {
+  fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
+                               [&](const auto &field) { return sameName(field.first, name); }),
+                fields_.end());
+}
+
+bool Exchange::setUrl(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos)
+    return false;
+  request.scheme = std::string(url.substr(0, scheme));
+  if (request.scheme != "http" && request.scheme != "https")
+    return false;
+  std::string_view rest = url.substr(scheme + 3);
+  size_t slash = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view target = slash == std::string_view::npos ? "/" : rest.substr(slash);
+  if (authority.empty())
+    return false;
+  request.headers.set("host", authority);
+  // req.host is the authority without its port, lowercased.
+  std::string_view host = authority;
+  if (host.front() == '[') {
+    host = host.substr(0, host.find(']') + 1);
+  } else if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  request.host.clear();
+  for (char c : host)
+    request.host += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  size_t question = target.find('?');
+  request.path = std::string(target.substr(0, question));
+  if (request.path.empty())
+    request.path = "/";
+  request.query = question == std::string_view::npos ? "" : std::string(target.substr(question + 1));
+  return true;
+}
+
+void Exchange::runPhase(const Interpreter &policy, schema::Phase phase) {
+  RouteArena *arena = route_arena_create();
+  RouteCtx ctx{this, arena, &current_};
+  policy.runPhase(phase, &ctx, &trace);
+  route_arena_destroy(arena);
+}
+
+bool Exchange::check(const Interpreter &policy, const ast::Expr &condition) {
+  RouteArena *arena = route_arena_create();
+  RouteCtx ctx{this, arena, &current_};
+  bool holds = policy.evaluateCondition(condition, &ctx);
+  route_arena_destroy(arena);
+  return holds;
+}
+
+void Exchange::answer(const Decision &d) {
+  response = {};
+  response.status = d.status;
+  if (d.kind == Decision::Kind::Redirect)
+    response.headers.set("location", d.location);
+  else
+    response.body = d.body;
+}
+
+void Exchange::run(const Interpreter &policy) {
+  policy_ = &policy;
+  current_ = &decision;
+  runPhase(policy, schema::Phase::Request);
+  switch (decision.kind) {
+  case Decision::Kind::Route: {
+    const ast::UpstreamDecl *upstream = policy.upstreams()[decision.upstream];
+    upstreamName = upstream->name;
+    if (!upstream->config.servers.empty()) {
+      const ast::ServerSpec &server = upstream->config.servers.front();
+      bool v6 = server.host.find(':') != std::string::npos;
+      upstreamPeer = (v6 ? "[" + server.host + "]" : server.host) + ":" + std::to_string(server.port);
+    }
+    upstreamAttempt = 1;
+    upstreamRequest = request;
+    runPhase(policy, schema::Phase::UpstreamRequest);
+    if (originError.empty()) {
+      upstreamResponse = origin;
+      runPhase(policy, schema::Phase::UpstreamResponse);
+      response = upstreamResponse;
+      break;
+    }
+    errorKind = originError;
+    errorStatus = originError.find("timeout") != std::string::npos ? 504 : 502;
+    errorMessage = "simulated " + originError;
+    // Every attempt fails the same way in a simulation; the error phase may answer, or
+    // retry until the upstream's retries are spent.
+    for (;;) {
+      Decision &onError = errorDecisions.emplace_back();
+      current_ = &onError;
+      runPhase(policy, schema::Phase::Error);
+      if (onError.kind == Decision::Kind::Respond || onError.kind == Decision::Kind::Redirect) {
+        answer(onError);
+        break;
+      }
+      bool again = onError.kind == Decision::Kind::Retry || onError.kind == Decision::Kind::Route;
+      if (!again || upstreamAttempt > upstream->config.retries) {
+        response = {errorStatus, {}, errorStatus == 504 ? "gateway timeout\n" : "bad gateway\n"};
+        break;
+      }
+      ++upstreamAttempt;
+    }
+    current_ = &decision;
+    break;
+  }
+  case Decision::Kind::Respond:
+  case Decision::Kind::Redirect:
+    answer(decision);
+    break;
+  default:
+    response = {404, {}, "no route\n"};
+    break;
+  }
+  runPhase(policy, schema::Phase::Response);
+  runPhase(policy, schema::Phase::Log);
+}
+
+} // namespace route
+
+using route::Exchange;
+using route::V;
+
+extern "C" {
+
+RouteArena *route_ctx_arena(RouteCtx *ctx) { return ctx->arena; }
+
+RouteStr route_get_str(RouteCtx *ctx, uint32_t variable) {
+  Exchange &x = *ctx->exchange;
+  switch (route::variableOf(variable)) {
+  case V::ReqId:
+    return route::inArena(ctx, "simulated-1");
+  case V::ReqMethod:
+    return route::inArena(ctx, x.request.method);
+  case V::ReqScheme:
+    return route::inArena(ctx, x.request.scheme);
+  case V::ReqVersion:
+    return route::inArena(ctx, x.request.version);
+  case V::ReqHost:
+    return route::inArena(ctx, x.request.host);
+  case V::ReqPath:
+    return route::inArena(ctx, x.request.path);
+  case V::ReqQuery:
+    return route::inArena(ctx, x.request.query);
+  case V::UpstreamName:
+    return route::inArena(ctx, x.upstreamName);
+  case V::UpstreamPeer:
+    return route::inArena(ctx, x.upstreamPeer);
+  case V::UpstreamReqMethod:
+    return route::inArena(ctx, x.upstreamRequest.method);
+  case V::UpstreamReqPath:
+    return route::inArena(ctx, x.upstreamRequest.path);
+  case V::UpstreamReqQuery:
+    return route::inArena(ctx, x.upstreamRequest.query);
+  case V::ErrorKind:
+    return route::inArena(ctx, x.errorKind);
+  case V::ErrorMessage:
+    return route::inArena(ctx, x.errorMessage);
+  default:
+    return {"", 0};
+  }
+}
+
+int64_t route_get_int(RouteCtx *ctx, uint32_t variable) {
+  Exchange &x = *ctx->exchange;
+  switch (route::variableOf(variable)) {
+  case V::ClientPort:
+    return x.clientPort;
+  case V::ServerPort:
+    return x.serverPort;
+  case V::UpstreamAttempt:
+    return x.upstreamAttempt;
+  case V::UpstreamRespStatus:
+    return x.upstreamResponse.status;
+  case V::RespStatus:
+    return x.response.status;
+  case V::RespBytes:
+    return static_cast<int64_t>(x.response.body.size());
+  case V::ErrorStatus:
+    return x.errorStatus;
+  default:
+    return 0;
+  }
+}
+
+RouteIp route_get_ip(RouteCtx *ctx, uint32_t variable) {
+  Exchange &x = *ctx->exchange;
+  const std::string &text = route::variableOf(variable) == V::ServerIp ? x.serverIp : x.clientIp;
+  return route_ParseIp({text.data(), text.size()});
+}
+
+void route_set_str(RouteCtx *ctx, uint32_t variable, RouteStr value) {
+  Exchange &x = *ctx->exchange;
+  std::string text(route::view(value));
+  switch (route::variableOf(variable)) {
+  case V::ReqMethod:
+    x.request.method = text;
+    break;
+  case V::ReqHost:
+    x.request.host = text;
+    break;
+  case V::ReqPath:
+    x.request.path = text;
+    break;
+  case V::ReqQuery:
+    x.request.query = text;
+    break;
+  case V::UpstreamReqMethod:
+    x.upstreamRequest.method = text;
+    break;
+  case V::UpstreamReqPath:
+    x.upstreamRequest.path = text;
+    break;
+  case V::UpstreamReqQuery:
+    x.upstreamRequest.query = text;
+    break;
+  default:
+    break;
+  }
+}
+
+void route_set_int(RouteCtx *ctx, uint32_t variable, int64_t value) {
+  Exchange &x = *ctx->exchange;
+  switch (route::variableOf(variable)) {
+  case V::UpstreamRespStatus:
+    x.upstreamResponse.status = value;
+    break;
+  case V::RespStatus:
+    x.response.status = value;
+    break;
+  case V::ErrorStatus:
+    x.errorStatus = value;
+    break;
+  default:
+    break;
+  }
+}
+
+static route::HeaderList *headersOf(Exchange &x, uint32_t variable) {
+  switch (route::variableOf(variable)) {
+  case V::ReqHeader:
+    return &x.request.headers;
+  case V::UpstreamReqHeader:
+    return &x.upstreamRequest.headers;
+  case V::UpstreamRespHeader:
+    return &x.upstreamResponse.headers;
+  case V::RespHeader:
+    return &x.response.headers;
+  default:
+    return nullptr;
+  }
+}
+
+RouteStr route_field_get(RouteCtx *ctx, uint32_t variable, RouteStr name) {
+  Exchange &x = *ctx->exchange;
+  std::string_view key = route::view(name);
+  if (route::variableOf(variable) == V::ReqCookie)
+    return route::inArena(ctx, route::cookie(x.request.headers, key));
+  if (route::variableOf(variable) == V::ReqArg)
+    return route_QueryParam(ctx->arena, {x.request.query.data(), x.request.query.size()}, name);
+  route::HeaderList *headers = headersOf(x, variable);
+  return headers ? route::inArena(ctx, headers->get(key)) : RouteStr{"", 0};
+}
+
+int route_field_has(RouteCtx *ctx, uint32_t variable, RouteStr name) {
+  Exchange &x = *ctx->exchange;
+  std::string_view key = route::view(name);
+  if (route::variableOf(variable) == V::ReqCookie) {
+    std::string all = x.request.headers.get("cookie");
+    return ("; " + all).find("; " + std::string(key) + "=") != std::string::npos;
+  }
+  if (route::variableOf(variable) == V::ReqArg) {
+    std::string query = "&" + x.request.query + "&";
+    return query.find("&" + std::string(key) + "=") != std::string::npos ||
+           query.find("&" + std::string(key) + "&") != std::string::npos;
+  }
+  route::HeaderList *headers = headersOf(x, variable);
+  return headers && headers->has(key);
+}
+
+void route_field_set(RouteCtx *ctx, uint32_t variable, RouteStr name, RouteStr value) {
+  if (route::HeaderList *headers = headersOf(*ctx->exchange, variable))
+    headers->set(route::view(name), route::view(value));
+}
+
+void route_field_delete(RouteCtx *ctx, uint32_t variable, RouteStr name) {
+  if (route::HeaderList *headers = headersOf(*ctx->exchange, variable))
+    headers->remove(route::view(name));
+}
+
+void route_respond(RouteCtx *ctx, int64_t status, RouteStr body) {
+  route::Decision &d = **ctx->decision;
+  d = {route::Decision::Kind::Respond, status, std::string(route::view(body)), "", 0};
+}
+
+void route_redirect(RouteCtx *ctx, int64_t status, RouteStr location) {
+  route::Decision &d = **ctx->decision;
+  d = {route::Decision::Kind::Redirect, status, "", std::string(route::view(location)), 0};
+}
+
+void route_route(RouteCtx *ctx, uint32_t upstream) {
+  route::Decision &d = **ctx->decision;
+  d = {route::Decision::Kind::Route, 0, "", "", upstream};
+}
+
+void route_retry(RouteCtx *ctx) {
+  route::Decision &d = **ctx->decision;
+  d = {route::Decision::Kind::Retry, 0, "", "", 0};
+}
+
+} // extern "C"

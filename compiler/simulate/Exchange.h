@@ -1,0 +1,96 @@
+// A simulated HTTP exchange for running policies without a proxy: `routec run`, `routec
+// test` and the differential tests. It plays the host's part of route/abi.h and walks the
+// phases in the order the proxy does.
+#pragma once
+
+#include "interp/Interpreter.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace route {
+
+// Header fields in arrival order; names compare case-insensitively.
+class HeaderList {
+public:
+  // Several fields of one name read as their comma-joined values.
+  std::string get(std::string_view name) const;
+  bool has(std::string_view name) const;
+  // Replaces every field of that name.
+  void set(std::string_view name, std::string_view value);
+  void add(std::string_view name, std::string_view value);
+  void remove(std::string_view name);
+  const std::vector<std::pair<std::string, std::string>> &fields() const { return fields_; }
+
+private:
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+struct SimulatedRequest {
+  std::string method = "GET";
+  std::string scheme = "http";
+  std::string host;
+  std::string path = "/";
+  std::string query;
+  std::string version = "HTTP/1.1";
+  HeaderList headers;
+};
+
+struct SimulatedResponse {
+  int64_t status = 0;
+  HeaderList headers;
+  std::string body;
+};
+
+struct Decision {
+  enum class Kind { None, Respond, Redirect, Route, Retry } kind = Kind::None;
+  int64_t status = 0;
+  std::string body;     // Respond
+  std::string location; // Redirect
+  uint32_t upstream = 0;
+};
+
+class Exchange {
+public:
+  // Parses "http://host:port/path?query" into the request; false when it is not an
+  // absolute http(s) URL.
+  bool setUrl(std::string_view url);
+
+  SimulatedRequest request;
+  std::string clientIp = "192.0.2.1";
+  int64_t clientPort = 40000;
+  std::string serverIp = "127.0.0.1";
+  int64_t serverPort = 6188;
+  // What the origin answers when the request is routed, unless it fails with originError
+  // ("connect_failed", "read_timeout", ...).
+  SimulatedResponse origin{200, {}, ""};
+  std::string originError;
+
+  // Results, after run().
+  Decision decision;
+  std::vector<Decision> errorDecisions;
+  SimulatedRequest upstreamRequest;
+  std::string upstreamName, upstreamPeer;
+  int64_t upstreamAttempt = 0;
+  SimulatedResponse upstreamResponse;
+  SimulatedResponse response;
+  int64_t errorStatus = 0;
+  std::string errorKind, errorMessage;
+  std::vector<SourceRange> trace;
+
+  // Runs the phases as the proxy would: request; then upstream_request, the origin's
+  // answer or error (and the error phase), upstream_response when routed; response; log.
+  void run(const Interpreter &policy);
+  // Evaluates a bool expression over the exchange as run() left it (a test's `expect`).
+  bool check(const Interpreter &policy, const ast::Expr &condition);
+
+private:
+  friend struct ::RouteCtx;
+  void runPhase(const Interpreter &policy, schema::Phase phase);
+  void answer(const Decision &d);
+  const Interpreter *policy_ = nullptr;
+  Decision *current_ = &decision; // where route_respond() and friends record
+};
+
+} // namespace route
