@@ -79,5 +79,47 @@ assert x["range"]["end"]["column"] == 14, x["range"]
 assert x["file"].endswith("bad.route") and d["errors"] == 1
 PY
 
+# routec run: the decision, the upstream request, the response and the rules that fired.
+check run-respond 0 "$routec" run examples/quickstart.route --request 'GET http://127.0.0.1:6188/healthz'
+contains run-respond out "decision: respond 200"
+contains run-respond out 'body: "ok\n"'
+contains run-respond out "examples/quickstart.route:15:9  respond 200"
+check run-route 0 "$routec" run examples/load_balancer.route --request 'GET http://localhost:6188/x?y=1' -H 'Cookie: a=b'
+contains run-route out "decision: route one"
+contains run-route out "upstream request: GET /x?y=1"
+contains run-route out "Host: one.one.one.one"
+check run-error 0 "$routec" run examples/maintenance.route --request 'GET http://www.example.com/' --from 203.0.113.9 --error connect_failed
+contains run-error out "origin failed: connect_failed (502)"
+contains run-error out "response: 503"
+check run-json 0 "$routec" run examples/redirects.route --request 'GET http://www.example.com/jobs' --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["decision"].startswith("redirect 308"), d; assert d["response"]["status"] == 308' "$work/out" || failures=$((failures + 1))
+check run-bad-request 2 "$routec" run examples/quickstart.route --request 'nonsense'
+check run-bad-from 2 "$routec" run examples/quickstart.route --request 'GET http://h/' --from not-an-ip
+check run-bad-policy 1 "$routec" run "$work/bad.route" --request 'GET http://h/'
+
+# routec test: one line per failure with its location, then the plain closing count.
+check test-pass 0 "$routec" test examples/redirects.route examples/canary.route
+contains test-pass out "6 passed, 0 failed"
+cat >"$work/failing.route" <<'ROUTE'
+upstream web { servers = ["127.0.0.1:8080"] }
+on request {
+    if req.path == "/private" { respond 403 }
+    route web
+}
+test "private is forbidden" {
+    request GET "http://example.com/private"
+    expect status 404
+}
+test "the rest is served" {
+    request GET "http://example.com/"
+    expect route web
+}
+ROUTE
+check test-fail 1 "$routec" test "$work/failing.route"
+contains test-fail out 'failing.route:8:5: test "private is forbidden": expected status 404, got 403 (respond 403)'
+contains test-fail out "1 passed, 1 failed"
+check test-bad-policy 1 "$routec" test "$work/bad.route"
+contains test-bad-policy out "0 passed, 1 failed"
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
