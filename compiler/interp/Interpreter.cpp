@@ -560,71 +560,47 @@ struct Interpreter::Impl {
   Value call(const ast::CallExpr &c, Frame &f) const {
     if (c.function)
       return callFunction(ast::as<ast::FuncDecl>(*c.function), c, f);
-    std::vector<Value> a;
-    for (const ast::CallArgument &arg : c.args)
-      a.push_back(eval(*arg.value, f));
-    using B = schema::BuiltinId;
-    RouteArena *arena = f.arena;
-    switch (*c.builtin) {
-    case B::Lower:
-      return Value::string(route_Lower(arena, a[0].s));
-    case B::Upper:
-      return Value::string(route_Upper(arena, a[0].s));
-    case B::LenString:
-      return Value::integer(route_LenString(a[0].s));
-    case B::LenList:
-      return Value::integer(a[0].list ? static_cast<int64_t>(a[0].list->size()) : 0);
-    case B::Substr:
-      return Value::string(route_Substr(a[0].s, a[1].i, a[2].i));
-    case B::Split: {
-      RouteStrList pieces = route_Split(arena, a[0].s, a[1].s);
-      Value out;
-      out.kind = Value::Kind::List;
-      out.list = std::make_shared<std::vector<Value>>();
-      for (uint64_t i = 0; i < pieces.size; ++i)
-        out.list->push_back(Value::string(pieces.items[i]));
-      return out;
+    std::vector<RouteValue> args(c.args.size());
+    for (size_t i = 0; i < c.args.size(); ++i) {
+      Value v = eval(*c.args[i].value, f);
+      RouteValue &arg = args[i];
+      arg = {};
+      arg.i = v.kind == Value::Kind::Bool ? v.b : v.i;
+      arg.s = v.s;
+      arg.ip = v.ip;
+      if (v.kind == Value::Kind::List)
+        arg.list = stringList(f, v);
+      auto regex = regexes.find(c.args[i].value.get());
+      if (regex != regexes.end())
+        arg.regex = regex->second;
     }
-    case B::Join:
-      return Value::string(route_Join(arena, stringList(f, a[0]), a[1].s));
-    case B::Trim:
-      return Value::string(route_Trim(a[0].s));
-    case B::Replace:
-      return Value::string(route_Replace(arena, a[0].s, a[1].s, a[2].s));
-    case B::RegexReplace:
-      return Value::string(route_RegexReplace(arena, a[0].s, regexes.at(c.args[1].value.get()), a[2].s));
-    case B::UrlDecode:
-      return Value::string(route_UrlDecode(arena, a[0].s));
-    case B::UrlEncode:
-      return Value::string(route_UrlEncode(arena, a[0].s));
-    case B::QueryParam:
-      return Value::string(route_QueryParam(arena, a[0].s, a[1].s));
-    case B::Base64Encode:
-      return Value::string(route_Base64Encode(arena, a[0].s));
-    case B::Base64Decode:
-      return Value::string(route_Base64Decode(arena, a[0].s));
-    case B::Hash64:
-      return Value::integer(route_Hash64(a[0].s));
-    case B::StrInt:
-      return Value::string(route_StrInt(arena, a[0].i));
-    case B::StrIp:
-      return Value::string(route_StrIp(arena, a[0].ip));
-    case B::ParseInt:
-      return Value::integer(route_ParseInt(a[0].s, a[1].i));
-    case B::ParseIp: {
-      Value out;
-      out.kind = Value::Kind::Ip;
-      out.ip = route_ParseIp(a[0].s);
-      return out;
+    RouteValue out{};
+    route_call_builtin(f.arena, static_cast<uint32_t>(*c.builtin), args.data(), &out);
+    switch (c.type->kind()) {
+    case TypeKind::Int:
+    case TypeKind::Duration:
+      return Value::integer(out.i);
+    case TypeKind::Bool:
+      return Value::boolean(out.i != 0);
+    case TypeKind::String:
+      return Value::string(out.s);
+    case TypeKind::Ip: {
+      Value ip;
+      ip.kind = Value::Kind::Ip;
+      ip.ip = out.ip;
+      return ip;
     }
-    case B::Seconds:
-      return Value::integer(route_Seconds(a[0].i));
-    case B::Now:
-      return Value::integer(route_Now());
-    case B::Random:
-      return Value::integer(route_Random(a[0].i));
+    case TypeKind::List: {
+      Value list;
+      list.kind = Value::Kind::List;
+      list.list = std::make_shared<std::vector<Value>>();
+      for (uint64_t i = 0; i < out.list.size; ++i)
+        list.list->push_back(Value::string(out.list.items[i]));
+      return list;
     }
-    return {};
+    default:
+      return {};
+    }
   }
 
   Value callFunction(const ast::FuncDecl &fn, const ast::CallExpr &c, Frame &caller) const {

@@ -94,6 +94,19 @@ void route_retry(RouteCtx *ctx);
 int route_ip_equal(RouteIp a, RouteIp b);
 
 /* -------------------------------------------------------------------------- built-ins */
+/* Every built-in through one entry point, for back ends that call them by number: `id`
+ * is the row of stdlib/builtins.def, `args` hold the arguments in the fields their types
+ * use (int, bool and duration in i; string in s; ip in ip; list<string> in list; a regex
+ * parameter in regex) and the result goes to the same field of `out`. */
+typedef struct RouteValue {
+  int64_t i;
+  RouteStr s;
+  RouteIp ip;
+  RouteStrList list;
+  const RouteRegex *regex;
+} RouteValue;
+void route_call_builtin(RouteArena *arena, uint32_t id, const RouteValue *args, RouteValue *out);
+
 RouteStr route_Lower(RouteArena *arena, RouteStr s);
 RouteStr route_Upper(RouteArena *arena, RouteStr s);
 int64_t route_LenString(RouteStr s);
