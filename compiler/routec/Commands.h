@@ -18,6 +18,12 @@ struct CheckOptions {
 };
 int check(const CheckOptions &options);
 
+struct DumpOptions {
+  std::string file;
+  bool ast = false;
+};
+int dump(const DumpOptions &options);
+
 struct RunOptions {
   std::string policy;
   std::string request; // "GET http://host/path?query"

@@ -30,6 +30,12 @@ int main(int argc, char **argv) {
                          "Make the origin fail instead: connect_failed, read_timeout, ...");
   runCommand->add_flag("--json", run.json, "Print the outcome as JSON");
 
+  routec::DumpOptions dump;
+  CLI::App *dumpCommand = app.add_subcommand("dump", "Look inside the compiler");
+  dumpCommand->add_option("file", dump.file, "Policy file")->required();
+  dumpCommand->add_flag("--ast", dump.ast, "The checked AST: types, resolved names, positions")
+      ->required();
+
   routec::TestOptions test;
   CLI::App *testCommand = app.add_subcommand("test", "Run the test blocks of policies");
   testCommand->add_option("files", test.files, "Policy files (.route)")->required();
@@ -42,6 +48,8 @@ int main(int argc, char **argv) {
   }
   if (app.got_subcommand(checkCommand))
     return routec::check(check);
+  if (app.got_subcommand(dumpCommand))
+    return routec::dump(dump);
   if (app.got_subcommand(runCommand))
     return routec::run(run);
   if (app.got_subcommand(testCommand))

@@ -97,6 +97,14 @@ check run-bad-request 2 "$routec" run examples/quickstart.route --request 'nonse
 check run-bad-from 2 "$routec" run examples/quickstart.route --request 'GET http://h/' --from not-an-ip
 check run-bad-policy 1 "$routec" run "$work/bad.route" --request 'GET http://h/'
 
+# routec dump --ast: the checked tree with types and what names resolved to.
+check dump-ast 0 "$routec" dump --ast examples/maintenance.route
+contains dump-ast out "variable client.ip : ip"
+contains dump-ast out "name allowed [acl] : acl"
+contains dump-ast out "server 192.168.10.20:8080 weight 1"
+check dump-needs-a-view 2 "$routec" dump examples/maintenance.route
+check dump-bad-policy 1 "$routec" dump --ast "$work/bad.route"
+
 # routec test: one line per failure with its location, then the plain closing count.
 check test-pass 0 "$routec" test examples/redirects.route examples/canary.route
 contains test-pass out "6 passed, 0 failed"
