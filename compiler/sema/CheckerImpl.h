@@ -2,6 +2,7 @@
 #pragma once
 
 #include "sema/Checker.h"
+#include "sema/Constants.h"
 
 #include <map>
 #include <optional>
@@ -12,13 +13,6 @@
 #include <vector>
 
 namespace route::sema {
-
-// A value known when the policy is checked: literals, consts and operations on them.
-struct ConstValue {
-  std::variant<std::monostate, bool, int64_t, std::string, ast::IpValue> value;
-  TypeKind kind = TypeKind::Error; // Int also stands for Duration (nanoseconds)
-  bool known() const { return value.index() != 0; }
-};
 
 // Where an expression is checked; decides which variables and actions it may use.
 struct Context {
@@ -98,7 +92,7 @@ private:
   const Type *checkIn(ast::BinaryExpr &e);
   const Type *variableType(schema::FieldType type);
   bool expectType(ast::Expr &e, const Type *expected, const char *what);
-  ConstValue evaluate(ast::Expr &e);
+  ConstValue evaluate(ast::Expr &e) { return constants_.evaluate(e); }
   bool isConstant(const ast::Expr &e) const;
   void checkHeaderName(ast::Expr &index);
 
@@ -136,6 +130,7 @@ private:
   std::vector<std::vector<const ast::BinaryExpr *>> captureScopes_;
   std::vector<ast::LocalBinding *> allLocals_; // for the unused-binding lint
   int suggestionsLeft_ = kMaxSuggestions;
+  ConstantEvaluator constants_;
   // Calls between user functions, for the no-recursion rule.
   std::map<const ast::FuncDecl *, std::vector<std::pair<const ast::FuncDecl *, SourceRange>>>
       calls_;

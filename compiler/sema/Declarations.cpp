@@ -485,6 +485,11 @@ void Checker::checkConst(ast::ConstDecl &decl) {
     diags_.error("not-constant", decl.value->range,
                  "a const must be computable when the policy is checked")
         .withHint("use `let` inside a phase for values that depend on the request");
+  else if (!t->isError() && t->kind() == TypeKind::String && !evaluate(*decl.value).known() &&
+           constants_.hitSizeLimit())
+    diags_.error("out-of-range", decl.value->range,
+                 fmt::format("const '{}' is longer than {} bytes", decl.name,
+                             ConstantEvaluator::kMaxString));
   if (decl.declaredType) {
     const Type *declared = resolveType(*decl.declaredType);
     if (!declared->isError() && !t->isError() && declared != t)
