@@ -21,6 +21,7 @@ int check(const CheckOptions &options);
 struct DumpOptions {
   std::string file;
   bool ast = false;
+  bool ir = false;
 };
 int dump(const DumpOptions &options);
 
@@ -37,6 +38,7 @@ int run(const RunOptions &options);
 
 struct TestOptions {
   std::vector<std::string> files;
+  bool noJit = false; // run on the interpreter alone
 };
 int test(const TestOptions &options);
 

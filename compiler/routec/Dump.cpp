@@ -1,5 +1,6 @@
 #include "ast/Printer.h"
 #include "driver/Compilation.h"
+#include "jit/Jit.h"
 #include "routec/Commands.h"
 
 #include <cstdio>
@@ -7,6 +8,10 @@
 namespace routec {
 
 int dump(const DumpOptions &options) {
+  if (!options.ast && !options.ir) {
+    std::fputs("routec dump: choose what to show: --ast or --ir\n", stderr);
+    return kExitUsage;
+  }
   route::Compilation compilation;
   route::LoadedPolicy *policy = compilation.load(options.file);
   std::fputs(compilation.diags().renderText().c_str(), stderr);
@@ -14,6 +19,16 @@ int dump(const DumpOptions &options) {
     return kExitUsage;
   if (!policy->ok)
     return kExitErrors;
+  if (options.ir) {
+    std::string why;
+    std::unique_ptr<route::JitPolicy> jit = route::JitPolicy::compile(policy->program, why);
+    if (!jit) {
+      std::fprintf(stderr, "routec dump: %s\n", why.c_str());
+      return kExitErrors;
+    }
+    std::fputs(jit->ir().c_str(), stdout);
+    return kExitClean;
+  }
   for (const route::ast::Module *module : policy->program.modules) {
     std::printf("// %s\n", compilation.sources().path(module->file).c_str());
     std::fputs(route::ast::print(*module, compilation.sources()).c_str(), stdout);

@@ -4,11 +4,11 @@
 
 namespace routec {
 
-std::string describeDecision(const route::Exchange &x, const route::Interpreter &policy) {
+std::string describeDecision(const route::Exchange &x, const route::Program &program) {
   using Kind = route::Decision::Kind;
   switch (x.decision.kind) {
   case Kind::Route:
-    return fmt::format("route {}", policy.upstreams()[x.decision.upstream]->name);
+    return fmt::format("route {}", program.upstreams[x.decision.upstream]->name);
   case Kind::Respond:
     return fmt::format("respond {}", x.decision.status);
   case Kind::Redirect:

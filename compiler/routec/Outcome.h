@@ -9,7 +9,7 @@
 namespace routec {
 
 // "route web", "respond 403", "redirect 301 to https://...", "no route (404)".
-std::string describeDecision(const route::Exchange &exchange, const route::Interpreter &policy);
+std::string describeDecision(const route::Exchange &exchange, const route::Program &program);
 // "policy.route:12:5" and the first line of the source the range covers.
 std::string describeSource(const route::SourceManager &sources, route::SourceRange range);
 // A string as a Route literal, escaped: "a\n".

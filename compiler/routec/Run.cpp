@@ -74,13 +74,13 @@ int run(const RunOptions &options) {
     return kExitErrors;
 
   route::Interpreter interpreter(policy->program);
-  exchange.run(interpreter);
+  exchange.run(policy->program, interpreter);
   const route::SourceManager &sources = compilation.sources();
   bool routed = exchange.decision.kind == route::Decision::Kind::Route;
 
   if (options.json) {
     nlohmann::json out;
-    out["decision"] = describeDecision(exchange, interpreter);
+    out["decision"] = describeDecision(exchange, policy->program);
     if (routed) {
       const route::SimulatedRequest &up = exchange.upstreamRequest;
       out["upstream"] = {{"name", exchange.upstreamName}, {"peer", exchange.upstreamPeer}};
@@ -105,7 +105,7 @@ int run(const RunOptions &options) {
     return kExitClean;
   }
 
-  std::string text = fmt::format("decision: {}\n", describeDecision(exchange, interpreter));
+  std::string text = fmt::format("decision: {}\n", describeDecision(exchange, policy->program));
   if (routed) {
     const route::SimulatedRequest &up = exchange.upstreamRequest;
     text += fmt::format("upstream: {} (peer {}, attempt {})\n", exchange.upstreamName,

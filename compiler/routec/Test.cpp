@@ -1,3 +1,4 @@
+#include "jit/Jit.h"
 #include "routec/Commands.h"
 #include "routec/Outcome.h"
 
@@ -9,9 +10,7 @@ namespace routec {
 
 namespace {
 
-const std::string &literal(const route::ast::Expr &e) {
-  return route::ast::as<route::ast::LiteralExpr>(e).stringValue;
-}
+using route::ast::TestStepKind;
 
 int64_t number(const route::ast::Expr &e) {
   // Test steps take constants; the checker made sure they are literals or consts.
@@ -23,81 +22,134 @@ int64_t number(const route::ast::Expr &e) {
 
 const std::string &text(const route::ast::Expr &e) {
   if (e.kind == route::ast::ExprKind::Literal)
-    return literal(e);
+    return route::ast::as<route::ast::LiteralExpr>(e).stringValue;
   const auto &name = route::ast::as<route::ast::NameExpr>(e);
   return text(*route::ast::as<route::ast::ConstDecl>(*name.decl).value);
 }
 
-// Runs one test block; returns what went wrong, one line per failed expectation.
-std::vector<std::string> runTest(const route::ast::TestDecl &test,
-                                 const route::Interpreter &policy,
-                                 const route::SourceManager &sources) {
-  using Kind = route::ast::TestStepKind;
+// The exchange a test describes, before any phase ran.
+route::Exchange exchangeFor(const route::ast::TestDecl &test) {
   route::Exchange x;
   for (const route::ast::TestStep &step : test.steps) {
     switch (step.kind) {
-    case Kind::Request:
+    case TestStepKind::Request:
       x.request.method = step.word;
       x.setUrl(text(*step.first));
       if (step.second)
         x.clientIp = route::ast::as<route::ast::LiteralExpr>(*step.second).ip.str();
       break;
-    case Kind::Header:
+    case TestStepKind::Header:
       x.request.headers.add(text(*step.first), text(*step.second));
       break;
-    case Kind::Origin:
+    case TestStepKind::Origin:
       x.origin.status = number(*step.first);
       if (step.second)
         x.origin.body = text(*step.second);
       break;
-    case Kind::OriginHeader:
+    case TestStepKind::OriginHeader:
       x.origin.headers.add(text(*step.first), text(*step.second));
       break;
     default:
       break;
     }
   }
-  x.run(policy);
+  return x;
+}
+
+std::string headerText(const route::HeaderList &headers) {
+  std::string out;
+  for (const auto &[name, value] : headers.fields())
+    out += fmt::format("{}: {}; ", name, value);
+  return out;
+}
+
+// Where two back ends left an exchange differently, or "" when they agree.
+std::string difference(const route::Exchange &a, const route::Exchange &b,
+                       const route::Program &program) {
+  auto differs = [](const char *what, const std::string &x, const std::string &y) {
+    return x == y ? std::string() : fmt::format("{}: interpreter {}, JIT {}", what, routeLiteral(x), routeLiteral(y));
+  };
+  std::string d;
+  for (std::string part :
+       {differs("decision", describeDecision(a, program), describeDecision(b, program)),
+        differs("response status", std::to_string(a.response.status), std::to_string(b.response.status)),
+        differs("response headers", headerText(a.response.headers), headerText(b.response.headers)),
+        differs("response body", a.response.body, b.response.body),
+        differs("request path", a.request.path, b.request.path),
+        differs("request headers", headerText(a.request.headers), headerText(b.request.headers)),
+        differs("upstream request", a.upstreamRequest.method + " " + a.upstreamRequest.path + "?" + a.upstreamRequest.query,
+                b.upstreamRequest.method + " " + b.upstreamRequest.path + "?" + b.upstreamRequest.query),
+        differs("upstream request headers", headerText(a.upstreamRequest.headers), headerText(b.upstreamRequest.headers))})
+    if (!part.empty())
+      return part;
+  return "";
+}
+
+struct Backends {
+  const route::Program &program;
+  const route::Interpreter &interpreter;
+  const route::JitPolicy *jit; // null: the interpreter alone
+};
+
+// Runs one test block; returns what went wrong, one line per failed expectation.
+std::vector<std::string> runTest(const route::ast::TestDecl &test, const Backends &backends,
+                                 const route::SourceManager &sources) {
+  route::Exchange x = exchangeFor(test);
+  x.run(backends.program, backends.interpreter);
+  route::Exchange compiled = exchangeFor(test);
+  if (backends.jit)
+    compiled.run(backends.program, [&](route::schema::Phase phase, RouteCtx *ctx,
+                                       std::vector<route::SourceRange> *) {
+      backends.jit->runPhase(phase, ctx);
+    });
 
   std::vector<std::string> failures;
-  auto fail = [&](const route::ast::TestStep &step, std::string what) {
-    route::LineColumn lc = sources.lineColumn(step.range.file, step.range.begin);
-    failures.push_back(fmt::format("{}:{}:{}: test \"{}\": {}", sources.path(step.range.file),
-                                   lc.line, lc.column, test.name, what));
+  auto fail = [&](route::SourceRange at, std::string what) {
+    route::LineColumn lc = sources.lineColumn(at.file, at.begin);
+    failures.push_back(fmt::format("{}:{}:{}: test \"{}\": {}", sources.path(at.file), lc.line,
+                                   lc.column, test.name, what));
   };
-  std::string got = describeDecision(x, policy);
+  if (backends.jit) {
+    std::string d = difference(x, compiled, backends.program);
+    if (!d.empty())
+      fail(test.nameRange, "the JIT and the interpreter disagree: " + d);
+  }
+  std::string got = describeDecision(x, backends.program);
   for (const route::ast::TestStep &step : test.steps) {
     switch (step.kind) {
-    case Kind::ExpectStatus:
+    case TestStepKind::ExpectStatus:
       if (x.response.status != number(*step.first))
-        fail(step, fmt::format("expected status {}, got {} ({})", number(*step.first),
-                               x.response.status, got));
+        fail(step.range, fmt::format("expected status {}, got {} ({})", number(*step.first),
+                                     x.response.status, got));
       break;
-    case Kind::ExpectRoute:
+    case TestStepKind::ExpectRoute:
       if (x.decision.kind != route::Decision::Kind::Route ||
-          policy.upstreams()[x.decision.upstream] != step.upstream)
-        fail(step, fmt::format("expected route {}, got {}", step.word, got));
+          backends.program.upstreams[x.decision.upstream] != step.upstream)
+        fail(step.range, fmt::format("expected route {}, got {}", step.word, got));
       break;
-    case Kind::ExpectRedirect: {
+    case TestStepKind::ExpectRedirect: {
       std::string location = x.response.headers.get("location");
       bool redirect = x.response.status >= 300 && x.response.status < 400;
       if (!redirect || location != text(*step.first))
-        fail(step, fmt::format("expected a redirect to {}, got {}", routeLiteral(text(*step.first)),
-                               redirect ? fmt::format("status {} to {}", x.response.status, routeLiteral(location))
-                                        : got));
+        fail(step.range,
+             fmt::format("expected a redirect to {}, got {}", routeLiteral(text(*step.first)),
+                         redirect ? fmt::format("status {} to {}", x.response.status, routeLiteral(location))
+                                  : got));
       break;
     }
-    case Kind::ExpectBody:
+    case TestStepKind::ExpectBody:
       if (x.response.body != text(*step.first))
-        fail(step, fmt::format("expected body {}, got {}", routeLiteral(text(*step.first)),
-                               routeLiteral(x.response.body)));
+        fail(step.range, fmt::format("expected body {}, got {}", routeLiteral(text(*step.first)),
+                                     routeLiteral(x.response.body)));
       break;
-    case Kind::ExpectCondition: {
-      if (!x.check(policy, *step.first))
-        fail(step, fmt::format("expectation does not hold: {}",
-                               std::string(sources.slice(step.first->range))));
+    case TestStepKind::ExpectCondition:
+      if (!x.check(backends.interpreter, *step.first))
+        fail(step.range, fmt::format("expectation does not hold: {}",
+                                     std::string(sources.slice(step.first->range))));
+      else if (backends.jit && !compiled.check(backends.interpreter, *step.first))
+        fail(step.range, fmt::format("expectation does not hold after the JIT: {}",
+                                     std::string(sources.slice(step.first->range))));
       break;
-    }
     default:
       break;
     }
@@ -122,10 +174,19 @@ int test(const TestOptions &options) {
       continue;
     }
     route::Interpreter interpreter(policy->program);
+    std::unique_ptr<route::JitPolicy> jit;
+    if (!options.noJit) {
+      std::string why;
+      jit = route::JitPolicy::compile(policy->program, why);
+      if (!jit)
+        std::fprintf(stderr, "routec test: %s: %s; its tests ran on the interpreter alone\n",
+                     file.c_str(), why.c_str());
+    }
+    Backends backends{policy->program, interpreter, jit.get()};
     for (const route::ast::TestDecl *test : policy->program.tests) {
       if (test->range.file != policy->program.root)
         continue; // an imported file's tests run when that file is tested
-      std::vector<std::string> failures = runTest(*test, interpreter, compilation.sources());
+      std::vector<std::string> failures = runTest(*test, backends, compilation.sources());
       for (const std::string &line : failures)
         std::puts(line.c_str());
       (failures.empty() ? passed : failed)++;

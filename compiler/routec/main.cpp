@@ -33,12 +33,17 @@ int main(int argc, char **argv) {
   routec::DumpOptions dump;
   CLI::App *dumpCommand = app.add_subcommand("dump", "Look inside the compiler");
   dumpCommand->add_option("file", dump.file, "Policy file")->required();
-  dumpCommand->add_flag("--ast", dump.ast, "The checked AST: types, resolved names, positions")
-      ->required();
+  CLI::Option *ast =
+      dumpCommand->add_flag("--ast", dump.ast, "The checked AST: types, resolved names, positions");
+  CLI::Option *ir = dumpCommand->add_flag("--ir", dump.ir, "The JIT's optimised LLVM IR");
+  ast->excludes(ir);
 
   routec::TestOptions test;
   CLI::App *testCommand = app.add_subcommand("test", "Run the test blocks of policies");
   testCommand->add_option("files", test.files, "Policy files (.route)")->required();
+  testCommand->add_flag("--no-jit", test.noJit,
+                        "Run on the interpreter alone (by default every test also runs on the "
+                        "JIT, and the two must agree)");
 
   try {
     app.parse(argc, argv);

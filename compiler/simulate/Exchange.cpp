@@ -120,17 +120,23 @@ bool Exchange::setUrl(std::string_view url) {
   return true;
 }
 
-void Exchange::runPhase(const Interpreter &policy, schema::Phase phase) {
+PhaseRunner interpreted(const Interpreter &interpreter) {
+  return [&interpreter](schema::Phase phase, RouteCtx *ctx, std::vector<SourceRange> *trace) {
+    interpreter.runPhase(phase, ctx, trace);
+  };
+}
+
+void Exchange::runPhase(const PhaseRunner &policy, schema::Phase phase) {
   RouteArena *arena = route_arena_create();
   RouteCtx ctx{this, arena, &current_};
-  policy.runPhase(phase, &ctx, &trace);
+  policy(phase, &ctx, &trace);
   route_arena_destroy(arena);
 }
 
-bool Exchange::check(const Interpreter &policy, const ast::Expr &condition) {
+bool Exchange::check(const Interpreter &interpreter, const ast::Expr &condition) {
   RouteArena *arena = route_arena_create();
   RouteCtx ctx{this, arena, &current_};
-  bool holds = policy.evaluateCondition(condition, &ctx);
+  bool holds = interpreter.evaluateCondition(condition, &ctx);
   route_arena_destroy(arena);
   return holds;
 }
@@ -144,13 +150,12 @@ void Exchange::answer(const Decision &d) {
     response.body = d.body;
 }
 
-void Exchange::run(const Interpreter &policy) {
-  policy_ = &policy;
+void Exchange::run(const Program &program, const PhaseRunner &policy) {
   current_ = &decision;
   runPhase(policy, schema::Phase::Request);
   switch (decision.kind) {
   case Decision::Kind::Route: {
-    const ast::UpstreamDecl *upstream = policy.upstreams()[decision.upstream];
+    const ast::UpstreamDecl *upstream = program.upstreams[decision.upstream];
     upstreamName = upstream->name;
     if (!upstream->config.servers.empty()) {
       const ast::ServerSpec &server = upstream->config.servers.front();

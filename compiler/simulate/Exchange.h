@@ -5,6 +5,7 @@
 
 #include "interp/Interpreter.h"
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,6 +52,13 @@ struct Decision {
   uint32_t upstream = 0;
 };
 
+// Runs one phase handler of a policy on an exchange: the interpreter (which can also
+// record the rules that fired) or the JIT.
+using PhaseRunner =
+    std::function<void(schema::Phase, RouteCtx *, std::vector<SourceRange> *trace)>;
+
+PhaseRunner interpreted(const Interpreter &interpreter);
+
 class Exchange {
 public:
   // Parses "http://host:port/path?query" into the request; false when it is not an
@@ -81,15 +89,17 @@ public:
 
   // Runs the phases as the proxy would: request; then upstream_request, the origin's
   // answer or error (and the error phase), upstream_response when routed; response; log.
-  void run(const Interpreter &policy);
+  void run(const Program &program, const PhaseRunner &policy);
+  void run(const Program &program, const Interpreter &interpreter) {
+    run(program, interpreted(interpreter));
+  }
   // Evaluates a bool expression over the exchange as run() left it (a test's `expect`).
-  bool check(const Interpreter &policy, const ast::Expr &condition);
+  bool check(const Interpreter &interpreter, const ast::Expr &condition);
 
 private:
   friend struct ::RouteCtx;
-  void runPhase(const Interpreter &policy, schema::Phase phase);
+  void runPhase(const PhaseRunner &policy, schema::Phase phase);
   void answer(const Decision &d);
-  const Interpreter *policy_ = nullptr;
   Decision *current_ = &decision; // where route_respond() and friends record
 };
 

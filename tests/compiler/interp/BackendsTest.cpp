@@ -1,6 +1,8 @@
 // The interpreter defines Route's meaning: these tests pin the run-time semantics that
-// dsl/README.md promises, through the simulated exchange.
+// dsl/README.md promises, through the simulated exchange. Every exchange also runs on the
+// JIT, which must leave it exactly as the interpreter does.
 #include "driver/Compilation.h"
+#include "jit/Jit.h"
 #include "simulate/Exchange.h"
 
 #include <gtest/gtest.h>
@@ -8,10 +10,44 @@
 namespace route {
 namespace {
 
+std::string fields(const HeaderList &headers) {
+  std::string out;
+  for (const auto &[name, value] : headers.fields())
+    out += name + ": " + value + "\n";
+  return out;
+}
+
+// Runs `prepared` (an exchange set up but not run) on the JIT and expects the outcome the
+// interpreter reached in `interpreted`.
+void expectJitAgrees(const Program &program, Exchange prepared, const Exchange &interpreted) {
+  std::string why;
+  std::unique_ptr<JitPolicy> jit = JitPolicy::compile(program, why);
+  ASSERT_NE(jit, nullptr) << why;
+  prepared.run(program, [&](schema::Phase phase, RouteCtx *ctx, std::vector<SourceRange> *) {
+    jit->runPhase(phase, ctx);
+  });
+  EXPECT_EQ(prepared.decision.kind, interpreted.decision.kind);
+  EXPECT_EQ(prepared.decision.upstream, interpreted.decision.upstream);
+  EXPECT_EQ(prepared.response.status, interpreted.response.status);
+  EXPECT_EQ(prepared.response.body, interpreted.response.body);
+  EXPECT_EQ(fields(prepared.response.headers), fields(interpreted.response.headers));
+  EXPECT_EQ(prepared.upstreamRequest.path, interpreted.upstreamRequest.path);
+  EXPECT_EQ(fields(prepared.upstreamRequest.headers), fields(interpreted.upstreamRequest.headers));
+  EXPECT_EQ(prepared.errorDecisions.size(), interpreted.errorDecisions.size());
+}
+
+// Runs an exchange on the interpreter, then the same on the JIT, and returns the first.
+Exchange runBoth(const Program &program, const Exchange &prepared) {
+  Interpreter interpreter(program);
+  Exchange x = prepared;
+  x.run(program, interpreter);
+  expectJitAgrees(program, prepared, x);
+  return x;
+}
+
 struct PolicyRun {
   Compilation compilation;
   LoadedPolicy *policy = nullptr;
-  std::unique_ptr<Interpreter> interpreter;
   Exchange exchange;
 };
 
@@ -27,11 +63,10 @@ std::unique_ptr<PolicyRun> run(const std::string &decls, const std::string &body
   EXPECT_TRUE(r->policy->ok) << r->compilation.diags().renderText();
   if (!r->policy->ok)
     return r;
-  r->interpreter = std::make_unique<Interpreter>(r->policy->program);
   EXPECT_TRUE(r->exchange.setUrl(url));
   for (const auto &[name, value] : headers)
     r->exchange.request.headers.add(name, value);
-  r->exchange.run(*r->interpreter);
+  r->exchange = runBoth(r->policy->program, r->exchange);
   return r;
 }
 
@@ -78,11 +113,9 @@ TEST(Interpreter, AclsCidrsAndMappedAddresses) {
         "t.route", "upstream u { servers = [\"127.0.0.1:1\"] }\n" + decls +
                        "\non request {\n if client.ip in inside and client.ip in 10.1.0.0/16 "
                        "{ respond 200 \"in\" }\n respond 200 \"out\"\n}\n");
-    Interpreter interpreter(r->policy->program);
     r->exchange.setUrl("http://h/");
     r->exchange.clientIp = client;
-    r->exchange.run(interpreter);
-    return r->exchange.response.body;
+    return runBoth(r->policy->program, r->exchange).response.body;
   };
   EXPECT_EQ(check("10.1.2.3"), "in");
   EXPECT_EQ(check("::ffff:10.1.2.3"), "in");
@@ -111,10 +144,9 @@ TEST(Interpreter, PhasesRunInOrderOnTheSameExchange) {
                   resp.status = 299 }
   )");
   ASSERT_TRUE(policy->ok) << compilation.diags().renderText();
-  Interpreter interpreter(policy->program);
-  Exchange x;
-  x.setUrl("http://h/original");
-  x.run(interpreter);
+  Exchange prepared;
+  prepared.setUrl("http://h/original");
+  Exchange x = runBoth(policy->program, prepared);
   EXPECT_EQ(x.upstreamRequest.headers.get("x-step"), "request,upstream_request");
   EXPECT_EQ(x.upstreamRequest.path, "/rewritten");
   EXPECT_EQ(x.request.path, "/original");
@@ -133,11 +165,10 @@ TEST(Interpreter, ErrorPhaseRetriesThenAnswers) {
     }
   )");
   ASSERT_TRUE(policy->ok) << compilation.diags().renderText();
-  Interpreter interpreter(policy->program);
-  Exchange x;
-  x.setUrl("http://h/");
-  x.originError = "connect_failed";
-  x.run(interpreter);
+  Exchange prepared;
+  prepared.setUrl("http://h/");
+  prepared.originError = "connect_failed";
+  Exchange x = runBoth(policy->program, prepared);
   EXPECT_EQ(x.response.status, 503);
   EXPECT_EQ(x.response.body, "gave up after 3 connect_failed");
   EXPECT_EQ(x.errorDecisions.size(), 3u);
@@ -147,10 +178,9 @@ TEST(Interpreter, UnroutedRequestsGet404) {
   Compilation compilation;
   LoadedPolicy *policy = compilation.loadText("t.route", "on request { return }\n");
   ASSERT_TRUE(policy->ok);
-  Interpreter interpreter(policy->program);
-  Exchange x;
-  x.setUrl("http://h/");
-  x.run(interpreter);
+  Exchange prepared;
+  prepared.setUrl("http://h/");
+  Exchange x = runBoth(policy->program, prepared);
   EXPECT_EQ(x.response.status, 404);
 }
 

@@ -1,0 +1,809 @@
+#include "jit/Codegen.h"
+
+#include "sema/Constants.h"
+
+#include <llvm/IR/CFG.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Module.h>
+
+#include <cstring>
+#include <unordered_map>
+
+namespace route::jit {
+
+RuntimeData::~RuntimeData() {
+  for (RouteRegex *r : regexes)
+    route_regex_free(r);
+  for (RouteAcl *a : acls)
+    route_acl_free(a);
+}
+
+std::string phaseSymbol(schema::Phase phase) {
+  return std::string("route_phase_") + schema::phase(phase).name;
+}
+
+std::vector<std::pair<const char *, void *>> hostSymbols() {
+#define HOST(name) {#name, reinterpret_cast<void *>(&name)}
+  return {HOST(rj_get_str),       HOST(rj_get_ip),        HOST(rj_set_str),
+          HOST(rj_field_get),     HOST(rj_field_has),     HOST(rj_field_set),
+          HOST(rj_field_delete),  HOST(rj_respond),       HOST(rj_redirect),
+          HOST(rj_str_compare),   HOST(rj_str_starts),    HOST(rj_str_ends),
+          HOST(rj_str_contains),  HOST(rj_concat),        HOST(rj_regex_match),
+          HOST(rj_acl_contains),  HOST(rj_cidr_contains), HOST(rj_ip_equal),
+          HOST(rj_map_find_str),  HOST(rj_map_find_int),  HOST(rj_strlist_contains),
+          HOST(route_get_int),    HOST(route_set_int),    HOST(route_route),
+          HOST(route_retry),      HOST(route_ctx_arena),  HOST(route_call_builtin)};
+#undef HOST
+}
+
+namespace {
+
+using llvm::Value;
+
+class Codegen {
+public:
+  Codegen(const Program &program, llvm::Module &module, RuntimeData &data)
+      : program_(program), m_(module), c_(module.getContext()), b_(c_), data_(data) {
+    i1_ = b_.getInt1Ty();
+    i8_ = b_.getInt8Ty();
+    i32_ = b_.getInt32Ty();
+    i64_ = b_.getInt64Ty();
+    ptr_ = b_.getPtrTy();
+    str_ = llvm::StructType::create(c_, {ptr_, i64_}, "RouteStr");
+    ip_ = llvm::StructType::create(c_, {llvm::ArrayType::get(i8_, 16), i8_}, "RouteIp");
+    list_ = llvm::StructType::create(c_, {ptr_, i64_}, "RouteList");
+    value_ = llvm::StructType::create(c_, {i64_, str_, ip_, list_, ptr_}, "RouteValue");
+  }
+
+  void run() {
+    // Declare every user function first, so that calls lower whatever the order.
+    for (ast::Module *module : program_.modules)
+      for (const ast::DeclPtr &decl : module->decls)
+        if (decl->kind == ast::DeclKind::Func)
+          declare(ast::as<ast::FuncDecl>(*decl));
+    for (auto &[fn, function] : functions_)
+      defineFunction(*fn, function);
+    for (const ast::PhaseDecl *phase : program_.phases)
+      if (phase)
+        definePhase(*phase);
+  }
+
+private:
+  // ------------------------------------------------------------------------ types
+  llvm::Type *repr(const Type *type) {
+    switch (type->kind()) {
+    case TypeKind::Bool:
+      return i1_;
+    case TypeKind::Int:
+    case TypeKind::Duration:
+      return i64_;
+    case TypeKind::String:
+      return str_;
+    case TypeKind::Ip:
+    case TypeKind::Cidr:
+      return ptr_; // to a RouteIp
+    case TypeKind::Upstream:
+      return i32_;
+    case TypeKind::List:
+      if (type->element()->kind() == TypeKind::String || type->element()->kind() == TypeKind::Int)
+        return list_;
+      break;
+    default:
+      break;
+    }
+    throw Unsupported("values of type " + type->str());
+  }
+
+  llvm::FunctionCallee host(const char *name, llvm::Type *result, std::vector<llvm::Type *> params) {
+    return m_.getOrInsertFunction(name, llvm::FunctionType::get(result, params, false));
+  }
+
+  // ------------------------------------------------------------------- functions
+  void declare(const ast::FuncDecl &fn) {
+    std::vector<llvm::Type *> params{ptr_, ptr_}; // ctx, arena
+    for (const ast::LocalBinding &p : fn.params)
+      params.push_back(repr(p.type));
+    auto *type = llvm::FunctionType::get(repr(fn.returnType), params, false);
+    functions_[&fn] = llvm::Function::Create(type, llvm::Function::InternalLinkage,
+                                             "route_fn_" + fn.name, m_);
+  }
+
+  void begin(llvm::Function *function) {
+    function_ = function;
+    entry_ = llvm::BasicBlock::Create(c_, "entry", function);
+    b_.SetInsertPoint(entry_);
+    locals_.clear();
+    groups_.clear();
+  }
+
+  void defineFunction(const ast::FuncDecl &fn, llvm::Function *function) {
+    begin(function);
+    ctx_ = function->getArg(0);
+    arena_ = function->getArg(1);
+    for (size_t i = 0; i < fn.params.size(); ++i)
+      locals_[&fn.params[i]] = function->getArg(static_cast<unsigned>(i + 2));
+    block(fn.body);
+    if (!b_.GetInsertBlock()->getTerminator())
+      b_.CreateUnreachable(); // the checker proved every path returns
+  }
+
+  void definePhase(const ast::PhaseDecl &phase) {
+    auto *type = llvm::FunctionType::get(b_.getVoidTy(), {ptr_}, false);
+    auto *function = llvm::Function::Create(type, llvm::Function::ExternalLinkage,
+                                            phaseSymbol(*phase.phase), m_);
+    begin(function);
+    ctx_ = function->getArg(0);
+    arena_ = b_.CreateCall(host("route_ctx_arena", ptr_, {ptr_}), {ctx_});
+    block(phase.body);
+    if (!b_.GetInsertBlock()->getTerminator())
+      b_.CreateRetVoid();
+  }
+
+  // Stack slots live in the entry block, where SROA and mem2reg find them.
+  llvm::AllocaInst *slot(llvm::Type *type, const char *name = "") {
+    llvm::IRBuilder<> entry(entry_, entry_->begin());
+    return entry.CreateAlloca(type, nullptr, name);
+  }
+
+  Value *spill(Value *v) {
+    llvm::AllocaInst *s = slot(v->getType());
+    b_.CreateStore(v, s);
+    return s;
+  }
+
+  // ------------------------------------------------------------------ statements
+  void block(const ast::Block &block) {
+    for (const ast::StmtPtr &stmt : block.stmts) {
+      if (b_.GetInsertBlock()->getTerminator())
+        return;
+      statement(*stmt);
+    }
+  }
+
+  void end() {
+    if (function_->getReturnType()->isVoidTy())
+      b_.CreateRetVoid();
+    else
+      b_.CreateUnreachable();
+  }
+
+  static uint32_t variableIndex(schema::VariableId id) { return static_cast<uint32_t>(id); }
+
+  void statement(const ast::Stmt &s) {
+    switch (s.kind) {
+    case ast::StmtKind::If: {
+      const auto &i = ast::as<ast::IfStmt>(s);
+      llvm::BasicBlock *after = llvm::BasicBlock::Create(c_, "endif", function_);
+      for (const ast::IfStmt::Branch &branch : i.branches) {
+        Value *condition = expr(*branch.condition);
+        auto *then = llvm::BasicBlock::Create(c_, "then", function_);
+        auto *next = llvm::BasicBlock::Create(c_, "else", function_);
+        b_.CreateCondBr(condition, then, next);
+        b_.SetInsertPoint(then);
+        block(branch.body);
+        if (!b_.GetInsertBlock()->getTerminator())
+          b_.CreateBr(after);
+        b_.SetInsertPoint(next);
+      }
+      if (i.elseBlock)
+        block(*i.elseBlock);
+      if (!b_.GetInsertBlock()->getTerminator())
+        b_.CreateBr(after);
+      b_.SetInsertPoint(after);
+      if (llvm::pred_empty(after))
+        b_.CreateUnreachable(); // every branch ended: nothing follows
+      return;
+    }
+    case ast::StmtKind::Let: {
+      const auto &let = ast::as<ast::LetStmt>(s);
+      locals_[&let.binding] = expr(*let.value);
+      return;
+    }
+    case ast::StmtKind::Assign: {
+      const auto &a = ast::as<ast::AssignStmt>(s);
+      Value *value = expr(*a.value);
+      if (a.target->kind == ast::ExprKind::Index) {
+        const auto &x = ast::as<ast::IndexExpr>(*a.target);
+        Value *name = spill(expr(*x.index));
+        b_.CreateCall(host("rj_field_set", b_.getVoidTy(), {ptr_, i32_, ptr_, ptr_}),
+                      {ctx_, b_.getInt32(variableIndex(*ast::as<ast::MemberExpr>(*x.base).variable)),
+                       name, spill(value)});
+        return;
+      }
+      schema::VariableId id = *ast::as<ast::MemberExpr>(*a.target).variable;
+      if (schema::variables()[static_cast<size_t>(id)].type == schema::FieldType::String)
+        b_.CreateCall(host("rj_set_str", b_.getVoidTy(), {ptr_, i32_, ptr_}),
+                      {ctx_, b_.getInt32(variableIndex(id)), spill(value)});
+      else
+        b_.CreateCall(host("route_set_int", b_.getVoidTy(), {ptr_, i32_, i64_}),
+                      {ctx_, b_.getInt32(variableIndex(id)),
+                       value->getType() == i1_ ? b_.CreateZExt(value, i64_) : value});
+      return;
+    }
+    case ast::StmtKind::Delete: {
+      const auto &x = ast::as<ast::IndexExpr>(*ast::as<ast::DeleteStmt>(s).target);
+      b_.CreateCall(host("rj_field_delete", b_.getVoidTy(), {ptr_, i32_, ptr_}),
+                    {ctx_, b_.getInt32(variableIndex(*ast::as<ast::MemberExpr>(*x.base).variable)),
+                     spill(expr(*x.index))});
+      return;
+    }
+    case ast::StmtKind::Respond: {
+      const auto &r = ast::as<ast::RespondStmt>(s);
+      Value *status = expr(*r.status);
+      Value *body = r.body ? expr(*r.body) : stringConstant("");
+      b_.CreateCall(host("rj_respond", b_.getVoidTy(), {ptr_, i64_, ptr_}), {ctx_, status, spill(body)});
+      end();
+      return;
+    }
+    case ast::StmtKind::Redirect: {
+      const auto &r = ast::as<ast::RedirectStmt>(s);
+      Value *status = r.status ? expr(*r.status) : b_.getInt64(302);
+      Value *location = expr(*r.location);
+      b_.CreateCall(host("rj_redirect", b_.getVoidTy(), {ptr_, i64_, ptr_}),
+                    {ctx_, status, spill(location)});
+      end();
+      return;
+    }
+    case ast::StmtKind::Route:
+      b_.CreateCall(host("route_route", b_.getVoidTy(), {ptr_, i32_}),
+                    {ctx_, expr(*ast::as<ast::RouteStmt>(s).target)});
+      end();
+      return;
+    case ast::StmtKind::Retry:
+      b_.CreateCall(host("route_retry", b_.getVoidTy(), {ptr_}), {ctx_});
+      end();
+      return;
+    case ast::StmtKind::Return: {
+      const auto &r = ast::as<ast::ReturnStmt>(s);
+      if (r.value)
+        b_.CreateRet(expr(*r.value));
+      else
+        b_.CreateRetVoid();
+      return;
+    }
+    }
+  }
+
+  // ----------------------------------------------------------------- expressions
+  Value *stringConstant(std::string_view text) {
+    auto it = strings_.find(std::string(text));
+    llvm::Constant *data;
+    if (it != strings_.end()) {
+      data = it->second;
+    } else {
+      auto *array = llvm::ConstantDataArray::getString(c_, llvm::StringRef(text.data(), text.size()), false);
+      auto *global = new llvm::GlobalVariable(m_, array->getType(), true,
+                                              llvm::GlobalValue::PrivateLinkage, array, "str");
+      global->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+      data = global;
+      strings_.emplace(std::string(text), global);
+    }
+    return llvm::ConstantStruct::get(str_, {data, b_.getInt64(text.size())});
+  }
+
+  Value *ipConstant(const ast::IpValue &ip) {
+    std::vector<uint8_t> bytes(ip.bytes.begin(), ip.bytes.end());
+    auto *array = llvm::ConstantDataArray::get(c_, bytes);
+    auto *value = llvm::ConstantStruct::get(ip_, {array, b_.getInt8(ip.v6)});
+    return new llvm::GlobalVariable(m_, ip_, true, llvm::GlobalValue::PrivateLinkage, value, "ip");
+  }
+
+  Value *pointer(const void *address) {
+    return llvm::ConstantExpr::getIntToPtr(b_.getInt64(reinterpret_cast<uint64_t>(address)), ptr_);
+  }
+
+  Value *boolOf(Value *i32) { return b_.CreateICmpNE(i32, b_.getInt32(0)); }
+
+  Value *zeroOf(const Type *type) {
+    switch (type->kind()) {
+    case TypeKind::String:
+      return stringConstant("");
+    case TypeKind::Ip:
+      return ipConstant(ast::IpValue{});
+    default:
+      return llvm::Constant::getNullValue(repr(type));
+    }
+  }
+
+  ast::IpValue constantIp(const ast::Expr &e) {
+    sema::ConstValue v = constants_.evaluate(e);
+    if (auto *ip = std::get_if<ast::IpValue>(&v.value))
+      return *ip;
+    throw Unsupported("a network that is not constant");
+  }
+
+  Value *expr(const ast::Expr &e) {
+    switch (e.kind) {
+    case ast::ExprKind::Literal: {
+      const auto &lit = ast::as<ast::LiteralExpr>(e);
+      switch (lit.literal) {
+      case ast::LiteralKind::Bool:
+        return b_.getInt1(lit.boolValue);
+      case ast::LiteralKind::Int:
+      case ast::LiteralKind::Duration:
+        return b_.getInt64(static_cast<uint64_t>(lit.intValue));
+      case ast::LiteralKind::String:
+        return stringConstant(lit.stringValue);
+      case ast::LiteralKind::Ip:
+        return ipConstant(lit.ip);
+      }
+      break;
+    }
+    case ast::ExprKind::Name: {
+      const auto &name = ast::as<ast::NameExpr>(e);
+      switch (name.resolved) {
+      case ast::NameKind::Local:
+        return locals_.at(name.local);
+      case ast::NameKind::Const:
+        return expr(*ast::as<ast::ConstDecl>(*name.decl).value);
+      case ast::NameKind::Upstream:
+        return b_.getInt32(upstreamIndex(name.decl));
+      default:
+        break;
+      }
+      throw Unsupported("the name '" + name.name + "' as a value");
+    }
+    case ast::ExprKind::Member: {
+      const auto &m = ast::as<ast::MemberExpr>(e);
+      if (m.captureMatch)
+        return capture(m.captureMatch, m.captureGroup);
+      return variable(*m.variable);
+    }
+    case ast::ExprKind::Index:
+      return index(ast::as<ast::IndexExpr>(e));
+    case ast::ExprKind::Call:
+      return call(ast::as<ast::CallExpr>(e));
+    case ast::ExprKind::List:
+      return list(ast::as<ast::ListExpr>(e));
+    case ast::ExprKind::Unary: {
+      const auto &u = ast::as<ast::UnaryExpr>(e);
+      Value *v = expr(*u.operand);
+      return u.op == ast::UnaryOp::Not ? b_.CreateNot(v) : b_.CreateSub(b_.getInt64(0), v);
+    }
+    case ast::ExprKind::Binary:
+      return binary(ast::as<ast::BinaryExpr>(e));
+    case ast::ExprKind::Error:
+      break;
+    }
+    throw Unsupported("an expression the checker rejected");
+  }
+
+  uint32_t upstreamIndex(const ast::Decl *decl) {
+    const auto &list = program_.upstreams;
+    return static_cast<uint32_t>(std::find(list.begin(), list.end(), decl) - list.begin());
+  }
+
+  Value *variable(schema::VariableId id) {
+    Value *index = b_.getInt32(variableIndex(id));
+    switch (schema::variables()[static_cast<size_t>(id)].type) {
+    case schema::FieldType::String: {
+      llvm::AllocaInst *out = slot(str_);
+      b_.CreateCall(host("rj_get_str", b_.getVoidTy(), {ptr_, i32_, ptr_}), {ctx_, index, out});
+      return b_.CreateLoad(str_, out);
+    }
+    case schema::FieldType::Int:
+    case schema::FieldType::Duration:
+      return b_.CreateCall(host("route_get_int", i64_, {ptr_, i32_}), {ctx_, index});
+    case schema::FieldType::Bool:
+      return b_.CreateICmpNE(b_.CreateCall(host("route_get_int", i64_, {ptr_, i32_}), {ctx_, index}),
+                             b_.getInt64(0));
+    case schema::FieldType::Ip: {
+      llvm::AllocaInst *out = slot(ip_);
+      b_.CreateCall(host("rj_get_ip", b_.getVoidTy(), {ptr_, i32_, ptr_}), {ctx_, index, out});
+      return out;
+    }
+    default:
+      throw Unsupported("a whole header map as a value");
+    }
+  }
+
+  Value *capture(const ast::BinaryExpr *match, int group) {
+    auto it = groups_.find(match);
+    if (it == groups_.end())
+      throw Unsupported("a capture outside its match");
+    Value *at = b_.CreateConstGEP2_32(it->second.type, it->second.slot, 0, static_cast<unsigned>(group));
+    return b_.CreateLoad(str_, at);
+  }
+
+  // The slot a `~` fills with its groups; empty until the match runs.
+  std::pair<Value *, uint32_t> groupsOf(const ast::BinaryExpr &match) {
+    uint32_t count = static_cast<uint32_t>(match.regex->groupNames.size());
+    auto it = groups_.find(&match);
+    if (it == groups_.end()) {
+      auto *type = llvm::ArrayType::get(str_, count);
+      llvm::AllocaInst *s = slot(type, "groups");
+      llvm::IRBuilder<> entry(entry_, std::next(s->getIterator()));
+      entry.CreateStore(llvm::Constant::getNullValue(type), s);
+      it = groups_.emplace(&match, Groups{s, type}).first;
+    }
+    return {it->second.slot, count};
+  }
+
+  Value *index(const ast::IndexExpr &x) {
+    if (x.captureMatch)
+      return capture(x.captureMatch, x.captureGroup);
+    if (x.base->kind == ast::ExprKind::Member && ast::as<ast::MemberExpr>(*x.base).variable) {
+      schema::VariableId id = *ast::as<ast::MemberExpr>(*x.base).variable;
+      llvm::AllocaInst *out = slot(str_);
+      b_.CreateCall(host("rj_field_get", b_.getVoidTy(), {ptr_, i32_, ptr_, ptr_}),
+                    {ctx_, b_.getInt32(variableIndex(id)), spill(expr(*x.index)), out});
+      return b_.CreateLoad(str_, out);
+    }
+    if (x.base->kind == ast::ExprKind::Name &&
+        ast::as<ast::NameExpr>(*x.base).resolved == ast::NameKind::Map)
+      return mapLookup(ast::as<ast::MapDecl>(*ast::as<ast::NameExpr>(*x.base).decl), *x.index);
+    // A list element, or the element type's zero value out of range.
+    Value *list = expr(*x.base);
+    Value *position = expr(*x.index);
+    const Type *element = x.type;
+    llvm::Type *elementType = repr(element);
+    Value *size = b_.CreateExtractValue(list, 1);
+    Value *inRange = b_.CreateICmpULT(position, size);
+    auto *load = llvm::BasicBlock::Create(c_, "element", function_);
+    auto *join = llvm::BasicBlock::Create(c_, "joined", function_);
+    llvm::BasicBlock *from = b_.GetInsertBlock();
+    b_.CreateCondBr(inRange, load, join);
+    b_.SetInsertPoint(load);
+    Value *at = b_.CreateGEP(elementType, b_.CreateExtractValue(list, 0), position);
+    Value *loaded = b_.CreateLoad(elementType, at);
+    b_.CreateBr(join);
+    b_.SetInsertPoint(join);
+    llvm::PHINode *phi = b_.CreatePHI(elementType, 2);
+    phi->addIncoming(zeroOf(element), from);
+    phi->addIncoming(loaded, load);
+    return phi;
+  }
+
+  const MapIndex &mapIndexOf(const ast::MapDecl &map, std::vector<const ast::MapEntry *> &entries) {
+    auto &index = *data_.maps.emplace_back(std::make_unique<MapIndex>());
+    for (const ast::MapEntry &entry : map.entries) {
+      if (!entry.key)
+        continue;
+      sema::ConstValue key = constants_.evaluate(*entry.key);
+      auto position = static_cast<int32_t>(entries.size());
+      if (auto *s = std::get_if<std::string>(&key.value))
+        index.strings.emplace(*s, position);
+      else if (auto *i = std::get_if<int64_t>(&key.value))
+        index.ints.emplace(*i, position);
+      else
+        throw Unsupported("a map key that is not constant");
+      entries.push_back(&entry);
+    }
+    return index;
+  }
+
+  // Finds the entry's position through a hash index, then picks its value in a switch.
+  Value *mapFind(const ast::MapDecl &map, const ast::Expr &key,
+                 std::vector<const ast::MapEntry *> &entries) {
+    const MapIndex &index = mapIndexOf(map, entries);
+    if (map.keyType->kind() == TypeKind::String)
+      return b_.CreateCall(host("rj_map_find_str", i32_, {ptr_, ptr_}), {pointer(&index), spill(expr(key))});
+    return b_.CreateCall(host("rj_map_find_int", i32_, {ptr_, i64_}), {pointer(&index), expr(key)});
+  }
+
+  Value *mapLookup(const ast::MapDecl &map, const ast::Expr &key) {
+    std::vector<const ast::MapEntry *> entries;
+    Value *position = mapFind(map, key, entries);
+    llvm::Type *type = repr(map.valueType);
+    auto *fallback = llvm::BasicBlock::Create(c_, "map.default", function_);
+    auto *join = llvm::BasicBlock::Create(c_, "map.value", function_);
+    llvm::SwitchInst *choose = b_.CreateSwitch(position, fallback, static_cast<unsigned>(entries.size()));
+    b_.SetInsertPoint(join);
+    llvm::PHINode *phi = b_.CreatePHI(type, static_cast<unsigned>(entries.size() + 1));
+    for (size_t i = 0; i < entries.size(); ++i) {
+      auto *caseBlock = llvm::BasicBlock::Create(c_, "map.entry", function_);
+      choose->addCase(b_.getInt32(static_cast<uint32_t>(i)), caseBlock);
+      b_.SetInsertPoint(caseBlock);
+      Value *v = expr(*entries[i]->value);
+      phi->addIncoming(v, b_.GetInsertBlock());
+      b_.CreateBr(join);
+    }
+    b_.SetInsertPoint(fallback);
+    const ast::MapEntry *defaultEntry = nullptr;
+    for (const ast::MapEntry &entry : map.entries)
+      if (!entry.key)
+        defaultEntry = &entry;
+    Value *otherwise = defaultEntry ? expr(*defaultEntry->value) : zeroOf(map.valueType);
+    phi->addIncoming(otherwise, b_.GetInsertBlock());
+    b_.CreateBr(join);
+    b_.SetInsertPoint(join);
+    return phi;
+  }
+
+  Value *list(const ast::ListExpr &l) {
+    const Type *element = l.type->element();
+    llvm::Type *elementType = repr(element);
+    auto *arrayType = llvm::ArrayType::get(elementType, l.elements.size());
+    llvm::AllocaInst *array = slot(arrayType, "list");
+    for (size_t i = 0; i < l.elements.size(); ++i)
+      b_.CreateStore(expr(*l.elements[i].value),
+                     b_.CreateConstGEP2_32(arrayType, array, 0, static_cast<unsigned>(i)));
+    Value *out = llvm::UndefValue::get(list_);
+    out = b_.CreateInsertValue(out, array, 0);
+    return b_.CreateInsertValue(out, b_.getInt64(l.elements.size()), 1);
+  }
+
+  Value *call(const ast::CallExpr &c) {
+    if (c.function) {
+      std::vector<Value *> args{ctx_, arena_};
+      for (const ast::CallArgument &a : c.args)
+        args.push_back(expr(*a.value));
+      return b_.CreateCall(functions_.at(&ast::as<ast::FuncDecl>(*c.function)), args);
+    }
+    auto *argsType = llvm::ArrayType::get(value_, std::max<size_t>(1, c.args.size()));
+    llvm::AllocaInst *args = slot(argsType, "args");
+    for (size_t i = 0; i < c.args.size(); ++i) {
+      const ast::Expr &arg = *c.args[i].value;
+      Value *at = b_.CreateConstGEP2_32(argsType, args, 0, static_cast<unsigned>(i));
+      if (c.builtin == schema::BuiltinId::RegexReplace && i == 1) {
+        sema::ConstValue pattern = constants_.evaluate(arg);
+        const std::string &text = std::get<std::string>(pattern.value);
+        RouteRegex *regex = route_regex_compile({text.data(), text.size()});
+        data_.regexes.push_back(regex);
+        b_.CreateStore(pointer(regex), b_.CreateStructGEP(value_, at, 4));
+        continue;
+      }
+      Value *v = expr(arg);
+      switch (arg.type->kind()) {
+      case TypeKind::Bool:
+        b_.CreateStore(b_.CreateZExt(v, i64_), b_.CreateStructGEP(value_, at, 0));
+        break;
+      case TypeKind::Int:
+      case TypeKind::Duration:
+        b_.CreateStore(v, b_.CreateStructGEP(value_, at, 0));
+        break;
+      case TypeKind::String:
+        b_.CreateStore(v, b_.CreateStructGEP(value_, at, 1));
+        break;
+      case TypeKind::Ip:
+        b_.CreateStore(b_.CreateLoad(ip_, v), b_.CreateStructGEP(value_, at, 2));
+        break;
+      case TypeKind::List:
+        if (arg.type->element()->kind() != TypeKind::String)
+          throw Unsupported("a list of " + arg.type->element()->str() + " passed to a built-in");
+        b_.CreateStore(v, b_.CreateStructGEP(value_, at, 3));
+        break;
+      default:
+        throw Unsupported("a built-in argument of type " + arg.type->str());
+      }
+    }
+    llvm::AllocaInst *out = slot(value_, "result");
+    b_.CreateCall(host("route_call_builtin", b_.getVoidTy(), {ptr_, i32_, ptr_, ptr_}),
+                  {arena_, b_.getInt32(static_cast<uint32_t>(*c.builtin)), args, out});
+    switch (c.type->kind()) {
+    case TypeKind::Int:
+    case TypeKind::Duration:
+      return b_.CreateLoad(i64_, b_.CreateStructGEP(value_, out, 0));
+    case TypeKind::Bool:
+      return b_.CreateICmpNE(b_.CreateLoad(i64_, b_.CreateStructGEP(value_, out, 0)), b_.getInt64(0));
+    case TypeKind::String:
+      return b_.CreateLoad(str_, b_.CreateStructGEP(value_, out, 1));
+    case TypeKind::Ip:
+      return b_.CreateStructGEP(value_, out, 2);
+    case TypeKind::List:
+      return b_.CreateLoad(list_, b_.CreateStructGEP(value_, out, 3));
+    default:
+      throw Unsupported("a built-in result of type " + c.type->str());
+    }
+  }
+
+  Value *stringTest(const char *thunk, Value *a, Value *b) {
+    return boolOf(b_.CreateCall(host(thunk, i32_, {ptr_, ptr_}), {spill(a), spill(b)}));
+  }
+
+  Value *equal(const Type *type, Value *l, Value *r) {
+    switch (type->kind()) {
+    case TypeKind::String:
+      return b_.CreateICmpEQ(b_.CreateCall(host("rj_str_compare", i32_, {ptr_, ptr_}), {spill(l), spill(r)}),
+                             b_.getInt32(0));
+    case TypeKind::Ip:
+      return boolOf(b_.CreateCall(host("rj_ip_equal", i32_, {ptr_, ptr_}), {l, r}));
+    case TypeKind::Bool:
+    case TypeKind::Int:
+    case TypeKind::Duration:
+    case TypeKind::Upstream:
+      return b_.CreateICmpEQ(l, r);
+    default:
+      throw Unsupported("comparing values of type " + type->str());
+    }
+  }
+
+  Value *shortCircuit(const ast::BinaryExpr &e, bool isAnd) {
+    Value *left = expr(*e.lhs);
+    llvm::BasicBlock *leftEnd = b_.GetInsertBlock();
+    auto *right = llvm::BasicBlock::Create(c_, isAnd ? "and.rhs" : "or.rhs", function_);
+    auto *join = llvm::BasicBlock::Create(c_, isAnd ? "and.end" : "or.end", function_);
+    if (isAnd)
+      b_.CreateCondBr(left, right, join);
+    else
+      b_.CreateCondBr(left, join, right);
+    b_.SetInsertPoint(right);
+    Value *rightValue = expr(*e.rhs);
+    llvm::BasicBlock *rightEnd = b_.GetInsertBlock();
+    b_.CreateBr(join);
+    b_.SetInsertPoint(join);
+    llvm::PHINode *phi = b_.CreatePHI(i1_, 2);
+    phi->addIncoming(b_.getInt1(!isAnd), leftEnd);
+    phi->addIncoming(rightValue, rightEnd);
+    return phi;
+  }
+
+  Value *divide(Value *a, Value *b, bool remainder) {
+    // Division by zero gives 0 and INT64_MIN / -1 wraps (dsl/README.md); the divisor the
+    // hardware sees is never 0 or -1.
+    Value *zero = b_.getInt64(0), *minusOne = b_.getInt64(static_cast<uint64_t>(-1));
+    Value *isZero = b_.CreateICmpEQ(b, zero), *isMinusOne = b_.CreateICmpEQ(b, minusOne);
+    Value *safe = b_.CreateSelect(b_.CreateOr(isZero, isMinusOne), b_.getInt64(1), b);
+    Value *quotient = remainder ? b_.CreateSRem(a, safe) : b_.CreateSDiv(a, safe);
+    Value *byMinusOne = remainder ? zero : b_.CreateSub(zero, a);
+    return b_.CreateSelect(isZero, zero, b_.CreateSelect(isMinusOne, byMinusOne, quotient));
+  }
+
+  Value *binary(const ast::BinaryExpr &e) {
+    using Op = ast::BinaryOp;
+    switch (e.op) {
+    case Op::And:
+      return shortCircuit(e, true);
+    case Op::Or:
+      return shortCircuit(e, false);
+    case Op::Match:
+    case Op::NotMatch: {
+      Value *subject = spill(expr(*e.lhs));
+      RouteRegex *regex = route_regex_compile({e.regex->pattern.data(), e.regex->pattern.size()});
+      data_.regexes.push_back(regex);
+      auto [groups, count] = groupsOf(e);
+      Value *matched = boolOf(b_.CreateCall(host("rj_regex_match", i32_, {ptr_, ptr_, ptr_, i32_}),
+                                            {pointer(regex), subject, groups, b_.getInt32(count)}));
+      return e.op == Op::Match ? matched : b_.CreateNot(matched);
+    }
+    case Op::In:
+      return contains(*e.rhs, *e.lhs);
+    default:
+      break;
+    }
+    Value *l = expr(*e.lhs), *r = expr(*e.rhs);
+    const Type *type = e.lhs->type;
+    switch (e.op) {
+    case Op::Add:
+      if (type->kind() == TypeKind::String) {
+        llvm::AllocaInst *out = slot(str_);
+        b_.CreateCall(host("rj_concat", b_.getVoidTy(), {ptr_, ptr_, ptr_, ptr_}), {arena_, spill(l), spill(r), out});
+        return b_.CreateLoad(str_, out);
+      }
+      return b_.CreateAdd(l, r);
+    case Op::Sub:
+      return b_.CreateSub(l, r);
+    case Op::Mul:
+      return b_.CreateMul(l, r);
+    case Op::Div:
+      return divide(l, r, false);
+    case Op::Mod:
+      return divide(l, r, true);
+    case Op::Eq:
+      return equal(type, l, r);
+    case Op::Ne:
+      return b_.CreateNot(equal(type, l, r));
+    case Op::Lt:
+    case Op::Le:
+    case Op::Gt:
+    case Op::Ge: {
+      Value *left = l, *right = r;
+      if (type->kind() == TypeKind::String) {
+        left = b_.CreateCall(host("rj_str_compare", i32_, {ptr_, ptr_}), {spill(l), spill(r)});
+        right = b_.getInt32(0);
+      }
+      auto predicate = e.op == Op::Lt   ? llvm::CmpInst::ICMP_SLT
+                       : e.op == Op::Le ? llvm::CmpInst::ICMP_SLE
+                       : e.op == Op::Gt ? llvm::CmpInst::ICMP_SGT
+                                        : llvm::CmpInst::ICMP_SGE;
+      return b_.CreateICmp(predicate, left, right);
+    }
+    case Op::StartsWith:
+      return stringTest("rj_str_starts", l, r);
+    case Op::EndsWith:
+      return stringTest("rj_str_ends", l, r);
+    case Op::Contains:
+      if (type->kind() == TypeKind::List)
+        return listContains(type, l, r);
+      return stringTest("rj_str_contains", l, r);
+    default:
+      throw Unsupported("an operator");
+    }
+  }
+
+  Value *listContains(const Type *listType, Value *list, Value *item) {
+    if (listType->element()->kind() == TypeKind::String)
+      return boolOf(b_.CreateCall(host("rj_strlist_contains", i32_, {ptr_, ptr_}), {spill(list), spill(item)}));
+    throw Unsupported("searching a list of " + listType->element()->str());
+  }
+
+  Value *contains(const ast::Expr &set, const ast::Expr &itemExpr) {
+    if (set.kind == ast::ExprKind::Name) {
+      const auto &name = ast::as<ast::NameExpr>(set);
+      if (name.resolved == ast::NameKind::Acl)
+        return boolOf(b_.CreateCall(host("rj_acl_contains", i32_, {ptr_, ptr_}),
+                                    {pointer(acl(ast::as<ast::AclDecl>(*name.decl))), expr(itemExpr)}));
+      if (name.resolved == ast::NameKind::Map) {
+        std::vector<const ast::MapEntry *> entries;
+        Value *position = mapFind(ast::as<ast::MapDecl>(*name.decl), itemExpr, entries);
+        return b_.CreateICmpSGE(position, b_.getInt32(0));
+      }
+    }
+    if (set.kind == ast::ExprKind::Member && ast::as<ast::MemberExpr>(set).variable &&
+        (set.type->kind() == TypeKind::Headers || set.type->kind() == TypeKind::Strings)) {
+      schema::VariableId id = *ast::as<ast::MemberExpr>(set).variable;
+      return boolOf(b_.CreateCall(host("rj_field_has", i32_, {ptr_, i32_, ptr_}),
+                                  {ctx_, b_.getInt32(variableIndex(id)), spill(expr(itemExpr))}));
+    }
+    if (set.type->kind() == TypeKind::Cidr) {
+      ast::IpValue network = constantIp(set);
+      return boolOf(b_.CreateCall(host("rj_cidr_contains", i32_, {ptr_, i32_, ptr_}),
+                                  {ipConstant(network), b_.getInt32(static_cast<uint32_t>(network.prefix)),
+                                   expr(itemExpr)}));
+    }
+    if (set.kind == ast::ExprKind::List) {
+      // A literal list: a chain of comparisons, which LLVM may turn into a switch.
+      Value *item = expr(itemExpr);
+      Value *found = b_.getInt1(false);
+      for (const ast::ListElement &element : ast::as<ast::ListExpr>(set).elements)
+        found = b_.CreateOr(found, equal(itemExpr.type, item, expr(*element.value)));
+      return found;
+    }
+    Value *item = expr(itemExpr);
+    return listContains(set.type, expr(set), item);
+  }
+
+  RouteAcl *acl(const ast::AclDecl &decl) {
+    auto it = acls_.find(&decl);
+    if (it != acls_.end())
+      return it->second;
+    std::vector<RouteIp> networks;
+    std::vector<uint8_t> prefixes;
+    for (const ast::IpValue &n : decl.networks) {
+      RouteIp ip{};
+      std::memcpy(ip.bytes, n.bytes.data(), 16);
+      ip.v6 = n.v6;
+      networks.push_back(ip);
+      prefixes.push_back(static_cast<uint8_t>(n.prefix));
+    }
+    RouteAcl *compiled = route_acl_create(networks.data(), prefixes.data(), networks.size());
+    data_.acls.push_back(compiled);
+    acls_[&decl] = compiled;
+    return compiled;
+  }
+
+  struct Groups {
+    llvm::AllocaInst *slot;
+    llvm::ArrayType *type;
+  };
+
+  const Program &program_;
+  llvm::Module &m_;
+  llvm::LLVMContext &c_;
+  llvm::IRBuilder<> b_;
+  RuntimeData &data_;
+  sema::ConstantEvaluator constants_;
+
+  llvm::Type *i1_, *i8_, *i32_, *i64_, *ptr_;
+  llvm::StructType *str_, *ip_, *list_, *value_;
+
+  std::unordered_map<const ast::FuncDecl *, llvm::Function *> functions_;
+  std::unordered_map<std::string, llvm::Constant *> strings_;
+  std::unordered_map<const ast::AclDecl *, RouteAcl *> acls_;
+
+  llvm::Function *function_ = nullptr;
+  llvm::BasicBlock *entry_ = nullptr;
+  Value *ctx_ = nullptr;
+  Value *arena_ = nullptr;
+  std::unordered_map<const ast::LocalBinding *, Value *> locals_;
+  std::unordered_map<const ast::BinaryExpr *, Groups> groups_;
+};
+
+} // namespace
+
+void generate(const Program &program, llvm::Module &module, RuntimeData &data) {
+  Codegen(program, module, data).run();
+}
+
+} // namespace route::jit

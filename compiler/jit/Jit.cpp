@@ -1,0 +1,122 @@
+#include "jit/Jit.h"
+
+#include "jit/Codegen.h"
+
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <array>
+#include <mutex>
+
+namespace route {
+
+using PhaseFunction = void (*)(RouteCtx *);
+
+struct JitPolicy::Impl {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  jit::RuntimeData data;
+  std::array<PhaseFunction, schema::kPhaseCount> phases{};
+  std::string ir;
+};
+
+namespace {
+
+void initializeLlvm() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+void optimize(llvm::Module &module) {
+  llvm::LoopAnalysisManager loops;
+  llvm::FunctionAnalysisManager functions;
+  llvm::CGSCCAnalysisManager cgscc;
+  llvm::ModuleAnalysisManager modules;
+  llvm::PassBuilder builder;
+  builder.registerModuleAnalyses(modules);
+  builder.registerCGSCCAnalyses(cgscc);
+  builder.registerFunctionAnalyses(functions);
+  builder.registerLoopAnalyses(loops);
+  builder.crossRegisterProxies(loops, functions, cgscc, modules);
+  builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2).run(module, modules);
+}
+
+std::string message(llvm::Error error) { return llvm::toString(std::move(error)); }
+
+} // namespace
+
+JitPolicy::JitPolicy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+JitPolicy::~JitPolicy() = default;
+
+std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::string &error) {
+  initializeLlvm();
+  auto impl = std::make_unique<Impl>();
+  auto jit = llvm::orc::LLJITBuilder().create();
+  if (!jit) {
+    error = message(jit.takeError());
+    return nullptr;
+  }
+  impl->jit = std::move(*jit);
+
+  auto context = std::make_unique<llvm::LLVMContext>();
+  auto module = std::make_unique<llvm::Module>("policy", *context);
+  module->setDataLayout(impl->jit->getDataLayout());
+  module->setTargetTriple(impl->jit->getTargetTriple().str());
+  try {
+    jit::generate(program, *module, impl->data);
+  } catch (const jit::Unsupported &unsupported) {
+    error = std::string("the JIT does not compile ") + unsupported.what() + " yet";
+    return nullptr;
+  }
+  std::string broken;
+  llvm::raw_string_ostream brokenStream(broken);
+  if (llvm::verifyModule(*module, &brokenStream)) {
+    error = "the JIT produced invalid IR: " + broken;
+    return nullptr;
+  }
+  optimize(*module);
+  llvm::raw_string_ostream irStream(impl->ir);
+  module->print(irStream, nullptr);
+
+  llvm::orc::SymbolMap symbols;
+  for (const auto &[name, address] : jit::hostSymbols())
+    symbols[impl->jit->mangleAndIntern(name)] = {
+        llvm::orc::ExecutorAddr::fromPtr(address),
+        llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+  if (auto err = impl->jit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols)))) {
+    error = message(std::move(err));
+    return nullptr;
+  }
+  if (auto err = impl->jit->addIRModule(
+          llvm::orc::ThreadSafeModule(std::move(module), std::move(context)))) {
+    error = message(std::move(err));
+    return nullptr;
+  }
+  for (const schema::PhaseInfo &phase : schema::phases()) {
+    if (!program.phases[static_cast<size_t>(phase.id)])
+      continue;
+    auto address = impl->jit->lookup(jit::phaseSymbol(phase.id));
+    if (!address) {
+      error = message(address.takeError());
+      return nullptr;
+    }
+    impl->phases[static_cast<size_t>(phase.id)] = address->toPtr<PhaseFunction>();
+  }
+  return std::unique_ptr<JitPolicy>(new JitPolicy(std::move(impl)));
+}
+
+void JitPolicy::runPhase(schema::Phase phase, RouteCtx *ctx) const {
+  if (PhaseFunction function = impl_->phases[static_cast<size_t>(phase)])
+    function(ctx);
+}
+
+const std::string &JitPolicy::ir() const { return impl_->ir; }
+
+} // namespace route

@@ -1,0 +1,34 @@
+// The JIT back end: a checked policy lowered to LLVM IR, optimised at O2 and compiled by
+// ORC LLJIT into one native function per phase, `void phase(RouteCtx *)`, that reaches
+// its exchange through route/abi.h as the interpreter does. No LLVM type appears here.
+#pragma once
+
+#include "route/abi.h"
+#include "sema/Checker.h"
+
+#include <memory>
+#include <string>
+
+namespace route {
+
+class JitPolicy {
+public:
+  // Compiles a policy checked without errors; `program` must outlive the result. Returns
+  // null and says why in `error` when it cannot.
+  static std::unique_ptr<JitPolicy> compile(const Program &program, std::string &error);
+  ~JitPolicy();
+
+  // Runs the native code of the policy's handler of `phase`, if it has one.
+  void runPhase(schema::Phase phase, RouteCtx *ctx) const;
+
+  // The optimised module as LLVM IR text, for routec dump --ir.
+  const std::string &ir() const;
+
+  struct Impl;
+
+private:
+  explicit JitPolicy(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace route

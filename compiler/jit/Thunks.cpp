@@ -1,0 +1,89 @@
+#include "jit/Thunks.h"
+
+#include <cstddef>
+#include <string_view>
+
+// The IR builds RouteValue as {i64, {ptr, i64}, {[16 x i8], i8}, {ptr, i64}, ptr}.
+static_assert(offsetof(RouteValue, s) == 8 && offsetof(RouteValue, ip) == 24 &&
+              offsetof(RouteValue, list) == 48 && offsetof(RouteValue, regex) == 64 &&
+              sizeof(RouteValue) == 72 && sizeof(RouteIp) == 17);
+
+namespace {
+std::string_view view(const RouteStr *s) { return {s->data ? s->data : "", static_cast<size_t>(s->size)}; }
+} // namespace
+
+extern "C" {
+
+void rj_get_str(RouteCtx *ctx, uint32_t variable, RouteStr *out) {
+  *out = route_get_str(ctx, variable);
+}
+void rj_get_ip(RouteCtx *ctx, uint32_t variable, RouteIp *out) { *out = route_get_ip(ctx, variable); }
+void rj_set_str(RouteCtx *ctx, uint32_t variable, const RouteStr *value) {
+  route_set_str(ctx, variable, *value);
+}
+void rj_field_get(RouteCtx *ctx, uint32_t variable, const RouteStr *name, RouteStr *out) {
+  *out = route_field_get(ctx, variable, *name);
+}
+int32_t rj_field_has(RouteCtx *ctx, uint32_t variable, const RouteStr *name) {
+  return route_field_has(ctx, variable, *name);
+}
+void rj_field_set(RouteCtx *ctx, uint32_t variable, const RouteStr *name, const RouteStr *value) {
+  route_field_set(ctx, variable, *name, *value);
+}
+void rj_field_delete(RouteCtx *ctx, uint32_t variable, const RouteStr *name) {
+  route_field_delete(ctx, variable, *name);
+}
+void rj_respond(RouteCtx *ctx, int64_t status, const RouteStr *body) {
+  route_respond(ctx, status, *body);
+}
+void rj_redirect(RouteCtx *ctx, int64_t status, const RouteStr *location) {
+  route_redirect(ctx, status, *location);
+}
+int32_t rj_str_compare(const RouteStr *a, const RouteStr *b) {
+  int order = view(a).compare(view(b));
+  return (order > 0) - (order < 0);
+}
+int32_t rj_str_starts(const RouteStr *s, const RouteStr *prefix) {
+  return view(s).starts_with(view(prefix));
+}
+int32_t rj_str_ends(const RouteStr *s, const RouteStr *suffix) {
+  return view(s).ends_with(view(suffix));
+}
+int32_t rj_str_contains(const RouteStr *s, const RouteStr *part) {
+  return view(s).find(view(part)) != std::string_view::npos;
+}
+void rj_concat(RouteArena *arena, const RouteStr *a, const RouteStr *b, RouteStr *out) {
+  char *data = route_arena_alloc(arena, a->size + b->size);
+  if (a->size)
+    __builtin_memcpy(data, a->data, a->size);
+  if (b->size)
+    __builtin_memcpy(data + a->size, b->data, b->size);
+  *out = {data, a->size + b->size};
+}
+int32_t rj_regex_match(const RouteRegex *regex, const RouteStr *subject, RouteStr *groups,
+                       uint32_t count) {
+  return route_regex_match(regex, *subject, groups, count);
+}
+int32_t rj_acl_contains(const RouteAcl *acl, const RouteIp *address) {
+  return route_acl_contains(acl, *address);
+}
+int32_t rj_cidr_contains(const RouteIp *network, uint32_t prefix, const RouteIp *address) {
+  return route_cidr_contains(*network, static_cast<uint8_t>(prefix), *address);
+}
+int32_t rj_ip_equal(const RouteIp *a, const RouteIp *b) { return route_ip_equal(*a, *b); }
+int32_t rj_map_find_str(const route::jit::MapIndex *map, const RouteStr *key) {
+  auto it = map->strings.find(std::string(view(key)));
+  return it == map->strings.end() ? -1 : it->second;
+}
+int32_t rj_map_find_int(const route::jit::MapIndex *map, int64_t key) {
+  auto it = map->ints.find(key);
+  return it == map->ints.end() ? -1 : it->second;
+}
+int32_t rj_strlist_contains(const RouteStrList *list, const RouteStr *item) {
+  for (uint64_t i = 0; i < list->size; ++i)
+    if (view(&list->items[i]) == view(item))
+      return 1;
+  return 0;
+}
+
+} // extern "C"
