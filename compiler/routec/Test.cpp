@@ -56,35 +56,6 @@ route::Exchange exchangeFor(const route::ast::TestDecl &test) {
   return x;
 }
 
-std::string headerText(const route::HeaderList &headers) {
-  std::string out;
-  for (const auto &[name, value] : headers.fields())
-    out += fmt::format("{}: {}; ", name, value);
-  return out;
-}
-
-// Where two back ends left an exchange differently, or "" when they agree.
-std::string difference(const route::Exchange &a, const route::Exchange &b,
-                       const route::Program &program) {
-  auto differs = [](const char *what, const std::string &x, const std::string &y) {
-    return x == y ? std::string() : fmt::format("{}: interpreter {}, JIT {}", what, routeLiteral(x), routeLiteral(y));
-  };
-  std::string d;
-  for (std::string part :
-       {differs("decision", describeDecision(a, program), describeDecision(b, program)),
-        differs("response status", std::to_string(a.response.status), std::to_string(b.response.status)),
-        differs("response headers", headerText(a.response.headers), headerText(b.response.headers)),
-        differs("response body", a.response.body, b.response.body),
-        differs("request path", a.request.path, b.request.path),
-        differs("request headers", headerText(a.request.headers), headerText(b.request.headers)),
-        differs("upstream request", a.upstreamRequest.method + " " + a.upstreamRequest.path + "?" + a.upstreamRequest.query,
-                b.upstreamRequest.method + " " + b.upstreamRequest.path + "?" + b.upstreamRequest.query),
-        differs("upstream request headers", headerText(a.upstreamRequest.headers), headerText(b.upstreamRequest.headers))})
-    if (!part.empty())
-      return part;
-  return "";
-}
-
 struct Backends {
   const route::Program &program;
   const route::Interpreter &interpreter;
@@ -110,7 +81,7 @@ std::vector<std::string> runTest(const route::ast::TestDecl &test, const Backend
                                    lc.column, test.name, what));
   };
   if (backends.jit) {
-    std::string d = difference(x, compiled, backends.program);
+    std::string d = route::difference(x, compiled);
     if (!d.empty())
       fail(test.nameRange, "the JIT and the interpreter disagree: " + d);
   }

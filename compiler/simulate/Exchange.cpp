@@ -206,6 +206,43 @@ void Exchange::run(const Program &program, const PhaseRunner &policy) {
   runPhase(policy, schema::Phase::Log);
 }
 
+namespace {
+std::string text(const HeaderList &headers) {
+  std::string out;
+  for (const auto &[name, value] : headers.fields())
+    out += name + ": " + value + "; ";
+  return out;
+}
+
+std::string text(const Decision &d) {
+  const char *kinds[] = {"none", "respond", "redirect", "route", "retry"};
+  return std::string(kinds[static_cast<int>(d.kind)]) + " " + std::to_string(d.status) + " " +
+         d.body + " " + d.location + " " + std::to_string(d.upstream);
+}
+
+std::string text(const SimulatedRequest &r) {
+  return r.method + " " + r.scheme + "://" + r.host + r.path + "?" + r.query + " " + text(r.headers);
+}
+} // namespace
+
+std::string difference(const Exchange &a, const Exchange &b) {
+  std::vector<std::pair<const char *, std::pair<std::string, std::string>>> parts = {
+      {"decision", {text(a.decision), text(b.decision)}},
+      {"response status", {std::to_string(a.response.status), std::to_string(b.response.status)}},
+      {"response headers", {text(a.response.headers), text(b.response.headers)}},
+      {"response body", {a.response.body, b.response.body}},
+      {"request", {text(a.request), text(b.request)}},
+      {"upstream request", {text(a.upstreamRequest), text(b.upstreamRequest)}},
+      {"upstream response headers", {text(a.upstreamResponse.headers), text(b.upstreamResponse.headers)}},
+      {"error status", {std::to_string(a.errorStatus), std::to_string(b.errorStatus)}},
+      {"error decisions", {std::to_string(a.errorDecisions.size()), std::to_string(b.errorDecisions.size())}},
+  };
+  for (const auto &[what, values] : parts)
+    if (values.first != values.second)
+      return std::string(what) + ": interpreter [" + values.first + "], JIT [" + values.second + "]";
+  return "";
+}
+
 } // namespace route
 
 using route::Exchange;

@@ -103,4 +103,9 @@ private:
   Decision *current_ = &decision; // where route_respond() and friends record
 };
 
+// Where two runs of the same exchange ended differently (the decision, the response, the
+// request and what went upstream), or "" when they agree: how the JIT is held to the
+// interpreter.
+std::string difference(const Exchange &interpreted, const Exchange &compiled);
+
 } // namespace route
