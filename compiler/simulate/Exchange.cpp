@@ -127,18 +127,15 @@ PhaseRunner interpreted(const Interpreter &interpreter) {
 }
 
 void Exchange::runPhase(const PhaseRunner &policy, schema::Phase phase) {
-  RouteArena *arena = route_arena_create();
-  RouteCtx ctx{this, arena, &current_};
+  route_arena_reset(arena_.arena);
+  RouteCtx ctx{this, arena_.arena, &current_};
   policy(phase, &ctx, &trace);
-  route_arena_destroy(arena);
 }
 
 bool Exchange::check(const Interpreter &interpreter, const ast::Expr &condition) {
-  RouteArena *arena = route_arena_create();
-  RouteCtx ctx{this, arena, &current_};
-  bool holds = interpreter.evaluateCondition(condition, &ctx);
-  route_arena_destroy(arena);
-  return holds;
+  route_arena_reset(arena_.arena);
+  RouteCtx ctx{this, arena_.arena, &current_};
+  return interpreter.evaluateCondition(condition, &ctx);
 }
 
 void Exchange::answer(const Decision &d) {

@@ -96,10 +96,23 @@ public:
   // Evaluates a bool expression over the exchange as run() left it (a test's `expect`).
   bool check(const Interpreter &interpreter, const ast::Expr &condition);
 
+  // Runs one phase alone on the exchange as it is, e.g. to time a policy's request phase.
+  void runPhase(const PhaseRunner &policy, schema::Phase phase);
+
 private:
   friend struct ::RouteCtx;
-  void runPhase(const PhaseRunner &policy, schema::Phase phase);
   void answer(const Decision &d);
+
+  // The memory of one phase's values, reused phase after phase. A copied exchange gets an
+  // arena of its own.
+  struct Arena {
+    RouteArena *arena = route_arena_create();
+    Arena() = default;
+    Arena(const Arena &) : Arena() {}
+    Arena &operator=(const Arena &) { return *this; }
+    ~Arena() { route_arena_destroy(arena); }
+  };
+  Arena arena_;
   Decision *current_ = &decision; // where route_respond() and friends record
 };
 
