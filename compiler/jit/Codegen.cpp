@@ -7,7 +7,10 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Module.h>
 
+#include <cctype>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <unordered_map>
 
 namespace route::jit {
@@ -115,6 +118,171 @@ private:
     b_.SetInsertPoint(entry_);
     locals_.clear();
     groups_.clear();
+    variableSlots_.clear();
+    fieldSlots_.clear();
+  }
+
+  // ------------------------------------------------------------- cached reads
+  // A phase reads each variable (and each header by a constant name) once, at its start,
+  // and again only after it writes it: a rule chain that tests req.host a thousand times
+  // asks the host once. Nothing but the phase itself changes the exchange meanwhile.
+  void collectReads(const ast::Expr &e) {
+    switch (e.kind) {
+    case ast::ExprKind::Member: {
+      const auto &m = ast::as<ast::MemberExpr>(e);
+      if (m.variable && isScalar(*m.variable))
+        variableSlots_.emplace(*m.variable, nullptr);
+      else if (!m.variable)
+        collectReads(*m.base);
+      break;
+    }
+    case ast::ExprKind::Index: {
+      const auto &x = ast::as<ast::IndexExpr>(e);
+      if (x.base->kind == ast::ExprKind::Member && ast::as<ast::MemberExpr>(*x.base).variable &&
+          x.index->kind == ast::ExprKind::Literal)
+        fieldSlots_.emplace(fieldKey(*ast::as<ast::MemberExpr>(*x.base).variable, *x.index), nullptr);
+      else
+        collectReads(*x.base);
+      collectReads(*x.index);
+      break;
+    }
+    case ast::ExprKind::Call:
+      for (const ast::CallArgument &a : ast::as<ast::CallExpr>(e).args)
+        collectReads(*a.value);
+      break;
+    case ast::ExprKind::List:
+      for (const ast::ListElement &item : ast::as<ast::ListExpr>(e).elements)
+        collectReads(*item.value);
+      break;
+    case ast::ExprKind::Unary:
+      collectReads(*ast::as<ast::UnaryExpr>(e).operand);
+      break;
+    case ast::ExprKind::Binary:
+      collectReads(*ast::as<ast::BinaryExpr>(e).lhs);
+      collectReads(*ast::as<ast::BinaryExpr>(e).rhs);
+      break;
+    default:
+      break;
+    }
+  }
+
+  void collectReads(const ast::Block &block) {
+    for (const ast::StmtPtr &stmt : block.stmts) {
+      switch (stmt->kind) {
+      case ast::StmtKind::If:
+        for (const ast::IfStmt::Branch &branch : ast::as<ast::IfStmt>(*stmt).branches) {
+          collectReads(*branch.condition);
+          collectReads(branch.body);
+        }
+        if (ast::as<ast::IfStmt>(*stmt).elseBlock)
+          collectReads(*ast::as<ast::IfStmt>(*stmt).elseBlock);
+        break;
+      case ast::StmtKind::Let:
+        collectReads(*ast::as<ast::LetStmt>(*stmt).value);
+        break;
+      case ast::StmtKind::Assign:
+        collectReads(*ast::as<ast::AssignStmt>(*stmt).value);
+        if (ast::as<ast::AssignStmt>(*stmt).target->kind == ast::ExprKind::Index)
+          collectReads(*ast::as<ast::IndexExpr>(*ast::as<ast::AssignStmt>(*stmt).target).index);
+        break;
+      case ast::StmtKind::Delete:
+        collectReads(*ast::as<ast::IndexExpr>(*ast::as<ast::DeleteStmt>(*stmt).target).index);
+        break;
+      case ast::StmtKind::Respond:
+        collectReads(*ast::as<ast::RespondStmt>(*stmt).status);
+        if (ast::as<ast::RespondStmt>(*stmt).body)
+          collectReads(*ast::as<ast::RespondStmt>(*stmt).body);
+        break;
+      case ast::StmtKind::Redirect:
+        if (ast::as<ast::RedirectStmt>(*stmt).status)
+          collectReads(*ast::as<ast::RedirectStmt>(*stmt).status);
+        collectReads(*ast::as<ast::RedirectStmt>(*stmt).location);
+        break;
+      case ast::StmtKind::Route:
+        collectReads(*ast::as<ast::RouteStmt>(*stmt).target);
+        break;
+      default:
+        break;
+      }
+    }
+  }
+
+  void cacheReads(const ast::Block &body) {
+    collectReads(body);
+    for (auto &[id, slotPtr] : variableSlots_) {
+      slotPtr = slot(variableSlotType(id), "var");
+      readVariableInto(id, slotPtr);
+    }
+    for (auto &[key, slotPtr] : fieldSlots_) {
+      slotPtr = slot(str_, "field");
+      readFieldInto(key, slotPtr);
+    }
+  }
+
+  static bool isScalar(schema::VariableId id) {
+    schema::FieldType type = schema::variables()[static_cast<size_t>(id)].type;
+    return type != schema::FieldType::Headers && type != schema::FieldType::Strings;
+  }
+
+  static std::string lowered(std::string text) {
+    for (char &c : text)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+  }
+
+  llvm::Type *variableSlotType(schema::VariableId id) {
+    switch (schema::variables()[static_cast<size_t>(id)].type) {
+    case schema::FieldType::String:
+      return str_;
+    case schema::FieldType::Ip:
+      return ip_;
+    default:
+      return i64_;
+    }
+  }
+
+  void readVariableInto(schema::VariableId id, Value *into) {
+    Value *index = b_.getInt32(variableIndex(id));
+    switch (schema::variables()[static_cast<size_t>(id)].type) {
+    case schema::FieldType::String:
+      b_.CreateCall(host("rj_get_str", b_.getVoidTy(), {ptr_, i32_, ptr_}), {ctx_, index, into});
+      break;
+    case schema::FieldType::Ip:
+      b_.CreateCall(host("rj_get_ip", b_.getVoidTy(), {ptr_, i32_, ptr_}), {ctx_, index, into});
+      break;
+    default:
+      b_.CreateStore(b_.CreateCall(host("route_get_int", i64_, {ptr_, i32_}), {ctx_, index}), into);
+    }
+  }
+
+  struct FieldKey {
+    schema::VariableId variable;
+    std::string name; // lowercased for headers
+    bool operator<(const FieldKey &o) const {
+      return variable != o.variable ? variable < o.variable : name < o.name;
+    }
+  };
+
+  // Header names compare case-insensitively; cookie and argument names exactly.
+  static FieldKey fieldKey(schema::VariableId id, const ast::Expr &literalName) {
+    const std::string &name = ast::as<ast::LiteralExpr>(literalName).stringValue;
+    bool headers = schema::variables()[static_cast<size_t>(id)].type == schema::FieldType::Headers;
+    return {id, headers ? lowered(name) : name};
+  }
+
+  void readFieldInto(const FieldKey &key, Value *into) {
+    b_.CreateCall(host("rj_field_get", b_.getVoidTy(), {ptr_, i32_, ptr_, ptr_}),
+                  {ctx_, b_.getInt32(variableIndex(key.variable)), spill(stringConstant(key.name)), into});
+  }
+
+  // After a write to header map `id`, the cached reads it may have changed are read again.
+  void refreshFields(schema::VariableId id, const ast::Expr &name) {
+    std::optional<std::string> written;
+    if (name.kind == ast::ExprKind::Literal)
+      written = fieldKey(id, name).name;
+    for (auto &[key, slotPtr] : fieldSlots_)
+      if (key.variable == id && (!written || *written == key.name))
+        readFieldInto(key, slotPtr);
   }
 
   void defineFunction(const ast::FuncDecl &fn, llvm::Function *function) {
@@ -135,6 +303,7 @@ private:
     begin(function);
     ctx_ = function->getArg(0);
     arena_ = b_.CreateCall(host("route_ctx_arena", ptr_, {ptr_}), {ctx_});
+    cacheReads(phase.body);
     block(phase.body);
     if (!b_.GetInsertBlock()->getTerminator())
       b_.CreateRetVoid();
@@ -206,9 +375,10 @@ private:
       if (a.target->kind == ast::ExprKind::Index) {
         const auto &x = ast::as<ast::IndexExpr>(*a.target);
         Value *name = spill(expr(*x.index));
+        schema::VariableId map = *ast::as<ast::MemberExpr>(*x.base).variable;
         b_.CreateCall(host("rj_field_set", b_.getVoidTy(), {ptr_, i32_, ptr_, ptr_}),
-                      {ctx_, b_.getInt32(variableIndex(*ast::as<ast::MemberExpr>(*x.base).variable)),
-                       name, spill(value)});
+                      {ctx_, b_.getInt32(variableIndex(map)), name, spill(value)});
+        refreshFields(map, *x.index);
         return;
       }
       schema::VariableId id = *ast::as<ast::MemberExpr>(*a.target).variable;
@@ -219,13 +389,16 @@ private:
         b_.CreateCall(host("route_set_int", b_.getVoidTy(), {ptr_, i32_, i64_}),
                       {ctx_, b_.getInt32(variableIndex(id)),
                        value->getType() == i1_ ? b_.CreateZExt(value, i64_) : value});
+      if (auto cached = variableSlots_.find(id); cached != variableSlots_.end() && cached->second)
+        readVariableInto(id, cached->second); // the host may normalise what it stored
       return;
     }
     case ast::StmtKind::Delete: {
       const auto &x = ast::as<ast::IndexExpr>(*ast::as<ast::DeleteStmt>(s).target);
+      schema::VariableId map = *ast::as<ast::MemberExpr>(*x.base).variable;
       b_.CreateCall(host("rj_field_delete", b_.getVoidTy(), {ptr_, i32_, ptr_}),
-                    {ctx_, b_.getInt32(variableIndex(*ast::as<ast::MemberExpr>(*x.base).variable)),
-                     spill(expr(*x.index))});
+                    {ctx_, b_.getInt32(variableIndex(map)), spill(expr(*x.index))});
+      refreshFields(map, *x.index);
       return;
     }
     case ast::StmtKind::Respond: {
@@ -375,6 +548,19 @@ private:
   }
 
   Value *variable(schema::VariableId id) {
+    auto cached = variableSlots_.find(id);
+    if (cached != variableSlots_.end() && cached->second) {
+      switch (schema::variables()[static_cast<size_t>(id)].type) {
+      case schema::FieldType::String:
+        return b_.CreateLoad(str_, cached->second);
+      case schema::FieldType::Ip:
+        return cached->second;
+      case schema::FieldType::Bool:
+        return b_.CreateICmpNE(b_.CreateLoad(i64_, cached->second), b_.getInt64(0));
+      default:
+        return b_.CreateLoad(i64_, cached->second);
+      }
+    }
     Value *index = b_.getInt32(variableIndex(id));
     switch (schema::variables()[static_cast<size_t>(id)].type) {
     case schema::FieldType::String: {
@@ -425,6 +611,11 @@ private:
       return capture(x.captureMatch, x.captureGroup);
     if (x.base->kind == ast::ExprKind::Member && ast::as<ast::MemberExpr>(*x.base).variable) {
       schema::VariableId id = *ast::as<ast::MemberExpr>(*x.base).variable;
+      if (x.index->kind == ast::ExprKind::Literal) {
+        auto cached = fieldSlots_.find(fieldKey(id, *x.index));
+        if (cached != fieldSlots_.end() && cached->second)
+          return b_.CreateLoad(str_, cached->second);
+      }
       llvm::AllocaInst *out = slot(str_);
       b_.CreateCall(host("rj_field_get", b_.getVoidTy(), {ptr_, i32_, ptr_, ptr_}),
                     {ctx_, b_.getInt32(variableIndex(id)), spill(expr(*x.index)), out});
@@ -798,6 +989,8 @@ private:
   Value *arena_ = nullptr;
   std::unordered_map<const ast::LocalBinding *, Value *> locals_;
   std::unordered_map<const ast::BinaryExpr *, Groups> groups_;
+  std::map<schema::VariableId, llvm::AllocaInst *> variableSlots_;
+  std::map<FieldKey, llvm::AllocaInst *> fieldSlots_;
 };
 
 } // namespace
