@@ -323,11 +323,142 @@ private:
 
   // ------------------------------------------------------------------ statements
   void block(const ast::Block &block) {
-    for (const ast::StmtPtr &stmt : block.stmts) {
+    const auto &stmts = block.stmts;
+    for (size_t i = 0; i < stmts.size(); ++i) {
       if (b_.GetInsertBlock()->getTerminator())
         return;
-      statement(*stmt);
+      size_t run = ruleRun(stmts, i);
+      if (run >= kMinDispatchRun) {
+        dispatch(stmts, i, run);
+        i += run - 1;
+        continue;
+      }
+      statement(*stmts[i]);
     }
+  }
+
+  // ---------------------------------------------------------------- rule tables
+  // A run of rules `if S == "literal" and ... { ...ends the phase }` on one subject S is a
+  // table in disguise: a hash lookup of S picks the few rules whose literal it equals, and
+  // only those are tried, in their order. First-match semantics are kept: the skipped
+  // rules' conditions were false, and conditions have no effect but their value.
+  static constexpr size_t kMinDispatchRun = 4;
+
+  struct Keyed {
+    const ast::Expr *subject; // a variable, or a header of constant name
+    std::string literal;
+  };
+
+  static std::optional<Keyed> equalityOn(const ast::Expr &e) {
+    if (e.kind != ast::ExprKind::Binary)
+      return std::nullopt;
+    const auto &b = ast::as<ast::BinaryExpr>(e);
+    if (b.op == ast::BinaryOp::And) {
+      if (auto left = equalityOn(*b.lhs))
+        return left;
+      return equalityOn(*b.rhs);
+    }
+    if (b.op != ast::BinaryOp::Eq || b.rhs->kind != ast::ExprKind::Literal ||
+        ast::as<ast::LiteralExpr>(*b.rhs).literal != ast::LiteralKind::String || !isStableSubject(*b.lhs))
+      return std::nullopt;
+    return Keyed{b.lhs.get(), ast::as<ast::LiteralExpr>(*b.rhs).stringValue};
+  }
+
+  // An equality on `subject` somewhere in the top-level conjunction of `e`.
+  static std::optional<std::string> equalityOn(const ast::Expr &e, const ast::Expr &subject) {
+    if (e.kind != ast::ExprKind::Binary)
+      return std::nullopt;
+    const auto &b = ast::as<ast::BinaryExpr>(e);
+    if (b.op == ast::BinaryOp::And) {
+      if (auto left = equalityOn(*b.lhs, subject))
+        return left;
+      return equalityOn(*b.rhs, subject);
+    }
+    if (b.op == ast::BinaryOp::Eq && b.rhs->kind == ast::ExprKind::Literal &&
+        ast::as<ast::LiteralExpr>(*b.rhs).literal == ast::LiteralKind::String && sameSubject(*b.lhs, subject))
+      return ast::as<ast::LiteralExpr>(*b.rhs).stringValue;
+    return std::nullopt;
+  }
+
+  static bool isStableSubject(const ast::Expr &e) {
+    if (e.kind == ast::ExprKind::Member)
+      return ast::as<ast::MemberExpr>(e).variable.has_value() &&
+             e.type->kind() == TypeKind::String;
+    if (e.kind == ast::ExprKind::Index) {
+      const auto &x = ast::as<ast::IndexExpr>(e);
+      return x.base->kind == ast::ExprKind::Member && ast::as<ast::MemberExpr>(*x.base).variable &&
+             x.index->kind == ast::ExprKind::Literal;
+    }
+    return false;
+  }
+
+  static bool sameSubject(const ast::Expr &a, const ast::Expr &b) {
+    if (a.kind != b.kind)
+      return false;
+    if (a.kind == ast::ExprKind::Member)
+      return ast::as<ast::MemberExpr>(a).variable == ast::as<ast::MemberExpr>(b).variable;
+    if (a.kind == ast::ExprKind::Index) {
+      const auto &x = ast::as<ast::IndexExpr>(a), &y = ast::as<ast::IndexExpr>(b);
+      return ast::as<ast::MemberExpr>(*x.base).variable == ast::as<ast::MemberExpr>(*y.base).variable &&
+             ast::as<ast::LiteralExpr>(*x.index).stringValue == ast::as<ast::LiteralExpr>(*y.index).stringValue;
+    }
+    return false;
+  }
+
+  static bool isRule(const ast::Stmt &stmt) {
+    if (stmt.kind != ast::StmtKind::If)
+      return false;
+    const auto &s = ast::as<ast::IfStmt>(stmt);
+    return s.branches.size() == 1 && !s.elseBlock && alwaysEnds(s.branches[0].body);
+  }
+
+  size_t ruleRun(const std::vector<ast::StmtPtr> &stmts, size_t first) {
+    if (!isRule(*stmts[first]))
+      return 0;
+    auto key = equalityOn(*ast::as<ast::IfStmt>(*stmts[first]).branches[0].condition);
+    if (!key)
+      return 0;
+    size_t end = first + 1;
+    while (end < stmts.size() && isRule(*stmts[end]) &&
+           equalityOn(*ast::as<ast::IfStmt>(*stmts[end]).branches[0].condition, *key->subject))
+      ++end;
+    return end - first;
+  }
+
+  void dispatch(const std::vector<ast::StmtPtr> &stmts, size_t first, size_t count) {
+    const ast::Expr &subject =
+        *equalityOn(*ast::as<ast::IfStmt>(*stmts[first]).branches[0].condition)->subject;
+    auto &index = *data_.maps.emplace_back(std::make_unique<MapIndex>());
+    std::vector<std::vector<const ast::IfStmt *>> buckets;
+    for (size_t i = first; i < first + count; ++i) {
+      const auto &rule = ast::as<ast::IfStmt>(*stmts[i]);
+      std::string literal = *equalityOn(*rule.branches[0].condition, subject);
+      auto [it, inserted] = index.strings.emplace(literal, static_cast<int32_t>(buckets.size()));
+      if (inserted)
+        buckets.emplace_back();
+      buckets[static_cast<size_t>(it->second)].push_back(&rule);
+    }
+    Value *bucket = b_.CreateCall(host("rj_map_find_str", i32_, {ptr_, ptr_}),
+                                  {pointer(&index), spill(expr(subject))});
+    auto *after = llvm::BasicBlock::Create(c_, "rules.none", function_);
+    llvm::SwitchInst *choose = b_.CreateSwitch(bucket, after, static_cast<unsigned>(buckets.size()));
+    for (size_t k = 0; k < buckets.size(); ++k) {
+      auto *caseBlock = llvm::BasicBlock::Create(c_, "rules.bucket", function_);
+      choose->addCase(b_.getInt32(static_cast<uint32_t>(k)), caseBlock);
+      b_.SetInsertPoint(caseBlock);
+      for (const ast::IfStmt *rule : buckets[k]) {
+        auto *then = llvm::BasicBlock::Create(c_, "rule", function_);
+        auto *next = llvm::BasicBlock::Create(c_, "rule.next", function_);
+        b_.CreateCondBr(expr(*rule->branches[0].condition), then, next);
+        b_.SetInsertPoint(then);
+        block(rule->branches[0].body);
+        if (!b_.GetInsertBlock()->getTerminator())
+          b_.CreateBr(after); // cannot happen: rule bodies end the phase
+        b_.SetInsertPoint(next);
+      }
+      b_.CreateBr(after);
+    }
+    b_.SetInsertPoint(after);
   }
 
   void end() {

@@ -28,4 +28,8 @@ struct Program {
 // Checks a parsed program, annotating its AST. Returns true when no error was reported.
 bool check(Program &program, DiagnosticEngine &diags);
 
+// Whether every path through a checked block ends the phase (respond, redirect, route,
+// retry, return).
+bool alwaysEnds(const ast::Block &block);
+
 } // namespace route

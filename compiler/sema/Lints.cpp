@@ -430,3 +430,7 @@ void Checker::lintAllShadowedRules() {
 }
 
 } // namespace route::sema
+
+namespace route {
+bool alwaysEnds(const ast::Block &block) { return sema::Checker::alwaysEnds(block); }
+} // namespace route
