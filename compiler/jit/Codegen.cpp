@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace route::jit {
 
@@ -364,20 +365,20 @@ private:
     return Keyed{b.lhs.get(), ast::as<ast::LiteralExpr>(*b.rhs).stringValue};
   }
 
-  // An equality on `subject` somewhere in the top-level conjunction of `e`.
-  static std::optional<std::string> equalityOn(const ast::Expr &e, const ast::Expr &subject) {
+  // An equality of `subject` with a string literal in the top-level conjunction of `e`.
+  static const ast::BinaryExpr *equalityOn(const ast::Expr &e, const ast::Expr &subject) {
     if (e.kind != ast::ExprKind::Binary)
-      return std::nullopt;
+      return nullptr;
     const auto &b = ast::as<ast::BinaryExpr>(e);
     if (b.op == ast::BinaryOp::And) {
-      if (auto left = equalityOn(*b.lhs, subject))
+      if (const ast::BinaryExpr *left = equalityOn(*b.lhs, subject))
         return left;
       return equalityOn(*b.rhs, subject);
     }
     if (b.op == ast::BinaryOp::Eq && b.rhs->kind == ast::ExprKind::Literal &&
         ast::as<ast::LiteralExpr>(*b.rhs).literal == ast::LiteralKind::String && sameSubject(*b.lhs, subject))
-      return ast::as<ast::LiteralExpr>(*b.rhs).stringValue;
-    return std::nullopt;
+      return &b;
+    return nullptr;
   }
 
   static bool isStableSubject(const ast::Expr &e) {
@@ -432,7 +433,8 @@ private:
     std::vector<std::vector<const ast::IfStmt *>> buckets;
     for (size_t i = first; i < first + count; ++i) {
       const auto &rule = ast::as<ast::IfStmt>(*stmts[i]);
-      std::string literal = *equalityOn(*rule.branches[0].condition, subject);
+      const std::string &literal =
+          ast::as<ast::LiteralExpr>(*equalityOn(*rule.branches[0].condition, subject)->rhs).stringValue;
       auto [it, inserted] = index.strings.emplace(literal, static_cast<int32_t>(buckets.size()));
       if (inserted)
         buckets.emplace_back();
@@ -449,7 +451,12 @@ private:
       for (const ast::IfStmt *rule : buckets[k]) {
         auto *then = llvm::BasicBlock::Create(c_, "rule", function_);
         auto *next = llvm::BasicBlock::Create(c_, "rule.next", function_);
-        b_.CreateCondBr(expr(*rule->branches[0].condition), then, next);
+        // The lookup already established the rule's equality: it is not tested again.
+        const ast::BinaryExpr *established = equalityOn(*rule->branches[0].condition, subject);
+        knownTrue_.insert(established);
+        Value *condition = expr(*rule->branches[0].condition);
+        knownTrue_.erase(established);
+        b_.CreateCondBr(condition, then, next);
         b_.SetInsertPoint(then);
         block(rule->branches[0].body);
         if (!b_.GetInsertBlock()->getTerminator())
@@ -964,6 +971,8 @@ private:
 
   Value *binary(const ast::BinaryExpr &e) {
     using Op = ast::BinaryOp;
+    if (knownTrue_.count(&e))
+      return b_.getInt1(true);
     switch (e.op) {
     case Op::And:
       return shortCircuit(e, true);
@@ -1122,6 +1131,7 @@ private:
   std::unordered_map<const ast::BinaryExpr *, Groups> groups_;
   std::map<schema::VariableId, llvm::AllocaInst *> variableSlots_;
   std::map<FieldKey, llvm::AllocaInst *> fieldSlots_;
+  std::unordered_set<const ast::BinaryExpr *> knownTrue_;
 };
 
 } // namespace

@@ -34,7 +34,10 @@ void initializeLlvm() {
   });
 }
 
-void optimize(llvm::Module &module) {
+// Modules above this many instructions are compiled for compile time rather than speed.
+constexpr size_t kLargeModule = 5000;
+
+void optimize(llvm::Module &module, bool large) {
   llvm::LoopAnalysisManager loops;
   llvm::FunctionAnalysisManager functions;
   llvm::CGSCCAnalysisManager cgscc;
@@ -45,6 +48,16 @@ void optimize(llvm::Module &module) {
   builder.registerFunctionAnalyses(functions);
   builder.registerLoopAnalyses(loops);
   builder.crossRegisterProxies(loops, functions, cgscc, modules);
+  if (large) {
+    // Stack slots to registers and repeated loads away: most of O2's gain on rule code.
+    llvm::ModulePassManager pipeline;
+    if (llvm::Error err = builder.parsePassPipeline(pipeline, "function(sroa,early-cse)")) {
+      llvm::consumeError(std::move(err)); // cannot happen; fall back to O2
+    } else {
+      pipeline.run(module, modules);
+      return;
+    }
+  }
   builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2).run(module, modules);
 }
 
@@ -58,30 +71,41 @@ JitPolicy::~JitPolicy() = default;
 std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::string &error) {
   initializeLlvm();
   auto impl = std::make_unique<Impl>();
-  auto jit = llvm::orc::LLJITBuilder().create();
-  if (!jit) {
-    error = message(jit.takeError());
-    return nullptr;
-  }
-  impl->jit = std::move(*jit);
-
   auto context = std::make_unique<llvm::LLVMContext>();
   auto module = std::make_unique<llvm::Module>("policy", *context);
-  module->setDataLayout(impl->jit->getDataLayout());
-  module->setTargetTriple(impl->jit->getTargetTriple().str());
   try {
     jit::generate(program, *module, impl->data);
   } catch (const jit::Unsupported &unsupported) {
     error = std::string("the JIT does not compile ") + unsupported.what() + " yet";
     return nullptr;
   }
+  // Large policies (thousands of rules) get a short pipeline and fast instruction
+  // selection: the full O2 pipeline and selector cost seconds on them, for little gain
+  // once rule chains are hash lookups.
+  size_t instructions = module->getInstructionCount();
+  bool large = instructions > kLargeModule;
+  auto machine = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machine) {
+    error = message(machine.takeError());
+    return nullptr;
+  }
+  machine->setCodeGenOptLevel(large ? llvm::CodeGenOptLevel::None : llvm::CodeGenOptLevel::Default);
+  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*machine)).create();
+  if (!jit) {
+    error = message(jit.takeError());
+    return nullptr;
+  }
+  impl->jit = std::move(*jit);
+
+  module->setDataLayout(impl->jit->getDataLayout());
+  module->setTargetTriple(impl->jit->getTargetTriple().str());
   std::string broken;
   llvm::raw_string_ostream brokenStream(broken);
   if (llvm::verifyModule(*module, &brokenStream)) {
     error = "the JIT produced invalid IR: " + broken;
     return nullptr;
   }
-  optimize(*module);
+  optimize(*module, large);
   llvm::raw_string_ostream irStream(impl->ir);
   module->print(irStream, nullptr);
 
