@@ -41,6 +41,7 @@ fuzz: deps
 
 bench: build
 	@bench/check_bench.sh
+	@bench/policy_bench.sh
 
 clean:
 	rm -rf build

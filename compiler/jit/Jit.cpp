@@ -4,11 +4,14 @@
 
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Transforms/Utils/Cloning.h>
 
 #include <array>
 #include <mutex>
@@ -22,6 +25,7 @@ struct JitPolicy::Impl {
   jit::RuntimeData data;
   std::array<PhaseFunction, schema::kPhaseCount> phases{};
   std::string ir;
+  std::string assembly;
 };
 
 namespace {
@@ -68,7 +72,8 @@ std::string message(llvm::Error error) { return llvm::toString(std::move(error))
 JitPolicy::JitPolicy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 JitPolicy::~JitPolicy() = default;
 
-std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::string &error) {
+std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::string &error,
+                                              JitOptions options) {
   initializeLlvm();
   auto impl = std::make_unique<Impl>();
   auto context = std::make_unique<llvm::LLVMContext>();
@@ -90,6 +95,7 @@ std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::strin
     return nullptr;
   }
   machine->setCodeGenOptLevel(large ? llvm::CodeGenOptLevel::None : llvm::CodeGenOptLevel::Default);
+  llvm::orc::JITTargetMachineBuilder machineForAssembly = *machine;
   auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*machine)).create();
   if (!jit) {
     error = message(jit.takeError());
@@ -106,8 +112,28 @@ std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::strin
     return nullptr;
   }
   optimize(*module, large);
-  llvm::raw_string_ostream irStream(impl->ir);
-  module->print(irStream, nullptr);
+  if (options.keepIr) {
+    llvm::raw_string_ostream irStream(impl->ir);
+    module->print(irStream, nullptr);
+  }
+  if (options.keepAssembly) {
+    auto target = machineForAssembly.createTargetMachine();
+    if (!target) {
+      error = message(target.takeError());
+      return nullptr;
+    }
+    llvm::SmallString<0> text;
+    llvm::raw_svector_ostream textStream(text);
+    llvm::legacy::PassManager passes;
+    if ((*target)->addPassesToEmitFile(passes, textStream, nullptr,
+                                       llvm::CodeGenFileType::AssemblyFile)) {
+      error = "this target cannot print assembly";
+      return nullptr;
+    }
+    std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*module);
+    passes.run(*copy);
+    impl->assembly = text.str().str();
+  }
 
   llvm::orc::SymbolMap symbols;
   for (const auto &[name, address] : jit::hostSymbols())
@@ -142,5 +168,6 @@ void JitPolicy::runPhase(schema::Phase phase, RouteCtx *ctx) const {
 }
 
 const std::string &JitPolicy::ir() const { return impl_->ir; }
+const std::string &JitPolicy::assembly() const { return impl_->assembly; }
 
 } // namespace route

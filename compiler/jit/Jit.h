@@ -11,18 +11,25 @@
 
 namespace route {
 
+struct JitOptions {
+  bool keepIr = false;       // keep the optimised IR as text, for routec dump --ir
+  bool keepAssembly = false; // keep the machine code as assembly, for routec dump --asm
+};
+
 class JitPolicy {
 public:
   // Compiles a policy checked without errors; `program` must outlive the result. Returns
   // null and says why in `error` when it cannot.
-  static std::unique_ptr<JitPolicy> compile(const Program &program, std::string &error);
+  static std::unique_ptr<JitPolicy> compile(const Program &program, std::string &error,
+                                            JitOptions options = {});
   ~JitPolicy();
 
   // Runs the native code of the policy's handler of `phase`, if it has one.
   void runPhase(schema::Phase phase, RouteCtx *ctx) const;
 
-  // The optimised module as LLVM IR text, for routec dump --ir.
+  // What JitOptions asked to keep; empty otherwise.
   const std::string &ir() const;
+  const std::string &assembly() const;
 
   struct Impl;
 

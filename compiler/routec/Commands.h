@@ -22,6 +22,7 @@ struct DumpOptions {
   std::string file;
   bool ast = false;
   bool ir = false;
+  bool assembly = false;
 };
 int dump(const DumpOptions &options);
 

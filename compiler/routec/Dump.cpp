@@ -8,8 +8,8 @@
 namespace routec {
 
 int dump(const DumpOptions &options) {
-  if (!options.ast && !options.ir) {
-    std::fputs("routec dump: choose what to show: --ast or --ir\n", stderr);
+  if (!options.ast && !options.ir && !options.assembly) {
+    std::fputs("routec dump: choose what to show: --ast, --ir or --asm\n", stderr);
     return kExitUsage;
   }
   route::Compilation compilation;
@@ -19,14 +19,15 @@ int dump(const DumpOptions &options) {
     return kExitUsage;
   if (!policy->ok)
     return kExitErrors;
-  if (options.ir) {
+  if (options.ir || options.assembly) {
     std::string why;
-    std::unique_ptr<route::JitPolicy> jit = route::JitPolicy::compile(policy->program, why);
+    route::JitOptions keep{options.ir, options.assembly};
+    std::unique_ptr<route::JitPolicy> jit = route::JitPolicy::compile(policy->program, why, keep);
     if (!jit) {
       std::fprintf(stderr, "routec dump: %s\n", why.c_str());
       return kExitErrors;
     }
-    std::fputs(jit->ir().c_str(), stdout);
+    std::fputs((options.ir ? jit->ir() : jit->assembly()).c_str(), stdout);
     return kExitClean;
   }
   for (const route::ast::Module *module : policy->program.modules) {

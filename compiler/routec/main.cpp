@@ -36,7 +36,10 @@ int main(int argc, char **argv) {
   CLI::Option *ast =
       dumpCommand->add_flag("--ast", dump.ast, "The checked AST: types, resolved names, positions");
   CLI::Option *ir = dumpCommand->add_flag("--ir", dump.ir, "The JIT's optimised LLVM IR");
-  ast->excludes(ir);
+  CLI::Option *assembly =
+      dumpCommand->add_flag("--asm", dump.assembly, "The JIT's machine code, as assembly");
+  ast->excludes(ir, assembly);
+  ir->excludes(assembly);
 
   routec::TestOptions test;
   CLI::App *testCommand = app.add_subcommand("test", "Run the test blocks of policies");

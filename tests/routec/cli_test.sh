@@ -102,7 +102,12 @@ check dump-ast 0 "$routec" dump --ast examples/maintenance.route
 contains dump-ast out "variable client.ip : ip"
 contains dump-ast out "name allowed [acl] : acl"
 contains dump-ast out "server 192.168.10.20:8080 weight 1"
+check dump-ir 0 "$routec" dump --ir examples/maintenance.route
+contains dump-ir out "define void @route_phase_request(ptr"
+check dump-asm 0 "$routec" dump --asm examples/maintenance.route
+contains dump-asm out "route_phase_request:"
 check dump-needs-a-view 2 "$routec" dump examples/maintenance.route
+check dump-one-view 2 "$routec" dump --ast --ir examples/maintenance.route
 check dump-bad-policy 1 "$routec" dump --ast "$work/bad.route"
 
 # routec test: one line per failure with its location, then the plain closing count.
