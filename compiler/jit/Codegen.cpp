@@ -37,7 +37,8 @@ std::vector<std::pair<const char *, void *>> hostSymbols() {
           HOST(rj_acl_contains),  HOST(rj_cidr_contains), HOST(rj_ip_equal),
           HOST(rj_map_find_str),  HOST(rj_map_find_int),  HOST(rj_strlist_contains),
           HOST(route_get_int),    HOST(route_set_int),    HOST(route_route),
-          HOST(route_retry),      HOST(route_ctx_arena),  HOST(route_call_builtin)};
+          HOST(route_retry),      HOST(route_ctx_arena),  HOST(route_call_builtin),
+          {"memcmp", reinterpret_cast<void *>(&memcmp)}};
 #undef HOST
 }
 
@@ -917,6 +918,40 @@ private:
     }
   }
 
+  static const std::string *stringLiteral(const ast::Expr &e) {
+    if (e.kind != ast::ExprKind::Literal || ast::as<ast::LiteralExpr>(e).literal != ast::LiteralKind::String)
+      return nullptr;
+    return &ast::as<ast::LiteralExpr>(e).stringValue;
+  }
+
+  enum class Anchor { Whole, Start, End };
+
+  // s == "lit", s starts_with "lit", s ends_with "lit", inline: a length test, then a
+  // memcmp of known size that LLVM turns into a few loads and compares.
+  Value *matchLiteral(Value *s, const std::string &literal, Anchor anchor) {
+    Value *data = b_.CreateExtractValue(s, 0), *size = b_.CreateExtractValue(s, 1);
+    Value *length = b_.getInt64(literal.size());
+    Value *fits = anchor == Anchor::Whole ? b_.CreateICmpEQ(size, length) : b_.CreateICmpUGE(size, length);
+    if (literal.empty())
+      return fits;
+    llvm::BasicBlock *from = b_.GetInsertBlock();
+    auto *compare = llvm::BasicBlock::Create(c_, "lit.compare", function_);
+    auto *join = llvm::BasicBlock::Create(c_, "lit.end", function_);
+    b_.CreateCondBr(fits, compare, join);
+    b_.SetInsertPoint(compare);
+    Value *at = anchor == Anchor::End ? b_.CreateGEP(i8_, data, b_.CreateSub(size, length)) : data;
+    Value *bytes = b_.CreateExtractValue(stringConstant(literal), 0);
+    Value *same = b_.CreateICmpEQ(
+        b_.CreateCall(host("memcmp", i32_, {ptr_, ptr_, i64_}), {at, bytes, length}), b_.getInt32(0));
+    llvm::BasicBlock *compared = b_.GetInsertBlock();
+    b_.CreateBr(join);
+    b_.SetInsertPoint(join);
+    llvm::PHINode *phi = b_.CreatePHI(i1_, 2);
+    phi->addIncoming(b_.getInt1(false), from);
+    phi->addIncoming(same, compared);
+    return phi;
+  }
+
   Value *stringTest(const char *thunk, Value *a, Value *b) {
     return boolOf(b_.CreateCall(host(thunk, i32_, {ptr_, ptr_}), {spill(a), spill(b)}));
   }
@@ -992,6 +1027,20 @@ private:
       return contains(*e.rhs, *e.lhs);
     default:
       break;
+    }
+    if (const std::string *literal = stringLiteral(*e.rhs)) {
+      switch (e.op) {
+      case Op::Eq:
+        return matchLiteral(expr(*e.lhs), *literal, Anchor::Whole);
+      case Op::Ne:
+        return b_.CreateNot(matchLiteral(expr(*e.lhs), *literal, Anchor::Whole));
+      case Op::StartsWith:
+        return matchLiteral(expr(*e.lhs), *literal, Anchor::Start);
+      case Op::EndsWith:
+        return matchLiteral(expr(*e.lhs), *literal, Anchor::End);
+      default:
+        break;
+      }
     }
     Value *l = expr(*e.lhs), *r = expr(*e.rhs);
     const Type *type = e.lhs->type;
