@@ -1,5 +1,5 @@
 // URL, query-string, base64 and hashing built-ins.
-#include "route/abi.h"
+#include "Text.h"
 
 #include <cctype>
 #include <cstring>
@@ -8,14 +8,8 @@
 
 namespace {
 
-std::string_view view(RouteStr s) { return {s.data, static_cast<size_t>(s.size)}; }
-
-RouteStr copy(RouteArena *arena, std::string_view text) {
-  char *out = route_arena_alloc(arena, text.size());
-  if (!text.empty())
-    std::memcpy(out, text.data(), text.size());
-  return {out, text.size()};
-}
+using route::stdlib::copy;
+using route::stdlib::view;
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9')

@@ -1,6 +1,6 @@
 // Addresses and ACLs. IPv4 addresses are compared as IPv4-mapped IPv6 (::ffff:a.b.c.d), so
 // that a v4 network also matches a client seen on a dual-stack socket.
-#include "route/abi.h"
+#include "Text.h"
 
 #include <arpa/inet.h>
 
@@ -88,10 +88,7 @@ int route_cidr_contains(RouteIp network, uint8_t prefix, RouteIp address) {
 RouteStr route_StrIp(RouteArena *arena, RouteIp address) {
   char buffer[INET6_ADDRSTRLEN] = {};
   inet_ntop(address.v6 ? AF_INET6 : AF_INET, address.bytes, buffer, sizeof buffer);
-  size_t size = std::strlen(buffer);
-  char *out = route_arena_alloc(arena, size);
-  std::memcpy(out, buffer, size);
-  return {out, size};
+  return route::stdlib::copy(arena, buffer);
 }
 
 RouteIp route_ParseIp(RouteStr s) {

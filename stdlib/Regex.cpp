@@ -1,5 +1,5 @@
 // Regexes through RE2: linear-time matching, compiled once per policy.
-#include "route/abi.h"
+#include "Text.h"
 
 #include <re2/re2.h>
 
@@ -96,9 +96,7 @@ RouteStr route_RegexReplace(RouteArena *arena, RouteStr s, const RouteRegex *reg
                             RouteStr rewrite) {
   std::string text(s.data ? s.data : "", s.size);
   RE2::GlobalReplace(&text, regex->re, rewriteFor(regex->re, {rewrite.data ? rewrite.data : "", rewrite.size}));
-  char *out = route_arena_alloc(arena, text.size());
-  std::memcpy(out, text.data(), text.size());
-  return {out, text.size()};
+  return route::stdlib::copy(arena, text);
 }
 
 } // extern "C"

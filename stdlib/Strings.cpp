@@ -1,6 +1,6 @@
 // String built-ins. Indexes and lengths are in bytes; out-of-range arguments are clipped,
 // never an error: a policy has no run-time faults.
-#include "route/abi.h"
+#include "Text.h"
 
 #include <charconv>
 #include <cstring>
@@ -9,14 +9,8 @@
 
 namespace {
 
-std::string_view view(RouteStr s) { return {s.data, static_cast<size_t>(s.size)}; }
-
-RouteStr copy(RouteArena *arena, std::string_view text) {
-  char *out = route_arena_alloc(arena, text.size());
-  if (!text.empty())
-    std::memcpy(out, text.data(), text.size());
-  return {out, text.size()};
-}
+using route::stdlib::copy;
+using route::stdlib::view;
 
 template <typename Map> RouteStr mapBytes(RouteArena *arena, RouteStr s, Map map) {
   char *out = route_arena_alloc(arena, s.size);
