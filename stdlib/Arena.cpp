@@ -33,7 +33,8 @@ void route_arena_reset(RouteArena *arena) {
 }
 
 char *route_arena_alloc(RouteArena *arena, uint64_t size) {
-  size = (size + 15) & ~uint64_t(15);
+  // Never null, even for nothing: callers may pass the pointer to memcpy with size 0.
+  size = size == 0 ? 16 : (size + 15) & ~uint64_t(15);
   if (size > arena->left) {
     uint64_t block = size > RouteArena::kBlock ? size : RouteArena::kBlock;
     // A large allocation gets a block of its own, kept after the current one so that the
