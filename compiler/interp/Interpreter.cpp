@@ -126,14 +126,12 @@ struct Interpreter::Impl {
   std::unordered_map<const ast::Decl *, RouteAcl *> acls;
   std::unordered_map<const ast::Decl *, MapTable> maps;
   std::unordered_map<const ast::Decl *, Value> consts;
+  // route_route() names an upstream by its place in Program::upstreams.
   std::unordered_map<const ast::Decl *, uint32_t> upstreamIndex;
-  std::vector<const ast::UpstreamDecl *> upstreams;
 
   explicit Impl(const Program &p) : program(p) {
-    for (const ast::UpstreamDecl *u : program.upstreams) {
-      upstreamIndex[u] = static_cast<uint32_t>(upstreams.size());
-      upstreams.push_back(u);
-    }
+    for (size_t i = 0; i < program.upstreams.size(); ++i)
+      upstreamIndex[program.upstreams[i]] = static_cast<uint32_t>(i);
     for (ast::Module *module : program.modules)
       for (const ast::DeclPtr &decl : module->decls)
         prepare(*decl);
@@ -724,10 +722,6 @@ bool Interpreter::evaluateCondition(const ast::Expr &condition, RouteCtx *ctx) c
   frame.ctx = ctx;
   frame.arena = route_ctx_arena(ctx);
   return impl_->eval(condition, frame).b;
-}
-
-const std::vector<const ast::UpstreamDecl *> &Interpreter::upstreams() const {
-  return impl_->upstreams;
 }
 
 } // namespace route

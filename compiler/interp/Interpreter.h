@@ -28,9 +28,6 @@ public:
   // Evaluates a bool expression over the exchange as it is (a test's `expect`).
   bool evaluateCondition(const ast::Expr &condition, RouteCtx *ctx) const;
 
-  // The upstreams in declaration order: route_route() names them by this index.
-  const std::vector<const ast::UpstreamDecl *> &upstreams() const;
-
 private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
