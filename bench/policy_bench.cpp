@@ -141,11 +141,18 @@ struct SketchByHand {
 };
 
 // A generated policy's host+path rules as a hash table from host to its prefixes.
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+
 struct TableByHand {
-  std::unordered_map<std::string, std::vector<std::pair<std::string, uint32_t>>> byHost;
+  std::unordered_map<std::string, std::vector<std::pair<std::string, uint32_t>>, TextHash,
+                     std::equal_to<>>
+      byHost;
   void operator()(RouteCtx *ctx) const {
     RouteStr host = route_get_str(ctx, var(VariableId::ReqHost));
-    auto it = byHost.find(std::string(host.data, host.size));
+    auto it = byHost.find(std::string_view(host.data, host.size));
     if (it != byHost.end()) {
       RouteStr path = route_get_str(ctx, var(VariableId::ReqPath));
       for (const auto &[prefix, upstream] : it->second)

@@ -72,7 +72,7 @@ int32_t rj_cidr_contains(const RouteIp *network, uint32_t prefix, const RouteIp 
 }
 int32_t rj_ip_equal(const RouteIp *a, const RouteIp *b) { return route_ip_equal(*a, *b); }
 int32_t rj_map_find_str(const route::jit::MapIndex *map, const RouteStr *key) {
-  auto it = map->strings.find(std::string(view(key)));
+  auto it = map->strings.find(view(key));
   return it == map->strings.end() ? -1 : it->second;
 }
 int32_t rj_map_find_int(const route::jit::MapIndex *map, int64_t key) {

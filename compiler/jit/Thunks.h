@@ -5,13 +5,21 @@
 #include "route/abi.h"
 
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace route::jit {
 
-// A map declaration's keys, to the index of their entry.
+// Hashes std::string and std::string_view alike, so that a lookup by a RouteStr's view
+// allocates nothing.
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+
+// A map declaration's keys (or a rule run's literals), to the index of their entry.
 struct MapIndex {
-  std::unordered_map<std::string, int32_t> strings;
+  std::unordered_map<std::string, int32_t, TextHash, std::equal_to<>> strings;
   std::unordered_map<int64_t, int32_t> ints;
 };
 
