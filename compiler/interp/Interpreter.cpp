@@ -1,5 +1,7 @@
 #include "interp/Interpreter.h"
 
+#include "ast/Walk.h"
+
 #include <cstring>
 #include <functional>
 #include <string>
@@ -193,49 +195,7 @@ struct Interpreter::Impl {
   }
 
   void prepareBlock(const ast::Block &block) {
-    for (const ast::StmtPtr &stmt : block.stmts) {
-      switch (stmt->kind) {
-      case ast::StmtKind::If: {
-        const auto &s = ast::as<ast::IfStmt>(*stmt);
-        for (const ast::IfStmt::Branch &branch : s.branches) {
-          prepareExpr(*branch.condition);
-          prepareBlock(branch.body);
-        }
-        if (s.elseBlock)
-          prepareBlock(*s.elseBlock);
-        break;
-      }
-      case ast::StmtKind::Let:
-        prepareExpr(*ast::as<ast::LetStmt>(*stmt).value);
-        break;
-      case ast::StmtKind::Assign:
-        prepareExpr(*ast::as<ast::AssignStmt>(*stmt).target);
-        prepareExpr(*ast::as<ast::AssignStmt>(*stmt).value);
-        break;
-      case ast::StmtKind::Delete:
-        prepareExpr(*ast::as<ast::DeleteStmt>(*stmt).target);
-        break;
-      case ast::StmtKind::Respond:
-        prepareExpr(*ast::as<ast::RespondStmt>(*stmt).status);
-        if (ast::as<ast::RespondStmt>(*stmt).body)
-          prepareExpr(*ast::as<ast::RespondStmt>(*stmt).body);
-        break;
-      case ast::StmtKind::Redirect:
-        if (ast::as<ast::RedirectStmt>(*stmt).status)
-          prepareExpr(*ast::as<ast::RedirectStmt>(*stmt).status);
-        prepareExpr(*ast::as<ast::RedirectStmt>(*stmt).location);
-        break;
-      case ast::StmtKind::Route:
-        prepareExpr(*ast::as<ast::RouteStmt>(*stmt).target);
-        break;
-      case ast::StmtKind::Return:
-        if (ast::as<ast::ReturnStmt>(*stmt).value)
-          prepareExpr(*ast::as<ast::ReturnStmt>(*stmt).value);
-        break;
-      case ast::StmtKind::Retry:
-        break;
-      }
-    }
+    ast::forEachExpression(block, [&](const ast::Expr &e, ast::ExprRole) { prepareExpr(e); });
   }
 
   void prepare(const ast::Decl &decl) {

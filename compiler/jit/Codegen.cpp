@@ -1,5 +1,6 @@
 #include "jit/Codegen.h"
 
+#include "ast/Walk.h"
 #include "sema/Constants.h"
 
 #include <llvm/IR/CFG.h>
@@ -169,44 +170,12 @@ private:
   }
 
   void collectReads(const ast::Block &block) {
-    for (const ast::StmtPtr &stmt : block.stmts) {
-      switch (stmt->kind) {
-      case ast::StmtKind::If:
-        for (const ast::IfStmt::Branch &branch : ast::as<ast::IfStmt>(*stmt).branches) {
-          collectReads(*branch.condition);
-          collectReads(branch.body);
-        }
-        if (ast::as<ast::IfStmt>(*stmt).elseBlock)
-          collectReads(*ast::as<ast::IfStmt>(*stmt).elseBlock);
-        break;
-      case ast::StmtKind::Let:
-        collectReads(*ast::as<ast::LetStmt>(*stmt).value);
-        break;
-      case ast::StmtKind::Assign:
-        collectReads(*ast::as<ast::AssignStmt>(*stmt).value);
-        if (ast::as<ast::AssignStmt>(*stmt).target->kind == ast::ExprKind::Index)
-          collectReads(*ast::as<ast::IndexExpr>(*ast::as<ast::AssignStmt>(*stmt).target).index);
-        break;
-      case ast::StmtKind::Delete:
-        collectReads(*ast::as<ast::IndexExpr>(*ast::as<ast::DeleteStmt>(*stmt).target).index);
-        break;
-      case ast::StmtKind::Respond:
-        collectReads(*ast::as<ast::RespondStmt>(*stmt).status);
-        if (ast::as<ast::RespondStmt>(*stmt).body)
-          collectReads(*ast::as<ast::RespondStmt>(*stmt).body);
-        break;
-      case ast::StmtKind::Redirect:
-        if (ast::as<ast::RedirectStmt>(*stmt).status)
-          collectReads(*ast::as<ast::RedirectStmt>(*stmt).status);
-        collectReads(*ast::as<ast::RedirectStmt>(*stmt).location);
-        break;
-      case ast::StmtKind::Route:
-        collectReads(*ast::as<ast::RouteStmt>(*stmt).target);
-        break;
-      default:
-        break;
-      }
-    }
+    ast::forEachExpression(block, [&](const ast::Expr &e, ast::ExprRole role) {
+      if (role == ast::ExprRole::Value)
+        collectReads(e);
+      else if (e.kind == ast::ExprKind::Index) // a write reads only the header's name
+        collectReads(*ast::as<ast::IndexExpr>(e).index);
+    });
   }
 
   void cacheReads(const ast::Block &body) {

@@ -1,0 +1,53 @@
+#include "ast/Walk.h"
+
+namespace route::ast {
+
+void forEachExpression(const Block &block,
+                       const std::function<void(const Expr &, ExprRole)> &visit) {
+  auto value = [&](const ExprPtr &e) {
+    if (e)
+      visit(*e, ExprRole::Value);
+  };
+  for (const StmtPtr &stmt : block.stmts) {
+    switch (stmt->kind) {
+    case StmtKind::If: {
+      const auto &s = as<IfStmt>(*stmt);
+      for (const IfStmt::Branch &branch : s.branches) {
+        value(branch.condition);
+        forEachExpression(branch.body, visit);
+      }
+      if (s.elseBlock)
+        forEachExpression(*s.elseBlock, visit);
+      break;
+    }
+    case StmtKind::Let:
+      value(as<LetStmt>(*stmt).value);
+      break;
+    case StmtKind::Assign:
+      visit(*as<AssignStmt>(*stmt).target, ExprRole::Target);
+      value(as<AssignStmt>(*stmt).value);
+      break;
+    case StmtKind::Delete:
+      visit(*as<DeleteStmt>(*stmt).target, ExprRole::Target);
+      break;
+    case StmtKind::Respond:
+      value(as<RespondStmt>(*stmt).status);
+      value(as<RespondStmt>(*stmt).body);
+      break;
+    case StmtKind::Redirect:
+      value(as<RedirectStmt>(*stmt).status);
+      value(as<RedirectStmt>(*stmt).location);
+      break;
+    case StmtKind::Route:
+      value(as<RouteStmt>(*stmt).target);
+      break;
+    case StmtKind::Return:
+      value(as<ReturnStmt>(*stmt).value);
+      break;
+    case StmtKind::Retry:
+      break;
+    }
+  }
+}
+
+} // namespace route::ast
