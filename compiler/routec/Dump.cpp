@@ -1,7 +1,7 @@
 #include "ast/Printer.h"
-#include "driver/Compilation.h"
 #include "jit/Jit.h"
 #include "routec/Commands.h"
+#include "routec/Support.h"
 
 #include <cstdio>
 
@@ -13,12 +13,10 @@ int dump(const DumpOptions &options) {
     return kExitUsage;
   }
   route::Compilation compilation;
-  route::LoadedPolicy *policy = compilation.load(options.file);
-  std::fputs(compilation.diags().renderText().c_str(), stderr);
+  int exitCode = kExitClean;
+  route::LoadedPolicy *policy = loadPolicy(compilation, options.file, exitCode);
   if (!policy)
-    return kExitUsage;
-  if (!policy->ok)
-    return kExitErrors;
+    return exitCode;
   if (options.ir || options.assembly) {
     std::string why;
     route::JitOptions keep{options.ir, options.assembly};

@@ -1,5 +1,5 @@
 #include "routec/Commands.h"
-#include "routec/Outcome.h"
+#include "routec/Support.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -66,12 +66,10 @@ int run(const RunOptions &options) {
   exchange.originError = options.error;
 
   route::Compilation compilation;
-  route::LoadedPolicy *policy = compilation.load(options.policy);
-  std::fputs(compilation.diags().renderText().c_str(), stderr);
+  int exitCode = kExitClean;
+  route::LoadedPolicy *policy = loadPolicy(compilation, options.policy, exitCode);
   if (!policy)
-    return kExitUsage;
-  if (!policy->ok)
-    return kExitErrors;
+    return exitCode;
 
   route::Interpreter interpreter(policy->program);
   exchange.run(policy->program, interpreter);

@@ -1,6 +1,6 @@
 #include "jit/Jit.h"
 #include "routec/Commands.h"
-#include "routec/Outcome.h"
+#include "routec/Support.h"
 
 #include <fmt/format.h>
 

@@ -1,8 +1,27 @@
-#include "routec/Outcome.h"
+#include "routec/Support.h"
+
+#include "routec/Commands.h"
 
 #include <fmt/format.h>
 
+#include <cstdio>
+
 namespace routec {
+
+route::LoadedPolicy *loadPolicy(route::Compilation &compilation, const std::string &path,
+                                int &exitCode) {
+  route::LoadedPolicy *policy = compilation.load(path);
+  std::fputs(compilation.diags().renderText().c_str(), stderr);
+  if (!policy) {
+    exitCode = kExitUsage;
+    return nullptr;
+  }
+  if (!policy->ok) {
+    exitCode = kExitErrors;
+    return nullptr;
+  }
+  return policy;
+}
 
 std::string describeDecision(const route::Exchange &x, const route::Program &program) {
   using Kind = route::Decision::Kind;

@@ -1,4 +1,4 @@
-// How routec run and routec test describe what a policy did with an exchange.
+// What routec's subcommands share: loading one policy, and describing what it did.
 #pragma once
 
 #include "driver/Compilation.h"
@@ -7,6 +7,11 @@
 #include <string>
 
 namespace routec {
+
+// Loads and checks the policy in `path` for a command that needs it whole, printing its
+// diagnostics. Returns null when it cannot be used, with the exit code in `exitCode`.
+route::LoadedPolicy *loadPolicy(route::Compilation &compilation, const std::string &path,
+                                int &exitCode);
 
 // "route web", "respond 403", "redirect 301 to https://...", "no route (404)".
 std::string describeDecision(const route::Exchange &exchange, const route::Program &program);
