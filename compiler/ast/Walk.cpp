@@ -50,4 +50,36 @@ void forEachExpression(const Block &block,
   }
 }
 
+void forEachChild(const Expr &e, const std::function<void(const Expr &)> &visit) {
+  switch (e.kind) {
+  case ExprKind::Member:
+    visit(*as<MemberExpr>(e).base);
+    break;
+  case ExprKind::Index:
+    visit(*as<IndexExpr>(e).base);
+    visit(*as<IndexExpr>(e).index);
+    break;
+  case ExprKind::Call:
+    for (const CallArgument &arg : as<CallExpr>(e).args)
+      visit(*arg.value);
+    break;
+  case ExprKind::List:
+    for (const ListElement &item : as<ListExpr>(e).elements) {
+      visit(*item.value);
+      if (item.weight)
+        visit(*item.weight);
+    }
+    break;
+  case ExprKind::Unary:
+    visit(*as<UnaryExpr>(e).operand);
+    break;
+  case ExprKind::Binary:
+    visit(*as<BinaryExpr>(e).lhs);
+    visit(*as<BinaryExpr>(e).rhs);
+    break;
+  default:
+    break;
+  }
+}
+
 } // namespace route::ast

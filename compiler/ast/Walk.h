@@ -15,4 +15,7 @@ enum class ExprRole { Value, Target }; // a Target is what an assignment or dele
 void forEachExpression(const Block &block,
                        const std::function<void(const Expr &, ExprRole)> &visit);
 
+// Calls `visit` on the direct sub-expressions of `e`, left to right.
+void forEachChild(const Expr &e, const std::function<void(const Expr &)> &visit);
+
 } // namespace route::ast

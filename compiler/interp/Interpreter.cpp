@@ -1,6 +1,7 @@
 #include "interp/Interpreter.h"
 
 #include "ast/Walk.h"
+#include "backend/Tables.h"
 
 #include <cstring>
 #include <functional>
@@ -154,43 +155,17 @@ struct Interpreter::Impl {
   }
 
   void prepareExpr(const ast::Expr &e) {
-    switch (e.kind) {
-    case ast::ExprKind::Member:
-      prepareExpr(*ast::as<ast::MemberExpr>(e).base);
-      break;
-    case ast::ExprKind::Index:
-      prepareExpr(*ast::as<ast::IndexExpr>(e).base);
-      prepareExpr(*ast::as<ast::IndexExpr>(e).index);
-      break;
-    case ast::ExprKind::Call: {
+    ast::forEachChild(e, [&](const ast::Expr &child) { prepareExpr(child); });
+    if (e.kind == ast::ExprKind::Call) {
       const auto &call = ast::as<ast::CallExpr>(e);
-      for (const ast::CallArgument &arg : call.args)
-        prepareExpr(*arg.value);
       if (call.builtin == schema::BuiltinId::RegexReplace && call.args.size() == 3) {
         Frame none;
         none.arena = constArena;
         Value pattern = eval(*call.args[1].value, none);
         compileRegex(*call.args[1].value, std::string(view(pattern.s)));
       }
-      break;
-    }
-    case ast::ExprKind::List:
-      for (const ast::ListElement &item : ast::as<ast::ListExpr>(e).elements)
-        prepareExpr(*item.value);
-      break;
-    case ast::ExprKind::Unary:
-      prepareExpr(*ast::as<ast::UnaryExpr>(e).operand);
-      break;
-    case ast::ExprKind::Binary: {
-      const auto &b = ast::as<ast::BinaryExpr>(e);
-      prepareExpr(*b.lhs);
-      prepareExpr(*b.rhs);
-      if (b.regex)
-        compileRegex(e, b.regex->pattern);
-      break;
-    }
-    default:
-      break;
+    } else if (e.kind == ast::ExprKind::Binary && ast::as<ast::BinaryExpr>(e).regex) {
+      compileRegex(e, ast::as<ast::BinaryExpr>(e).regex->pattern);
     }
   }
 
@@ -200,20 +175,9 @@ struct Interpreter::Impl {
 
   void prepare(const ast::Decl &decl) {
     switch (decl.kind) {
-    case ast::DeclKind::Acl: {
-      const auto &acl = ast::as<ast::AclDecl>(decl);
-      std::vector<RouteIp> networks;
-      std::vector<uint8_t> prefixes;
-      for (const ast::IpValue &n : acl.networks) {
-        RouteIp ip{};
-        std::memcpy(ip.bytes, n.bytes.data(), 16);
-        ip.v6 = n.v6;
-        networks.push_back(ip);
-        prefixes.push_back(static_cast<uint8_t>(n.prefix));
-      }
-      acls[&decl] = route_acl_create(networks.data(), prefixes.data(), networks.size());
+    case ast::DeclKind::Acl:
+      acls[&decl] = backend::compileAcl(ast::as<ast::AclDecl>(decl));
       break;
-    }
     case ast::DeclKind::Map: {
       const auto &map = ast::as<ast::MapDecl>(decl);
       MapTable &table = maps[&decl];

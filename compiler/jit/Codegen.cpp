@@ -1,6 +1,7 @@
 #include "jit/Codegen.h"
 
 #include "ast/Walk.h"
+#include "backend/Tables.h"
 #include "sema/Constants.h"
 
 #include <llvm/IR/CFG.h>
@@ -130,43 +131,21 @@ private:
   // and again only after it writes it: a rule chain that tests req.host a thousand times
   // asks the host once. Nothing but the phase itself changes the exchange meanwhile.
   void collectReads(const ast::Expr &e) {
-    switch (e.kind) {
-    case ast::ExprKind::Member: {
-      const auto &m = ast::as<ast::MemberExpr>(e);
-      if (m.variable && isScalar(*m.variable))
-        variableSlots_.emplace(*m.variable, nullptr);
-      else if (!m.variable)
-        collectReads(*m.base);
-      break;
+    if (e.kind == ast::ExprKind::Member && ast::as<ast::MemberExpr>(e).variable) {
+      schema::VariableId id = *ast::as<ast::MemberExpr>(e).variable;
+      if (isScalar(id))
+        variableSlots_.emplace(id, nullptr);
+      return;
     }
-    case ast::ExprKind::Index: {
+    if (e.kind == ast::ExprKind::Index) {
       const auto &x = ast::as<ast::IndexExpr>(e);
       if (x.base->kind == ast::ExprKind::Member && ast::as<ast::MemberExpr>(*x.base).variable &&
-          x.index->kind == ast::ExprKind::Literal)
+          x.index->kind == ast::ExprKind::Literal) {
         fieldSlots_.emplace(fieldKey(*ast::as<ast::MemberExpr>(*x.base).variable, *x.index), nullptr);
-      else
-        collectReads(*x.base);
-      collectReads(*x.index);
-      break;
+        return;
+      }
     }
-    case ast::ExprKind::Call:
-      for (const ast::CallArgument &a : ast::as<ast::CallExpr>(e).args)
-        collectReads(*a.value);
-      break;
-    case ast::ExprKind::List:
-      for (const ast::ListElement &item : ast::as<ast::ListExpr>(e).elements)
-        collectReads(*item.value);
-      break;
-    case ast::ExprKind::Unary:
-      collectReads(*ast::as<ast::UnaryExpr>(e).operand);
-      break;
-    case ast::ExprKind::Binary:
-      collectReads(*ast::as<ast::BinaryExpr>(e).lhs);
-      collectReads(*ast::as<ast::BinaryExpr>(e).rhs);
-      break;
-    default:
-      break;
-    }
+    ast::forEachChild(e, [&](const ast::Expr &child) { collectReads(child); });
   }
 
   void collectReads(const ast::Block &block) {
@@ -1107,16 +1086,7 @@ private:
     auto it = acls_.find(&decl);
     if (it != acls_.end())
       return it->second;
-    std::vector<RouteIp> networks;
-    std::vector<uint8_t> prefixes;
-    for (const ast::IpValue &n : decl.networks) {
-      RouteIp ip{};
-      std::memcpy(ip.bytes, n.bytes.data(), 16);
-      ip.v6 = n.v6;
-      networks.push_back(ip);
-      prefixes.push_back(static_cast<uint8_t>(n.prefix));
-    }
-    RouteAcl *compiled = route_acl_create(networks.data(), prefixes.data(), networks.size());
+    RouteAcl *compiled = backend::compileAcl(decl);
     data_.acls.push_back(compiled);
     acls_[&decl] = compiled;
     return compiled;
