@@ -1,6 +1,7 @@
 #include "jit/Jit.h"
 #include "routec/Commands.h"
 #include "routec/Support.h"
+#include "sema/Constants.h"
 
 #include <fmt/format.h>
 
@@ -12,19 +13,13 @@ namespace {
 
 using route::ast::TestStepKind;
 
+// Test steps take constants (the checker made sure), folded by the checker's evaluator.
 int64_t number(const route::ast::Expr &e) {
-  // Test steps take constants; the checker made sure they are literals or consts.
-  if (e.kind == route::ast::ExprKind::Literal)
-    return route::ast::as<route::ast::LiteralExpr>(e).intValue;
-  const auto &name = route::ast::as<route::ast::NameExpr>(e);
-  return number(*route::ast::as<route::ast::ConstDecl>(*name.decl).value);
+  return std::get<int64_t>(route::sema::ConstantEvaluator().evaluate(e).value);
 }
 
-const std::string &text(const route::ast::Expr &e) {
-  if (e.kind == route::ast::ExprKind::Literal)
-    return route::ast::as<route::ast::LiteralExpr>(e).stringValue;
-  const auto &name = route::ast::as<route::ast::NameExpr>(e);
-  return text(*route::ast::as<route::ast::ConstDecl>(*name.decl).value);
+std::string text(const route::ast::Expr &e) {
+  return std::get<std::string>(route::sema::ConstantEvaluator().evaluate(e).value);
 }
 
 // The exchange a test describes, before any phase ran.
@@ -36,7 +31,9 @@ route::Exchange exchangeFor(const route::ast::TestDecl &test) {
       x.request.method = step.word;
       x.setUrl(text(*step.first));
       if (step.second)
-        x.clientIp = route::ast::as<route::ast::LiteralExpr>(*step.second).ip.str();
+        x.clientIp =
+            std::get<route::ast::IpValue>(route::sema::ConstantEvaluator().evaluate(*step.second).value)
+                .str();
       break;
     case TestStepKind::Header:
       x.request.headers.add(text(*step.first), text(*step.second));

@@ -128,6 +128,23 @@ test "the rest is served" {
     expect route web
 }
 ROUTE
+cat >"$work/consts.route" <<'ROUTE'
+upstream web { servers = ["127.0.0.1:8080"] }
+const site = "http://" + "example.com"
+const office = 203.0.113.9
+const forbidden = 400 + 3
+on request {
+    if client.ip == office { respond forbidden }
+    route web
+}
+test "test steps take consts" {
+    request GET site + "/x" from office
+    expect status forbidden
+}
+ROUTE
+check test-consts 0 "$routec" test "$work/consts.route"
+contains test-consts out "1 passed, 0 failed"
+
 check test-fail 1 "$routec" test "$work/failing.route"
 contains test-fail out 'failing.route:8:5: test "private is forbidden": expected status 404, got 403 (respond 403)'
 contains test-fail out "1 passed, 1 failed"
