@@ -127,21 +127,24 @@ private:
   }
 
   // ------------------------------------------------------------- cached reads
-  // A phase reads each variable (and each header by a constant name) once, at its start,
-  // and again only after it writes it: a rule chain that tests req.host a thousand times
-  // asks the host once. Nothing but the phase itself changes the exchange meanwhile.
+  // A phase reads each variable (and each header by a constant name) once, and again only
+  // after it writes it: a rule chain that tests req.host a thousand times asks the host
+  // once. Nothing but the phase itself changes the exchange meanwhile. Strings and numbers
+  // cost the host next to nothing and are read at the phase's start; an address or a
+  // header costs a conversion or a lookup and is read when first needed, with a flag
+  // saying its slot is current, so a read behind a condition that fails is never made.
   void collectReads(const ast::Expr &e) {
     if (e.kind == ast::ExprKind::Member && ast::as<ast::MemberExpr>(e).variable) {
       schema::VariableId id = *ast::as<ast::MemberExpr>(e).variable;
       if (isScalar(id))
-        variableSlots_.emplace(id, nullptr);
+        variableSlots_.emplace(id, Cached{});
       return;
     }
     if (e.kind == ast::ExprKind::Index) {
       const auto &x = ast::as<ast::IndexExpr>(e);
       if (x.base->kind == ast::ExprKind::Member && ast::as<ast::MemberExpr>(*x.base).variable &&
           x.index->kind == ast::ExprKind::Literal) {
-        fieldSlots_.emplace(fieldKey(*ast::as<ast::MemberExpr>(*x.base).variable, *x.index), nullptr);
+        fieldSlots_.emplace(fieldKey(*ast::as<ast::MemberExpr>(*x.base).variable, *x.index), Cached{});
         return;
       }
     }
@@ -159,14 +162,50 @@ private:
 
   void cacheReads(const ast::Block &body) {
     collectReads(body);
-    for (auto &[id, slotPtr] : variableSlots_) {
-      slotPtr = slot(variableSlotType(id), "var");
-      readVariableInto(id, slotPtr);
+    for (auto &[id, cached] : variableSlots_) {
+      schema::FieldType type = schema::variables()[static_cast<size_t>(id)].type;
+      if (type == schema::FieldType::Ip) {
+        cached = lazyCache(ip_, "var");
+      } else {
+        cached.value = slot(variableSlotType(id), "var");
+        readVariableInto(id, cached.value);
+      }
     }
-    for (auto &[key, slotPtr] : fieldSlots_) {
-      slotPtr = slot(str_, "field");
-      readFieldInto(key, slotPtr);
-    }
+    for (auto &[key, cached] : fieldSlots_)
+      cached = lazyCache(str_, "field");
+  }
+
+  struct Cached {
+    llvm::AllocaInst *value = nullptr;
+    llvm::AllocaInst *current = nullptr; // i1, for a lazy read: value holds the host's answer
+  };
+
+  Cached lazyCache(llvm::Type *type, const char *name) {
+    Cached cached{slot(type, name), slot(i1_, "current")};
+    b_.CreateStore(b_.getInt1(false), cached.current);
+    return cached;
+  }
+
+  // Reads into the cache unless it is current, and returns its slot.
+  template <typename Read> llvm::AllocaInst *current(const Cached &cached, Read read) {
+    if (!cached.current)
+      return cached.value;
+    auto *load = llvm::BasicBlock::Create(c_, "read", function_);
+    auto *ready = llvm::BasicBlock::Create(c_, "read.done", function_);
+    b_.CreateCondBr(b_.CreateLoad(i1_, cached.current), ready, load);
+    b_.SetInsertPoint(load);
+    read(cached.value);
+    b_.CreateStore(b_.getInt1(true), cached.current);
+    b_.CreateBr(ready);
+    b_.SetInsertPoint(ready);
+    return cached.value;
+  }
+
+  template <typename Read> void invalidate(const Cached &cached, Read read) {
+    if (cached.current)
+      b_.CreateStore(b_.getInt1(false), cached.current);
+    else
+      read(cached.value);
   }
 
   static bool isScalar(schema::VariableId id) {
@@ -230,9 +269,9 @@ private:
     std::optional<std::string> written;
     if (name.kind == ast::ExprKind::Literal)
       written = fieldKey(id, name).name;
-    for (auto &[key, slotPtr] : fieldSlots_)
+    for (auto &[key, cached] : fieldSlots_)
       if (key.variable == id && (!written || *written == key.name))
-        readFieldInto(key, slotPtr);
+        invalidate(cached, [&](Value *into) { readFieldInto(key, into); });
   }
 
   void defineFunction(const ast::FuncDecl &fn, llvm::Function *function) {
@@ -403,7 +442,7 @@ private:
         // The lookup already established the rule's equality: it is not tested again.
         const ast::BinaryExpr *established = equalityOn(*rule->branches[0].condition, subject);
         knownTrue_.insert(established);
-        Value *condition = expr(*rule->branches[0].condition);
+        Value *condition = this->condition(*rule->branches[0].condition);
         knownTrue_.erase(established);
         b_.CreateCondBr(condition, then, next);
         b_.SetInsertPoint(then);
@@ -432,7 +471,7 @@ private:
       const auto &i = ast::as<ast::IfStmt>(s);
       llvm::BasicBlock *after = llvm::BasicBlock::Create(c_, "endif", function_);
       for (const ast::IfStmt::Branch &branch : i.branches) {
-        Value *condition = expr(*branch.condition);
+        Value *condition = this->condition(*branch.condition);
         auto *then = llvm::BasicBlock::Create(c_, "then", function_);
         auto *next = llvm::BasicBlock::Create(c_, "else", function_);
         b_.CreateCondBr(condition, then, next);
@@ -476,8 +515,8 @@ private:
         b_.CreateCall(host("route_set_int", b_.getVoidTy(), {ptr_, i32_, i64_}),
                       {ctx_, b_.getInt32(variableIndex(id)),
                        value->getType() == i1_ ? b_.CreateZExt(value, i64_) : value});
-      if (auto cached = variableSlots_.find(id); cached != variableSlots_.end() && cached->second)
-        readVariableInto(id, cached->second); // the host may normalise what it stored
+      if (auto cached = variableSlots_.find(id); cached != variableSlots_.end() && cached->second.value)
+        invalidate(cached->second, [&](Value *into) { readVariableInto(id, into); }); // the host may normalise what it stored
       return;
     }
     case ast::StmtKind::Delete: {
@@ -636,16 +675,17 @@ private:
 
   Value *variable(schema::VariableId id) {
     auto cached = variableSlots_.find(id);
-    if (cached != variableSlots_.end() && cached->second) {
+    if (cached != variableSlots_.end() && cached->second.value) {
+      llvm::AllocaInst *value = current(cached->second, [&](Value *into) { readVariableInto(id, into); });
       switch (schema::variables()[static_cast<size_t>(id)].type) {
       case schema::FieldType::String:
-        return b_.CreateLoad(str_, cached->second);
+        return b_.CreateLoad(str_, value);
       case schema::FieldType::Ip:
-        return cached->second;
+        return value;
       case schema::FieldType::Bool:
-        return b_.CreateICmpNE(b_.CreateLoad(i64_, cached->second), b_.getInt64(0));
+        return b_.CreateICmpNE(b_.CreateLoad(i64_, value), b_.getInt64(0));
       default:
-        return b_.CreateLoad(i64_, cached->second);
+        return b_.CreateLoad(i64_, value);
       }
     }
     Value *index = b_.getInt32(variableIndex(id));
@@ -679,7 +719,29 @@ private:
     return b_.CreateLoad(str_, at);
   }
 
-  // The slot a `~` fills with its groups; empty until the match runs.
+  // An `if` condition: its matches' groups are emptied here, not in the entry block, so
+  // a phase of many regex rules pays only for the rules it reaches; the body may read a
+  // group whose match a short circuit skipped, and must see it empty.
+  Value *condition(const ast::Expr &e) {
+    emptyGroups(e);
+    return expr(e);
+  }
+
+  void emptyGroups(const ast::Expr &e) {
+    if (e.kind == ast::ExprKind::Binary) {
+      const auto &b = ast::as<ast::BinaryExpr>(e);
+      if ((b.op == ast::BinaryOp::Match || b.op == ast::BinaryOp::NotMatch) && !groups_.count(&b)) {
+        auto *type = llvm::ArrayType::get(str_, static_cast<uint32_t>(b.regex->groupNames.size()));
+        llvm::AllocaInst *s = slot(type, "groups");
+        b_.CreateStore(llvm::Constant::getNullValue(type), s);
+        groups_.emplace(&b, Groups{s, type});
+      }
+    }
+    ast::forEachChild(e, [this](const ast::Expr &child) { emptyGroups(child); });
+  }
+
+  // The slot a `~` fills with its groups; empty until the match runs. Matches outside an
+  // `if` condition get theirs emptied once, in the entry block.
   std::pair<Value *, uint32_t> groupsOf(const ast::BinaryExpr &match) {
     uint32_t count = static_cast<uint32_t>(match.regex->groupNames.size());
     auto it = groups_.find(&match);
@@ -699,9 +761,10 @@ private:
     if (x.base->kind == ast::ExprKind::Member && ast::as<ast::MemberExpr>(*x.base).variable) {
       schema::VariableId id = *ast::as<ast::MemberExpr>(*x.base).variable;
       if (x.index->kind == ast::ExprKind::Literal) {
-        auto cached = fieldSlots_.find(fieldKey(id, *x.index));
-        if (cached != fieldSlots_.end() && cached->second)
-          return b_.CreateLoad(str_, cached->second);
+        FieldKey key = fieldKey(id, *x.index);
+        auto cached = fieldSlots_.find(key);
+        if (cached != fieldSlots_.end() && cached->second.value)
+          return b_.CreateLoad(str_, current(cached->second, [&](Value *into) { readFieldInto(key, into); }));
       }
       llvm::AllocaInst *out = slot(str_);
       b_.CreateCall(host("rj_field_get", b_.getVoidTy(), {ptr_, i32_, ptr_, ptr_}),
@@ -1117,8 +1180,8 @@ private:
   Value *arena_ = nullptr;
   std::unordered_map<const ast::LocalBinding *, Value *> locals_;
   std::unordered_map<const ast::BinaryExpr *, Groups> groups_;
-  std::map<schema::VariableId, llvm::AllocaInst *> variableSlots_;
-  std::map<FieldKey, llvm::AllocaInst *> fieldSlots_;
+  std::map<schema::VariableId, Cached> variableSlots_;
+  std::map<FieldKey, Cached> fieldSlots_;
   std::unordered_set<const ast::BinaryExpr *> knownTrue_;
 };
 
