@@ -9,7 +9,7 @@
 //   --example  any policy, on a request for its first test's URL or "/"
 #include "driver/Compilation.h"
 #include "jit/Jit.h"
-#include "simulate/Exchange.h"
+#include "exchange/Exchange.h"
 
 #include <benchmark/benchmark.h>
 

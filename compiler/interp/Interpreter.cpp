@@ -648,4 +648,21 @@ bool Interpreter::evaluateCondition(const ast::Expr &condition, RouteCtx *ctx) c
   return impl_->eval(condition, frame).b;
 }
 
+std::string Interpreter::evaluateKey(const ast::Expr &key, RouteCtx *ctx) const {
+  Frame frame;
+  frame.ctx = ctx;
+  frame.arena = route_ctx_arena(ctx);
+  Value v = impl_->eval(key, frame);
+  switch (v.kind) {
+  case Value::Kind::Str:
+    return std::string(v.s.data ? v.s.data : "", static_cast<size_t>(v.s.size));
+  case Value::Kind::Int:
+    return std::to_string(v.i);
+  case Value::Kind::Ip:
+    return std::string(reinterpret_cast<const char *>(v.ip.bytes), sizeof v.ip.bytes);
+  default:
+    return "";
+  }
+}
+
 } // namespace route

@@ -8,6 +8,7 @@
 #include "sema/Checker.h"
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace route {
@@ -27,6 +28,9 @@ public:
 
   // Evaluates a bool expression over the exchange as it is (a test's `expect`).
   bool evaluateCondition(const ast::Expr &condition, RouteCtx *ctx) const;
+  // Evaluates a string, int or ip expression (an upstream's balancing key) to bytes that
+  // identify its value: the string itself, the decimal int, the 16 address bytes.
+  std::string evaluateKey(const ast::Expr &key, RouteCtx *ctx) const;
 
 private:
   struct Impl;

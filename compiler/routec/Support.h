@@ -2,7 +2,7 @@
 #pragma once
 
 #include "driver/Compilation.h"
-#include "simulate/Exchange.h"
+#include "exchange/Exchange.h"
 
 #include <string>
 

@@ -5,7 +5,7 @@
 
 #include "driver/Compilation.h"
 #include "jit/Jit.h"
-#include "simulate/Exchange.h"
+#include "exchange/Exchange.h"
 
 #include <cstdio>
 #include <cstdlib>

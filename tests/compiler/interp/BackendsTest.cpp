@@ -3,7 +3,7 @@
 // JIT, which must leave it exactly as the interpreter does.
 #include "driver/Compilation.h"
 #include "jit/Jit.h"
-#include "simulate/Exchange.h"
+#include "exchange/Exchange.h"
 
 #include <gtest/gtest.h>
 
@@ -167,11 +167,27 @@ TEST(Interpreter, ErrorPhaseRetriesThenAnswers) {
   ASSERT_TRUE(policy->ok) << compilation.diags().renderText();
   Exchange prepared;
   prepared.setUrl("http://h/");
-  prepared.originError = "connect_failed";
+  prepared.originError = "read_timeout";
   Exchange x = runBoth(policy->program, prepared);
   EXPECT_EQ(x.response.status, 503);
-  EXPECT_EQ(x.response.body, "gave up after 3 connect_failed");
+  EXPECT_EQ(x.response.body, "gave up after 3 read_timeout");
   EXPECT_EQ(x.errorDecisions.size(), 3u);
+}
+
+TEST(Interpreter, ConnectFailuresMoveToTheNextPeerBeforeTheErrorPhase) {
+  Compilation compilation;
+  LoadedPolicy *policy = compilation.loadText("t.route", R"(
+    upstream u { servers = ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"] retries = 2 }
+    on request { route u }
+    on error { respond 503 "gave up after " + str(upstream.attempt) }
+  )");
+  ASSERT_TRUE(policy->ok) << compilation.diags().renderText();
+  Exchange prepared;
+  prepared.setUrl("http://h/");
+  prepared.originError = "connect_failed";
+  Exchange x = runBoth(policy->program, prepared);
+  EXPECT_EQ(x.response.body, "gave up after 3");
+  EXPECT_EQ(x.errorDecisions.size(), 1u);
 }
 
 TEST(Interpreter, UnroutedRequestsGet404) {

@@ -1,9 +1,9 @@
-#include "simulate/Exchange.h"
+#include "exchange/Exchange.h"
 
 #include <algorithm>
 #include <cstring>
 
-// The simulator's side of route/abi.h: the context is the exchange and its arena.
+// The host's side of route/abi.h: the context is the exchange and its arena.
 struct RouteCtx {
   route::Exchange *exchange;
   RouteArena *arena;
@@ -138,6 +138,20 @@ bool Exchange::check(const Interpreter &interpreter, const ast::Expr &condition)
   return interpreter.evaluateCondition(condition, &ctx);
 }
 
+std::string Exchange::balanceKey(const Interpreter &interpreter, const ast::Expr &key) {
+  route_arena_reset(arena_.arena);
+  RouteCtx ctx{this, arena_.arena, &current_};
+  return interpreter.evaluateKey(key, &ctx);
+}
+
+const Decision &Exchange::runErrorPhase(const PhaseRunner &policy) {
+  Decision &onError = errorDecisions.emplace_back();
+  current_ = &onError;
+  runPhase(policy, schema::Phase::Error);
+  current_ = &decision;
+  return onError;
+}
+
 void Exchange::answer(const Decision &d) {
   response = {};
   response.status = d.status;
@@ -171,12 +185,14 @@ void Exchange::run(const Program &program, const PhaseRunner &policy) {
     errorKind = originError;
     errorStatus = originError.find("timeout") != std::string::npos ? 504 : 502;
     errorMessage = "simulated " + originError;
+    // A peer that cannot be connected to is left for the next one without asking the
+    // policy, while the upstream's retries allow; in a simulation every attempt fails.
+    if (originError == "connect_failed" || originError == "connect_timeout")
+      upstreamAttempt = 1 + upstream->config.retries;
     // Every attempt fails the same way in a simulation; the error phase may answer, or
     // retry until the upstream's retries are spent.
     for (;;) {
-      Decision &onError = errorDecisions.emplace_back();
-      current_ = &onError;
-      runPhase(policy, schema::Phase::Error);
+      const Decision &onError = runErrorPhase(policy);
       if (onError.kind == Decision::Kind::Respond || onError.kind == Decision::Kind::Redirect) {
         answer(onError);
         break;
@@ -188,7 +204,6 @@ void Exchange::run(const Program &program, const PhaseRunner &policy) {
       }
       ++upstreamAttempt;
     }
-    current_ = &decision;
     break;
   }
   case Decision::Kind::Respond:
@@ -200,6 +215,7 @@ void Exchange::run(const Program &program, const PhaseRunner &policy) {
     break;
   }
   runPhase(policy, schema::Phase::Response);
+  responseBytes = static_cast<int64_t>(response.body.size());
   runPhase(policy, schema::Phase::Log);
 }
 
@@ -217,7 +233,7 @@ std::string text(const Decision &d) {
          d.body + " " + d.location + " " + std::to_string(d.upstream);
 }
 
-std::string text(const SimulatedRequest &r) {
+std::string text(const HttpRequest &r) {
   return r.method + " " + r.scheme + "://" + r.host + r.path + "?" + r.query + " " + text(r.headers);
 }
 } // namespace
@@ -253,7 +269,7 @@ RouteStr route_get_str(RouteCtx *ctx, uint32_t variable) {
   Exchange &x = *ctx->exchange;
   switch (route::variableOf(variable)) {
   case V::ReqId:
-    return route::inArena(ctx, "simulated-1");
+    return route::inArena(ctx, x.requestId);
   case V::ReqMethod:
     return route::inArena(ctx, x.request.method);
   case V::ReqScheme:
@@ -299,7 +315,9 @@ int64_t route_get_int(RouteCtx *ctx, uint32_t variable) {
   case V::RespStatus:
     return x.response.status;
   case V::RespBytes:
-    return static_cast<int64_t>(x.response.body.size());
+    return x.responseBytes;
+  case V::ReqDuration:
+    return x.durationNs;
   case V::ErrorStatus:
     return x.errorStatus;
   default:

@@ -1,6 +1,7 @@
-// A simulated HTTP exchange for running policies without a proxy: `routec run`, `routec
-// test` and the differential tests. It plays the host's part of route/abi.h and walks the
-// phases in the order the proxy does.
+// One HTTP exchange as a policy sees it: the request, what goes upstream, the responses,
+// and the policy's decision. It plays the host's part of route/abi.h (one host per binary),
+// for the `turnout` proxy, which fills it from the wire phase by phase, and for `routec
+// run`, `routec test` and the differential tests, which simulate the origin with run().
 #pragma once
 
 #include "interp/Interpreter.h"
@@ -28,7 +29,7 @@ private:
   std::vector<std::pair<std::string, std::string>> fields_;
 };
 
-struct SimulatedRequest {
+struct HttpRequest {
   std::string method = "GET";
   std::string scheme = "http";
   std::string host;
@@ -38,7 +39,7 @@ struct SimulatedRequest {
   HeaderList headers;
 };
 
-struct SimulatedResponse {
+struct HttpResponse {
   int64_t status = 0;
   HeaderList headers;
   std::string body;
@@ -65,24 +66,27 @@ public:
   // absolute http(s) URL.
   bool setUrl(std::string_view url);
 
-  SimulatedRequest request;
+  HttpRequest request;
+  std::string requestId = "simulated-1";
   std::string clientIp = "192.0.2.1";
   int64_t clientPort = 40000;
   std::string serverIp = "127.0.0.1";
   int64_t serverPort = 6188;
   // What the origin answers when the request is routed, unless it fails with originError
   // ("connect_failed", "read_timeout", ...).
-  SimulatedResponse origin{200, {}, ""};
+  HttpResponse origin{200, {}, ""};
   std::string originError;
 
   // Results, after run().
   Decision decision;
   std::vector<Decision> errorDecisions;
-  SimulatedRequest upstreamRequest;
+  HttpRequest upstreamRequest;
   std::string upstreamName, upstreamPeer;
   int64_t upstreamAttempt = 0;
-  SimulatedResponse upstreamResponse;
-  SimulatedResponse response;
+  HttpResponse upstreamResponse;
+  HttpResponse response;
+  int64_t responseBytes = 0; // body bytes sent downstream (resp.bytes)
+  int64_t durationNs = 0;    // first request byte to last response byte (req.duration)
   int64_t errorStatus = 0;
   std::string errorKind, errorMessage;
   std::vector<SourceRange> trace;
@@ -95,13 +99,19 @@ public:
   }
   // Evaluates a bool expression over the exchange as run() left it (a test's `expect`).
   bool check(const Interpreter &interpreter, const ast::Expr &condition);
+  // Evaluates an upstream's balancing key over the exchange as it is.
+  std::string balanceKey(const Interpreter &interpreter, const ast::Expr &key);
 
   // Runs one phase alone on the exchange as it is, e.g. to time a policy's request phase.
   void runPhase(const PhaseRunner &policy, schema::Phase phase);
+  // Runs the error phase, recording its decision as the next of errorDecisions.
+  const Decision &runErrorPhase(const PhaseRunner &policy);
+
+  // Sets the response to what a respond or redirect decision says.
+  void answer(const Decision &d);
 
 private:
   friend struct ::RouteCtx;
-  void answer(const Decision &d);
 
   // The memory of one phase's values, reused phase after phase. A copied exchange gets an
   // arena of its own.

@@ -1,0 +1,238 @@
+#include "config/ServerConfig.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <map>
+#include <thread>
+
+namespace turnout {
+
+std::optional<ListenAddress> parseListenAddress(const std::string &text, std::string &error) {
+  ListenAddress out;
+  out.text = text;
+  if (text.starts_with("unix:")) {
+    out.kind = ListenAddress::Kind::Unix;
+    out.path = text.substr(5);
+    if (out.path.empty() || out.path.size() >= 108) {
+      error = fmt::format("'{}': a unix socket path must have 1 to 107 bytes", text);
+      return std::nullopt;
+    }
+    return out;
+  }
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos) {
+    error = fmt::format("'{}': expected HOST:PORT, [IPV6]:PORT, :PORT or unix:PATH", text);
+    return std::nullopt;
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host.empty())
+    host = "0.0.0.0";
+  unsigned char buffer[16];
+  if (inet_pton(AF_INET, host.c_str(), buffer) != 1 && inet_pton(AF_INET6, host.c_str(), buffer) != 1) {
+    error = fmt::format("'{}': '{}' is not an IP address", text, host);
+    return std::nullopt;
+  }
+  std::string port = text.substr(colon + 1);
+  unsigned long value = 0;
+  try {
+    size_t used = 0;
+    value = std::stoul(port, &used);
+    if (used != port.size())
+      value = 0;
+  } catch (const std::exception &) {
+    value = 0;
+  }
+  if (value == 0 || value > 65535) {
+    error = fmt::format("'{}': the port must be a number from 1 to 65535", text);
+    return std::nullopt;
+  }
+  out.host = host;
+  out.port = static_cast<uint16_t>(value);
+  return out;
+}
+
+std::vector<ListenAddress> ServerConfig::listeners() const {
+  if (!listen.empty())
+    return listen;
+  std::string unused;
+  return {*parseListenAddress("127.0.0.1:6188", unused)};
+}
+
+unsigned ServerConfig::threadCount() const {
+  if (threads)
+    return threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+namespace {
+
+struct ConfigError {
+  std::string message;
+};
+
+class Reader {
+public:
+  explicit Reader(std::string path) : path_(std::move(path)) {}
+
+  [[noreturn]] void fail(const YAML::Node &node, const std::string &message) const {
+    YAML::Mark mark = node.Mark();
+    throw ConfigError{fmt::format("{}:{}:{}: {}", path_, mark.line + 1, mark.column + 1, message)};
+  }
+
+  // Calls the handler of each key of `map`; an unknown key is an error that lists the
+  // known ones.
+  void keys(const YAML::Node &map, const std::string &where,
+            const std::map<std::string, std::function<void(const YAML::Node &, const std::string &)>> &handlers) {
+    if (!map.IsMap())
+      fail(map, fmt::format("'{}' must be a mapping of keys to values", where));
+    for (const auto &item : map) {
+      std::string key = item.first.as<std::string>();
+      std::string name = where.empty() ? key : where + "." + key;
+      auto handler = handlers.find(key);
+      if (handler == handlers.end()) {
+        std::string known;
+        for (const auto &[k, unused] : handlers)
+          known += (known.empty() ? "" : ", ") + k;
+        fail(item.first, fmt::format("unknown key '{}' (known keys{}: {})", name,
+                                     where.empty() ? "" : " in '" + where + "'", known));
+      }
+      handler->second(item.second, name);
+    }
+  }
+
+  std::string string(const YAML::Node &node, const std::string &name) {
+    if (!node.IsScalar())
+      fail(node, fmt::format("'{}' must be a string", name));
+    return node.as<std::string>();
+  }
+
+  uint64_t count(const YAML::Node &node, const std::string &name, uint64_t max = UINT64_MAX) {
+    uint64_t value = number(node, name, false);
+    if (value > max)
+      fail(node, fmt::format("'{}' must be at most {}", name, max));
+    return value;
+  }
+
+  // A byte size: 512, 8k, 32KiB, 1m, 1MiB, 1g.
+  uint64_t size(const YAML::Node &node, const std::string &name) { return number(node, name, true); }
+
+  // A duration: 500ms, 60s, 2m, 1h.
+  Duration duration(const YAML::Node &node, const std::string &name) {
+    std::string text = string(node, name);
+    size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
+      ++digits;
+    std::string unit = text.substr(digits);
+    static const std::map<std::string, int64_t> kUnits = {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}};
+    auto scale = kUnits.find(unit);
+    if (digits == 0 || digits > 9 || scale == kUnits.end())
+      fail(node, fmt::format("'{}' must be a duration such as 500ms, 60s, 2m or 1h, not '{}'", name, text));
+    return Duration(std::stoll(text.substr(0, digits)) * scale->second);
+  }
+
+private:
+  uint64_t number(const YAML::Node &node, const std::string &name, bool sizes) {
+    std::string text = string(node, name);
+    size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
+      ++digits;
+    std::string unit = text.substr(digits);
+    for (char &c : unit)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    static const std::map<std::string, uint64_t> kUnits = {
+        {"", 1}, {"k", 1024}, {"kib", 1024}, {"m", 1 << 20}, {"mib", 1 << 20}, {"g", 1 << 30}, {"gib", 1 << 30}};
+    auto scale = kUnits.find(unit);
+    if (digits == 0 || digits > 15 || scale == kUnits.end() || (!sizes && !unit.empty()))
+      fail(node, sizes ? fmt::format("'{}' must be a size such as 512, 8k or 1m, not '{}'", name, text)
+                       : fmt::format("'{}' must be a whole number, not '{}'", name, text));
+    return std::stoull(text.substr(0, digits)) * scale->second;
+  }
+
+  std::string path_;
+};
+
+} // namespace
+
+std::optional<ServerConfig> loadServerConfig(const std::string &path, std::string &error) {
+  ServerConfig config;
+  Reader r(path);
+  try {
+    YAML::Node root = YAML::LoadFile(path);
+    if (root.IsNull())
+      return config;
+    r.keys(root, "",
+           {{"listen",
+             [&](const YAML::Node &node, const std::string &name) {
+               if (!node.IsSequence())
+                 r.fail(node, fmt::format("'{}' must be a list of addresses", name));
+               for (const YAML::Node &item : node) {
+                 std::string why;
+                 auto address = parseListenAddress(r.string(item, name), why);
+                 if (!address)
+                   r.fail(item, fmt::format("'{}': {}", name, why));
+                 config.listen.push_back(*address);
+               }
+             }},
+            {"threads",
+             [&](const YAML::Node &node, const std::string &name) {
+               config.threads = static_cast<unsigned>(r.count(node, name, 1024));
+             }},
+            {"policy", [&](const YAML::Node &node, const std::string &name) { config.policy = r.string(node, name); }},
+            {"limits",
+             [&](const YAML::Node &node, const std::string &name) {
+               auto &l = config.limits;
+               r.keys(node, name,
+                      {{"max_request_line", [&](auto &n, auto &k) { l.maxRequestLine = r.size(n, k); }},
+                       {"max_header_bytes", [&](auto &n, auto &k) { l.maxHeaderBytes = r.size(n, k); }},
+                       {"max_header_count", [&](auto &n, auto &k) { l.maxHeaderCount = r.count(n, k, 10000); }},
+                       {"max_body_bytes", [&](auto &n, auto &k) { l.maxBodyBytes = r.size(n, k); }},
+                       {"max_requests_per_connection",
+                        [&](auto &n, auto &k) { l.maxRequestsPerConnection = r.count(n, k); }},
+                       {"max_connections", [&](auto &n, auto &k) { l.maxConnections = r.count(n, k); }},
+                       {"replay_buffer_bytes", [&](auto &n, auto &k) { l.replayBufferBytes = r.size(n, k); }}});
+             }},
+            {"timeouts",
+             [&](const YAML::Node &node, const std::string &name) {
+               auto &t = config.timeouts;
+               r.keys(node, name,
+                      {{"header_read", [&](auto &n, auto &k) { t.headerRead = r.duration(n, k); }},
+                       {"keepalive_idle", [&](auto &n, auto &k) { t.keepaliveIdle = r.duration(n, k); }},
+                       {"body_read", [&](auto &n, auto &k) { t.bodyRead = r.duration(n, k); }},
+                       {"send", [&](auto &n, auto &k) { t.send = r.duration(n, k); }}});
+             }},
+            {"upstreams",
+             [&](const YAML::Node &node, const std::string &name) {
+               r.keys(node, name,
+                      {{"idle_per_peer",
+                        [&](auto &n, auto &k) { config.upstreams.idlePerPeer = r.count(n, k, 100000); }}});
+             }},
+            {"log", [&](const YAML::Node &node, const std::string &name) {
+               r.keys(node, name,
+                      {{"level",
+                        [&](auto &n, auto &k) {
+                          config.log.level = r.string(n, k);
+                          if (config.log.level != "debug" && config.log.level != "info" &&
+                              config.log.level != "warn" && config.log.level != "error")
+                            r.fail(n, fmt::format("'{}' must be debug, info, warn or error", k));
+                        }},
+                       {"access", [&](auto &n, auto &k) { config.log.access = r.string(n, k); }}});
+             }}});
+  } catch (const ConfigError &e) {
+    error = e.message;
+    return std::nullopt;
+  } catch (const YAML::BadFile &) {
+    error = fmt::format("{}: cannot read the file", path);
+    return std::nullopt;
+  } catch (const YAML::Exception &e) {
+    error = fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg);
+    return std::nullopt;
+  }
+  return config;
+}
+
+} // namespace turnout

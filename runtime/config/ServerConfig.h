@@ -1,0 +1,68 @@
+// The proxy's process-level settings: listeners, threads, the policy file, limits,
+// timeouts, logs. They come from embedded defaults, a YAML file (`turnout --config`) or
+// the command line; everything per request lives in the policy.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace turnout {
+
+using Duration = std::chrono::milliseconds;
+
+struct ListenAddress {
+  enum class Kind { Tcp, Unix } kind = Kind::Tcp;
+  std::string host; // Tcp: an IPv4 or IPv6 address
+  uint16_t port = 0;
+  std::string path; // Unix: the socket's path
+  std::string text; // as written
+};
+
+// Parses "127.0.0.1:6188", "[::1]:6188", ":6188" (every IPv4 address) or
+// "unix:/path/to.sock"; says why not in `error`.
+std::optional<ListenAddress> parseListenAddress(const std::string &text, std::string &error);
+
+struct ServerConfig {
+  std::vector<ListenAddress> listen; // empty: 127.0.0.1:6188
+  unsigned threads = 0;              // 0: one per core
+  std::string policy;
+
+  // Defaults follow nginx's where nginx has one, and say so.
+  struct Limits {
+    size_t maxRequestLine = 8 * 1024;   // large_client_header_buffers: 8k
+    size_t maxHeaderBytes = 32 * 1024;  // large_client_header_buffers: 4 x 8k
+    size_t maxHeaderCount = 100;        // Envoy's max_headers_count
+    uint64_t maxBodyBytes = 0;          // client_max_body_size; 0: no limit
+    uint64_t maxRequestsPerConnection = 1000; // keepalive_requests
+    uint64_t maxConnections = 10000;    // per process; worker_connections is per worker
+    size_t replayBufferBytes = 64 * 1024; // a request body this small can be retried
+  } limits;
+
+  struct Timeouts {
+    Duration headerRead{60'000};   // client_header_timeout
+    Duration keepaliveIdle{75'000}; // keepalive_timeout
+    Duration bodyRead{60'000};     // client_body_timeout, between two reads
+    Duration send{60'000};         // send_timeout, between two writes
+  } timeouts;
+
+  struct Upstreams {
+    size_t idlePerPeer = 32; // idle connections kept per peer and thread (nginx keepalive 32)
+  } upstreams;
+
+  struct Log {
+    std::string level = "info"; // error log on stderr: debug, info, warn, error
+    std::string access;         // access log: a path, "stderr", or "" for none
+  } log;
+
+  std::vector<ListenAddress> listeners() const;
+  unsigned threadCount() const;
+};
+
+// Reads a YAML server config. Unknown keys and bad values are errors naming the key and
+// its FILE:LINE:COL; returns nothing and says why in `error`.
+std::optional<ServerConfig> loadServerConfig(const std::string &path, std::string &error);
+
+} // namespace turnout

@@ -1,0 +1,286 @@
+#include "http/Parser.h"
+
+#include <llhttp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+namespace turnout::http {
+
+struct Parser::Impl {
+  llhttp_t parser;
+  llhttp_settings_t settings;
+  Parser *owner;
+};
+
+// llhttp's callbacks, with access to the parser's state.
+struct Callbacks {
+  static Parser &of(llhttp_t *p) { return *static_cast<Parser::Impl *>(p->data)->owner; }
+
+  static int fail(Parser &self, int status, std::string reason) {
+    self.errorStatus_ = status;
+    self.errorReason_ = std::move(reason);
+    return HPE_USER;
+  }
+
+  // Counts head bytes against the limits as they arrive, so that a huge head is refused
+  // before it is held.
+  static int count(Parser &self, size_t length) {
+    self.headBytes_ += length;
+    if (self.headBytes_ > self.limits_.maxHeaderBytes)
+      return fail(self, 431, "request header fields too large");
+    return 0;
+  }
+
+  static int onMessageBegin(llhttp_t *p) {
+    of(p).started_ = true;
+    return 0;
+  }
+
+  static int onUrl(llhttp_t *p, const char *at, size_t length) {
+    Parser &self = of(p);
+    self.head_.target.append(at, length);
+    if (self.head_.target.size() > self.limits_.maxRequestLine)
+      return fail(self, 414, "request target too long");
+    return 0;
+  }
+
+  static int onMethod(llhttp_t *p, const char *at, size_t length) {
+    of(p).head_.method.append(at, length);
+    return 0;
+  }
+
+  static int onHeaderField(llhttp_t *p, const char *at, size_t length) {
+    Parser &self = of(p);
+    Fields &fields = self.headComplete_ ? self.trailers_ : self.head_.fields;
+    if (self.inValue_ || fields.empty()) {
+      if (fields.size() >= self.limits_.maxHeaderCount)
+        return fail(self, 431, "too many header fields");
+      fields.emplace_back();
+      self.inValue_ = false;
+    }
+    fields.back().first.append(at, length);
+    return count(self, length);
+  }
+
+  static int onHeaderValue(llhttp_t *p, const char *at, size_t length) {
+    Parser &self = of(p);
+    Fields &fields = self.headComplete_ ? self.trailers_ : self.head_.fields;
+    self.inValue_ = true;
+    // llhttp lets an obs-fold (a line starting with a space) continue a value, as one
+    // more piece of it: a piece that follows one that did not end at the end of the
+    // input. RFC 9112 5.2 lets a proxy refuse folding, and a value that spans lines is
+    // how smuggling starts.
+    if (self.valuePiece_ == Parser::ValuePiece::EndedInside || std::memchr(at, '\r', length) ||
+        std::memchr(at, '\n', length))
+      return fail(self, 400, "obsolete line folding in a header field");
+    self.valuePiece_ = at + length == self.inputEnd_ ? Parser::ValuePiece::EndedAtInputEnd
+                                                     : Parser::ValuePiece::EndedInside;
+    fields.back().second.append(at, length);
+    return count(self, length);
+  }
+
+  // A field with an empty value gets no on_header_value: the next name must not be
+  // appended to this one. The name must be a token (RFC 9110 5.1): llhttp lets a space
+  // through, which upstreams read in different ways.
+  static int onHeaderValueComplete(llhttp_t *p) {
+    of(p).valuePiece_ = Parser::ValuePiece::None;
+    return 0;
+  }
+
+  static int onHeaderFieldComplete(llhttp_t *p) {
+    Parser &self = of(p);
+    self.inValue_ = true;
+    const Fields &fields = self.headComplete_ ? self.trailers_ : self.head_.fields;
+    const std::string &name = fields.back().first;
+    if (name.empty() || !std::all_of(name.begin(), name.end(), isTokenChar))
+      return fail(self, 400, "invalid header field name");
+    return 0;
+  }
+
+  static bool isTokenChar(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  }
+
+  static int onHeadersComplete(llhttp_t *p) {
+    Parser &self = of(p);
+    self.headComplete_ = true;
+    self.inValue_ = false;
+    self.head_.versionMajor = p->http_major;
+    self.head_.versionMinor = p->http_minor;
+    self.head_.status = p->status_code;
+    self.contentLength_ = (p->flags & F_CONTENT_LENGTH) ? p->content_length : 0;
+    // RFC 9112 6.3: a request whose last transfer coding is not chunked has no knowable
+    // length.
+    if (p->type == HTTP_REQUEST && (p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED))
+      return fail(self, 400, "a request's transfer coding must end with chunked");
+    // Stop before a body, so that the caller chooses where it goes. A message without
+    // one (whatever Content-Length a HEAD, 204 or 304 response states) ends here, and
+    // on_message_complete stops the parser.
+    return self.hasBody() ? HPE_PAUSED : 1;
+  }
+
+  static int onBody(llhttp_t *p, const char *at, size_t length) {
+    of(p).body_.append(at, length);
+    return 0;
+  }
+
+  static int onMessageComplete(llhttp_t *p) {
+    Parser &self = of(p);
+    self.messageComplete_ = true;
+    return HPE_PAUSED;
+  }
+};
+
+Parser::Parser(Kind kind, HeadLimits limits) : impl_(std::make_unique<Impl>()), limits_(limits) {
+  llhttp_settings_init(&impl_->settings);
+  impl_->settings.on_message_begin = Callbacks::onMessageBegin;
+  impl_->settings.on_url = Callbacks::onUrl;
+  impl_->settings.on_method = Callbacks::onMethod;
+  impl_->settings.on_header_field = Callbacks::onHeaderField;
+  impl_->settings.on_header_value = Callbacks::onHeaderValue;
+  impl_->settings.on_header_field_complete = Callbacks::onHeaderFieldComplete;
+  impl_->settings.on_header_value_complete = Callbacks::onHeaderValueComplete;
+  impl_->settings.on_headers_complete = Callbacks::onHeadersComplete;
+  impl_->settings.on_body = Callbacks::onBody;
+  impl_->settings.on_message_complete = Callbacks::onMessageComplete;
+  llhttp_init(&impl_->parser, kind == Kind::Request ? HTTP_REQUEST : HTTP_RESPONSE, &impl_->settings);
+  impl_->parser.data = impl_.get();
+  impl_->owner = this;
+}
+
+Parser::~Parser() = default;
+
+size_t Parser::feed(const char *data, size_t size) {
+  if (failed() || messageComplete_ || size == 0)
+    return 0;
+  inputEnd_ = data + size;
+  llhttp_errno_t err = llhttp_execute(&impl_->parser, data, size);
+  if (err == HPE_OK)
+    return size;
+  size_t taken = static_cast<size_t>(llhttp_get_error_pos(&impl_->parser) - data);
+  if (err == HPE_PAUSED) {
+    llhttp_resume(&impl_->parser);
+    return taken;
+  }
+  if (err == HPE_PAUSED_UPGRADE) {
+    // CONNECT or Upgrade: the message itself is complete; what follows is not HTTP, and
+    // the proxy does not tunnel, so the connection ends after the answer.
+    messageComplete_ = true;
+    return taken;
+  }
+  if (errorStatus_ == 0) {
+    errorStatus_ = impl_->parser.type == HTTP_REQUEST ? 400 : 502;
+    errorReason_ = std::string(llhttp_errno_name(err)) + ": " + llhttp_get_error_reason(&impl_->parser);
+  }
+  return taken;
+}
+
+void Parser::finish() {
+  if (failed() || messageComplete_)
+    return;
+  llhttp_errno_t err = llhttp_finish(&impl_->parser);
+  if (err == HPE_OK || err == HPE_PAUSED) {
+    if (headComplete_ && bodyUntilClose())
+      messageComplete_ = true;
+    else if (started_ && !messageComplete_) {
+      errorStatus_ = impl_->parser.type == HTTP_REQUEST ? 400 : 502;
+      errorReason_ = "connection closed before the message ended";
+    }
+    return;
+  }
+  errorStatus_ = impl_->parser.type == HTTP_REQUEST ? 400 : 502;
+  errorReason_ = "connection closed before the message ended";
+}
+
+void Parser::next() {
+  head_ = Head{};
+  body_.clear();
+  trailers_.clear();
+  contentLength_ = 0;
+  headBytes_ = 0;
+  started_ = headComplete_ = messageComplete_ = noBody_ = inValue_ = false;
+  valuePiece_ = ValuePiece::None;
+  if (failed())
+    return; // a connection whose parser failed carries nothing more
+  llhttp_resume(&impl_->parser);
+}
+
+bool Parser::chunked() const { return impl_->parser.flags & F_CHUNKED; }
+bool Parser::hasContentLength() const { return impl_->parser.flags & F_CONTENT_LENGTH; }
+
+bool Parser::bodyUntilClose() const {
+  return impl_->parser.type == HTTP_RESPONSE && !noBody_ && !chunked() && !hasContentLength() &&
+         head_.status >= 200 && head_.status != 204 && head_.status != 304;
+}
+
+bool Parser::hasBody() const {
+  if (noBody_)
+    return false;
+  if (impl_->parser.type == HTTP_RESPONSE && (head_.status < 200 || head_.status == 204 || head_.status == 304))
+    return false;
+  return chunked() || contentLength_ > 0 || bodyUntilClose();
+}
+
+bool Parser::keepAlive() const { return !failed() && llhttp_should_keep_alive(&impl_->parser); }
+bool Parser::upgrade() const { return impl_->parser.upgrade; }
+
+bool sameName(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string fieldValue(const Fields &fields, std::string_view name) {
+  std::string out;
+  for (const auto &[n, v] : fields) {
+    if (!sameName(n, name))
+      continue;
+    if (!out.empty())
+      out += ", ";
+    out += v;
+  }
+  return out;
+}
+
+size_t fieldCount(const Fields &fields, std::string_view name) {
+  return static_cast<size_t>(
+      std::count_if(fields.begin(), fields.end(), [&](const auto &f) { return sameName(f.first, name); }));
+}
+
+namespace {
+// Whether the comma-separated list `list` holds `token`, ignoring case and spaces.
+bool listHas(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+      item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+      item.remove_suffix(1);
+    if (sameName(item, token))
+      return true;
+    if (comma == std::string_view::npos)
+      break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+} // namespace
+
+bool isHopByHop(std::string_view name, const Fields &fields) {
+  static constexpr std::string_view kAlways[] = {"connection", "keep-alive", "te",     "trailer",
+                                                 "transfer-encoding", "upgrade", "proxy-connection"};
+  for (std::string_view hop : kAlways)
+    if (sameName(name, hop))
+      return true;
+  if (name.size() > 6 && sameName(name.substr(0, 6), "proxy-"))
+    return true;
+  for (const auto &[n, v] : fields)
+    if (sameName(n, "connection") && listHas(v, name))
+      return true;
+  return false;
+}
+
+} // namespace turnout::http

@@ -1,0 +1,89 @@
+#include "http/Serialize.h"
+
+#include <fmt/format.h>
+
+namespace turnout::http {
+
+std::string_view reasonPhrase(int status) {
+  switch (status) {
+  case 100: return "Continue";
+  case 101: return "Switching Protocols";
+  case 200: return "OK";
+  case 201: return "Created";
+  case 202: return "Accepted";
+  case 204: return "No Content";
+  case 206: return "Partial Content";
+  case 301: return "Moved Permanently";
+  case 302: return "Found";
+  case 303: return "See Other";
+  case 304: return "Not Modified";
+  case 307: return "Temporary Redirect";
+  case 308: return "Permanent Redirect";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 408: return "Request Timeout";
+  case 409: return "Conflict";
+  case 410: return "Gone";
+  case 411: return "Length Required";
+  case 413: return "Content Too Large";
+  case 414: return "URI Too Long";
+  case 415: return "Unsupported Media Type";
+  case 417: return "Expectation Failed";
+  case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 501: return "Not Implemented";
+  case 502: return "Bad Gateway";
+  case 503: return "Service Unavailable";
+  case 504: return "Gateway Timeout";
+  case 505: return "HTTP Version Not Supported";
+  default: return "Unknown";
+  }
+}
+
+void appendRequestLine(std::string &out, std::string_view method, std::string_view target) {
+  out.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+}
+
+void appendStatusLine(std::string &out, int status) {
+  fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", status, reasonPhrase(status));
+}
+
+void appendField(std::string &out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+void appendFieldsEnd(std::string &out) { out.append("\r\n"); }
+
+void appendChunk(std::string &out, std::string_view data) {
+  if (data.empty())
+    return;
+  fmt::format_to(std::back_inserter(out), "{:x}\r\n", data.size());
+  out.append(data).append("\r\n");
+}
+
+void appendLastChunk(std::string &out, const Fields &trailers) {
+  out.append("0\r\n");
+  for (const auto &[name, value] : trailers)
+    appendField(out, name, value);
+  out.append("\r\n");
+}
+
+std::string localResponse(int status, std::string_view body, bool close, const Fields &extra) {
+  std::string out;
+  appendStatusLine(out, status);
+  for (const auto &[name, value] : extra)
+    appendField(out, name, value);
+  appendField(out, "content-type", "text/plain; charset=utf-8");
+  appendField(out, "content-length", std::to_string(body.size()));
+  if (close)
+    appendField(out, "connection", "close");
+  appendFieldsEnd(out);
+  out.append(body);
+  return out;
+}
+
+} // namespace turnout::http

@@ -1,0 +1,25 @@
+// Writing HTTP/1.1 message heads and chunked framing into a buffer.
+#pragma once
+
+#include "http/Parser.h"
+
+#include <string>
+#include <string_view>
+
+namespace turnout::http {
+
+std::string_view reasonPhrase(int status);
+
+void appendRequestLine(std::string &out, std::string_view method, std::string_view target);
+void appendStatusLine(std::string &out, int status);
+void appendField(std::string &out, std::string_view name, std::string_view value);
+void appendFieldsEnd(std::string &out);
+
+// One chunk of a chunked body; an empty `data` writes nothing (the last chunk is separate).
+void appendChunk(std::string &out, std::string_view data);
+void appendLastChunk(std::string &out, const Fields &trailers);
+
+// A small complete response of the proxy's own: text/plain, with Content-Length.
+std::string localResponse(int status, std::string_view body, bool close, const Fields &extra = {});
+
+} // namespace turnout::http

@@ -1,0 +1,64 @@
+// turnout: the proxy.
+//   turnout run POLICY [--listen ADDR]... [--threads N] [--access-log PATH]
+//   turnout --config FILE
+#include "config/ServerConfig.h"
+#include "policy/Policy.h"
+#include "server/Server.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+int main(int argc, char **argv) {
+  CLI::App app{"turnout: a programmable HTTP reverse proxy and load balancer", "turnout"};
+  app.set_version_flag("--version", "turnout " TURNOUT_VERSION);
+  app.require_subcommand(0, 1);
+
+  std::string configPath;
+  app.add_option("--config", configPath, "A YAML server config: listeners, threads, policy, limits, timeouts, logs")
+      ->check(CLI::ExistingFile);
+
+  turnout::ServerConfig config;
+  std::vector<std::string> listen;
+  CLI::App *run = app.add_subcommand("run", "Serve a policy with embedded defaults (127.0.0.1:6188)");
+  run->add_option("policy", config.policy, "The policy file (.route)")->required()->check(CLI::ExistingFile);
+  run->add_option("--listen", listen, "HOST:PORT, [IPV6]:PORT, :PORT or unix:PATH; repeatable");
+  run->add_option("--threads", config.threads, "Worker threads; 0 for one per core")->check(CLI::Range(0, 1024));
+  run->add_option("--access-log", config.log.access, "A file for one line per request, or 'stderr'");
+
+  CLI11_PARSE(app, argc, argv);
+  if (run->parsed() == !configPath.empty()) {
+    fmt::print(stderr, "turnout: give either 'run POLICY' or '--config FILE'\n{}", app.help());
+    return 2;
+  }
+  if (!configPath.empty()) {
+    std::string error;
+    auto loaded = turnout::loadServerConfig(configPath, error);
+    if (!loaded) {
+      fmt::print(stderr, "{}\n", error);
+      return 2;
+    }
+    config = *loaded;
+    if (config.policy.empty()) {
+      fmt::print(stderr, "{}: the config names no policy (key 'policy')\n", configPath);
+      return 2;
+    }
+  }
+  for (const std::string &text : listen) {
+    std::string error;
+    auto address = turnout::parseListenAddress(text, error);
+    if (!address) {
+      fmt::print(stderr, "turnout: --listen {}\n", error);
+      return 2;
+    }
+    config.listen.push_back(*address);
+  }
+
+  std::string diagnostics;
+  auto policy = turnout::Policy::load(config.policy, diagnostics);
+  fmt::print(stderr, "{}", diagnostics);
+  if (!policy) {
+    fmt::print(stderr, "turnout: {} has errors; not serving it\n", config.policy);
+    return 1;
+  }
+  return turnout::runServer(config, std::move(policy));
+}

@@ -1,0 +1,324 @@
+#include "server/Connection.h"
+
+#include "http/Serialize.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+
+namespace turnout {
+
+using route::schema::Phase;
+
+namespace {
+
+// The address and port of a socket address; a Unix socket's peer counts as local.
+std::pair<std::string, int64_t> addressOf(const asio::generic::stream_protocol::endpoint &endpoint) {
+  const sockaddr *address = endpoint.data();
+  char text[INET6_ADDRSTRLEN] = "127.0.0.1";
+  if (address->sa_family == AF_INET) {
+    const auto *v4 = reinterpret_cast<const sockaddr_in *>(address);
+    inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+    return {text, ntohs(v4->sin_port)};
+  }
+  if (address->sa_family == AF_INET6) {
+    const auto *v6 = reinterpret_cast<const sockaddr_in6 *>(address);
+    inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+    return {text, ntohs(v6->sin6_port)};
+  }
+  return {text, 0};
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char &c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// RFC 9110's reg-name, IPv4 and bracketed IPv6 characters, and a port.
+bool validAuthority(std::string_view authority) {
+  for (char c : authority)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("-._~:[]%!$&'()*+,;=").find(c) == std::string_view::npos)
+      return false;
+  return true;
+}
+
+std::string hostOf(std::string_view authority) {
+  std::string_view host = authority;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(0, host.find(']') + 1);
+  } else if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  return lowercase(host);
+}
+
+} // namespace
+
+Connection::Connection(Worker &worker, Socket socket)
+    : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()), in_(64 * 1024),
+      request_(http::Parser::Kind::Request,
+               http::HeadLimits{worker.config().limits.maxRequestLine, worker.config().limits.maxHeaderBytes,
+                                worker.config().limits.maxHeaderCount}) {
+  error_code ec;
+  auto remote = client_.remote_endpoint(ec);
+  if (!ec)
+    std::tie(clientIp_, clientPort_) = addressOf(remote);
+  auto local = client_.local_endpoint(ec);
+  if (!ec)
+    std::tie(serverIp_, serverPort_) = addressOf(local);
+  if (local.protocol().family() == AF_INET || local.protocol().family() == AF_INET6) {
+    int one = 1;
+    ::setsockopt(client_.native_handle(), IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
+  }
+}
+
+awaitable<void> Connection::serve() {
+  for (;;) {
+    if (!co_await readHead())
+      break;
+    co_await handle();
+    if (!keepAlive_ || clientGone_)
+      break;
+    request_.next();
+  }
+  error_code ignored;
+  client_.shutdown(asio::socket_base::shutdown_send, ignored);
+  client_.close(ignored);
+}
+
+// Reads until a request head is parsed. False when the connection is done: the client
+// left, idled out, or sent something that got a 4xx answer.
+awaitable<bool> Connection::readHead() {
+  const auto &timeouts = worker_.config().timeouts;
+  while (!request_.headComplete() && !request_.messageComplete() && !request_.failed()) {
+    if (in_.empty()) {
+      // Between requests a client may idle for the keep-alive timeout; once it has begun
+      // one, it has the header timeout to finish the head (slowloris).
+      Duration timeout = served_ > 0 && !request_.started() ? timeouts.keepaliveIdle : timeouts.headerRead;
+      IoStatus status = co_await readSome(client_, in_, clientDog_, timeout);
+      if (status == IoStatus::TimedOut && request_.started()) {
+        co_await writeClient(http::localResponse(408, "request timeout\n", true));
+        co_return false;
+      }
+      if (status != IoStatus::Ok) {
+        if (status == IoStatus::Closed && request_.started())
+          co_await writeClient(http::localResponse(400, "bad request: incomplete head\n", true));
+        co_return false;
+      }
+    }
+    in_.consume(request_.feed(in_.data(), in_.size()));
+  }
+  if (request_.failed()) {
+    co_await writeClient(http::localResponse(request_.errorStatus(),
+                                             fmt::format("{}\n", http::reasonPhrase(request_.errorStatus())), true));
+    co_return false;
+  }
+  co_return true;
+}
+
+bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why) {
+  const http::Head &head = request_.head();
+  status = 400;
+  x.request.method = head.method;
+  x.request.version = fmt::format("HTTP/{}.{}", head.versionMajor, head.versionMinor);
+  x.request.scheme = "http";
+  for (const auto &[name, value] : head.fields)
+    x.request.headers.add(name, value);
+
+  size_t hosts = http::fieldCount(head.fields, "host");
+  if (hosts > 1) {
+    why = "more than one Host field\n";
+    return false;
+  }
+  if (hosts == 0 && head.versionMinor >= 1) {
+    why = "an HTTP/1.1 request needs a Host field\n";
+    return false;
+  }
+  std::string authority = http::fieldValue(head.fields, "host");
+  std::string_view target = head.target;
+  if (target.starts_with("/")) {
+    // origin-form
+  } else if (lowercase(target.substr(0, 7)) == "http://" || lowercase(target.substr(0, 8)) == "https://") {
+    // absolute-form: its authority wins over the Host field (RFC 9112 3.2.2)
+    target.remove_prefix(target.find("://") + 3);
+    size_t end = target.find_first_of("/?");
+    authority = std::string(target.substr(0, end));
+    target = end == std::string_view::npos ? "/" : target.substr(end);
+    x.request.headers.set("host", authority);
+    if (authority.empty()) {
+      why = "an absolute request target needs a host\n";
+      return false;
+    }
+  } else if (head.method == "OPTIONS" && target == "*") {
+    // asterisk-form
+  } else if (head.method == "CONNECT") {
+    status = 405;
+    why = "this proxy does not tunnel (CONNECT)\n";
+    return false;
+  } else {
+    why = "bad request target\n";
+    return false;
+  }
+  if (!validAuthority(authority)) {
+    why = "bad Host field\n";
+    return false;
+  }
+  x.request.host = hostOf(authority);
+  size_t question = target.find('?');
+  x.request.path = std::string(target.substr(0, question));
+  x.request.query = question == std::string_view::npos ? "" : std::string(target.substr(question + 1));
+  if (x.request.path.empty())
+    x.request.path = "/";
+
+  std::string expect = http::fieldValue(head.fields, "expect");
+  expectContinue_ = http::sameName(expect, "100-continue");
+  if (!expect.empty() && !expectContinue_) {
+    status = 417;
+    why = "only Expect: 100-continue is understood\n";
+    return false;
+  }
+  uint64_t maxBody = worker_.config().limits.maxBodyBytes;
+  if (maxBody && request_.hasContentLength() && request_.contentLength() > maxBody) {
+    status = 413;
+    why = "request body too large\n";
+    return false;
+  }
+  x.requestId = worker_.nextRequestId();
+  x.clientIp = clientIp_;
+  x.clientPort = clientPort_;
+  x.serverIp = serverIp_;
+  x.serverPort = serverPort_;
+  return true;
+}
+
+awaitable<void> Connection::handle() {
+  started_ = std::chrono::steady_clock::now();
+  policy_ = worker_.policy();
+  ++served_;
+  bodyBytes_ = 0;
+  sentContinue_ = false;
+  route::Exchange x;
+  int status = 400;
+  std::string why;
+  if (!fillExchange(x, status, why)) {
+    keepAlive_ = false;
+    co_await writeClient(http::localResponse(status, why, true));
+    co_return;
+  }
+  keepAlive_ = request_.keepAlive() && !request_.upgrade() &&
+               served_ < worker_.config().limits.maxRequestsPerConnection;
+
+  policy_->runPhase(x, Phase::Request);
+  switch (x.decision.kind) {
+  case route::Decision::Kind::Route:
+    co_await forward(x);
+    break;
+  case route::Decision::Kind::Respond:
+  case route::Decision::Kind::Redirect:
+    x.answer(x.decision);
+    co_await answerLocally(x);
+    break;
+  default:
+    x.response = {404, {}, "no route\n"};
+    co_await answerLocally(x);
+    break;
+  }
+  finishExchange(x);
+}
+
+// An answer of the proxy's own (a respond, a redirect, a 404 or an upstream error),
+// after the response phase had its say. A request body that was not read is not
+// skipped: the connection closes after the answer.
+awaitable<void> Connection::answerLocally(route::Exchange &x) {
+  policy_->runPhase(x, Phase::Response);
+  if (request_.hasBody() && !request_.messageComplete())
+    keepAlive_ = false;
+  int status = static_cast<int>(x.response.status);
+  bool bodyless = x.request.method == "HEAD" || status == 204 || status == 304 || status < 200;
+  std::string out;
+  http::appendStatusLine(out, status);
+  bool typed = false;
+  for (const auto &[name, value] : x.response.headers.fields()) {
+    if (http::isHopByHop(name, {}) || http::sameName(name, "content-length"))
+      continue;
+    typed = typed || http::sameName(name, "content-type");
+    http::appendField(out, name, value);
+  }
+  if (!typed && !x.response.body.empty())
+    http::appendField(out, "content-type", "text/plain; charset=utf-8");
+  if (status != 204 && status != 304 && status >= 200)
+    http::appendField(out, "content-length", std::to_string(x.response.body.size()));
+  if (!keepAlive_)
+    http::appendField(out, "connection", "close");
+  http::appendFieldsEnd(out);
+  if (!bodyless) {
+    out += x.response.body;
+    x.responseBytes = static_cast<int64_t>(x.response.body.size());
+  }
+  co_await writeClient(out);
+}
+
+awaitable<bool> Connection::writeClient(std::string_view bytes) {
+  if (clientGone_)
+    co_return false;
+  IoStatus status = co_await writeAll(client_, bytes, clientDog_, worker_.config().timeouts.send);
+  if (status != IoStatus::Ok) {
+    clientGone_ = true;
+    keepAlive_ = false;
+  }
+  co_return status == IoStatus::Ok;
+}
+
+awaitable<Connection::BodyRead> Connection::readBody() {
+  if (expectContinue_ && !sentContinue_) {
+    sentContinue_ = true;
+    if (!co_await writeClient("HTTP/1.1 100 Continue\r\n\r\n"))
+      co_return BodyRead::Gone;
+  }
+  uint64_t maxBody = worker_.config().limits.maxBodyBytes;
+  for (;;) {
+    size_t before = request_.body().size();
+    in_.consume(request_.feed(in_.data(), in_.size()));
+    bodyBytes_ += request_.body().size() - before;
+    if (request_.failed() || (maxBody && bodyBytes_ > maxBody)) {
+      keepAlive_ = false;
+      co_return request_.failed() ? BodyRead::Bad : BodyRead::TooLarge;
+    }
+    if (!request_.body().empty() || request_.messageComplete())
+      co_return BodyRead::Ok;
+    IoStatus status = co_await readSome(client_, in_, clientDog_, worker_.config().timeouts.bodyRead);
+    if (status != IoStatus::Ok) {
+      keepAlive_ = false;
+      clientGone_ = true;
+      co_return BodyRead::Gone;
+    }
+  }
+}
+
+void Connection::frameBody(std::string &out) {
+  if (request_.chunked()) {
+    http::appendChunk(out, request_.body());
+    if (request_.messageComplete())
+      http::appendLastChunk(out, request_.trailers());
+  } else {
+    out += request_.body();
+  }
+  request_.body().clear();
+}
+
+void Connection::finishExchange(route::Exchange &x) {
+  auto elapsed = std::chrono::steady_clock::now() - started_;
+  x.durationNs = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
+  policy_->runPhase(x, Phase::Log);
+  if (worker_.accessLogging())
+    worker_.accessLog(fmt::format("{} \"{} {} {}\" {} {} {} {} {:.3f}\n", clientIp_, x.request.method,
+                                  request_.head().target, x.request.version, x.response.status, x.responseBytes,
+                                  x.requestId, x.upstreamPeer.empty() ? "-" : x.upstreamPeer,
+                                  static_cast<double>(x.durationNs) / 1e6));
+}
+
+} // namespace turnout

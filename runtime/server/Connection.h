@@ -1,0 +1,59 @@
+// One downstream HTTP/1.x connection: reads requests (keep-alive, pipelining), runs each
+// through the phases of the policy version it started on, and answers it locally or
+// forwards it upstream, streaming bodies both ways with bounded memory.
+// Connection.cpp holds the downstream side; Forward.cpp the upstream side.
+#pragma once
+
+#include "http/Parser.h"
+#include "server/Worker.h"
+
+#include <chrono>
+
+namespace turnout {
+
+class Connection {
+public:
+  Connection(Worker &worker, Socket socket);
+  awaitable<void> serve();
+
+private:
+  enum class Attempt { Done, Failed, Stale };
+  enum class BodyRead { Ok, Bad, TooLarge, Gone };
+  struct Replay; // a request body kept for another attempt
+
+  // Downstream (Connection.cpp).
+  awaitable<bool> readHead();
+  bool fillExchange(route::Exchange &x, int &status, std::string &why);
+  awaitable<void> handle();
+  awaitable<void> answerLocally(route::Exchange &x);
+  awaitable<bool> writeClient(std::string_view bytes);
+  // Reads until the request parser yields body bytes or ends the body.
+  awaitable<BodyRead> readBody();
+  // Moves the body bytes parsed so far to `out`, framed as they go upstream.
+  void frameBody(std::string &out);
+  void finishExchange(route::Exchange &x);
+
+  // Upstream (Forward.cpp).
+  awaitable<void> forward(route::Exchange &x);
+  awaitable<BodyRead> bufferBody(Replay &replay);
+  awaitable<Attempt> attempt(route::Exchange &x, uint32_t upstream, int peer, Replay &replay);
+  std::string upstreamHead(const route::Exchange &x, const std::string &peerName) const;
+  void fail(route::Exchange &x, int64_t status, const char *kind, std::string message);
+
+  Worker &worker_;
+  Socket client_;
+  Watchdog clientDog_;
+  InputBuffer in_;
+  http::Parser request_;
+  std::shared_ptr<const Policy> policy_; // the version the current request started on
+  std::chrono::steady_clock::time_point started_;
+  std::string clientIp_, serverIp_;
+  int64_t clientPort_ = 0, serverPort_ = 0;
+  uint64_t served_ = 0;
+  uint64_t bodyBytes_ = 0; // request body bytes read so far
+  bool keepAlive_ = true;
+  bool clientGone_ = false;
+  bool expectContinue_ = false, sentContinue_ = false;
+};
+
+} // namespace turnout

@@ -1,0 +1,350 @@
+// The upstream side of a connection: choosing peers, connecting or reusing a pooled
+// connection, sending the request (its body streamed, and kept for a retry while it is
+// small), reading the response head, and streaming the response body downstream.
+#include "server/Connection.h"
+
+#include "http/Serialize.h"
+
+#include <fmt/format.h>
+
+namespace turnout {
+
+using route::schema::Phase;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+Duration milliseconds(int64_t ns) { return Duration(std::max<int64_t>(1, ns / 1'000'000)); }
+
+const char *defaultBody(int64_t status) {
+  switch (status) {
+  case 503:
+    return "service unavailable\n";
+  case 504:
+    return "gateway timeout\n";
+  default:
+    return "bad gateway\n";
+  }
+}
+
+} // namespace
+
+// The framed request body bytes sent upstream so far, while they fit the replay buffer:
+// a request is retried on another peer only if all of its body can be sent again.
+struct Connection::Replay {
+  std::string bytes;       // framed; the whole body when `complete`, else its start
+  bool complete = false;   // the whole body is in `bytes`
+  bool overflowed = false; // part of the body went upstream and is gone
+};
+
+awaitable<Connection::BodyRead> Connection::bufferBody(Replay &replay) {
+  size_t limit = worker_.config().limits.replayBufferBytes;
+  while (request_.hasBody() && !request_.messageComplete() && replay.bytes.size() < limit) {
+    BodyRead read = co_await readBody();
+    if (read != BodyRead::Ok)
+      co_return read;
+    frameBody(replay.bytes);
+  }
+  replay.complete = !request_.hasBody() || request_.messageComplete();
+  co_return BodyRead::Ok;
+}
+
+void Connection::fail(route::Exchange &x, int64_t status, const char *kind, std::string message) {
+  x.errorStatus = status;
+  x.errorKind = kind;
+  x.errorMessage = std::move(message);
+}
+
+awaitable<void> Connection::forward(route::Exchange &x) {
+  uint32_t upstream = x.decision.upstream;
+  const route::ast::UpstreamDecl &decl = *policy_->program().upstreams[upstream];
+  upstream::Balancer &balancer = worker_.balancer(upstream);
+  std::string key = policy_->balanceKey(x, upstream);
+  std::vector<bool> tried(balancer.size());
+  x.upstreamName = decl.name;
+  x.upstreamRequest = x.request;
+  Replay replay;
+  // The start of the body is read before any peer is contacted: a malformed or oversized
+  // body that shows itself there gets its 4xx and reaches no upstream, and a small body
+  // can be sent again to another peer.
+  BodyRead body = co_await bufferBody(replay);
+  if (body == BodyRead::Gone)
+    co_return;
+  if (body != BodyRead::Ok) {
+    int status = body == BodyRead::Bad ? 400 : 413;
+    co_await writeClient(http::localResponse(status, body == BodyRead::Bad ? "bad request body\n" : "request body too large\n", true));
+    x.response.status = status;
+    co_return;
+  }
+  bool rewritten = false;
+
+  for (int64_t attempt = 1;; ++attempt) {
+    int peer = balancer.pick(key, tried, Clock::now());
+    Attempt result = Attempt::Failed;
+    if (peer == upstream::Balancer::kNoPeer) {
+      // Every peer was tried: the last one's error stands.
+      if (attempt == 1)
+        fail(x, 503, "no_peer", fmt::format("upstream '{}' has no peer", decl.name));
+    } else {
+      tried[peer] = true;
+      x.upstreamPeer = balancer.peer(peer).name();
+      x.upstreamAttempt = attempt;
+      if (!rewritten) {
+        policy_->runPhase(x, Phase::UpstreamRequest);
+        rewritten = true;
+      }
+      result = co_await this->attempt(x, upstream, peer, replay);
+      // A pooled connection the peer had closed is not the peer's fault: once more, fresh.
+      if (result == Attempt::Stale && !replay.overflowed)
+        result = co_await this->attempt(x, upstream, peer, replay);
+      if (result == Attempt::Stale)
+        fail(x, 502, "upstream_reset", fmt::format("{} closed the connection", x.upstreamPeer));
+    }
+    if (result == Attempt::Done)
+      co_return;
+    if (clientGone_)
+      co_return;
+    bool again = attempt <= decl.config.retries && !replay.overflowed && peer != upstream::Balancer::kNoPeer;
+    if (again && (x.errorKind == "connect_failed" || x.errorKind == "connect_timeout"))
+      continue; // nothing reached the peer: the next one, without asking the policy
+    const route::Decision &onError = policy_->runErrorPhase(x);
+    if (onError.kind == route::Decision::Kind::Respond || onError.kind == route::Decision::Kind::Redirect) {
+      x.answer(onError);
+      co_await answerLocally(x);
+      co_return;
+    }
+    bool retry = onError.kind == route::Decision::Kind::Retry || onError.kind == route::Decision::Kind::Route;
+    if (retry && again)
+      continue;
+    x.response = {x.errorStatus, {}, defaultBody(x.errorStatus)};
+    co_await answerLocally(x);
+    co_return;
+  }
+}
+
+std::string Connection::upstreamHead(const route::Exchange &x, const std::string &peerName) const {
+  const route::HttpRequest &r = x.upstreamRequest;
+  std::string out;
+  http::appendRequestLine(out, r.method, r.query.empty() ? r.path : r.path + "?" + r.query);
+  bool host = false;
+  std::string forwardedFor;
+  for (const auto &[name, value] : r.headers.fields()) {
+    if (http::isHopByHop(name, request_.head().fields) || http::sameName(name, "content-length") ||
+        http::sameName(name, "expect") || http::sameName(name, "x-forwarded-proto"))
+      continue;
+    if (http::sameName(name, "x-forwarded-for")) {
+      forwardedFor += value + ", ";
+      continue;
+    }
+    host = host || http::sameName(name, "host");
+    http::appendField(out, name, value);
+  }
+  if (!host)
+    http::appendField(out, "host", peerName);
+  http::appendField(out, "x-forwarded-for", forwardedFor + x.clientIp);
+  http::appendField(out, "x-forwarded-proto", x.request.scheme);
+  if (request_.chunked())
+    http::appendField(out, "transfer-encoding", "chunked");
+  else if (request_.hasBody())
+    http::appendField(out, "content-length", std::to_string(request_.contentLength()));
+  http::appendFieldsEnd(out);
+  return out;
+}
+
+awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t upstream, int peer,
+                                                   Replay &replay) {
+  const route::ast::UpstreamConfig &config = policy_->program().upstreams[upstream]->config;
+  upstream::Balancer &balancer = worker_.balancer(upstream);
+  const upstream::PeerSpec &spec = balancer.peer(peer);
+  const std::string &peerName = x.upstreamPeer;
+  Duration readTimeout = milliseconds(config.readTimeoutNs), writeTimeout = milliseconds(config.writeTimeoutNs);
+
+  std::optional<tcp::socket> pooled = worker_.pool().take(peerName);
+  bool reused = pooled.has_value();
+  tcp::socket socket = reused ? std::move(*pooled) : tcp::socket(worker_.context());
+  Watchdog dog(socket.get_executor());
+  if (!reused) {
+    error_code ec;
+    tcp::endpoint endpoint(asio::ip::make_address(spec.host, ec), spec.port);
+    if (ec) {
+      fail(x, 502, "connect_failed", fmt::format("{}: not an IP address", spec.host));
+      co_return Attempt::Failed;
+    }
+    dog.arm(socket, milliseconds(config.connectTimeoutNs));
+    auto [connectError] = co_await socket.async_connect(endpoint, asio::as_tuple(asio::use_awaitable));
+    dog.disarm();
+    if (connectError) {
+      balancer.failed(peer, Clock::now());
+      if (dog.fired())
+        fail(x, 504, "connect_timeout", fmt::format("connecting to {} timed out", peerName));
+      else
+        fail(x, 502, "connect_failed", fmt::format("connecting to {}: {}", peerName, connectError.message()));
+      co_return Attempt::Failed;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+  }
+  balancer.started(peer);
+  struct Finished {
+    upstream::Balancer &balancer;
+    int peer;
+    ~Finished() { balancer.finished(peer); }
+  } finished{balancer, peer};
+
+  // The request: its head, then its body, streamed from the client unless a previous
+  // attempt already holds all of it.
+  std::string out = upstreamHead(x, peerName) + replay.bytes;
+  IoStatus status = co_await writeAll(socket, out, dog, writeTimeout);
+  size_t replayLimit = worker_.config().limits.replayBufferBytes;
+  while (status == IoStatus::Ok && !request_.messageComplete()) {
+    if (co_await readBody() != BodyRead::Ok) {
+      // Mid-body, with part of it upstream: no answer can be framed, the connection ends.
+      clientGone_ = true;
+      keepAlive_ = false;
+      co_return Attempt::Done;
+    }
+    out.clear();
+    frameBody(out);
+    if (!replay.overflowed && replay.bytes.size() + out.size() <= replayLimit) {
+      replay.bytes += out;
+    } else {
+      replay.overflowed = true;
+      replay.bytes.clear();
+    }
+    status = co_await writeAll(socket, out, dog, writeTimeout);
+  }
+  replay.complete = !replay.overflowed;
+  if (status != IoStatus::Ok) {
+    if (status == IoStatus::TimedOut) {
+      fail(x, 504, "write_timeout", fmt::format("writing to {} timed out", peerName));
+      co_return Attempt::Failed;
+    }
+    if (reused)
+      co_return Attempt::Stale;
+    fail(x, 502, "upstream_reset", fmt::format("writing to {} failed", peerName));
+    co_return Attempt::Failed;
+  }
+
+  // The response head; interim 1xx responses are read and dropped.
+  http::Parser response(http::Parser::Kind::Response);
+  if (x.request.method == "HEAD")
+    response.expectNoBody();
+  InputBuffer in(64 * 1024);
+  while (!response.headComplete() || (response.head().status < 200 && response.messageComplete())) {
+    if (response.headComplete()) { // an interim response, complete: the next message
+      response.next();
+      if (x.request.method == "HEAD")
+        response.expectNoBody();
+      continue;
+    }
+    if (in.empty()) {
+      IoStatus read = co_await readSome(socket, in, dog, readTimeout);
+      if (read == IoStatus::TimedOut) {
+        fail(x, 504, "read_timeout", fmt::format("{} sent no response in {} ms", peerName, readTimeout.count()));
+        co_return Attempt::Failed;
+      }
+      if (read != IoStatus::Ok) {
+        if (reused && !response.started())
+          co_return Attempt::Stale;
+        fail(x, 502, "upstream_reset", fmt::format("{} closed the connection before a response", peerName));
+        co_return Attempt::Failed;
+      }
+    }
+    in.consume(response.feed(in.data(), in.size()));
+    if (response.failed()) {
+      fail(x, 502, "bad_response", fmt::format("{} sent a bad response: {}", peerName, response.errorReason()));
+      co_return Attempt::Failed;
+    }
+  }
+  if (response.head().status == 101) {
+    fail(x, 502, "bad_response", fmt::format("{} switched protocols, which this proxy does not do", peerName));
+    co_return Attempt::Failed;
+  }
+  balancer.succeeded(peer);
+
+  // From here on the response belongs to the client: no retry, no error phase.
+  x.upstreamResponse.status = response.head().status;
+  for (const auto &[name, value] : response.head().fields)
+    x.upstreamResponse.headers.add(name, value);
+  policy_->runPhase(x, Phase::UpstreamResponse);
+  x.response = x.upstreamResponse;
+  policy_->runPhase(x, Phase::Response);
+
+  if (request_.hasBody() && !request_.messageComplete())
+    keepAlive_ = false;
+  int code = static_cast<int>(x.response.status);
+  enum class Framing { None, Length, Chunked, Close } framing;
+  if (!response.hasBody())
+    framing = Framing::None;
+  else if (response.hasContentLength())
+    framing = Framing::Length;
+  else if (request_.head().versionMinor >= 1)
+    framing = Framing::Chunked;
+  else
+    framing = Framing::Close;
+  if (framing == Framing::Close)
+    keepAlive_ = false;
+
+  out.clear();
+  http::appendStatusLine(out, code);
+  for (const auto &[name, value] : x.response.headers.fields())
+    if (!http::isHopByHop(name, response.head().fields) && !http::sameName(name, "content-length"))
+      http::appendField(out, name, value);
+  if (framing == Framing::Length || (framing == Framing::None && response.hasContentLength() &&
+                                     code != 204 && code >= 200))
+    http::appendField(out, "content-length", std::to_string(response.contentLength()));
+  if (framing == Framing::Chunked)
+    http::appendField(out, "transfer-encoding", "chunked");
+  if (!keepAlive_)
+    http::appendField(out, "connection", "close");
+  else if (request_.head().versionMinor == 0)
+    http::appendField(out, "connection", "keep-alive");
+  http::appendFieldsEnd(out);
+
+  // The body, as it arrives: memory stays at one read buffer whatever its length.
+  bool upstreamDone = !response.hasBody() || response.messageComplete();
+  for (;;) {
+    if (!upstreamDone) {
+      in.consume(response.feed(in.data(), in.size()));
+      if (response.failed())
+        break;
+    }
+    std::string &piece = response.body();
+    x.responseBytes += static_cast<int64_t>(piece.size());
+    if (framing == Framing::Chunked)
+      http::appendChunk(out, piece);
+    else
+      out += piece;
+    piece.clear();
+    upstreamDone = upstreamDone || response.messageComplete();
+    if (upstreamDone && framing == Framing::Chunked)
+      http::appendLastChunk(out, response.trailers());
+    if (!co_await writeClient(out))
+      co_return Attempt::Done;
+    out.clear();
+    if (upstreamDone)
+      break;
+    if (in.empty()) {
+      IoStatus read = co_await readSome(socket, in, dog, readTimeout);
+      if (read == IoStatus::Closed) {
+        response.finish();
+        upstreamDone = response.messageComplete();
+        if (!upstreamDone)
+          break;
+        continue;
+      }
+      if (read != IoStatus::Ok)
+        break;
+    }
+  }
+  if (!upstreamDone) {
+    // The upstream failed mid-body: the client cannot be told but by the connection's end.
+    keepAlive_ = false;
+    clientGone_ = true;
+    co_return Attempt::Done;
+  }
+  if (response.keepAlive() && in.empty() && !response.bodyUntilClose())
+    worker_.pool().put(peerName, std::move(socket), milliseconds(config.idleTimeoutNs));
+  co_return Attempt::Done;
+}
+
+} // namespace turnout

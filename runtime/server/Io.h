@@ -1,0 +1,109 @@
+// Asio plumbing the connection code shares: a read buffer, and reads and writes that give
+// up after a timeout. Included only by the server's own translation units: Asio is slow
+// to compile.
+#pragma once
+
+#include "config/ServerConfig.h"
+
+#include <boost/asio.hpp>
+
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace turnout {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+template <typename T> using awaitable = asio::awaitable<T>;
+
+// Bytes read from a socket and not yet parsed.
+class InputBuffer {
+public:
+  explicit InputBuffer(size_t capacity) : data_(capacity) {}
+  const char *data() const { return data_.data() + begin_; }
+  size_t size() const { return end_ - begin_; }
+  bool empty() const { return begin_ == end_; }
+  void consume(size_t n) {
+    begin_ += n;
+    if (begin_ == end_)
+      begin_ = end_ = 0;
+  }
+  // Room to read into, after moving unparsed bytes to the front if that makes room.
+  asio::mutable_buffer space() {
+    if (end_ == data_.size() && begin_ > 0) {
+      std::memmove(data_.data(), data_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    return asio::buffer(data_.data() + end_, data_.size() - end_);
+  }
+  void commit(size_t n) { end_ += n; }
+
+private:
+  std::vector<char> data_;
+  size_t begin_ = 0, end_ = 0;
+};
+
+enum class IoStatus { Ok, Closed, TimedOut, Failed };
+
+// Cancels a socket's operations when a timer fires: the one timeout mechanism of every
+// read and write, cheaper than racing each operation against a timer coroutine.
+class Watchdog {
+public:
+  explicit Watchdog(const asio::any_io_executor &executor) : timer_(executor) {}
+
+  template <typename Socket> void arm(Socket &socket, Duration timeout) {
+    fired_ = false;
+    timer_.expires_after(timeout);
+    // A wait that expired just as its operation completed must not cancel the next one.
+    timer_.async_wait([this, &socket, generation = ++generation_](const error_code &ec) {
+      if (ec || generation != generation_)
+        return;
+      fired_ = true;
+      error_code ignored;
+      socket.cancel(ignored);
+    });
+  }
+  void disarm() { timer_.cancel(); }
+  bool fired() const { return fired_; }
+
+private:
+  asio::steady_timer timer_;
+  uint64_t generation_ = 0;
+  bool fired_ = false;
+};
+
+template <typename Socket>
+awaitable<IoStatus> readSome(Socket &socket, InputBuffer &in, Watchdog &dog, Duration timeout) {
+  auto space = in.space();
+  if (space.size() == 0)
+    co_return IoStatus::Failed; // the caller let the buffer fill without parsing it
+  dog.arm(socket, timeout);
+  auto [ec, n] = co_await socket.async_read_some(space, asio::as_tuple(asio::use_awaitable));
+  dog.disarm();
+  if (n > 0) {
+    in.commit(n);
+    co_return IoStatus::Ok;
+  }
+  if (dog.fired())
+    co_return IoStatus::TimedOut;
+  co_return ec == asio::error::eof ? IoStatus::Closed : IoStatus::Failed;
+}
+
+template <typename Socket>
+awaitable<IoStatus> writeAll(Socket &socket, std::string_view bytes, Watchdog &dog, Duration timeout) {
+  if (bytes.empty())
+    co_return IoStatus::Ok;
+  dog.arm(socket, timeout);
+  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(bytes.data(), bytes.size()),
+                                            asio::as_tuple(asio::use_awaitable));
+  dog.disarm();
+  if (!ec)
+    co_return IoStatus::Ok;
+  co_return dog.fired() ? IoStatus::TimedOut : IoStatus::Failed;
+}
+
+} // namespace turnout

@@ -1,0 +1,69 @@
+// One event loop on one thread: its own listeners (SO_REUSEPORT), connections, upstream
+// connection pool, balancers and access log buffer. Workers share only the immutable
+// policy, the configuration and a connection count.
+#pragma once
+
+#include "policy/Policy.h"
+#include "server/Io.h"
+#include "upstream/Balancer.h"
+#include "upstream/Pool.h"
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+namespace turnout {
+
+using Socket = asio::generic::stream_protocol::socket;
+using Acceptor = asio::basic_socket_acceptor<asio::generic::stream_protocol>;
+
+struct SharedState {
+  const ServerConfig &config;
+  std::shared_ptr<const Policy> policy;
+  std::atomic<uint64_t> connections{0};
+  int accessLog = -1; // a file descriptor, or -1
+};
+
+class Worker {
+public:
+  Worker(SharedState &shared, unsigned index);
+  ~Worker();
+
+  asio::io_context &context() { return context_; }
+  const ServerConfig &config() const { return shared_.config; }
+  std::shared_ptr<const Policy> policy() const { return shared_.policy; }
+  upstream::Pool &pool() { return pool_; }
+  upstream::Balancer &balancer(uint32_t upstream) { return balancers_[upstream]; }
+
+  // A request id unique in this process: worker index and a counter.
+  std::string nextRequestId();
+  bool accessLogging() const { return shared_.accessLog >= 0; }
+  void accessLog(std::string_view line);
+
+  void listen(Acceptor acceptor);
+  void start();
+  void stop();
+  void join();
+
+  // Connection accounting against limits.max_connections.
+  bool admit();
+  void release();
+
+private:
+  awaitable<void> acceptLoop(Acceptor &acceptor);
+  awaitable<void> housekeeping();
+  void flushAccessLog();
+
+  SharedState &shared_;
+  unsigned index_;
+  // Declared before the context: its coroutines, destroyed with it, still use them.
+  std::vector<upstream::Balancer> balancers_;
+  uint64_t requests_ = 0;
+  std::string accessBuffer_;
+  asio::io_context context_{1};
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  upstream::Pool pool_;
+  std::thread thread_;
+};
+
+} // namespace turnout

@@ -1,0 +1,68 @@
+// Choosing a peer of an upstream, as its policy's `balance` says: weighted round robin
+// (nginx's smooth variant), weighted random, least connections, and two consistent
+// hashes of a per-request key: `hash` (weighted rendezvous hashing) and `ketama` (a ring
+// of 160 points per unit of weight). Each worker thread has its own balancers, so nothing
+// here locks. A peer that failed is left out for a while (passive health, as nginx's
+// max_fails=1 fail_timeout=10s); when every peer is out, all are tried again.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace turnout::upstream {
+
+enum class Balance : uint8_t { RoundRobin, Random, LeastConn, Hash, Ketama };
+
+struct PeerSpec {
+  std::string host; // an IP address
+  uint16_t port = 0;
+  int64_t weight = 1;
+  std::string name() const; // "ip:port", "[v6]:port"
+};
+
+class Balancer {
+public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::seconds kFailTimeout{10};
+  static constexpr int kNoPeer = -1;
+
+  Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed = 1);
+
+  // A peer for a request with balancing key `key` (unused but by the hashes), skipping
+  // those in `tried`; kNoPeer when every peer was tried.
+  int pick(std::string_view key, const std::vector<bool> &tried, Clock::time_point now);
+
+  void started(int peer) { ++peers_[peer].active; }
+  void finished(int peer) { --peers_[peer].active; }
+  void failed(int peer, Clock::time_point now) { peers_[peer].downUntil = now + kFailTimeout; }
+  void succeeded(int peer) { peers_[peer].downUntil = {}; }
+
+  size_t size() const { return peers_.size(); }
+  const PeerSpec &peer(int index) const { return peers_[index].spec; }
+  bool down(int peer, Clock::time_point now) const { return peers_[peer].downUntil > now; }
+
+private:
+  struct Peer {
+    PeerSpec spec;
+    int64_t current = 0; // smooth round robin
+    int64_t active = 0;  // requests in flight (least_conn)
+    Clock::time_point downUntil{};
+  };
+
+  int pickFrom(std::string_view key, const std::vector<bool> &skip);
+
+  Balance balance_;
+  std::vector<Peer> peers_;
+  std::vector<std::pair<uint32_t, int>> ring_; // ketama: point, peer
+  std::mt19937_64 random_;
+};
+
+// A stable 64-bit hash (FNV-1a with a murmur finaliser): keys hash the same in every
+// process and on every machine, so consistent hashing is consistent across restarts.
+uint64_t stableHash(std::string_view bytes, uint64_t seed = 0);
+
+} // namespace turnout::upstream

@@ -1,0 +1,66 @@
+#include "upstream/Pool.h"
+
+#include <sys/socket.h>
+
+namespace turnout::upstream {
+
+namespace {
+// An idle HTTP/1 connection has nothing to read: end of stream means the peer closed it,
+// and bytes mean it broke the protocol. Either way it is not reused.
+bool stillIdle(tcp::socket &socket) {
+  char byte;
+  ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+} // namespace
+
+std::optional<tcp::socket> Pool::take(const std::string &peer) {
+  auto found = idle_.find(peer);
+  if (found == idle_.end())
+    return std::nullopt;
+  auto &list = found->second;
+  Clock::time_point now = Clock::now();
+  while (!list.empty()) {
+    Idle idle = std::move(list.back());
+    list.pop_back();
+    if (idle.expires > now && stillIdle(idle.socket))
+      return std::move(idle.socket);
+    error_code ignored;
+    idle.socket.close(ignored);
+  }
+  return std::nullopt;
+}
+
+void Pool::put(const std::string &peer, tcp::socket socket, Duration idleTimeout) {
+  if (idlePerPeer_ == 0)
+    return;
+  auto &list = idle_[peer];
+  if (list.size() >= idlePerPeer_) {
+    error_code ignored;
+    list.front().socket.close(ignored);
+    list.erase(list.begin());
+  }
+  list.push_back(Idle{std::move(socket), Clock::now() + idleTimeout});
+}
+
+void Pool::prune() {
+  Clock::time_point now = Clock::now();
+  for (auto &[peer, list] : idle_) {
+    std::erase_if(list, [&](Idle &idle) {
+      if (idle.expires > now)
+        return false;
+      error_code ignored;
+      idle.socket.close(ignored);
+      return true;
+    });
+  }
+}
+
+size_t Pool::idleCount() const {
+  size_t n = 0;
+  for (const auto &[peer, list] : idle_)
+    n += list.size();
+  return n;
+}
+
+} // namespace turnout::upstream

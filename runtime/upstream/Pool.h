@@ -1,0 +1,38 @@
+// Idle upstream connections of one worker thread, by peer identity, for reuse by later
+// requests (HTTP keep-alive). Only a connection whose last exchange ended cleanly comes
+// back here; one that the peer closed or wrote to while idle is dropped when taken.
+#pragma once
+
+#include "server/Io.h"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace turnout::upstream {
+
+class Pool {
+public:
+  using Clock = std::chrono::steady_clock;
+  explicit Pool(size_t idlePerPeer) : idlePerPeer_(idlePerPeer) {}
+
+  // The most recently used live idle connection to `peer`, if any.
+  std::optional<tcp::socket> take(const std::string &peer);
+  // Keeps `socket` for `idleTimeout`; beyond idlePerPeer, the oldest is closed.
+  void put(const std::string &peer, tcp::socket socket, Duration idleTimeout);
+  // Closes the connections idle past their timeout.
+  void prune();
+  size_t idleCount() const;
+
+private:
+  struct Idle {
+    tcp::socket socket;
+    Clock::time_point expires;
+  };
+  size_t idlePerPeer_;
+  std::unordered_map<std::string, std::vector<Idle>> idle_;
+};
+
+} // namespace turnout::upstream

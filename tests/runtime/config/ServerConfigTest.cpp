@@ -1,0 +1,72 @@
+#include "config/ServerConfig.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace turnout {
+namespace {
+
+std::string write(const std::string &text) {
+  std::string path = testing::TempDir() + "/server-config-test.yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ServerConfig, ReadsEveryKey) {
+  std::string error;
+  auto config = loadServerConfig(write(R"(
+listen: ["127.0.0.1:8080", "[::1]:8081", "unix:/tmp/t.sock"]
+threads: 4
+policy: p.route
+limits: {max_request_line: 4k, max_header_bytes: 16KiB, max_header_count: 50, max_body_bytes: 1m,
+         max_requests_per_connection: 10, max_connections: 100, replay_buffer_bytes: 128k}
+timeouts: {header_read: 5s, keepalive_idle: 500ms, body_read: 1m, send: 1h}
+upstreams: {idle_per_peer: 8}
+log: {level: warn, access: /tmp/access.log}
+)"),
+                                   error);
+  ASSERT_TRUE(config) << error;
+  ASSERT_EQ(config->listen.size(), 3u);
+  EXPECT_EQ(config->listen[1].host, "::1");
+  EXPECT_EQ(config->listen[2].kind, ListenAddress::Kind::Unix);
+  EXPECT_EQ(config->threads, 4u);
+  EXPECT_EQ(config->limits.maxRequestLine, 4096u);
+  EXPECT_EQ(config->limits.maxHeaderBytes, 16384u);
+  EXPECT_EQ(config->limits.maxBodyBytes, 1u << 20);
+  EXPECT_EQ(config->timeouts.keepaliveIdle, Duration(500));
+  EXPECT_EQ(config->timeouts.send, Duration(3'600'000));
+  EXPECT_EQ(config->upstreams.idlePerPeer, 8u);
+  EXPECT_EQ(config->log.level, "warn");
+}
+
+TEST(ServerConfig, ErrorsNameTheKeyAndItsPlace) {
+  std::string error;
+  std::string path = write("threads: 2\nlimits:\n  max_body_bytes: lots\n");
+  EXPECT_FALSE(loadServerConfig(path, error));
+  EXPECT_EQ(error, path + ":3:19: 'limits.max_body_bytes' must be a size such as 512, 8k or 1m, not 'lots'");
+  path = write("listen: [\"127.0.0.1:99999\"]\n");
+  EXPECT_FALSE(loadServerConfig(path, error));
+  EXPECT_NE(error.find(":1:10: 'listen': '127.0.0.1:99999': the port must be a number from 1 to 65535"),
+            std::string::npos)
+      << error;
+  path = write("log: {level: loud}\n");
+  EXPECT_FALSE(loadServerConfig(path, error));
+  EXPECT_NE(error.find("'log.level' must be debug, info, warn or error"), std::string::npos) << error;
+  path = write("listen: [oops\n");
+  EXPECT_FALSE(loadServerConfig(path, error));
+  EXPECT_EQ(error.rfind(path + ":", 0), 0u) << error;
+}
+
+TEST(ServerConfig, DefaultsListenOnTheQuickStartPort) {
+  ServerConfig config;
+  ASSERT_EQ(config.listeners().size(), 1u);
+  EXPECT_EQ(config.listeners()[0].text, "127.0.0.1:6188");
+  std::string error;
+  EXPECT_FALSE(parseListenAddress("localhost:80", error));
+  EXPECT_TRUE(parseListenAddress(":80", error));
+}
+
+} // namespace
+} // namespace turnout

@@ -1,0 +1,132 @@
+#include "http/Parser.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace turnout::http {
+namespace {
+
+// Feeds `text` one byte at a time, as the slowest network would, through one message.
+size_t feedByteByByte(Parser &p, std::string_view text) {
+  size_t used = 0;
+  while (used < text.size() && !p.failed() && !p.messageComplete()) {
+    size_t n = p.feed(text.data() + used, 1);
+    used += n;
+    if (n == 0 && p.headComplete() && !p.messageComplete() && !p.failed())
+      break;
+  }
+  return used;
+}
+
+TEST(Parser, StopsAfterTheHeadAndAfterTheMessage) {
+  Parser p(Parser::Kind::Request);
+  std::string text = "POST /a?b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: y\r\n\r\n";
+  size_t used = p.feed(text.data(), text.size());
+  ASSERT_TRUE(p.headComplete());
+  EXPECT_FALSE(p.messageComplete());
+  EXPECT_EQ(p.head().method, "POST");
+  EXPECT_EQ(p.head().target, "/a?b");
+  EXPECT_EQ(fieldValue(p.head().fields, "HOST"), "x");
+  EXPECT_TRUE(p.hasBody());
+  used += p.feed(text.data() + used, text.size() - used);
+  EXPECT_TRUE(p.messageComplete());
+  EXPECT_EQ(p.body(), "hello");
+  p.next();
+  used += p.feed(text.data() + used, text.size() - used);
+  EXPECT_TRUE(p.messageComplete());
+  EXPECT_EQ(fieldValue(p.head().fields, "host"), "y");
+  EXPECT_EQ(used, text.size());
+}
+
+TEST(Parser, DechunksAndKeepsTrailers) {
+  Parser p(Parser::Kind::Request);
+  std::string text = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "5\r\nhello\r\n6\r\n world\r\n0\r\nx-sum: 42\r\n\r\n";
+  size_t used = p.feed(text.data(), text.size());
+  ASSERT_TRUE(p.chunked());
+  p.feed(text.data() + used, text.size() - used);
+  EXPECT_TRUE(p.messageComplete());
+  EXPECT_EQ(p.body(), "hello world");
+  ASSERT_EQ(p.trailers().size(), 1u);
+  EXPECT_EQ(p.trailers()[0].second, "42");
+}
+
+TEST(Parser, HeadsSplitAnywhereParseTheSame) {
+  Parser p(Parser::Kind::Request);
+  std::string text = "GET /x HTTP/1.1\r\nHost: example.com\r\nX-Empty:\r\nX-Long: a b c\r\n\r\n";
+  EXPECT_EQ(feedByteByByte(p, text), text.size());
+  ASSERT_TRUE(p.messageComplete());
+  ASSERT_EQ(p.head().fields.size(), 3u);
+  EXPECT_EQ(p.head().fields[1].first, "X-Empty");
+  EXPECT_EQ(p.head().fields[1].second, "");
+  EXPECT_EQ(p.head().fields[2].second, "a b c");
+}
+
+TEST(Parser, RefusesWhatSmugglingNeeds) {
+  const char *cases[] = {
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n folded\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nBad Name: a\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\rY: a\r\n\r\n",
+  };
+  for (const char *text : cases) {
+    Parser p(Parser::Kind::Request);
+    p.feed(text, std::strlen(text));
+    EXPECT_TRUE(p.failed()) << text;
+    EXPECT_EQ(p.errorStatus(), 400) << text;
+  }
+  Parser folded(Parser::Kind::Request);
+  feedByteByByte(folded, "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n folded\r\n\r\n");
+  EXPECT_TRUE(folded.failed());
+}
+
+TEST(Parser, EnforcesHeadLimits) {
+  Parser longLine(Parser::Kind::Request, HeadLimits{16, 1024, 10});
+  std::string text = "GET /" + std::string(100, 'a') + " HTTP/1.1\r\n";
+  longLine.feed(text.data(), text.size());
+  EXPECT_EQ(longLine.errorStatus(), 414);
+  Parser many(Parser::Kind::Request, HeadLimits{1024, 1 << 20, 3});
+  text = "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n";
+  many.feed(text.data(), text.size());
+  EXPECT_EQ(many.errorStatus(), 431);
+}
+
+TEST(Parser, ResponsesToHeadAndBodilessStatusesHaveNoBody) {
+  Parser head(Parser::Kind::Response);
+  head.expectNoBody();
+  std::string text = "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n";
+  head.feed(text.data(), text.size());
+  EXPECT_TRUE(head.messageComplete());
+  EXPECT_EQ(head.contentLength(), 99u);
+  Parser notModified(Parser::Kind::Response);
+  text = "HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n";
+  notModified.feed(text.data(), text.size());
+  EXPECT_TRUE(notModified.messageComplete());
+  EXPECT_FALSE(notModified.hasBody());
+}
+
+TEST(Parser, ABodyUntilCloseEndsWithTheConnection) {
+  Parser p(Parser::Kind::Response);
+  std::string text = "HTTP/1.1 200 OK\r\n\r\nsome bytes";
+  size_t used = p.feed(text.data(), text.size());
+  ASSERT_TRUE(p.bodyUntilClose());
+  p.feed(text.data() + used, text.size() - used);
+  EXPECT_FALSE(p.messageComplete());
+  p.finish();
+  EXPECT_TRUE(p.messageComplete());
+  EXPECT_EQ(p.body(), "some bytes");
+}
+
+TEST(Parser, HopByHopFields) {
+  Fields fields{{"Connection", "close, X-Private"}, {"X-Private", "1"}};
+  EXPECT_TRUE(isHopByHop("connection", fields));
+  EXPECT_TRUE(isHopByHop("x-private", fields));
+  EXPECT_TRUE(isHopByHop("Proxy-Authorization", fields));
+  EXPECT_TRUE(isHopByHop("TE", fields));
+  EXPECT_FALSE(isHopByHop("x-public", fields));
+}
+
+} // namespace
+} // namespace turnout::http

@@ -1,0 +1,480 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the turnout proxy: real processes on loopback only.
+
+Each test class starts its own origins (examples/origin.py) and its own turnout, drives
+them with curl and raw sockets, and stops them. Usage: proxy_test.py TURNOUT [unittest args]
+"""
+import hashlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+TURNOUT = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else "build/release/runtime/turnout"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ORIGIN = os.path.join(ROOT, "examples", "origin.py")
+PATTERN = bytes(range(256)) * 256
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, process, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def pattern_sha256(n):
+    digest = hashlib.sha256()
+    while n > 0:
+        piece = PATTERN[: min(n, len(PATTERN))]
+        digest.update(piece)
+        n -= len(piece)
+    return digest.hexdigest()
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Origin:
+    def __init__(self, directory):
+        self.port = free_port()
+        self.log = os.path.join(directory, f"origin-{self.port}.log")
+        open(self.log, "w").close()
+        self.process = subprocess.Popen([sys.executable, ORIGIN, str(self.port), "--log", self.log])
+        wait_for_port(self.port, self.process)
+
+    def lines(self):
+        with open(self.log) as f:
+            return f.read().splitlines()
+
+    def requests(self):
+        return [line for line in self.lines() if line.startswith("request ")]
+
+    def connections(self):
+        return [line for line in self.lines() if line.startswith("connect ")]
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
+class Proxy:
+    def __init__(self, directory, policy_text, config=None, extra=()):
+        self.port = free_port()
+        self.policy = os.path.join(directory, f"policy-{self.port}.route")
+        with open(self.policy, "w") as f:
+            f.write(policy_text)
+        self.access_log = os.path.join(directory, f"access-{self.port}.log")
+        if config is not None:
+            path = os.path.join(directory, f"turnout-{self.port}.yaml")
+            with open(path, "w") as f:
+                f.write(f"listen: ['127.0.0.1:{self.port}']\nthreads: 1\npolicy: {self.policy}\n"
+                        f"log:\n  access: {self.access_log}\n" + config)
+            command = [TURNOUT, "--config", path]
+        else:
+            command = [TURNOUT, "run", self.policy, "--listen", f"127.0.0.1:{self.port}", "--threads", "1",
+                       "--access-log", self.access_log, *extra]
+        self.stderr = open(os.path.join(directory, f"turnout-{self.port}.stderr"), "w")
+        self.process = subprocess.Popen(command, stderr=self.stderr)
+        wait_for_port(self.port, self.process)
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.stderr.close()
+
+
+def curl(*args, data=None):
+    """Runs curl; returns (status, headers dict of last response, body bytes)."""
+    with tempfile.NamedTemporaryFile() as headers:
+        result = subprocess.run(["curl", "-s", "-S", "--max-time", "30", "-D", headers.name, *args],
+                                input=data, capture_output=True)
+        with open(headers.name, "rb") as f:
+            text = f.read().decode("latin-1")
+    blocks = [b for b in text.split("\r\n\r\n") if b.startswith("HTTP/")]
+    if not blocks:
+        return 0, {}, result.stdout
+    lines = blocks[-1].split("\r\n")
+    status = int(lines[0].split()[1])
+    fields = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            fields[name.strip().lower()] = value.strip()
+    return status, fields, result.stdout
+
+
+def raw(port, data, timeout=5, read_all=True):
+    """Sends bytes on a fresh connection and returns everything read until it closes."""
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.settimeout(timeout)
+        s.sendall(data)
+        out = b""
+        try:
+            while True:
+                piece = s.recv(65536)
+                if not piece:
+                    break
+                out += piece
+                if not read_all:
+                    break
+        except socket.timeout:
+            pass
+        return out
+
+
+def statuses(response_bytes):
+    return [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3})", response_bytes)]
+
+
+class LoadBalancing(unittest.TestCase):
+    """The load_balancer example's shape against two local origins."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="turnout-test-")
+        cls.a, cls.b = Origin(cls.dir), Origin(cls.dir)
+        cls.proxy = Proxy(cls.dir, f"""
+upstream backend {{
+    servers = ["127.0.0.1:{cls.a.port}", "127.0.0.1:{cls.b.port}"]
+    balance = round_robin
+    read_timeout = 2s
+    retries = 1
+}}
+on request {{
+    if req.path == "/healthz" {{ respond 200 "ok\\n" }}
+    if req.path starts_with "/old/" {{ redirect 301 "https://example.com/new/" }}
+    route backend
+}}
+on upstream_request {{
+    upstream.req.header["Host"] = "backend.example"
+    delete upstream.req.header["cookie"]
+}}
+on response {{
+    resp.header["x-served-by"] = "turnout"
+}}
+""")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.a.stop()
+        cls.b.stop()
+
+    def test_requests_alternate_and_the_origin_sees_the_rewritten_host(self):
+        ports = []
+        for i in range(6):
+            status, fields, body = curl(self.proxy.url(f"/alternate/{i}"), "-H", "cookie: secret=1")
+            self.assertEqual(status, 200)
+            self.assertEqual(fields["x-seen-host"], "backend.example")
+            self.assertEqual(fields["x-served-by"], "turnout")
+            self.assertIn(f"hello from origin {fields['x-origin-port']}".encode(), body)
+            self.assertNotIn(b"secret=1", body)
+            self.assertIn(b"x-forwarded-for: 127.0.0.1", body.lower())
+            ports.append(int(fields["x-origin-port"]))
+        self.assertEqual(set(ports), {self.a.port, self.b.port})
+        self.assertTrue(all(ports[i] != ports[i + 1] for i in range(len(ports) - 1)), ports)
+
+    def test_upstream_connections_are_reused(self):
+        before = len(self.a.connections()) + len(self.b.connections())
+        for i in range(20):  # 20 client connections, one after another
+            self.assertEqual(curl(self.proxy.url(f"/reuse/{i}"))[0], 200)
+        after = len(self.a.connections()) + len(self.b.connections())
+        reqs = [r for r in self.a.requests() + self.b.requests() if "/reuse/" in r]
+        self.assertEqual(len(reqs), 20)
+        self.assertLessEqual(after - before, 2, "each origin should see at most one new connection")
+
+    def test_local_answers_never_reach_an_origin(self):
+        status, _, body = curl(self.proxy.url("/healthz"))
+        self.assertEqual((status, body), (200, b"ok\n"))
+        status, fields, _ = curl(self.proxy.url("/old/x"))
+        self.assertEqual(status, 301)
+        self.assertEqual(fields["location"], "https://example.com/new/")
+        self.assertEqual(fields["x-served-by"], "turnout")
+        self.assertFalse([r for r in self.a.requests() + self.b.requests() if "/healthz" in r or "/old/" in r])
+
+    def test_streams_100_mb_down_with_flat_memory(self):
+        n = 100 * 1000 * 1000
+        before = rss_kb(self.proxy.process.pid)
+        result = subprocess.run(f"curl -s {self.proxy.url(f'/bytes/{n}')} | sha256sum", shell=True,
+                                capture_output=True, text=True)
+        self.assertEqual(result.stdout.split()[0], pattern_sha256(n))
+        result = subprocess.run(f"curl -s {self.proxy.url(f'/chunked/{n}')} | sha256sum", shell=True,
+                                capture_output=True, text=True)
+        self.assertEqual(result.stdout.split()[0], pattern_sha256(n))
+        growth = rss_kb(self.proxy.process.pid) - before
+        self.assertLess(growth, 16 * 1024, f"RSS grew by {growth} KiB")
+
+    def test_streams_100_mb_up_with_flat_memory(self):
+        n = 100 * 1000 * 1000
+        path = os.path.join(self.dir, "upload.bin")
+        with open(path, "wb") as f:
+            remaining = n
+            while remaining:
+                piece = PATTERN[: min(remaining, len(PATTERN))]
+                f.write(piece)
+                remaining -= len(piece)
+        before = rss_kb(self.proxy.process.pid)
+        expected = f"{n} {pattern_sha256(n)}\n".encode()
+        status, _, body = curl("-T", path, self.proxy.url("/upload"))  # Content-Length, Expect
+        self.assertEqual((status, body), (200, expected))
+        status, _, body = curl("-T", "-", self.proxy.url("/upload"), data=open(path, "rb").read())  # chunked
+        self.assertEqual((status, body), (200, expected))
+        growth = rss_kb(self.proxy.process.pid) - before
+        self.assertLess(growth, 16 * 1024, f"RSS grew by {growth} KiB")
+        os.unlink(path)
+
+    def test_chunked_responses_keep_their_trailers(self):
+        out = subprocess.run(["curl", "-s", "--raw", self.proxy.url("/chunked/1000")], capture_output=True).stdout
+        self.assertIn(b"x-checksum: " + pattern_sha256(1000).encode(), out)
+
+    def test_head_has_no_body_but_its_length(self):
+        out = raw(self.proxy.port, b"HEAD /bytes/1234 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        head, _, body = out.partition(b"\r\n\r\n")
+        self.assertIn(b"content-length: 1234", head.lower())
+        self.assertEqual(body, b"")
+
+    def test_pipelined_requests_answer_in_order(self):
+        requests = b"".join(b"GET /pipe/%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(3))
+        out = raw(self.proxy.port, requests + b"GET /pipe/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertEqual(statuses(out), [200] * 4)
+        self.assertEqual(re.findall(rb"GET (/pipe/\d)", out), [b"/pipe/0", b"/pipe/1", b"/pipe/2", b"/pipe/3"])
+
+    def test_absolute_form_targets_work(self):
+        out = raw(self.proxy.port, b"GET http://Example.COM:8080/abs?q=1 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n")
+        self.assertEqual(statuses(out)[:1], [200])
+        self.assertIn(b"GET /abs?q=1", out)
+
+    def test_hop_by_hop_headers_are_removed(self):
+        status, fields, body = curl(self.proxy.url("/hop"), "-H", "Connection: x-secret", "-H", "x-secret: 1",
+                                    "-H", "Keep-Alive: timeout=5", "-H", "Proxy-Authorization: basic abc",
+                                    "-H", "TE: trailers", "-H", "x-kept: yes")
+        self.assertEqual(status, 200)
+        lowered = body.lower()
+        for gone in (b"x-secret", b"keep-alive:", b"proxy-authorization", b"\nte:"):
+            self.assertNotIn(gone, lowered)
+        self.assertIn(b"x-kept: yes", lowered)
+
+    def test_smuggling_and_malformed_requests_get_4xx_and_reach_no_origin(self):
+        cases = {
+            "content-length with transfer-encoding":
+                (400, b"POST /s1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+            "transfer-encoding then content-length":
+                (400, b"POST /s2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n"),
+            "conflicting content-lengths":
+                (400, b"POST /s3 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"),
+            "bad chunk size": (400, b"POST /s4 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"),
+            "obs-fold": (400, b"GET /s5 HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n"),
+            "bare CR": (400, b"GET /s6 HTTP/1.1\r\nHost: a\rX: y\r\n\r\n"),
+            "space in a header name": (400, b"GET /s7 HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n"),
+            "space before the colon": (400, b"GET /s8 HTTP/1.1\r\nHost : a\r\n\r\n"),
+            "transfer-encoding not chunked": (400, b"POST /s9 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"),
+            "chunked not last": (400, b"POST /s10 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n"),
+            "negative content-length": (400, b"POST /s11 HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n"),
+            "NUL in a value": (400, b"GET /s12 HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n"),
+            "no Host": (400, b"GET /s13 HTTP/1.1\r\n\r\n"),
+            "two Hosts": (400, b"GET /s14 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+            "oversized request line": (414, b"GET /s15" + b"a" * 10000 + b" HTTP/1.1\r\nHost: a\r\n\r\n"),
+            "oversized headers": (431, b"GET /s16 HTTP/1.1\r\nHost: a\r\n" +
+                                  b"".join(b"X-%d: %s\r\n" % (i, b"v" * 1000) for i in range(40)) + b"\r\n"),
+            "CONNECT": (405, b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n"),
+        }
+        for name, (expected, data) in cases.items():
+            with self.subTest(name):
+                out = raw(self.proxy.port, data + b"GET /after HTTP/1.1\r\nHost: a\r\n\r\n")
+                self.assertEqual(statuses(out), [expected], out[:200])  # and the connection closed
+        seen = [r for r in self.a.requests() + self.b.requests() if re.search(r" /s\d|/after", r)]
+        self.assertEqual(seen, [])
+
+
+class Failover(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="turnout-test-")
+        cls.live = Origin(cls.dir)
+        cls.dead = free_port()
+        cls.proxy = Proxy(cls.dir, f"""
+upstream half {{
+    servers = ["127.0.0.1:{cls.dead}", "127.0.0.1:{cls.live.port}"]
+    retries = 1
+}}
+upstream none {{
+    servers = ["127.0.0.1:{cls.dead}"]
+    retries = 2
+}}
+upstream slow {{
+    servers = ["127.0.0.1:{cls.live.port}"]
+    read_timeout = 1s
+}}
+on request {{
+    if req.path starts_with "/none" {{ route none }}
+    if req.path starts_with "/slow" {{ route slow }}
+    route half
+}}
+on error {{
+    if req.path == "/none/custom" {{ respond 503 "custom: " + error.kind + "\\n" }}
+}}
+""")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.live.stop()
+
+    def test_one_origin_down_gives_no_client_visible_error(self):
+        for i in range(20):
+            status, fields, _ = curl(self.proxy.url(f"/half/{i}"))
+            self.assertEqual(status, 200)
+            self.assertEqual(int(fields["x-origin-port"]), self.live.port)
+
+    def test_every_origin_down_gives_502(self):
+        status, _, body = curl(self.proxy.url("/none/x"))
+        self.assertEqual((status, body), (502, b"bad gateway\n"))
+
+    def test_the_error_phase_replaces_the_answer(self):
+        status, _, body = curl(self.proxy.url("/none/custom"))
+        self.assertEqual((status, body), (503, b"custom: connect_failed\n"))
+
+    def test_a_read_timeout_gives_504(self):
+        started = time.time()
+        status, _, body = curl(self.proxy.url("/slow/3000"))
+        self.assertEqual((status, body), (504, b"gateway timeout\n"))
+        self.assertLess(time.time() - started, 2.5)
+
+
+class Limits(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="turnout-test-")
+        cls.origin = Origin(cls.dir)
+        cls.proxy = Proxy(cls.dir, f"""
+upstream o {{ servers = ["127.0.0.1:{cls.origin.port}"] }}
+on request {{ route o }}
+""", config="""
+limits:
+  max_requests_per_connection: 3
+  max_body_bytes: 1k
+timeouts:
+  header_read: 1s
+  keepalive_idle: 2s
+""")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.origin.stop()
+
+    def test_slowloris_gets_408_after_the_header_timeout(self):
+        started = time.time()
+        out = raw(self.proxy.port, b"GET / HTTP/1.1\r\nHost: a\r\n", timeout=5)
+        self.assertEqual(statuses(out), [408])
+        self.assertLess(time.time() - started, 3)
+
+    def test_requests_per_connection_are_capped(self):
+        requests = b"GET /cap HTTP/1.1\r\nHost: a\r\n\r\n" * 5
+        out = raw(self.proxy.port, requests)
+        self.assertEqual(statuses(out), [200, 200, 200])
+        self.assertEqual(out.lower().count(b"connection: close"), 1)
+
+    def test_bodies_over_the_limit_get_413(self):
+        status, _, _ = curl("-X", "POST", "--data-binary", "x" * 2000, self.proxy.url("/upload"))
+        self.assertEqual(status, 413)
+        out = raw(self.proxy.port, b"POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  + b"800\r\n" + b"y" * 2048 + b"\r\n0\r\n\r\n")
+        self.assertEqual(statuses(out), [413])
+        self.assertFalse([r for r in self.origin.requests() if "/upload" in r])
+
+    def test_the_access_log_has_a_line_per_request(self):
+        curl(self.proxy.url("/logged"))
+        time.sleep(1.5)  # the log is flushed every second
+        with open(self.proxy.access_log) as f:
+            self.assertIn('"GET /logged HTTP/1.1" 200', f.read())
+
+
+class Configuration(unittest.TestCase):
+    def run_turnout(self, *args):
+        return subprocess.run([TURNOUT, *args], capture_output=True, text=True, timeout=30)
+
+    def test_unknown_keys_and_bad_values_name_the_key_and_line(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+            f.write("policy: examples/quickstart.route\nlimits:\n  max_header_bytez: 8k\n")
+            f.flush()
+            result = self.run_turnout("--config", f.name)
+            self.assertEqual(result.returncode, 2)
+            self.assertIn(f"{f.name}:3:3: unknown key 'limits.max_header_bytez'", result.stderr)
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+            f.write("policy: examples/quickstart.route\ntimeouts:\n  header_read: soon\n")
+            f.flush()
+            result = self.run_turnout("--config", f.name)
+            self.assertEqual(result.returncode, 2)
+            self.assertIn(f"{f.name}:3:16: 'timeouts.header_read' must be a duration", result.stderr)
+
+    def test_a_bad_policy_never_serves(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".route") as f:
+            f.write("on request { route nowhere }\n")
+            f.flush()
+            result = self.run_turnout("run", f.name, "--listen", f"127.0.0.1:{free_port()}")
+            self.assertEqual(result.returncode, 1)
+            self.assertRegex(result.stderr, r"\.route:1:20: error: unknown upstream 'nowhere'")
+
+    def test_a_busy_port_is_reported(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            port = s.getsockname()[1]
+            result = self.run_turnout("run", os.path.join(ROOT, "examples/quickstart.route"), "--listen",
+                                      f"127.0.0.1:{port}")
+            self.assertEqual(result.returncode, 1)
+            self.assertIn(f"cannot listen on 127.0.0.1:{port}", result.stderr)
+
+    def test_unix_and_ipv6_listeners(self):
+        directory = tempfile.mkdtemp(prefix="turnout-test-")
+        socket_path = os.path.join(directory, "t.sock")
+        port = free_port()
+        process = subprocess.Popen([TURNOUT, "run", os.path.join(ROOT, "examples/quickstart.route"), "--listen",
+                                    f"unix:{socket_path}", "--listen", f"[::1]:{port}", "--threads", "2"],
+                                   stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 10
+            while not os.path.exists(socket_path) and time.time() < deadline:
+                time.sleep(0.05)
+            status, _, body = curl("--unix-socket", socket_path, "http://x/healthz")
+            self.assertEqual((status, body), (200, b"ok\n"))
+            status, _, body = curl(f"http://[::1]:{port}/healthz")
+            self.assertEqual((status, body), (200, b"ok\n"))
+        finally:
+            process.terminate()
+            process.wait()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
