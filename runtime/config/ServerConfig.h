@@ -49,7 +49,9 @@ struct ServerConfig {
   } timeouts;
 
   struct Upstreams {
-    size_t idlePerPeer = 32; // idle connections kept per peer and thread (nginx keepalive 32)
+    // Idle connections kept per peer and thread. nginx's usual `keepalive 32` makes a
+    // busy proxy open and close connections all the time; HAProxy keeps them all.
+    size_t idlePerPeer = 128;
   } upstreams;
 
   struct Log {

@@ -226,10 +226,13 @@ bool Parser::hasBody() const {
 bool Parser::keepAlive() const { return !failed() && llhttp_should_keep_alive(&impl_->parser); }
 bool Parser::upgrade() const { return impl_->parser.upgrade; }
 
+namespace {
+char lowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+} // namespace
+
 bool sameName(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lowerAscii(x) == lowerAscii(y); });
 }
 
 std::string fieldValue(const Fields &fields, std::string_view name) {
@@ -270,15 +273,18 @@ bool listHas(std::string_view list, std::string_view token) {
 } // namespace
 
 bool isHopByHop(std::string_view name, const Fields &fields) {
-  static constexpr std::string_view kAlways[] = {"connection", "keep-alive", "te",     "trailer",
-                                                 "transfer-encoding", "upgrade", "proxy-connection"};
-  for (std::string_view hop : kAlways)
-    if (sameName(name, hop))
-      return true;
-  if (name.size() > 6 && sameName(name.substr(0, 6), "proxy-"))
+  static constexpr std::string_view kAlways[] = {"connection", "keep-alive", "te", "trailer",
+                                                 "transfer-encoding", "upgrade"};
+  char first = lowerAscii(name.empty() ? 0 : name[0]);
+  if (first == 'c' || first == 'k' || first == 't' || first == 'u') {
+    for (std::string_view hop : kAlways)
+      if (sameName(name, hop))
+        return true;
+  }
+  if (first == 'p' && name.size() > 6 && sameName(name.substr(0, 6), "proxy-"))
     return true;
   for (const auto &[n, v] : fields)
-    if (sameName(n, "connection") && listHas(v, name))
+    if (n.size() == 10 && sameName(n, "connection") && listHas(v, name))
       return true;
   return false;
 }

@@ -3,6 +3,11 @@
 #include "driver/Compilation.h"
 #include "jit/Jit.h"
 
+#include <sys/mman.h>
+
+#include <fstream>
+#include <sstream>
+
 namespace turnout {
 
 std::shared_ptr<const Policy> Policy::load(const std::string &path, std::string &diagnostics) {
@@ -40,6 +45,33 @@ const route::Program &Policy::program() const { return loaded_->program; }
 std::string Policy::balanceKey(route::Exchange &exchange, uint32_t upstream) const {
   const route::ast::Expr *key = program().upstreams[upstream]->config.balanceKey;
   return key ? exchange.balanceKey(*interpreter_, *key) : std::string();
+}
+
+size_t Policy::releaseCompilerCode() {
+  // Only executable mappings: their pages are never written, so dropping them loses
+  // nothing. Data pages of the same libraries hold relocations and stay.
+  static const char *const kCompileOnly[] = {"libLLVM", "libantlr4-runtime", "libz3", "libicu", "libxml2"};
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  size_t released = 0;
+  while (std::getline(maps, line)) {
+    std::istringstream fields(line);
+    std::string range, permissions, offset, device, inode, path;
+    fields >> range >> permissions >> offset >> device >> inode >> path;
+    if (permissions != "r-xp" || path.empty())
+      continue;
+    bool compileOnly = false;
+    for (const char *library : kCompileOnly)
+      compileOnly = compileOnly || path.find(library) != std::string::npos;
+    if (!compileOnly)
+      continue;
+    size_t dash = range.find('-');
+    uintptr_t begin = std::stoull(range.substr(0, dash), nullptr, 16);
+    uintptr_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
+    if (::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED) == 0)
+      released += end - begin;
+  }
+  return released;
 }
 
 } // namespace turnout

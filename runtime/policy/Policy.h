@@ -23,6 +23,12 @@ public:
   static std::shared_ptr<const Policy> load(const std::string &path, std::string &diagnostics);
   ~Policy();
 
+  // Drops from memory the machine code of the libraries only compiling needs (LLVM,
+  // ANTLR and theirs): tens of megabytes that a serving proxy never runs. The kernel reads
+  // the pages back from the page cache if a policy is compiled again. Returns the bytes
+  // released.
+  static size_t releaseCompilerCode();
+
   const route::Program &program() const;
   const std::string &path() const { return path_; }
   // "jit", or "interpreter" with the JIT's reason.

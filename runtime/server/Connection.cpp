@@ -59,7 +59,7 @@ std::string hostOf(std::string_view authority) {
 } // namespace
 
 Connection::Connection(Worker &worker, Socket socket)
-    : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()), in_(64 * 1024),
+    : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()), in_(16 * 1024), upstreamIn_(32 * 1024),
       request_(http::Parser::Kind::Request,
                http::HeadLimits{worker.config().limits.maxRequestLine, worker.config().limits.maxHeaderBytes,
                                 worker.config().limits.maxHeaderCount}) {

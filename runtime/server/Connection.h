@@ -44,6 +44,7 @@ private:
   Socket client_;
   Watchdog clientDog_;
   InputBuffer in_;
+  InputBuffer upstreamIn_; // the current upstream connection's unparsed bytes
   http::Parser request_;
   std::shared_ptr<const Policy> policy_; // the version the current request started on
   std::chrono::steady_clock::time_point started_;

@@ -228,7 +228,8 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   http::Parser response(http::Parser::Kind::Response);
   if (x.request.method == "HEAD")
     response.expectNoBody();
-  InputBuffer in(64 * 1024);
+  InputBuffer &in = upstreamIn_;
+  in.clear();
   while (!response.headComplete() || (response.head().status < 200 && response.messageComplete())) {
     if (response.headComplete()) { // an interim response, complete: the next message
       response.next();
@@ -310,17 +311,21 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     }
     std::string &piece = response.body();
     x.responseBytes += static_cast<int64_t>(piece.size());
-    if (framing == Framing::Chunked)
-      http::appendChunk(out, piece);
-    else
-      out += piece;
-    piece.clear();
     upstreamDone = upstreamDone || response.messageComplete();
-    if (upstreamDone && framing == Framing::Chunked)
-      http::appendLastChunk(out, response.trailers());
-    if (!co_await writeClient(out))
+    if (framing == Framing::Chunked || !out.empty()) {
+      if (framing == Framing::Chunked)
+        http::appendChunk(out, piece);
+      else
+        out += piece;
+      if (upstreamDone && framing == Framing::Chunked)
+        http::appendLastChunk(out, response.trailers());
+      if (!co_await writeClient(out))
+        co_return Attempt::Done;
+      out.clear();
+    } else if (!co_await writeClient(piece)) { // the common case, written without a copy
       co_return Attempt::Done;
-    out.clear();
+    }
+    piece.clear();
     if (upstreamDone)
       break;
     if (in.empty()) {

@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,11 +20,12 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 template <typename T> using awaitable = asio::awaitable<T>;
 
-// Bytes read from a socket and not yet parsed.
+// Bytes read from a socket and not yet parsed. Its memory is not zeroed: every request
+// would pay for that.
 class InputBuffer {
 public:
-  explicit InputBuffer(size_t capacity) : data_(capacity) {}
-  const char *data() const { return data_.data() + begin_; }
+  explicit InputBuffer(size_t capacity) : data_(new char[capacity]), capacity_(capacity) {}
+  const char *data() const { return data_.get() + begin_; }
   size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
   void consume(size_t n) {
@@ -33,17 +35,19 @@ public:
   }
   // Room to read into, after moving unparsed bytes to the front if that makes room.
   asio::mutable_buffer space() {
-    if (end_ == data_.size() && begin_ > 0) {
-      std::memmove(data_.data(), data_.data() + begin_, end_ - begin_);
+    if (end_ == capacity_ && begin_ > 0) {
+      std::memmove(data_.get(), data_.get() + begin_, end_ - begin_);
       end_ -= begin_;
       begin_ = 0;
     }
-    return asio::buffer(data_.data() + end_, data_.size() - end_);
+    return asio::buffer(data_.get() + end_, capacity_ - end_);
   }
   void commit(size_t n) { end_ += n; }
+  void clear() { begin_ = end_ = 0; }
 
 private:
-  std::vector<char> data_;
+  std::unique_ptr<char[]> data_;
+  size_t capacity_;
   size_t begin_ = 0, end_ = 0;
 };
 

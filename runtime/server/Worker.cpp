@@ -48,7 +48,10 @@ Worker::~Worker() {
   flushAccessLog();
 }
 
-std::string Worker::nextRequestId() { return fmt::format("{:x}-{:x}-{:x}", ::getpid(), index_, ++requests_); }
+std::string Worker::nextRequestId() {
+  static const pid_t pid = ::getpid();
+  return fmt::format("{:x}-{:x}-{:x}", pid, index_, ++requests_);
+}
 
 void Worker::accessLog(std::string_view line) {
   accessBuffer_.append(line);

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# turnout, nginx and HAProxy side by side, proxying to the same nginx origin on loopback.
+# A benchmark, not a test: it prints figures and asserts nothing.
+#
+# Method: each proxy runs one worker pinned to CPU 0; the origin and wrk share CPU 1.
+# Every case runs REPEAT times and the median is reported: req/s, p50/p99 latency, the
+# proxy's own CPU time per request (utime+stime of its worker over requests served, the
+# steadiest figure on a shared 2-core machine) and its peak RSS. Then turnout's ratio to
+# each peer, and what DESIGN.md's sketch policy costs over a bare `route`.
+#
+# Usage: bench/proxy_bench.sh [BUILD_DIR]   (DURATION=5 REPEAT=3 to change the runs)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build/release}
+turnout=$build/runtime/turnout
+duration=${DURATION:-5}
+repeat=${REPEAT:-3}
+work=$(mktemp -d /tmp/turnout-bench.XXXXXX)
+chmod 755 "$work" # nginx's workers run as nobody
+origin_port=18080 turnout_port=18081 nginx_port=18082 haproxy_port=18083
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 0.3
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on $1" >&2
+  exit 1
+}
+
+# The origin: nginx with three files, one worker on CPU 1.
+mkdir -p "$work/www" "$work/origin" "$work/nginx"
+printf 'hello from the origin\n' > "$work/www/small"
+head -c 16384 /dev/zero | tr '\0' 'x' > "$work/www/16k"
+head -c 1048576 /dev/zero | tr '\0' 'y' > "$work/www/1m"
+cat > "$work/origin/nginx.conf" <<EOF
+worker_processes 1;
+worker_cpu_affinity 10;
+daemon off;
+error_log $work/origin/error.log;
+pid $work/origin/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$origin_port; root $work/www; }
+}
+EOF
+nginx -c "$work/origin/nginx.conf" -p "$work/origin" & pids+=($!)
+wait_port $origin_port
+
+# The proxies, one worker each on CPU 0.
+cat > "$work/bare.route" <<EOF
+upstream origin { servers = ["127.0.0.1:$origin_port"] }
+on request { route origin }
+EOF
+cat > "$work/sketch.route" <<EOF
+upstream web {
+    servers = ["127.0.0.1:$origin_port" weight 3, "127.0.0.1:$origin_port"]
+    balance = round_robin
+    retries = 2
+}
+acl internal { 10.0.0.0/8, 192.168.0.0/16, ::1/128 }
+on request {
+    if req.path starts_with "/admin" and not (client.ip in internal) {
+        respond 403 "forbidden\n"
+    }
+    if req.path ~ r"^/old/(?P<rest>.*)$" {
+        redirect 301 "https://example.com/new/" + match.rest
+    }
+    if req.host == "one.one.one.one" { route web }
+    route web
+}
+on upstream_request {
+    upstream.req.header["Host"] = "one.one.one.one"
+    delete upstream.req.header["cookie"]
+}
+on response {
+    resp.header["x-served-by"] = "turnout"
+}
+EOF
+cat > "$work/nginx/nginx.conf" <<EOF
+worker_processes 1;
+worker_cpu_affinity 01;
+daemon off;
+error_log $work/nginx/error.log;
+pid $work/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream origin { server 127.0.0.1:$origin_port; keepalive 128; } # as turnout's default
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+cat > "$work/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  cpu-map 1/1 0
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  http-reuse always
+frontend f
+  bind 127.0.0.1:$haproxy_port
+  default_backend b
+backend b
+  server o 127.0.0.1:$origin_port
+EOF
+
+start_turnout() {
+  taskset -c 0 "$turnout" run "$1" --listen 127.0.0.1:$turnout_port --threads 1 2>"$work/turnout.log" &
+  turnout_pid=$!
+  pids+=($turnout_pid)
+  wait_port $turnout_port
+}
+start_turnout "$work/bare.route"
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pids+=($!)
+wait_port $nginx_port
+nginx_worker=$(pgrep -P "$(cat "$work/nginx/nginx.pid")" | head -1)
+taskset -c 0 haproxy -f "$work/haproxy.cfg" & haproxy_pid=$!
+pids+=($haproxy_pid)
+wait_port $haproxy_port
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# The largest RSS seen right after a run; runs happen in subshells, so through a file.
+peak_rss() { sort -n "$work/rss.$1" | tail -1; }
+
+# One wrk run against a proxy: prints "req/s p50_ms p99_ms cpu_us_per_request".
+measure() {
+  local port=$1 pid=$2 connections=$3 path=$4
+  local before after out requests
+  before=$(cpu_ticks "$pid")
+  out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency "http://127.0.0.1:$port/$path")
+  after=$(cpu_ticks "$pid")
+  rss_kb "$pid" >> "$work/rss.$pid"
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  if echo "$out" | grep -q "Non-2xx"; then
+    echo "warning: $port/$path: $(echo "$out" | grep Non-2xx)" >&2
+  fi
+  echo "$out" | awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    END { printf "%.0f %.3f %.3f %.2f\n", rps, p50, p99, ticks / hz * 1e6 / n }'
+}
+
+# The median of `repeat` runs, by CPU per request.
+median_of_runs() {
+  for _ in $(seq "$repeat"); do measure "$@"; done | sort -k4 -n | awk -v r="$repeat" 'NR == int((r + 1) / 2)'
+}
+
+echo "proxy_bench: $(date -u +%Y-%m-%d), $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)),"
+echo "  ${duration}s x $repeat runs per case (median), proxies pinned to CPU 0, origin and wrk on CPU 1"
+printf '\n%-8s %-6s %-5s %10s %9s %9s %12s\n' proxy body conns "req/s" "p50 ms" "p99 ms" "CPU us/req"
+declare -A cpu rps
+for path in small 16k 1m; do
+  for connections in 50 200; do
+    for proxy in turnout nginx haproxy; do
+      case $proxy in
+        turnout) port=$turnout_port pid=$turnout_pid ;;
+        nginx) port=$nginx_port pid=$nginx_worker ;;
+        haproxy) port=$haproxy_port pid=$haproxy_pid ;;
+      esac
+      read -r r p50 p99 c <<<"$(median_of_runs $port $pid $connections $path)"
+      cpu[$proxy,$path,$connections]=$c
+      rps[$proxy,$path,$connections]=$r
+      printf '%-8s %-6s %-5s %10s %9s %9s %12s\n' $proxy $path $connections "$r" "$p50" "$p99" "$c"
+    done
+  done
+done
+
+printf '\npeak RSS after a run (KiB): turnout %s, nginx worker %s, haproxy %s\n' \
+  "$(peak_rss $turnout_pid)" "$(peak_rss $nginx_worker)" "$(peak_rss $haproxy_pid)"
+
+printf '\nturnout / peer (CPU per request: lower is better; req/s: higher is better)\n'
+for path in small 16k 1m; do
+  for connections in 50 200; do
+    awk -v t="${cpu[turnout,$path,$connections]}" -v n="${cpu[nginx,$path,$connections]}" \
+        -v h="${cpu[haproxy,$path,$connections]}" -v tr="${rps[turnout,$path,$connections]}" \
+        -v nr="${rps[nginx,$path,$connections]}" -v hr="${rps[haproxy,$path,$connections]}" \
+        -v p=$path -v c=$connections \
+        'BEGIN { printf "%-6s %-5s CPU/req vs nginx %.2fx, vs haproxy %.2fx; req/s vs nginx %.2fx, vs haproxy %.2fx\n", p, c, t / n, t / h, tr / nr, tr / hr }'
+  done
+done
+
+# Programmability: the sketch's policy against a bare route, small body, 200 connections.
+bare=$(median_of_runs $turnout_port $turnout_pid 200 small | awk '{print $4}')
+kill $turnout_pid; wait $turnout_pid 2>/dev/null || true
+start_turnout "$work/sketch.route"
+sketch=$(median_of_runs $turnout_port $turnout_pid 200 small | awk '{print $4}')
+awk -v b="$bare" -v s="$sketch" 'BEGIN { printf "\nsketch policy: %.2f us CPU per request, bare route %.2f us: %+.2f us\n", s, b, s - b }'
