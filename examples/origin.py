@@ -1,19 +1,20 @@
 #!/usr/bin/env python3
 """A small HTTP/1.1 origin for the quick start and the proxy's tests (loopback only).
 
-usage: origin.py PORT [--log FILE]
+usage: origin.py PORT [--log FILE] [--tls CERT KEY]
 
   GET  /anything        "hello from origin PORT" and what it received, as text
   GET  /bytes/N         N bytes of a repeating pattern, with Content-Length
   GET  /chunked/N       N bytes in chunks of 64 KiB, with a trailer
   GET  /slow/MS         answers after MS milliseconds
+                        (each action may follow other path segments: /a/slow/100)
   POST|PUT /upload      reads the body (Content-Length or chunked) and answers its
                         length and sha256
   HEAD                  as GET, without the body
 
 Every answer carries x-origin-port, x-seen-host and x-connection (a number per TCP
 connection). With --log, one line per connection and per request goes to FILE:
-"connect N" and "request N METHOD TARGET host=HOST".
+"connect N" and "request N METHOD TARGET host=HOST". With --tls, it speaks HTTPS with that certificate.
 """
 import hashlib
 import http.server
@@ -25,6 +26,7 @@ import time
 
 PORT = int(sys.argv[1])
 LOG = sys.argv[sys.argv.index("--log") + 1] if "--log" in sys.argv else None
+TLS = sys.argv[sys.argv.index("--tls") + 1:sys.argv.index("--tls") + 3] if "--tls" in sys.argv else None
 PATTERN = bytes(range(256)) * 256  # 64 KiB
 connections = itertools.count(1)
 log_lock = threading.Lock()
@@ -78,6 +80,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def answer(self, body_only_head=False):
         log(f"request {self.connection_id} {self.command} {self.path} host={self.headers.get('host', '')}")
         parts = self.path.split("?")[0].strip("/").split("/")
+        # The action is the first known word of the path: /anything/slow/100 sleeps too.
+        known = [i for i, part in enumerate(parts) if part in ("upload", "bytes", "chunked", "slow")]
+        parts = parts[known[0]:] if known else parts
         if parts[0] == "upload":
             digest, length = hashlib.sha256(), 0
             for piece in self.read_body():
@@ -144,6 +149,15 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):
+        pass  # a client that hangs up early (a proxy's timeout, say) is not news
+
 
 if __name__ == "__main__":
-    Server(("127.0.0.1", PORT), Handler).serve_forever()
+    server = Server(("127.0.0.1", PORT), Handler)
+    if TLS:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(TLS[0], TLS[1])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.serve_forever()

@@ -84,7 +84,7 @@ awaitable<void> Connection::forward(route::Exchange &x) {
     if (peer == upstream::Balancer::kNoPeer) {
       // Every peer was tried: the last one's error stands.
       if (attempt == 1)
-        fail(x, 503, "no_peer", fmt::format("upstream '{}' has no peer", decl.name));
+        fail(x, 503, "no_peer", fmt::format("no peer of upstream '{}' can take a request", decl.name));
     } else {
       tried[peer] = true;
       x.upstreamPeer = balancer.peer(peer).name();
@@ -157,11 +157,22 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   upstream::Balancer &balancer = worker_.balancer(upstream);
   const upstream::PeerSpec &spec = balancer.peer(peer);
   const std::string &peerName = x.upstreamPeer;
-  Duration readTimeout = milliseconds(config.readTimeoutNs), writeTimeout = milliseconds(config.writeTimeoutNs);
+  // Each wait is bounded by its own timeout and by what is left of total_timeout.
+  Clock::time_point deadline = config.totalTimeoutNs ? Clock::now() + std::chrono::nanoseconds(config.totalTimeoutNs)
+                                                     : Clock::time_point::max();
+  auto within = [&](int64_t timeoutNs) {
+    Duration own = milliseconds(timeoutNs);
+    if (deadline == Clock::time_point::max())
+      return own;
+    auto left = std::chrono::duration_cast<Duration>(deadline - Clock::now());
+    return std::max(Duration(1), std::min(own, left));
+  };
 
-  std::optional<tcp::socket> pooled = worker_.pool().take(peerName);
+  // Pooled connections are keyed by everything that makes one: address and TLS settings.
+  std::string identity = config.tls ? fmt::format("{} tls {} {}", peerName, config.sni, config.verify) : peerName;
+  std::optional<upstream::Stream> pooled = worker_.pool().take(identity);
   bool reused = pooled.has_value();
-  tcp::socket socket = reused ? std::move(*pooled) : tcp::socket(worker_.context());
+  upstream::Stream socket = reused ? std::move(*pooled) : upstream::Stream(worker_.context().get_executor());
   Watchdog dog(socket.get_executor());
   if (!reused) {
     error_code ec;
@@ -170,8 +181,20 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
       fail(x, 502, "connect_failed", fmt::format("{}: not an IP address", spec.host));
       co_return Attempt::Failed;
     }
-    dog.arm(socket, milliseconds(config.connectTimeoutNs));
-    auto [connectError] = co_await socket.async_connect(endpoint, asio::as_tuple(asio::use_awaitable));
+    dog.arm(socket, within(config.connectTimeoutNs));
+    auto [connectError] = co_await socket.lowest().async_connect(endpoint, asio::as_tuple(asio::use_awaitable));
+    if (!connectError && config.tls) {
+      // The handshake counts against the connect timeout, as nginx's proxy_connect_timeout.
+      socket.lowest().set_option(tcp::no_delay(true), ec);
+      socket.startTls(worker_.tls().get(config.verify), config.sni.empty() ? spec.host : config.sni, config.verify);
+      connectError = co_await socket.handshake();
+      if (connectError && !dog.fired()) {
+        dog.disarm();
+        balancer.failed(peer, Clock::now());
+        fail(x, 502, "connect_failed", fmt::format("TLS with {}: {}", peerName, connectError.message()));
+        co_return Attempt::Failed;
+      }
+    }
     dog.disarm();
     if (connectError) {
       balancer.failed(peer, Clock::now());
@@ -181,7 +204,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
         fail(x, 502, "connect_failed", fmt::format("connecting to {}: {}", peerName, connectError.message()));
       co_return Attempt::Failed;
     }
-    socket.set_option(tcp::no_delay(true), ec);
+    socket.lowest().set_option(tcp::no_delay(true), ec);
   }
   balancer.started(peer);
   struct Finished {
@@ -193,7 +216,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   // The request: its head, then its body, streamed from the client unless a previous
   // attempt already holds all of it.
   std::string out = upstreamHead(x, peerName) + replay.bytes;
-  IoStatus status = co_await writeAll(socket, out, dog, writeTimeout);
+  IoStatus status = co_await writeAll(socket, out, dog, within(config.writeTimeoutNs));
   size_t replayLimit = worker_.config().limits.replayBufferBytes;
   while (status == IoStatus::Ok && !request_.messageComplete()) {
     if (co_await readBody() != BodyRead::Ok) {
@@ -210,7 +233,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
       replay.overflowed = true;
       replay.bytes.clear();
     }
-    status = co_await writeAll(socket, out, dog, writeTimeout);
+    status = co_await writeAll(socket, out, dog, within(config.writeTimeoutNs));
   }
   replay.complete = !replay.overflowed;
   if (status != IoStatus::Ok) {
@@ -238,9 +261,10 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
       continue;
     }
     if (in.empty()) {
-      IoStatus read = co_await readSome(socket, in, dog, readTimeout);
+      Duration timeout = within(config.readTimeoutNs);
+      IoStatus read = co_await readSome(socket, in, dog, timeout);
       if (read == IoStatus::TimedOut) {
-        fail(x, 504, "read_timeout", fmt::format("{} sent no response in {} ms", peerName, readTimeout.count()));
+        fail(x, 504, "read_timeout", fmt::format("{} sent no response in {} ms", peerName, timeout.count()));
         co_return Attempt::Failed;
       }
       if (read != IoStatus::Ok) {
@@ -329,7 +353,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     if (upstreamDone)
       break;
     if (in.empty()) {
-      IoStatus read = co_await readSome(socket, in, dog, readTimeout);
+      IoStatus read = co_await readSome(socket, in, dog, within(config.readTimeoutNs));
       if (read == IoStatus::Closed) {
         response.finish();
         upstreamDone = response.messageComplete();
@@ -348,7 +372,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     co_return Attempt::Done;
   }
   if (response.keepAlive() && in.empty() && !response.bodyUntilClose())
-    worker_.pool().put(peerName, std::move(socket), milliseconds(config.idleTimeoutNs));
+    worker_.pool().put(identity, std::move(socket), milliseconds(config.idleTimeoutNs));
   co_return Attempt::Done;
 }
 

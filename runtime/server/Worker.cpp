@@ -38,7 +38,8 @@ Worker::Worker(SharedState &shared, unsigned index)
     std::vector<upstream::PeerSpec> peers;
     for (const route::ast::ServerSpec &server : decl->config.servers)
       peers.push_back({server.host, server.port, server.weight});
-    balancers_.emplace_back(balanceOf(decl->config.balance), std::move(peers), 0x9e3779b97f4a7c15ull * (index + 1));
+    balancers_.emplace_back(balanceOf(decl->config.balance), std::move(peers), 0x9e3779b97f4a7c15ull * (index + 1),
+                            decl->config.maxConnections);
   }
 }
 

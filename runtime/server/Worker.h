@@ -33,6 +33,7 @@ public:
   const ServerConfig &config() const { return shared_.config; }
   std::shared_ptr<const Policy> policy() const { return shared_.policy; }
   upstream::Pool &pool() { return pool_; }
+  upstream::TlsContexts &tls() { return tls_; }
   upstream::Balancer &balancer(uint32_t upstream) { return balancers_[upstream]; }
 
   // A request id unique in this process: worker index and a counter.
@@ -61,6 +62,7 @@ private:
   uint64_t requests_ = 0;
   std::string accessBuffer_;
   asio::io_context context_{1};
+  upstream::TlsContexts tls_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   upstream::Pool pool_;
   std::thread thread_;

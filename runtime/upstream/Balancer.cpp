@@ -25,8 +25,8 @@ uint64_t stableHash(std::string_view bytes, uint64_t seed) {
   return h;
 }
 
-Balancer::Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed)
-    : balance_(balance), random_(seed) {
+Balancer::Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed, int64_t maxActive)
+    : balance_(balance), maxActive_(maxActive), random_(seed) {
   for (PeerSpec &spec : peers)
     peers_.push_back(Peer{std::move(spec)});
   if (balance_ == Balance::Ketama) {
@@ -43,13 +43,16 @@ Balancer::Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed)
 int Balancer::pick(std::string_view key, const std::vector<bool> &tried, Clock::time_point now) {
   std::vector<bool> skip(peers_.size());
   bool anyUp = false;
+  auto unavailable = [&](size_t p) {
+    return (p < tried.size() && tried[p]) || (maxActive_ > 0 && peers_[p].active >= maxActive_);
+  };
   for (size_t p = 0; p < peers_.size(); ++p) {
-    skip[p] = (p < tried.size() && tried[p]) || down(static_cast<int>(p), now);
+    skip[p] = unavailable(p) || down(static_cast<int>(p), now);
     anyUp = anyUp || !skip[p];
   }
-  if (!anyUp) // every untried peer is resting: try them anyway rather than fail
+  if (!anyUp) // every available peer is resting: try them anyway rather than fail
     for (size_t p = 0; p < peers_.size(); ++p)
-      skip[p] = p < tried.size() && tried[p];
+      skip[p] = unavailable(p);
   return pickFrom(key, skip);
 }
 

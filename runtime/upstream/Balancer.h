@@ -30,10 +30,12 @@ public:
   static constexpr std::chrono::seconds kFailTimeout{10};
   static constexpr int kNoPeer = -1;
 
-  Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed = 1);
+  // `maxActive` caps the requests in flight to one peer (0: no cap); a peer at its cap
+  // is passed over as if tried.
+  Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed = 1, int64_t maxActive = 0);
 
   // A peer for a request with balancing key `key` (unused but by the hashes), skipping
-  // those in `tried`; kNoPeer when every peer was tried.
+  // those in `tried` and those at their cap; kNoPeer when none is left.
   int pick(std::string_view key, const std::vector<bool> &tried, Clock::time_point now);
 
   void started(int peer) { ++peers_[peer].active; }
@@ -56,6 +58,7 @@ private:
   int pickFrom(std::string_view key, const std::vector<bool> &skip);
 
   Balance balance_;
+  int64_t maxActive_;
   std::vector<Peer> peers_;
   std::vector<std::pair<uint32_t, int>> ring_; // ketama: point, peer
   std::mt19937_64 random_;

@@ -14,7 +14,7 @@ bool stillIdle(tcp::socket &socket) {
 }
 } // namespace
 
-std::optional<tcp::socket> Pool::take(const std::string &peer) {
+std::optional<Stream> Pool::take(const std::string &peer) {
   auto found = idle_.find(peer);
   if (found == idle_.end())
     return std::nullopt;
@@ -23,24 +23,22 @@ std::optional<tcp::socket> Pool::take(const std::string &peer) {
   while (!list.empty()) {
     Idle idle = std::move(list.back());
     list.pop_back();
-    if (idle.expires > now && stillIdle(idle.socket))
-      return std::move(idle.socket);
-    error_code ignored;
-    idle.socket.close(ignored);
+    if (idle.expires > now && stillIdle(idle.stream.lowest()))
+      return std::move(idle.stream);
+    idle.stream.close();
   }
   return std::nullopt;
 }
 
-void Pool::put(const std::string &peer, tcp::socket socket, Duration idleTimeout) {
+void Pool::put(const std::string &peer, Stream stream, Duration idleTimeout) {
   if (idlePerPeer_ == 0)
     return;
   auto &list = idle_[peer];
   if (list.size() >= idlePerPeer_) {
-    error_code ignored;
-    list.front().socket.close(ignored);
+    list.front().stream.close();
     list.erase(list.begin());
   }
-  list.push_back(Idle{std::move(socket), Clock::now() + idleTimeout});
+  list.push_back(Idle{std::move(stream), Clock::now() + idleTimeout});
 }
 
 void Pool::prune() {
@@ -49,8 +47,7 @@ void Pool::prune() {
     std::erase_if(list, [&](Idle &idle) {
       if (idle.expires > now)
         return false;
-      error_code ignored;
-      idle.socket.close(ignored);
+      idle.stream.close();
       return true;
     });
   }

@@ -3,7 +3,7 @@
 // back here; one that the peer closed or wrote to while idle is dropped when taken.
 #pragma once
 
-#include "server/Io.h"
+#include "upstream/Stream.h"
 
 #include <chrono>
 #include <optional>
@@ -19,16 +19,16 @@ public:
   explicit Pool(size_t idlePerPeer) : idlePerPeer_(idlePerPeer) {}
 
   // The most recently used live idle connection to `peer`, if any.
-  std::optional<tcp::socket> take(const std::string &peer);
+  std::optional<Stream> take(const std::string &peer);
   // Keeps `socket` for `idleTimeout`; beyond idlePerPeer, the oldest is closed.
-  void put(const std::string &peer, tcp::socket socket, Duration idleTimeout);
+  void put(const std::string &peer, Stream stream, Duration idleTimeout);
   // Closes the connections idle past their timeout.
   void prune();
   size_t idleCount() const;
 
 private:
   struct Idle {
-    tcp::socket socket;
+    Stream stream;
     Clock::time_point expires;
   };
   size_t idlePerPeer_;

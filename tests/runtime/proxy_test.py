@@ -58,11 +58,12 @@ def rss_kb(pid):
 
 
 class Origin:
-    def __init__(self, directory):
+    def __init__(self, directory, tls=None):
         self.port = free_port()
         self.log = os.path.join(directory, f"origin-{self.port}.log")
         open(self.log, "w").close()
-        self.process = subprocess.Popen([sys.executable, ORIGIN, str(self.port), "--log", self.log])
+        self.process = subprocess.Popen([sys.executable, ORIGIN, str(self.port), "--log", self.log,
+                                         *(["--tls", *tls] if tls else [])])
         wait_for_port(self.port, self.process)
 
     def lines(self):
@@ -335,9 +336,20 @@ upstream slow {{
     servers = ["127.0.0.1:{cls.live.port}"]
     read_timeout = 1s
 }}
+upstream bounded {{
+    servers = ["127.0.0.1:{cls.live.port}"]
+    read_timeout = 10s
+    total_timeout = 1s
+}}
+upstream capped {{
+    servers = ["127.0.0.1:{cls.live.port}"]
+    max_connections = 1
+}}
 on request {{
     if req.path starts_with "/none" {{ route none }}
     if req.path starts_with "/slow" {{ route slow }}
+    if req.path starts_with "/bounded" {{ route bounded }}
+    if req.path starts_with "/capped" {{ route capped }}
     route half
 }}
 on error {{
@@ -364,11 +376,75 @@ on error {{
         status, _, body = curl(self.proxy.url("/none/custom"))
         self.assertEqual((status, body), (503, b"custom: connect_failed\n"))
 
+    def test_total_timeout_bounds_the_whole_exchange(self):
+        started = time.time()
+        status, _, _ = curl(self.proxy.url("/bounded/slow/3000"))
+        self.assertEqual(status, 504)
+        self.assertLess(time.time() - started, 2.5)
+
+    def test_a_peer_at_max_connections_takes_no_more(self):
+        slow = subprocess.Popen(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                 self.proxy.url("/capped/slow/1500")], stdout=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        status, _, body = curl(self.proxy.url("/capped/now"))
+        self.assertEqual((status, body), (503, b"service unavailable\n"))
+        self.assertEqual(slow.communicate()[0], "200")
+
     def test_a_read_timeout_gives_504(self):
         started = time.time()
         status, _, body = curl(self.proxy.url("/slow/3000"))
         self.assertEqual((status, body), (504, b"gateway timeout\n"))
         self.assertLess(time.time() - started, 2.5)
+
+
+class Tls(unittest.TestCase):
+    """Upstreams over TLS, against an origin with a certificate made for the test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="turnout-test-")
+        cert, key = os.path.join(cls.dir, "cert.pem"), os.path.join(cls.dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=origin.test", "-addext", "subjectAltName=DNS:origin.test"],
+                       check=True, capture_output=True)
+        cls.origin = Origin(cls.dir, tls=(cert, key))
+        cls.proxy = Proxy(cls.dir, f"""
+upstream trusting {{
+    servers = ["127.0.0.1:{cls.origin.port}"]
+    tls = true
+    sni = "origin.test"
+    verify = false
+}}
+upstream verifying {{
+    servers = ["127.0.0.1:{cls.origin.port}"]
+    tls = true
+    sni = "origin.test"
+}}
+on request {{
+    if req.path starts_with "/verify" {{ route verifying }}
+    route trusting
+}}
+on upstream_request {{
+    upstream.req.header["Host"] = "origin.test"
+}}
+""")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.origin.stop()
+
+    def test_requests_go_over_tls_and_reuse_the_connection(self):
+        for i in range(5):
+            status, fields, body = curl(self.proxy.url(f"/tls/{i}"))
+            self.assertEqual(status, 200)
+            self.assertEqual(fields["x-seen-host"], "origin.test")
+        self.assertEqual(len(self.origin.connections()), 1)
+
+    def test_an_untrusted_certificate_is_refused_when_verifying(self):
+        status, _, body = curl(self.proxy.url("/verify"))
+        self.assertEqual((status, body), (502, b"bad gateway\n"))
+        self.assertFalse([r for r in self.origin.requests() if "/verify" in r])
 
 
 class Limits(unittest.TestCase):
@@ -418,6 +494,38 @@ timeouts:
         time.sleep(1.5)  # the log is flushed every second
         with open(self.proxy.access_log) as f:
             self.assertIn('"GET /logged HTTP/1.1" 200', f.read())
+
+
+class Examples(unittest.TestCase):
+    """The policies of examples/ served by turnout and driven through curl (the answers
+    they give themselves: their upstreams are not on this machine)."""
+
+    def serve(self, name):
+        port = free_port()
+        process = subprocess.Popen([TURNOUT, "run", os.path.join(ROOT, "examples", name), "--listen",
+                                    f"127.0.0.1:{port}", "--threads", "1"], stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (process.terminate(), process.wait()))
+        wait_for_port(port, process)
+        return f"http://127.0.0.1:{port}"
+
+    def test_every_example_serves(self):
+        for name in sorted(os.listdir(os.path.join(ROOT, "examples"))):
+            if name.endswith(".route"):
+                with self.subTest(name):
+                    self.serve(name)
+
+    def test_quickstart_answers_its_health_check(self):
+        self.assertEqual(curl(self.serve("quickstart.route") + "/healthz")[::2], (200, b"ok\n"))
+
+    def test_redirects(self):
+        url = self.serve("redirects.route")
+        status, fields, _ = curl(url + "/pricing", "-H", "Host: www.example.com")
+        self.assertEqual((status, fields["location"]), (308, "https://www.example.com/pricing"))
+
+    def test_api_gateway_refuses_unknown_keys(self):
+        url = self.serve("api_gateway.route")
+        status, _, body = curl(url + "/api/v1/orders/7", "-H", "Host: api.example.com", "-H", "x-api-key: nope")
+        self.assertEqual((status, body), (401, b"missing or unknown API key\n"))
 
 
 class Configuration(unittest.TestCase):

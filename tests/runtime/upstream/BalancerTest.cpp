@@ -57,6 +57,16 @@ TEST(Balancer, TriedAndFailedPeersAreSkipped) {
   EXPECT_NE(c.pick("", {}, kNow), Balancer::kNoPeer);
 }
 
+TEST(Balancer, PeersAtTheirCapArePassedOver) {
+  Balancer b(Balance::RoundRobin, peers(2), 1, /*maxActive=*/1);
+  b.started(0);
+  EXPECT_EQ(b.pick("", {}, kNow), 1);
+  b.started(1);
+  EXPECT_EQ(b.pick("", {}, kNow), Balancer::kNoPeer);
+  b.finished(0);
+  EXPECT_EQ(b.pick("", {}, kNow), 0);
+}
+
 // The share of 10,000 keys whose peer changes when a fifth peer joins four: a consistent
 // hash moves about 1/5 of them, and only to the new peer.
 double movedShare(Balance balance) {

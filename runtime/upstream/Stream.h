@@ -1,0 +1,62 @@
+// A connection to a peer: plain TCP, or TLS over it when the upstream says `tls = true`.
+// One type for both, so that pooling, timeouts and HTTP framing do not care which.
+#pragma once
+
+#include "server/Io.h"
+
+#include <boost/asio/ssl.hpp>
+
+#include <memory>
+#include <string>
+
+namespace turnout::upstream {
+
+// The client-side TLS settings of one worker: a verifying context (system trust store)
+// and one that does not verify, for `verify = false`.
+class TlsContexts {
+public:
+  TlsContexts();
+  asio::ssl::context &get(bool verify) { return verify ? verifying_ : trusting_; }
+
+private:
+  asio::ssl::context verifying_{asio::ssl::context::tls_client};
+  asio::ssl::context trusting_{asio::ssl::context::tls_client};
+};
+
+class Stream {
+public:
+  explicit Stream(const asio::any_io_executor &executor) : plain_(executor) {}
+
+  using executor_type = asio::any_io_executor;
+  executor_type get_executor() { return lowest().get_executor(); }
+  tcp::socket &lowest() { return tls_ ? tls_->next_layer() : plain_; }
+  bool tls() const { return tls_ != nullptr; }
+
+  // Puts TLS over the connected socket, naming `serverName` (SNI, unless it is an
+  // address) and, when verifying, requiring a certificate for it. The handshake is the
+  // caller's.
+  void startTls(asio::ssl::context &context, const std::string &serverName, bool verify);
+  awaitable<error_code> handshake();
+
+  template <typename Buffers, typename Token> auto async_read_some(const Buffers &buffers, Token &&token) {
+    if (tls_)
+      return tls_->async_read_some(buffers, std::forward<Token>(token));
+    return plain_.async_read_some(buffers, std::forward<Token>(token));
+  }
+  template <typename Buffers, typename Token> auto async_write_some(const Buffers &buffers, Token &&token) {
+    if (tls_)
+      return tls_->async_write_some(buffers, std::forward<Token>(token));
+    return plain_.async_write_some(buffers, std::forward<Token>(token));
+  }
+  void cancel(error_code &ec) { lowest().cancel(ec); }
+  void close() {
+    error_code ignored;
+    lowest().close(ignored);
+  }
+
+private:
+  tcp::socket plain_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
+};
+
+} // namespace turnout::upstream
