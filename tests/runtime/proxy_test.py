@@ -105,6 +105,8 @@ class Proxy:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self):
+        """Stops turnout and fails if it did not exit cleanly (under the sanitizers, a leak
+        or an error found at exit shows here)."""
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=10)
@@ -112,6 +114,9 @@ class Proxy:
             self.process.kill()
             self.process.wait()
         self.stderr.close()
+        if self.process.returncode != 0:
+            with open(self.stderr.name) as f:
+                raise AssertionError(f"turnout exited with {self.process.returncode}:\n{f.read()[-4000:]}")
 
 
 def curl(*args, data=None):
