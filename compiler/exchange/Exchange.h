@@ -16,6 +16,11 @@ namespace route {
 // Header fields in arrival order; names compare case-insensitively.
 class HeaderList {
 public:
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  HeaderList() = default;
+  // Takes fields as parsed, names as sent, without copying them.
+  explicit HeaderList(Fields fields) : fields_(std::move(fields)) {}
+
   // Several fields of one name read as their comma-joined values.
   std::string get(std::string_view name) const;
   bool has(std::string_view name) const;
@@ -23,10 +28,10 @@ public:
   void set(std::string_view name, std::string_view value);
   void add(std::string_view name, std::string_view value);
   void remove(std::string_view name);
-  const std::vector<std::pair<std::string, std::string>> &fields() const { return fields_; }
+  const Fields &fields() const { return fields_; }
 
 private:
-  std::vector<std::pair<std::string, std::string>> fields_;
+  Fields fields_;
 };
 
 struct HttpRequest {

@@ -3,6 +3,7 @@
 #include <llhttp.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstring>
 
@@ -100,7 +101,15 @@ struct Callbacks {
   }
 
   static bool isTokenChar(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    static const auto token = [] {
+      std::array<bool, 256> table{};
+      for (unsigned char t : std::string_view("!#$%&'*+-.^_`|~"))
+        table[t] = true;
+      for (int t = 0; t < 256; ++t)
+        table[t] = table[t] || std::isalnum(t);
+      return table;
+    }();
+    return token[static_cast<unsigned char>(c)];
   }
 
   static int onHeadersComplete(llhttp_t *p) {

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <array>
+
 namespace turnout {
 
 using route::schema::Phase;
@@ -34,14 +36,23 @@ std::pair<std::string, int64_t> addressOf(const asio::generic::stream_protocol::
 std::string lowercase(std::string_view text) {
   std::string out(text);
   for (char &c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c + ('a' - 'A'));
   return out;
 }
 
 // RFC 9110's reg-name, IPv4 and bracketed IPv6 characters, and a port.
 bool validAuthority(std::string_view authority) {
+  static const auto allowed = [] {
+    std::array<bool, 256> table{};
+    for (unsigned char c : std::string_view("-._~:[]%!$&'()*+,;="))
+      table[c] = true;
+    for (int c = 0; c < 256; ++c)
+      table[c] = table[c] || std::isalnum(c);
+    return table;
+  }();
   for (char c : authority)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("-._~:[]%!$&'()*+,;=").find(c) == std::string_view::npos)
+    if (!allowed[static_cast<unsigned char>(c)])
       return false;
   return true;
 }
@@ -126,9 +137,6 @@ bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why)
   x.request.method = head.method;
   x.request.version = fmt::format("HTTP/{}.{}", head.versionMajor, head.versionMinor);
   x.request.scheme = "http";
-  for (const auto &[name, value] : head.fields)
-    x.request.headers.add(name, value);
-
   size_t hosts = http::fieldCount(head.fields, "host");
   if (hosts > 1) {
     why = "more than one Host field\n";
@@ -139,6 +147,8 @@ bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why)
     return false;
   }
   std::string authority = http::fieldValue(head.fields, "host");
+  std::string expect = http::fieldValue(head.fields, "expect");
+  x.request.headers = route::HeaderList(std::move(request_.head().fields)); // the parser's, not a copy
   std::string_view target = head.target;
   if (target.starts_with("/")) {
     // origin-form
@@ -174,7 +184,6 @@ bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why)
   if (x.request.path.empty())
     x.request.path = "/";
 
-  std::string expect = http::fieldValue(head.fields, "expect");
   expectContinue_ = http::sameName(expect, "100-continue");
   if (!expect.empty() && !expectContinue_) {
     status = 417;

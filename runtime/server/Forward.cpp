@@ -129,7 +129,7 @@ std::string Connection::upstreamHead(const route::Exchange &x, const std::string
   bool host = false;
   std::string forwardedFor;
   for (const auto &[name, value] : r.headers.fields()) {
-    if (http::isHopByHop(name, request_.head().fields) || http::sameName(name, "content-length") ||
+    if (http::isHopByHop(name, x.request.headers.fields()) || http::sameName(name, "content-length") ||
         http::sameName(name, "expect") || http::sameName(name, "x-forwarded-proto"))
       continue;
     if (http::sameName(name, "x-forwarded-for")) {
@@ -288,8 +288,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
 
   // From here on the response belongs to the client: no retry, no error phase.
   x.upstreamResponse.status = response.head().status;
-  for (const auto &[name, value] : response.head().fields)
-    x.upstreamResponse.headers.add(name, value);
+  x.upstreamResponse.headers = route::HeaderList(std::move(response.head().fields));
   policy_->runPhase(x, Phase::UpstreamResponse);
   x.response = x.upstreamResponse;
   policy_->runPhase(x, Phase::Response);
@@ -312,7 +311,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   out.clear();
   http::appendStatusLine(out, code);
   for (const auto &[name, value] : x.response.headers.fields())
-    if (!http::isHopByHop(name, response.head().fields) && !http::sameName(name, "content-length"))
+    if (!http::isHopByHop(name, x.upstreamResponse.headers.fields()) && !http::sameName(name, "content-length"))
       http::appendField(out, name, value);
   if (framing == Framing::Length || (framing == Framing::None && response.hasContentLength() &&
                                      code != 204 && code >= 200))

@@ -61,7 +61,8 @@ private:
   std::vector<upstream::Balancer> balancers_;
   uint64_t requests_ = 0;
   std::string accessBuffer_;
-  asio::io_context context_{1};
+  // One thread runs it, and only it touches its sockets: the reactor needs no locks.
+  asio::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   upstream::TlsContexts tls_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   upstream::Pool pool_;
