@@ -70,7 +70,7 @@ std::string hostOf(std::string_view authority) {
 } // namespace
 
 Connection::Connection(Worker &worker, Socket socket)
-    : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()), in_(16 * 1024), upstreamIn_(32 * 1024),
+    : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()), in_(worker.buffers()), upstreamIn_(worker.buffers()),
       request_(http::Parser::Kind::Request,
                http::HeadLimits{worker.config().limits.maxRequestLine, worker.config().limits.maxHeaderBytes,
                                 worker.config().limits.maxHeaderCount}) {
@@ -110,7 +110,10 @@ awaitable<bool> Connection::readHead() {
       // Between requests a client may idle for the keep-alive timeout; once it has begun
       // one, it has the header timeout to finish the head (slowloris).
       Duration timeout = served_ > 0 && !request_.started() ? timeouts.keepaliveIdle : timeouts.headerRead;
-      IoStatus status = co_await readSome(client_, in_, clientDog_, timeout);
+      // An idle connection waits for its next request without holding a read buffer.
+      IoStatus status = request_.started() ? IoStatus::Ok : co_await waitReadable(client_, clientDog_, timeout);
+      if (status == IoStatus::Ok)
+        status = co_await readSome(client_, in_, clientDog_, timeout);
       if (status == IoStatus::TimedOut && request_.started()) {
         co_await writeClient(http::localResponse(408, "request timeout\n", true));
         co_return false;

@@ -20,34 +20,74 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 template <typename T> using awaitable = asio::awaitable<T>;
 
-// Bytes read from a socket and not yet parsed. Its memory is not zeroed: every request
-// would pay for that.
+// The read buffers of one worker thread, handed out last-in first-out: a connection holds
+// one only while it has unparsed bytes, so thousands of idle keep-alive connections need
+// none, and busy ones reuse the few buffers still in the cache (as HAProxy does). Their
+// memory is not zeroed: every request would pay for that.
+class BufferPool {
+public:
+  explicit BufferPool(size_t bufferSize) : size_(bufferSize) {}
+  size_t bufferSize() const { return size_; }
+  std::unique_ptr<char[]> take() {
+    if (free_.empty())
+      return std::unique_ptr<char[]>(new char[size_]);
+    std::unique_ptr<char[]> buffer = std::move(free_.back());
+    free_.pop_back();
+    return buffer;
+  }
+  void give(std::unique_ptr<char[]> buffer) {
+    if (free_.size() < kKeep)
+      free_.push_back(std::move(buffer));
+  }
+
+private:
+  static constexpr size_t kKeep = 256;
+  size_t size_;
+  std::vector<std::unique_ptr<char[]>> free_;
+};
+
+// Bytes read from a socket and not yet parsed, in a buffer of the pool while there are any.
 class InputBuffer {
 public:
-  explicit InputBuffer(size_t capacity) : data_(new char[capacity]), capacity_(capacity) {}
+  explicit InputBuffer(BufferPool &pool) : pool_(pool) {}
+  ~InputBuffer() { clear(); }
+  InputBuffer(const InputBuffer &) = delete;
+  InputBuffer &operator=(const InputBuffer &) = delete;
+
   const char *data() const { return data_.get() + begin_; }
   size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
   void consume(size_t n) {
     begin_ += n;
     if (begin_ == end_)
-      begin_ = end_ = 0;
+      clear();
   }
   // Room to read into, after moving unparsed bytes to the front if that makes room.
   asio::mutable_buffer space() {
-    if (end_ == capacity_ && begin_ > 0) {
+    if (!data_)
+      data_ = pool_.take();
+    size_t capacity = pool_.bufferSize();
+    if (end_ == capacity && begin_ > 0) {
       std::memmove(data_.get(), data_.get() + begin_, end_ - begin_);
       end_ -= begin_;
       begin_ = 0;
     }
-    return asio::buffer(data_.get() + end_, capacity_ - end_);
+    return asio::buffer(data_.get() + end_, capacity - end_);
   }
-  void commit(size_t n) { end_ += n; }
-  void clear() { begin_ = end_ = 0; }
+  void commit(size_t n) {
+    end_ += n;
+    if (empty())
+      clear();
+  }
+  void clear() {
+    begin_ = end_ = 0;
+    if (data_)
+      pool_.give(std::move(data_));
+  }
 
 private:
+  BufferPool &pool_;
   std::unique_ptr<char[]> data_;
-  size_t capacity_;
   size_t begin_ = 0, end_ = 0;
 };
 
@@ -79,6 +119,16 @@ private:
   uint64_t generation_ = 0;
   bool fired_ = false;
 };
+
+// Waits until `socket` has something to read, holding no buffer meanwhile.
+template <typename Socket> awaitable<IoStatus> waitReadable(Socket &socket, Watchdog &dog, Duration timeout) {
+  dog.arm(socket, timeout);
+  auto [ec] = co_await socket.async_wait(asio::socket_base::wait_read, asio::as_tuple(asio::use_awaitable));
+  dog.disarm();
+  if (!ec)
+    co_return IoStatus::Ok;
+  co_return dog.fired() ? IoStatus::TimedOut : IoStatus::Failed;
+}
 
 template <typename Socket>
 awaitable<IoStatus> readSome(Socket &socket, InputBuffer &in, Watchdog &dog, Duration timeout) {

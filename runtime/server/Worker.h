@@ -34,6 +34,7 @@ public:
   std::shared_ptr<const Policy> policy() const { return shared_.policy; }
   upstream::Pool &pool() { return pool_; }
   upstream::TlsContexts &tls() { return tls_; }
+  BufferPool &buffers() { return buffers_; }
   upstream::Balancer &balancer(uint32_t upstream) { return balancers_[upstream]; }
 
   // A request id unique in this process: worker index and a counter.
@@ -61,6 +62,7 @@ private:
   std::vector<upstream::Balancer> balancers_;
   uint64_t requests_ = 0;
   std::string accessBuffer_;
+  BufferPool buffers_{32 * 1024};
   // One thread runs it, and only it touches its sockets: the reactor needs no locks.
   asio::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   upstream::TlsContexts tls_;
