@@ -14,13 +14,6 @@ namespace route {
 
 namespace {
 
-char lowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-bool sameName(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lowerAscii(x) == lowerAscii(y); });
-}
-
 std::string_view view(RouteStr s) { return {s.data ? s.data : "", static_cast<size_t>(s.size)}; }
 
 RouteStr inArena(RouteCtx *ctx, std::string_view text) {
@@ -53,39 +46,6 @@ using V = schema::VariableId;
 V variableOf(uint32_t index) { return static_cast<V>(index); }
 
 } // namespace
-
-std::string HeaderList::get(std::string_view name) const {
-  std::string out;
-  for (const auto &[n, v] : fields_) {
-    if (!sameName(n, name))
-      continue;
-    if (!out.empty())
-      out += ", ";
-    out += v;
-  }
-  return out;
-}
-
-bool HeaderList::has(std::string_view name) const {
-  return std::any_of(fields_.begin(), fields_.end(),
-                     [&](const auto &field) { return sameName(field.first, name); });
-}
-
-void HeaderList::set(std::string_view name, std::string_view value) {
-  std::string copy(value); // `value` may point into a field about to go
-  remove(name);
-  fields_.emplace_back(std::string(name), std::move(copy));
-}
-
-void HeaderList::add(std::string_view name, std::string_view value) {
-  fields_.emplace_back(std::string(name), std::string(value));
-}
-
-void HeaderList::remove(std::string_view name) {
-  fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
-                               [&](const auto &field) { return sameName(field.first, name); }),
-                fields_.end());
-}
 
 bool Exchange::setUrl(std::string_view url) {
   size_t scheme = url.find("://");

@@ -4,6 +4,7 @@
 // run`, `routec test` and the differential tests, which simulate the origin with run().
 #pragma once
 
+#include "exchange/HeaderList.h"
 #include "interp/Interpreter.h"
 
 #include <functional>
@@ -12,27 +13,6 @@
 #include <vector>
 
 namespace route {
-
-// Header fields in arrival order; names compare case-insensitively.
-class HeaderList {
-public:
-  using Fields = std::vector<std::pair<std::string, std::string>>;
-  HeaderList() = default;
-  // Takes fields as parsed, names as sent, without copying them.
-  explicit HeaderList(Fields fields) : fields_(std::move(fields)) {}
-
-  // Several fields of one name read as their comma-joined values.
-  std::string get(std::string_view name) const;
-  bool has(std::string_view name) const;
-  // Replaces every field of that name.
-  void set(std::string_view name, std::string_view value);
-  void add(std::string_view name, std::string_view value);
-  void remove(std::string_view name);
-  const Fields &fields() const { return fields_; }
-
-private:
-  Fields fields_;
-};
 
 struct HttpRequest {
   std::string method = "GET";

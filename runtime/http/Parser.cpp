@@ -9,6 +9,28 @@
 
 namespace turnout::http {
 
+namespace {
+// Letters, digits and the given punctuation, for checking a field's characters.
+class CharSet {
+public:
+  explicit CharSet(std::string_view punctuation) {
+    for (unsigned char c : punctuation)
+      members_[c] = true;
+    for (int c = 0; c < 256; ++c)
+      members_[c] = members_[c] || std::isalnum(c);
+  }
+  bool has(char c) const { return members_[static_cast<unsigned char>(c)]; }
+
+private:
+  std::array<bool, 256> members_{};
+};
+} // namespace
+
+bool validAuthority(std::string_view authority) {
+  static const CharSet allowed("-._~:[]%!$&'()*+,;=");
+  return std::all_of(authority.begin(), authority.end(), [](char c) { return allowed.has(c); });
+}
+
 struct Parser::Impl {
   llhttp_t parser;
   llhttp_settings_t settings;
@@ -101,15 +123,8 @@ struct Callbacks {
   }
 
   static bool isTokenChar(char c) {
-    static const auto token = [] {
-      std::array<bool, 256> table{};
-      for (unsigned char t : std::string_view("!#$%&'*+-.^_`|~"))
-        table[t] = true;
-      for (int t = 0; t < 256; ++t)
-        table[t] = table[t] || std::isalnum(t);
-      return table;
-    }();
-    return token[static_cast<unsigned char>(c)];
+    static const CharSet token("!#$%&'*+-.^_`|~");
+    return token.has(c);
   }
 
   static int onHeadersComplete(llhttp_t *p) {
@@ -236,32 +251,6 @@ bool Parser::keepAlive() const { return !failed() && llhttp_should_keep_alive(&i
 bool Parser::upgrade() const { return impl_->parser.upgrade; }
 
 namespace {
-char lowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-} // namespace
-
-bool sameName(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lowerAscii(x) == lowerAscii(y); });
-}
-
-std::string fieldValue(const Fields &fields, std::string_view name) {
-  std::string out;
-  for (const auto &[n, v] : fields) {
-    if (!sameName(n, name))
-      continue;
-    if (!out.empty())
-      out += ", ";
-    out += v;
-  }
-  return out;
-}
-
-size_t fieldCount(const Fields &fields, std::string_view name) {
-  return static_cast<size_t>(
-      std::count_if(fields.begin(), fields.end(), [&](const auto &f) { return sameName(f.first, name); }));
-}
-
-namespace {
 // Whether the comma-separated list `list` holds `token`, ignoring case and spaces.
 bool listHas(std::string_view list, std::string_view token) {
   while (!list.empty()) {
@@ -271,7 +260,7 @@ bool listHas(std::string_view list, std::string_view token) {
       item.remove_prefix(1);
     while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
       item.remove_suffix(1);
-    if (sameName(item, token))
+    if (route::sameFieldName(item, token))
       return true;
     if (comma == std::string_view::npos)
       break;
@@ -284,16 +273,16 @@ bool listHas(std::string_view list, std::string_view token) {
 bool isHopByHop(std::string_view name, const Fields &fields) {
   static constexpr std::string_view kAlways[] = {"connection", "keep-alive", "te", "trailer",
                                                  "transfer-encoding", "upgrade"};
-  char first = lowerAscii(name.empty() ? 0 : name[0]);
+  char first = name.empty() ? 0 : static_cast<char>(name[0] | 0x20); // ASCII letters to lower case
   if (first == 'c' || first == 'k' || first == 't' || first == 'u') {
     for (std::string_view hop : kAlways)
-      if (sameName(name, hop))
+      if (route::sameFieldName(name, hop))
         return true;
   }
-  if (first == 'p' && name.size() > 6 && sameName(name.substr(0, 6), "proxy-"))
+  if (first == 'p' && name.size() > 6 && route::sameFieldName(name.substr(0, 6), "proxy-"))
     return true;
   for (const auto &[n, v] : fields)
-    if (n.size() == 10 && sameName(n, "connection") && listHas(v, name))
+    if (n.size() == 10 && route::sameFieldName(n, "connection") && listHas(v, name))
       return true;
   return false;
 }

@@ -5,6 +5,8 @@
 // nothing here buffers a whole body. No llhttp type appears in this header.
 #pragma once
 
+#include "exchange/HeaderList.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -15,7 +17,7 @@
 
 namespace turnout::http {
 
-using Fields = std::vector<std::pair<std::string, std::string>>;
+using Fields = route::HeaderFields;
 
 // Limits on a message's head; a client that passes one gets 414 or 431.
 struct HeadLimits {
@@ -94,13 +96,12 @@ private:
   friend struct Callbacks;
 };
 
+// Whether a Host field or absolute-form authority has only the characters of RFC 3986's
+// reg-name, IPv4 and bracketed IPv6 forms, and a port.
+bool validAuthority(std::string_view authority);
+
 // Hop-by-hop fields (RFC 9110 7.6.1): Connection, the fields it names, Keep-Alive, TE,
 // Trailer, Transfer-Encoding, Upgrade and Proxy-*; a proxy never forwards them.
 bool isHopByHop(std::string_view name, const Fields &fields);
-
-bool sameName(std::string_view a, std::string_view b);
-// The comma-joined values of every field named `name`, or "" when there is none.
-std::string fieldValue(const Fields &fields, std::string_view name);
-size_t fieldCount(const Fields &fields, std::string_view name);
 
 } // namespace turnout::http

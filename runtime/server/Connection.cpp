@@ -8,8 +8,6 @@
 
 #include <fmt/format.h>
 
-#include <array>
-
 namespace turnout {
 
 using route::schema::Phase;
@@ -39,22 +37,6 @@ std::string lowercase(std::string_view text) {
     if (c >= 'A' && c <= 'Z')
       c = static_cast<char>(c + ('a' - 'A'));
   return out;
-}
-
-// RFC 9110's reg-name, IPv4 and bracketed IPv6 characters, and a port.
-bool validAuthority(std::string_view authority) {
-  static const auto allowed = [] {
-    std::array<bool, 256> table{};
-    for (unsigned char c : std::string_view("-._~:[]%!$&'()*+,;="))
-      table[c] = true;
-    for (int c = 0; c < 256; ++c)
-      table[c] = table[c] || std::isalnum(c);
-    return table;
-  }();
-  for (char c : authority)
-    if (!allowed[static_cast<unsigned char>(c)])
-      return false;
-  return true;
 }
 
 std::string hostOf(std::string_view authority) {
@@ -140,7 +122,7 @@ bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why)
   x.request.method = head.method;
   x.request.version = fmt::format("HTTP/{}.{}", head.versionMajor, head.versionMinor);
   x.request.scheme = "http";
-  size_t hosts = http::fieldCount(head.fields, "host");
+  size_t hosts = route::fieldCount(head.fields, "host");
   if (hosts > 1) {
     why = "more than one Host field\n";
     return false;
@@ -149,8 +131,8 @@ bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why)
     why = "an HTTP/1.1 request needs a Host field\n";
     return false;
   }
-  std::string authority = http::fieldValue(head.fields, "host");
-  std::string expect = http::fieldValue(head.fields, "expect");
+  std::string authority = route::joinedValue(head.fields, "host");
+  std::string expect = route::joinedValue(head.fields, "expect");
   x.request.headers = route::HeaderList(std::move(request_.head().fields)); // the parser's, not a copy
   std::string_view target = head.target;
   if (target.starts_with("/")) {
@@ -176,7 +158,7 @@ bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why)
     why = "bad request target\n";
     return false;
   }
-  if (!validAuthority(authority)) {
+  if (!http::validAuthority(authority)) {
     why = "bad Host field\n";
     return false;
   }
@@ -187,7 +169,7 @@ bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why)
   if (x.request.path.empty())
     x.request.path = "/";
 
-  expectContinue_ = http::sameName(expect, "100-continue");
+  expectContinue_ = route::sameFieldName(expect, "100-continue");
   if (!expect.empty() && !expectContinue_) {
     status = 417;
     why = "only Expect: 100-continue is understood\n";
@@ -255,9 +237,9 @@ awaitable<void> Connection::answerLocally(route::Exchange &x) {
   http::appendStatusLine(out, status);
   bool typed = false;
   for (const auto &[name, value] : x.response.headers.fields()) {
-    if (http::isHopByHop(name, {}) || http::sameName(name, "content-length"))
+    if (http::isHopByHop(name, {}) || route::sameFieldName(name, "content-length"))
       continue;
-    typed = typed || http::sameName(name, "content-type");
+    typed = typed || route::sameFieldName(name, "content-type");
     http::appendField(out, name, value);
   }
   if (!typed && !x.response.body.empty())

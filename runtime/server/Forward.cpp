@@ -129,14 +129,14 @@ std::string Connection::upstreamHead(const route::Exchange &x, const std::string
   bool host = false;
   std::string forwardedFor;
   for (const auto &[name, value] : r.headers.fields()) {
-    if (http::isHopByHop(name, x.request.headers.fields()) || http::sameName(name, "content-length") ||
-        http::sameName(name, "expect") || http::sameName(name, "x-forwarded-proto"))
+    if (http::isHopByHop(name, x.request.headers.fields()) || route::sameFieldName(name, "content-length") ||
+        route::sameFieldName(name, "expect") || route::sameFieldName(name, "x-forwarded-proto"))
       continue;
-    if (http::sameName(name, "x-forwarded-for")) {
+    if (route::sameFieldName(name, "x-forwarded-for")) {
       forwardedFor += value + ", ";
       continue;
     }
-    host = host || http::sameName(name, "host");
+    host = host || route::sameFieldName(name, "host");
     http::appendField(out, name, value);
   }
   if (!host)
@@ -311,7 +311,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   out.clear();
   http::appendStatusLine(out, code);
   for (const auto &[name, value] : x.response.headers.fields())
-    if (!http::isHopByHop(name, x.upstreamResponse.headers.fields()) && !http::sameName(name, "content-length"))
+    if (!http::isHopByHop(name, x.upstreamResponse.headers.fields()) && !route::sameFieldName(name, "content-length"))
       http::appendField(out, name, value);
   if (framing == Framing::Length || (framing == Framing::None && response.hasContentLength() &&
                                      code != 204 && code >= 200))

@@ -1,0 +1,41 @@
+// HTTP header fields as an ordered list: the one representation the proxy's parser
+// produces and the exchange a policy acts on holds, and the few operations both need.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace route {
+
+using HeaderFields = std::vector<std::pair<std::string, std::string>>;
+
+// Field names compare case-insensitively (ASCII, RFC 9110 5.1).
+bool sameFieldName(std::string_view a, std::string_view b);
+// The comma-joined values of every field named `name`; "" when there is none.
+std::string joinedValue(const HeaderFields &fields, std::string_view name);
+size_t fieldCount(const HeaderFields &fields, std::string_view name);
+
+// Header fields in arrival order; names compare case-insensitively.
+class HeaderList {
+public:
+  using Fields = HeaderFields;
+  HeaderList() = default;
+  // Takes fields as parsed, names as sent, without copying them.
+  explicit HeaderList(Fields fields) : fields_(std::move(fields)) {}
+
+  // Several fields of one name read as their comma-joined values.
+  std::string get(std::string_view name) const { return joinedValue(fields_, name); }
+  bool has(std::string_view name) const;
+  // Replaces every field of that name.
+  void set(std::string_view name, std::string_view value);
+  void add(std::string_view name, std::string_view value);
+  void remove(std::string_view name);
+  const Fields &fields() const { return fields_; }
+
+private:
+  Fields fields_;
+};
+
+} // namespace route
