@@ -7,6 +7,7 @@
 
 #include <boost/asio.hpp>
 
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -93,31 +94,58 @@ private:
 
 enum class IoStatus { Ok, Closed, TimedOut, Failed };
 
-// Cancels a socket's operations when a timer fires: the one timeout mechanism of every
-// read and write, cheaper than racing each operation against a timer coroutine.
+// Cancels a socket's operations when a deadline passes: the one timeout mechanism of
+// every read and write. Arming only records the deadline; the timer is set again when it
+// fires early or when a nearer deadline comes, so a request's dozen reads and writes cost
+// no timer operations, where a timer per operation cost a queue insert, a cancel and a
+// cancelled handler each.
 class Watchdog {
 public:
+  using Clock = std::chrono::steady_clock;
   explicit Watchdog(const asio::any_io_executor &executor) : timer_(executor) {}
 
   template <typename Socket> void arm(Socket &socket, Duration timeout) {
     fired_ = false;
-    timer_.expires_after(timeout);
-    // A wait that expired just as its operation completed must not cancel the next one.
-    timer_.async_wait([this, &socket, generation = ++generation_](const error_code &ec) {
-      if (ec || generation != generation_)
-        return;
-      fired_ = true;
+    armed_ = true;
+    deadline_ = Clock::now() + timeout;
+    target_ = &socket;
+    cancel_ = [](void *target) {
       error_code ignored;
-      socket.cancel(ignored);
-    });
+      static_cast<Socket *>(target)->cancel(ignored);
+    };
+    if (!waiting_ || deadline_ < waitingUntil_)
+      wait();
   }
-  void disarm() { timer_.cancel(); }
+  void disarm() { armed_ = false; }
   bool fired() const { return fired_; }
 
 private:
+  void wait() {
+    waiting_ = true;
+    waitingUntil_ = deadline_;
+    timer_.expires_at(deadline_); // cancels a wait already set, whose handler then returns
+    timer_.async_wait([this, generation = ++generation_](const error_code &ec) {
+      if (ec || generation != generation_)
+        return;
+      waiting_ = false;
+      if (!armed_)
+        return; // nothing to watch; the next arm() sets the timer again
+      if (Clock::now() < deadline_) {
+        wait(); // the deadline moved on since
+        return;
+      }
+      fired_ = true;
+      armed_ = false;
+      cancel_(target_);
+    });
+  }
+
   asio::steady_timer timer_;
+  Clock::time_point deadline_{}, waitingUntil_{};
+  void *target_ = nullptr;
+  void (*cancel_)(void *) = nullptr;
   uint64_t generation_ = 0;
-  bool fired_ = false;
+  bool armed_ = false, waiting_ = false, fired_ = false;
 };
 
 // Waits until `socket` has something to read, holding no buffer meanwhile.
