@@ -55,7 +55,7 @@ struct ServerConfig {
   } upstreams;
 
   struct Log {
-    std::string level = "info"; // error log on stderr: debug, info, warn, error
+    std::string level = "info"; // the error log on stderr: debug, info, warn (upstream failures), error
     std::string access;         // access log: a path, "stderr", or "" for none
   } log;
 

@@ -6,6 +6,7 @@
 #include "http/Serialize.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace turnout {
 
@@ -50,6 +51,8 @@ awaitable<Connection::BodyRead> Connection::bufferBody(Replay &replay) {
 }
 
 void Connection::fail(route::Exchange &x, int64_t status, const char *kind, std::string message) {
+  spdlog::warn("request {}: upstream {} attempt {}: {}: {}", x.requestId, x.upstreamName, x.upstreamAttempt, kind,
+               message);
   x.errorStatus = status;
   x.errorKind = kind;
   x.errorMessage = std::move(message);

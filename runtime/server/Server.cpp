@@ -8,6 +8,8 @@
 
 #include <csignal>
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 namespace turnout {
 
@@ -48,13 +50,16 @@ Acceptor open(asio::io_context &context, const ListenAddress &address, error_cod
 
 int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) {
   std::signal(SIGPIPE, SIG_IGN);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("turnout"));
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e turnout %l: %v");
+  spdlog::set_level(spdlog::level::from_str(config.log.level));
   SharedState shared{config, std::move(policy)};
   if (!config.log.access.empty()) {
     shared.accessLog = config.log.access == "stderr"
                            ? STDERR_FILENO
                            : ::open(config.log.access.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (shared.accessLog < 0) {
-      fmt::print(stderr, "turnout: cannot open the access log {}: {}\n", config.log.access, std::strerror(errno));
+      spdlog::error("cannot open the access log {}: {}", config.log.access, std::strerror(errno));
       return 1;
     }
   }
@@ -77,7 +82,7 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
       error_code ec;
       Acceptor acceptor = open(workers[i]->context(), address, ec);
       if (ec) {
-        fmt::print(stderr, "turnout: cannot listen on {}: {}\n", address.text, ec.message());
+        spdlog::error("cannot listen on {}: {}", address.text, ec.message());
         return 1;
       }
       workers[i]->listen(std::move(acceptor));
@@ -96,15 +101,15 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   std::string listening;
   for (const ListenAddress &address : config.listeners())
     listening += (listening.empty() ? "" : ", ") + address.text;
-  fmt::print(stderr, "turnout: listening on {} with {} thread{}; policy {} ({})\n", listening, threads,
-             threads == 1 ? "" : "s", shared.policy->path(), shared.policy->backend());
+  spdlog::info("listening on {} with {} thread{}; policy {} ({})", listening, threads, threads == 1 ? "" : "s",
+               shared.policy->path(), shared.policy->backend());
   signals.run();
   for (auto &worker : workers)
     worker->stop();
   workers.clear();
   for (const std::string &path : unixPaths)
     ::unlink(path.c_str());
-  fmt::print(stderr, "turnout: stopped by signal {}\n", received);
+  spdlog::info("stopped by signal {}", received);
   if (shared.accessLog > STDERR_FILENO)
     ::close(shared.accessLog);
   return 0;

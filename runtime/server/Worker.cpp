@@ -3,6 +3,7 @@
 #include "server/Connection.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 namespace turnout {
@@ -64,7 +65,7 @@ void Worker::flushAccessLog() {
   // One write per batch of lines: O_APPEND keeps each batch whole beside other workers'.
   if (shared_.accessLog >= 0 && !accessBuffer_.empty() &&
       ::write(shared_.accessLog, accessBuffer_.data(), accessBuffer_.size()) < 0)
-    fmt::print(stderr, "turnout: cannot write the access log: {}\n", std::strerror(errno));
+    spdlog::error("cannot write the access log: {}", std::strerror(errno));
   accessBuffer_.clear();
 }
 
@@ -103,7 +104,7 @@ awaitable<void> Worker::acceptLoop(Acceptor &acceptor) {
         try {
           std::rethrow_exception(failure);
         } catch (const std::exception &e) {
-          fmt::print(stderr, "turnout: a connection ended on an error: {}\n", e.what());
+          spdlog::error("a connection ended on an error: {}", e.what());
         }
       }
     });

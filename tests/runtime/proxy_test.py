@@ -376,6 +376,9 @@ on error {{
     def test_every_origin_down_gives_502(self):
         status, _, body = curl(self.proxy.url("/none/x"))
         self.assertEqual((status, body), (502, b"bad gateway\n"))
+        self.proxy.stderr.flush()
+        with open(self.proxy.stderr.name) as f:  # the error log names the failure
+            self.assertRegex(f.read(), r"turnout warning: request \S+: upstream none attempt 1: connect_failed")
 
     def test_the_error_phase_replaces_the_answer(self):
         status, _, body = curl(self.proxy.url("/none/custom"))
