@@ -2,6 +2,9 @@
 #include "Text.h"
 
 #include <re2/re2.h>
+#include <re2/set.h>
+
+#include <algorithm>
 
 #include <cctype>
 #include <cstring>
@@ -12,6 +15,11 @@ struct RouteRegex {
   explicit RouteRegex(const std::string &pattern, const RE2::Options &options)
       : re(pattern, options) {}
   RE2 re;
+};
+
+struct RouteRegexSet {
+  RE2::Set set;
+  uint32_t count;
 };
 
 namespace {
@@ -83,13 +91,52 @@ uint32_t route_regex_groups(const RouteRegex *regex) {
 int route_regex_match(const RouteRegex *regex, RouteStr subject, RouteStr *groups,
                       uint32_t count) {
   re2::StringPiece text(subject.data ? subject.data : "", subject.size);
-  std::vector<re2::StringPiece> pieces(count);
-  if (!regex->re.Match(text, 0, text.size(), RE2::UNANCHORED, pieces.data(),
-                       static_cast<int>(count)))
+  constexpr uint32_t kOnStack = 16; // most patterns have few groups: no allocation for them
+  re2::StringPiece onStack[kOnStack];
+  std::vector<re2::StringPiece> onHeap(count > kOnStack ? count : 0);
+  re2::StringPiece *pieces = count > kOnStack ? onHeap.data() : onStack;
+  if (!regex->re.Match(text, 0, text.size(), RE2::UNANCHORED, pieces, static_cast<int>(count)))
     return 0;
   for (uint32_t i = 0; i < count; ++i)
     groups[i] = {pieces[i].data(), static_cast<uint64_t>(pieces[i].size())};
   return 1;
+}
+
+RouteRegexSet *route_regex_set_compile(const RouteStr *patterns, uint32_t count) {
+  auto *set = new RouteRegexSet{RE2::Set(options(), RE2::UNANCHORED), count};
+  for (uint32_t i = 0; i < count; ++i) {
+    if (set->set.Add(re2::StringPiece(patterns[i].data ? patterns[i].data : "", patterns[i].size), nullptr) !=
+        static_cast<int>(i)) {
+      delete set;
+      return nullptr;
+    }
+  }
+  if (!set->set.Compile()) {
+    delete set;
+    return nullptr;
+  }
+  return set;
+}
+
+void route_regex_set_free(RouteRegexSet *set) { delete set; }
+
+const int32_t *route_regex_set_match(const RouteRegexSet *set, RouteStr subject, RouteArena *arena,
+                                     uint32_t *matched) {
+  std::vector<int> hits;
+  RE2::Set::ErrorInfo error{RE2::Set::kNoError};
+  set->set.Match(re2::StringPiece(subject.data ? subject.data : "", subject.size), &hits, &error);
+  auto *out = reinterpret_cast<int32_t *>(
+      route_arena_alloc(arena, sizeof(int32_t) * (error.kind == RE2::Set::kNoError ? hits.size() : set->count)));
+  if (error.kind != RE2::Set::kNoError) {
+    for (uint32_t i = 0; i < set->count; ++i)
+      out[i] = static_cast<int32_t>(i);
+    *matched = set->count;
+    return out;
+  }
+  std::sort(hits.begin(), hits.end());
+  std::copy(hits.begin(), hits.end(), out);
+  *matched = static_cast<uint32_t>(hits.size());
+  return out;
 }
 
 RouteStr route_RegexReplace(RouteArena *arena, RouteStr s, const RouteRegex *regex,

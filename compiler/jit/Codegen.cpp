@@ -23,6 +23,8 @@ RuntimeData::~RuntimeData() {
     route_regex_free(r);
   for (RouteAcl *a : acls)
     route_acl_free(a);
+  for (RouteRegexSet *s : regexSets)
+    route_regex_set_free(s);
 }
 
 std::string phaseSymbol(schema::Phase phase) {
@@ -38,6 +40,7 @@ std::vector<std::pair<const char *, void *>> hostSymbols() {
           HOST(rj_str_contains),  HOST(rj_concat),        HOST(rj_regex_match),
           HOST(rj_acl_contains),  HOST(rj_cidr_contains), HOST(rj_ip_equal),
           HOST(rj_map_find_str),  HOST(rj_map_find_int),  HOST(rj_strlist_contains),
+          HOST(rj_prefix_next),   HOST(rj_regex_set_match),
           HOST(route_get_int),    HOST(route_set_int),    HOST(route_route),
           HOST(route_retry),      HOST(route_ctx_arena),  HOST(route_call_builtin),
           {"memcmp", reinterpret_cast<void *>(&memcmp)}};
@@ -322,6 +325,17 @@ private:
         i += run - 1;
         continue;
       }
+      std::vector<const ast::IfStmt *> prefixed = prefixRun(stmts, i);
+      if (prefixed.size() >= kMinDispatchRun) {
+        prefixDispatch(prefixed);
+        i += prefixed.size() - 1;
+        continue;
+      }
+      std::vector<const ast::IfStmt *> matching = regexRun(stmts, i);
+      if (matching.size() >= kMinRegexSet && regexSetDispatch(matching)) {
+        i += matching.size() - 1;
+        continue;
+      }
       statement(*stmts[i]);
     }
   }
@@ -436,22 +450,211 @@ private:
       auto *caseBlock = llvm::BasicBlock::Create(c_, "rules.bucket", function_);
       choose->addCase(b_.getInt32(static_cast<uint32_t>(k)), caseBlock);
       b_.SetInsertPoint(caseBlock);
-      for (const ast::IfStmt *rule : buckets[k]) {
-        auto *then = llvm::BasicBlock::Create(c_, "rule", function_);
-        auto *next = llvm::BasicBlock::Create(c_, "rule.next", function_);
-        // The lookup already established the rule's equality: it is not tested again.
-        const ast::BinaryExpr *established = equalityOn(*rule->branches[0].condition, subject);
-        knownTrue_.insert(established);
-        Value *condition = this->condition(*rule->branches[0].condition);
-        knownTrue_.erase(established);
-        b_.CreateCondBr(condition, then, next);
-        b_.SetInsertPoint(then);
-        block(rule->branches[0].body);
-        if (!b_.GetInsertBlock()->getTerminator())
-          b_.CreateBr(after); // cannot happen: rule bodies end the phase
-        b_.SetInsertPoint(next);
+      // The lookup already established the rules' equality: it is not tested again.
+      std::vector<const ast::BinaryExpr *> established;
+      for (const ast::IfStmt *rule : buckets[k])
+        established.push_back(equalityOn(*rule->branches[0].condition, subject));
+      knownTrue_.insert(established.begin(), established.end());
+      if (buckets[k].size() >= kMinDispatchRun && commonPrefixSubject(buckets[k])) {
+        prefixDispatch(buckets[k]);
+      } else {
+        for (const ast::IfStmt *rule : buckets[k]) {
+          auto *then = llvm::BasicBlock::Create(c_, "rule", function_);
+          auto *next = llvm::BasicBlock::Create(c_, "rule.next", function_);
+          Value *condition = this->condition(*rule->branches[0].condition);
+          b_.CreateCondBr(condition, then, next);
+          b_.SetInsertPoint(then);
+          block(rule->branches[0].body);
+          if (!b_.GetInsertBlock()->getTerminator())
+            b_.CreateBr(after); // cannot happen: rule bodies end the phase
+          b_.SetInsertPoint(next);
+        }
       }
-      b_.CreateBr(after);
+      for (const ast::BinaryExpr *e : established)
+        knownTrue_.erase(e);
+      if (!b_.GetInsertBlock()->getTerminator())
+        b_.CreateBr(after);
+    }
+    b_.SetInsertPoint(after);
+  }
+
+  // A run of rules with `S starts_with "literal"` on one subject S is a prefix table: a
+  // trie walk of S finds the first rule whose prefix matches; if the rest of its condition
+  // fails, the walk resumes after it. Rules of the run without such a prefix are found by
+  // every walk, in their place, so the order of first match is kept.
+  static const ast::BinaryExpr *prefixOn(const ast::Expr &e, const ast::Expr *subject) {
+    if (e.kind != ast::ExprKind::Binary)
+      return nullptr;
+    const auto &b = ast::as<ast::BinaryExpr>(e);
+    if (b.op == ast::BinaryOp::And) {
+      if (const ast::BinaryExpr *left = prefixOn(*b.lhs, subject))
+        return left;
+      return prefixOn(*b.rhs, subject);
+    }
+    if (b.op == ast::BinaryOp::StartsWith && b.rhs->kind == ast::ExprKind::Literal &&
+        ast::as<ast::LiteralExpr>(*b.rhs).literal == ast::LiteralKind::String && isStableSubject(*b.lhs) &&
+        (!subject || sameSubject(*b.lhs, *subject)))
+      return &b;
+    return nullptr;
+  }
+
+  // The subject that most of `rules` test a prefix of, if at least half of them do.
+  static const ast::Expr *commonPrefixSubject(const std::vector<const ast::IfStmt *> &rules) {
+    const ast::Expr *best = nullptr;
+    size_t bestCount = 0;
+    for (const ast::IfStmt *rule : rules) {
+      const ast::BinaryExpr *prefix = prefixOn(*rule->branches[0].condition, nullptr);
+      if (!prefix)
+        continue;
+      size_t count = 0;
+      for (const ast::IfStmt *other : rules)
+        count += prefixOn(*other->branches[0].condition, prefix->lhs.get()) != nullptr;
+      if (count > bestCount) {
+        best = prefix->lhs.get();
+        bestCount = count;
+      }
+      if (bestCount * 2 >= rules.size())
+        break;
+    }
+    return bestCount * 2 >= rules.size() ? best : nullptr;
+  }
+
+  std::vector<const ast::IfStmt *> prefixRun(const std::vector<ast::StmtPtr> &stmts, size_t first) {
+    std::vector<const ast::IfStmt *> run;
+    if (!isRule(*stmts[first]))
+      return run;
+    const ast::BinaryExpr *key = prefixOn(*ast::as<ast::IfStmt>(*stmts[first]).branches[0].condition, nullptr);
+    if (!key)
+      return run;
+    for (size_t i = first; i < stmts.size() && isRule(*stmts[i]) &&
+                           prefixOn(*ast::as<ast::IfStmt>(*stmts[i]).branches[0].condition, key->lhs.get());
+         ++i)
+      run.push_back(&ast::as<ast::IfStmt>(*stmts[i]));
+    return run;
+  }
+
+  // A run of rules `if S ~ r"..." and ...` on one subject S: one RE2::Set pass over S
+  // names the rules whose regex matches, and only those are tried, in order (each runs
+  // its own regex again, for its captures). Below kMinRegexSet rules, trying each regex
+  // in turn is as fast.
+  static constexpr size_t kMinRegexSet = 8;
+
+  static const ast::BinaryExpr *matchOn(const ast::Expr &e, const ast::Expr *subject) {
+    if (e.kind != ast::ExprKind::Binary)
+      return nullptr;
+    const auto &b = ast::as<ast::BinaryExpr>(e);
+    if (b.op == ast::BinaryOp::And) {
+      if (const ast::BinaryExpr *left = matchOn(*b.lhs, subject))
+        return left;
+      return matchOn(*b.rhs, subject);
+    }
+    if (b.op == ast::BinaryOp::Match && b.regex && isStableSubject(*b.lhs) && (!subject || sameSubject(*b.lhs, *subject)))
+      return &b;
+    return nullptr;
+  }
+
+  std::vector<const ast::IfStmt *> regexRun(const std::vector<ast::StmtPtr> &stmts, size_t first) {
+    std::vector<const ast::IfStmt *> run;
+    if (!isRule(*stmts[first]))
+      return run;
+    const ast::BinaryExpr *key = matchOn(*ast::as<ast::IfStmt>(*stmts[first]).branches[0].condition, nullptr);
+    if (!key)
+      return run;
+    for (size_t i = first; i < stmts.size() && isRule(*stmts[i]) &&
+                           matchOn(*ast::as<ast::IfStmt>(*stmts[i]).branches[0].condition, key->lhs.get());
+         ++i)
+      run.push_back(&ast::as<ast::IfStmt>(*stmts[i]));
+    return run;
+  }
+
+  // False, having generated nothing, when the patterns do not make a set.
+  bool regexSetDispatch(const std::vector<const ast::IfStmt *> &rules) {
+    const ast::Expr &subject = *matchOn(*rules[0]->branches[0].condition, nullptr)->lhs;
+    std::vector<RouteStr> patterns;
+    for (const ast::IfStmt *rule : rules) {
+      const std::string &pattern = matchOn(*rule->branches[0].condition, &subject)->regex->pattern;
+      patterns.push_back({pattern.data(), pattern.size()});
+    }
+    RouteRegexSet *set = route_regex_set_compile(patterns.data(), static_cast<uint32_t>(patterns.size()));
+    if (!set)
+      return false;
+    data_.regexSets.push_back(set);
+    Value *text = spill(expr(subject));
+    llvm::AllocaInst *countSlot = slot(i32_, "matched");
+    Value *matched = b_.CreateCall(host("rj_regex_set_match", ptr_, {ptr_, ptr_, ptr_, ptr_}),
+                                   {pointer(set), text, arena_, countSlot});
+    Value *count = b_.CreateLoad(i32_, countSlot);
+    llvm::BasicBlock *entry = b_.GetInsertBlock();
+    auto *loop = llvm::BasicBlock::Create(c_, "regexset.next", function_);
+    auto *pick = llvm::BasicBlock::Create(c_, "regexset.pick", function_);
+    auto *after = llvm::BasicBlock::Create(c_, "regexset.none", function_);
+    b_.CreateBr(loop);
+    b_.SetInsertPoint(loop);
+    llvm::PHINode *at = b_.CreatePHI(i32_, static_cast<unsigned>(rules.size() + 1), "at");
+    at->addIncoming(b_.getInt32(0), entry);
+    b_.CreateCondBr(b_.CreateICmpUGE(at, count), after, pick);
+    b_.SetInsertPoint(pick);
+    Value *rule = b_.CreateLoad(i32_, b_.CreateGEP(i32_, matched, {at}));
+    llvm::SwitchInst *choose = b_.CreateSwitch(rule, after, static_cast<unsigned>(rules.size()));
+    for (size_t i = 0; i < rules.size(); ++i) {
+      auto *test = llvm::BasicBlock::Create(c_, "regexset.rule", function_);
+      choose->addCase(b_.getInt32(static_cast<uint32_t>(i)), test);
+      b_.SetInsertPoint(test);
+      Value *condition = this->condition(*rules[i]->branches[0].condition);
+      auto *then = llvm::BasicBlock::Create(c_, "regexset.then", function_);
+      auto *resume = llvm::BasicBlock::Create(c_, "regexset.resume", function_);
+      b_.CreateCondBr(condition, then, resume);
+      b_.SetInsertPoint(then);
+      block(rules[i]->branches[0].body);
+      if (!b_.GetInsertBlock()->getTerminator())
+        b_.CreateBr(after); // cannot happen: rule bodies end the phase
+      b_.SetInsertPoint(resume);
+      Value *next = b_.CreateAdd(at, b_.getInt32(1));
+      b_.CreateBr(loop);
+      at->addIncoming(next, resume);
+    }
+    b_.SetInsertPoint(after);
+    return true;
+  }
+
+  void prefixDispatch(const std::vector<const ast::IfStmt *> &rules) {
+    const ast::Expr &subject = *commonPrefixSubject(rules);
+    auto &index = *data_.prefixes.emplace_back(std::make_unique<PrefixIndex>());
+    std::vector<const ast::BinaryExpr *> prefixes;
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const ast::BinaryExpr *prefix = prefixOn(*rules[i]->branches[0].condition, &subject);
+      prefixes.push_back(prefix);
+      index.add(prefix ? ast::as<ast::LiteralExpr>(*prefix->rhs).stringValue : "", static_cast<int32_t>(i));
+    }
+    Value *text = spill(expr(subject));
+    llvm::BasicBlock *entry = b_.GetInsertBlock();
+    auto *walk = llvm::BasicBlock::Create(c_, "prefix.walk", function_);
+    auto *after = llvm::BasicBlock::Create(c_, "prefix.none", function_);
+    b_.CreateBr(walk);
+    b_.SetInsertPoint(walk);
+    llvm::PHINode *from = b_.CreatePHI(i32_, static_cast<unsigned>(rules.size() + 1), "from");
+    from->addIncoming(b_.getInt32(0), entry);
+    Value *found = b_.CreateCall(host("rj_prefix_next", i32_, {ptr_, ptr_, i32_}), {pointer(&index), text, from});
+    llvm::SwitchInst *choose = b_.CreateSwitch(found, after, static_cast<unsigned>(rules.size()));
+    for (size_t i = 0; i < rules.size(); ++i) {
+      auto *test = llvm::BasicBlock::Create(c_, "prefix.rule", function_);
+      choose->addCase(b_.getInt32(static_cast<uint32_t>(i)), test);
+      b_.SetInsertPoint(test);
+      if (prefixes[i])
+        knownTrue_.insert(prefixes[i]);
+      Value *condition = this->condition(*rules[i]->branches[0].condition);
+      if (prefixes[i])
+        knownTrue_.erase(prefixes[i]);
+      auto *then = llvm::BasicBlock::Create(c_, "prefix.then", function_);
+      auto *resume = llvm::BasicBlock::Create(c_, "prefix.resume", function_);
+      b_.CreateCondBr(condition, then, resume);
+      b_.SetInsertPoint(then);
+      block(rules[i]->branches[0].body);
+      if (!b_.GetInsertBlock()->getTerminator())
+        b_.CreateBr(after); // cannot happen: rule bodies end the phase
+      b_.SetInsertPoint(resume);
+      b_.CreateBr(walk);
+      from->addIncoming(b_.getInt32(static_cast<uint32_t>(i + 1)), resume);
     }
     b_.SetInsertPoint(after);
   }

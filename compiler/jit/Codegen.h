@@ -20,6 +20,8 @@ struct RuntimeData {
   std::vector<RouteRegex *> regexes;
   std::vector<RouteAcl *> acls;
   std::vector<std::unique_ptr<MapIndex>> maps;
+  std::vector<std::unique_ptr<PrefixIndex>> prefixes;
+  std::vector<RouteRegexSet *> regexSets;
   RuntimeData() = default;
   RuntimeData(const RuntimeData &) = delete;
   RuntimeData &operator=(const RuntimeData &) = delete;

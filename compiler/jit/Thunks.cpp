@@ -1,5 +1,6 @@
 #include "jit/Thunks.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <string_view>
 
@@ -11,6 +12,47 @@ static_assert(offsetof(RouteValue, s) == 8 && offsetof(RouteValue, ip) == 24 &&
 namespace {
 std::string_view view(const RouteStr *s) { return {s->data ? s->data : "", static_cast<size_t>(s->size)}; }
 } // namespace
+
+namespace route::jit {
+
+void PrefixIndex::add(std::string_view prefix, int32_t rule) {
+  uint32_t node = 0;
+  for (unsigned char c : prefix) {
+    auto &children = nodes_[node].children;
+    auto at = std::lower_bound(children.begin(), children.end(), std::make_pair(c, 0u),
+                               [](const auto &a, const auto &b) { return a.first < b.first; });
+    if (at != children.end() && at->first == c) {
+      node = at->second;
+      continue;
+    }
+    uint32_t child = static_cast<uint32_t>(nodes_.size());
+    children.insert(at, {c, child}); // `children` is not used after nodes_ grows
+    nodes_.emplace_back();
+    node = child;
+  }
+  nodes_[node].rules.push_back(rule); // rules are added in order
+}
+
+int32_t PrefixIndex::next(std::string_view subject, int32_t from) const {
+  int32_t best = -1;
+  uint32_t node = 0;
+  for (size_t depth = 0;; ++depth) {
+    const Node &here = nodes_[node];
+    auto rule = std::lower_bound(here.rules.begin(), here.rules.end(), from);
+    if (rule != here.rules.end() && (best < 0 || *rule < best))
+      best = *rule;
+    if (depth == subject.size())
+      return best;
+    auto c = static_cast<unsigned char>(subject[depth]);
+    auto at = std::lower_bound(here.children.begin(), here.children.end(), std::make_pair(c, 0u),
+                               [](const auto &a, const auto &b) { return a.first < b.first; });
+    if (at == here.children.end() || at->first != c)
+      return best;
+    node = at->second;
+  }
+}
+
+} // namespace route::jit
 
 extern "C" {
 
@@ -78,6 +120,13 @@ int32_t rj_map_find_str(const route::jit::MapIndex *map, const RouteStr *key) {
 int32_t rj_map_find_int(const route::jit::MapIndex *map, int64_t key) {
   auto it = map->ints.find(key);
   return it == map->ints.end() ? -1 : it->second;
+}
+int32_t rj_prefix_next(const route::jit::PrefixIndex *index, const RouteStr *subject, int32_t from) {
+  return index->next(view(subject), from);
+}
+const int32_t *rj_regex_set_match(const RouteRegexSet *set, const RouteStr *subject, RouteArena *arena,
+                                  uint32_t *matched) {
+  return route_regex_set_match(set, *subject, arena, matched);
 }
 int32_t rj_strlist_contains(const RouteStrList *list, const RouteStr *item) {
   for (uint64_t i = 0; i < list->size; ++i)

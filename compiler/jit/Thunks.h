@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace route::jit {
 
@@ -21,6 +22,24 @@ struct TextHash {
 struct MapIndex {
   std::unordered_map<std::string, int32_t, TextHash, std::equal_to<>> strings;
   std::unordered_map<int64_t, int32_t> ints;
+};
+
+// A rule run's `S starts_with "literal"` prefixes as a byte trie: for a subject, the first
+// rule at or after a given one whose prefix the subject starts with, in one walk of the
+// subject whatever the number of rules. A rule without a prefix sits at the root.
+class PrefixIndex {
+public:
+  PrefixIndex() : nodes_(1) {}
+  void add(std::string_view prefix, int32_t rule);
+  // The smallest rule >= `from` whose prefix starts `subject`; -1 when there is none.
+  int32_t next(std::string_view subject, int32_t from) const;
+
+private:
+  struct Node {
+    std::vector<std::pair<unsigned char, uint32_t>> children; // sorted by byte
+    std::vector<int32_t> rules;                               // ascending
+  };
+  std::vector<Node> nodes_;
 };
 
 } // namespace route::jit
@@ -47,5 +66,8 @@ int32_t rj_cidr_contains(const RouteIp *network, uint32_t prefix, const RouteIp 
 int32_t rj_ip_equal(const RouteIp *a, const RouteIp *b);
 int32_t rj_map_find_str(const route::jit::MapIndex *map, const RouteStr *key);
 int32_t rj_map_find_int(const route::jit::MapIndex *map, int64_t key);
+int32_t rj_prefix_next(const route::jit::PrefixIndex *index, const RouteStr *subject, int32_t from);
+const int32_t *rj_regex_set_match(const RouteRegexSet *set, const RouteStr *subject, RouteArena *arena,
+                                  uint32_t *matched);
 int32_t rj_strlist_contains(const RouteStrList *list, const RouteStr *item);
 }

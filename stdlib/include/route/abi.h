@@ -55,6 +55,17 @@ uint32_t route_regex_groups(const RouteRegex *regex);
 int route_regex_match(const RouteRegex *regex, RouteStr subject, RouteStr *groups,
                       uint32_t count);
 
+/* Many patterns searched in one pass (RE2::Set); NULL when one is invalid or the set is
+ * too large to build. */
+typedef struct RouteRegexSet RouteRegexSet;
+RouteRegexSet *route_regex_set_compile(const RouteStr *patterns, uint32_t count);
+void route_regex_set_free(RouteRegexSet *set);
+/* The indexes of the patterns that match `subject`, ascending, in `arena`; their number in
+ * `*matched`. Should the one pass fail (out of memory), every index is returned, so that
+ * the caller tries every pattern on its own. */
+const int32_t *route_regex_set_match(const RouteRegexSet *set, RouteStr subject, RouteArena *arena,
+                                     uint32_t *matched);
+
 /* ------------------------------------------------------------------------------ acls */
 /* A set of networks, searched in O(log n) over merged address ranges. */
 typedef struct RouteAcl RouteAcl;

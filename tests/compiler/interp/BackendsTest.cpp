@@ -200,5 +200,83 @@ TEST(Interpreter, UnroutedRequestsGet404) {
   EXPECT_EQ(x.response.status, 404);
 }
 
+// Runs of prefix rules become a trie walk in the JIT (nested prefixes, rules whose other
+// conditions fail, rules without a prefix in the run, host buckets holding prefix runs):
+// the first rule to match must be the interpreter's.
+TEST(Jit, PrefixRunsKeepFirstMatchOrder) {
+  Compilation compilation;
+  LoadedPolicy *policy = compilation.loadText("t.route", R"(
+    on request {
+      if req.path starts_with "/api/v1/" and req.method == "POST" { respond 201 "post v1" }
+      if req.path starts_with "/api/" { respond 200 "api" }
+      if req.path starts_with "/api/v1/users" { respond 200 "never: /api/ wins" }
+      if req.header["x-debug"] == "1" { respond 299 "debug" }
+      if req.path starts_with "" and req.query == "all" { respond 298 "all" }
+      if req.path starts_with "/static" { respond 200 "static" }
+      if req.host == "a.example" and req.path starts_with "/x" { respond 210 "a x" }
+      if req.host == "a.example" and req.path starts_with "/xy" { respond 211 "a xy" }
+      if req.host == "a.example" and req.path starts_with "/" and req.query == "q" { respond 212 "a q" }
+      if req.host == "a.example" and req.path ~ r"^/re(?P<n>[0-9]+)$" { respond 213 "a re " + match.n }
+      if req.host == "b.example" and req.path starts_with "/x" { respond 220 "b x" }
+      if req.host == "b.example" { respond 221 "b" }
+      if req.host == "b.example" and req.path starts_with "/y" { respond 222 "b y" }
+      if req.host == "b.example" and req.path starts_with "/z" { respond 223 "b z" }
+      respond 404 "none"
+    }
+  )");
+  ASSERT_TRUE(policy->ok) << compilation.diags().renderText();
+  const char *urls[] = {"http://h/api/v1/users", "http://h/api/v2", "http://h/ap", "http://h/static/x.css",
+                        "http://h/other?all", "http://h/", "http://a.example/xyz", "http://a.example/x",
+                        "http://a.example/q?q", "http://a.example/re42", "http://a.example/none",
+                        "http://b.example/x", "http://b.example/y", "http://c.example/x"};
+  for (const char *url : urls) {
+    for (const char *method : {"GET", "POST"}) {
+      for (bool debug : {false, true}) {
+        Exchange prepared;
+        ASSERT_TRUE(prepared.setUrl(url));
+        prepared.request.method = method;
+        if (debug)
+          prepared.request.headers.add("x-debug", "1");
+        runBoth(policy->program, prepared);
+      }
+    }
+  }
+  Exchange prepared;
+  prepared.setUrl("http://h/api/v1/users");
+  prepared.request.method = "POST";
+  EXPECT_EQ(runBoth(policy->program, prepared).response.body, "post v1");
+  prepared.setUrl("http://a.example/re42");
+  EXPECT_EQ(runBoth(policy->program, prepared).response.body, "a re 42");
+}
+
+// Runs of regex rules become one RE2::Set pass in the JIT; the rules whose regex matches
+// are tried in order, with their captures, and a failing rest of a condition moves on.
+TEST(Jit, RegexRunsKeepFirstMatchOrderAndCaptures) {
+  std::string policy = "on request {\n";
+  for (int i = 0; i < 12; ++i)
+    policy += "  if req.path ~ r\"^/r" + std::to_string(i) + "/(?P<rest>.*)$\" and req.query != \"skip" +
+              std::to_string(i) + "\" { respond 200 \"" + std::to_string(i) + " \" + match.rest }\n";
+  policy += "  if req.path ~ r\"/r1\" { respond 201 \"any r1\" }\n";
+  policy += "  if req.path ~ r\"x\" and req.path ~ r\"(?P<tail>y+)$\" { respond 202 \"xy \" + match.tail }\n";
+  policy += "  respond 404 \"none\"\n}\n";
+  Compilation compilation;
+  LoadedPolicy *loaded = compilation.loadText("t.route", policy);
+  ASSERT_TRUE(loaded->ok) << compilation.diags().renderText();
+  const char *urls[] = {"http://h/r3/a/b", "http://h/r11/z", "http://h/r1/q?skip1", "http://h/r1x?skip1",
+                        "http://h/zr1", "http://h/xyy", "http://h/nothing", "http://h/r7/?skip3"};
+  for (const char *url : urls) {
+    Exchange prepared;
+    ASSERT_TRUE(prepared.setUrl(url));
+    runBoth(loaded->program, prepared);
+  }
+  Exchange prepared;
+  prepared.setUrl("http://h/r3/a/b");
+  EXPECT_EQ(runBoth(loaded->program, prepared).response.body, "3 a/b");
+  prepared.setUrl("http://h/r1/q?skip1");
+  EXPECT_EQ(runBoth(loaded->program, prepared).response.body, "any r1");
+  prepared.setUrl("http://h/xyy");
+  EXPECT_EQ(runBoth(loaded->program, prepared).response.body, "xy yy");
+}
+
 } // namespace
 } // namespace route
