@@ -40,6 +40,7 @@ fuzz: deps
 bench: build
 	@bench/check_bench.sh
 	@bench/policy_bench.sh
+	@bench/proxy_bench.sh
 
 clean:
 	rm -rf build

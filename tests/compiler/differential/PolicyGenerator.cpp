@@ -201,6 +201,28 @@ std::string PolicyGenerator::block(const std::string &phase, int depth, bool may
   return out;
 }
 
+std::string PolicyGenerator::ruleTable() {
+  static const std::vector<std::string> prefixes = {"/", "/api", "/api/", "/api/v1", "/api/v2/orders", "/old",
+                                                    "/static/", "/admin", "", "/a%"};
+  std::string out;
+  int rules = 4 + static_cast<int>(pick(9));
+  int shape = static_cast<int>(pick(3)); // mostly one shape, so that runs form
+  for (int i = 0; i < rules; ++i) {
+    int kind = chance(80) ? shape : static_cast<int>(pick(3));
+    std::string prefix = oneOf(prefixes);
+    if (kind == 0)
+      out += "if req.host == \"" + oneOf(kHosts) + "\" and req.path starts_with \"" + prefix + "\"" +
+             (chance(30) ? " and " + condition(1) : "") + " {\n" + action("request") + "\n}\n";
+    else if (kind == 1)
+      out += "if req.path starts_with \"" + prefix + "\"" + (chance(30) ? " and " + condition(1) : "") + " {\n" +
+             action("request") + "\n}\n";
+    else
+      out += "if req.path ~ r\"^" + (prefix == "/a%" ? "/a" : prefix) + "(?P<rest>.*)$\"" +
+             (chance(30) ? " and " + condition(1) : "") + " {\nrespond 200 \"m \" + match.rest\n}\n";
+  }
+  return out;
+}
+
 std::string PolicyGenerator::policy() {
   std::string out = R"(upstream web { servers = ["127.0.0.1:8081", "127.0.0.1:8082"] retries = 2 }
 upstream api { servers = ["127.0.0.1:9090"] retries = 1 }
@@ -212,7 +234,8 @@ fn greet(s: string) -> string { return "hi " + s }
 fn is_api(s: string) -> bool { if s starts_with "/api" { return true } return len(s) > 20 }
 )";
   for (const char *phase : {"request", "upstream_request", "upstream_response", "response", "error"})
-    out += std::string("on ") + phase + " {\n" + block(phase, 3, true) + "}\n";
+    out += std::string("on ") + phase + " {\n" + (phase == std::string("request") && chance(50) ? ruleTable() : "") +
+           block(phase, 3, true) + "}\n";
   return out;
 }
 

@@ -22,6 +22,8 @@ class PolicyGenerator {
 public:
   explicit PolicyGenerator(uint64_t seed) : rng_(seed) {}
   std::string policy();
+  // A run of rules that the JIT lowers to a table: host hashes, prefix tries, regex sets.
+  std::string ruleTable();
   GeneratedRequest request();
 
 private:
