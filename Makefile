@@ -38,6 +38,7 @@ fuzz: deps
 	  -timeout=10 -rss_limit_mb=2048 build/fuzz/corpus tests/fuzz/corpus
 
 bench: build
+	@./install-deps.sh --bench
 	@bench/check_bench.sh
 	@bench/policy_bench.sh
 	@bench/proxy_bench.sh

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that Turnout builds, tests and benchmarks with.
+# Installs the Debian packages that Turnout builds and tests with; with --bench, also the
+# peers the benchmarks run (nginx, HAProxy, wrk), which tests never need: their packages
+# start services on install, which a test machine can do without.
 # Idempotent: does nothing when every package is already installed. `make` calls it.
 set -euo pipefail
 
@@ -13,9 +15,12 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libre2-dev libyaml-cpp-dev libspdlog-dev
   # fuzzing (clang's libFuzzer)
   clang-19 libclang-rt-19-dev
-  # tests and benchmarks: real clients, origins and peers
-  python3 hyperfine curl nghttp2-client wrk nginx haproxy
+  # tests: real clients and origins
+  python3 curl openssl
 )
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(hyperfine wrk nginx haproxy)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
