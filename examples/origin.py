@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small HTTP/1.1 origin for the quick start and the proxy's tests (loopback only).
 
-usage: origin.py PORT [--log FILE] [--tls CERT KEY]
+usage: origin.py PORT [--log FILE] [--tls CERT KEY] [--unhealthy]
 
   GET  /anything        "hello from origin PORT" and what it received, as text
   GET  /bytes/N         N bytes of a repeating pattern, with Content-Length
@@ -10,6 +10,7 @@ usage: origin.py PORT [--log FILE] [--tls CERT KEY]
                         (each action may follow other path segments: /a/slow/100)
   POST|PUT /upload      reads the body (Content-Length or chunked) and answers its
                         length and sha256
+  GET  /healthz         200 "ok", or 503 with --unhealthy
   HEAD                  as GET, without the body
 
 Every answer carries x-origin-port, x-seen-host and x-connection (a number per TCP
@@ -26,6 +27,7 @@ import time
 
 PORT = int(sys.argv[1])
 LOG = sys.argv[sys.argv.index("--log") + 1] if "--log" in sys.argv else None
+UNHEALTHY = "--unhealthy" in sys.argv
 TLS = sys.argv[sys.argv.index("--tls") + 1:sys.argv.index("--tls") + 3] if "--tls" in sys.argv else None
 PATTERN = bytes(range(256)) * 256  # 64 KiB
 connections = itertools.count(1)
@@ -98,6 +100,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.stream_chunked(int(parts[1]), body_only_head)
             if parts[0] == "slow" and len(parts) > 1:
                 time.sleep(int(parts[1]) / 1000)
+            if parts[0] == "healthz":
+                return self.health(body_only_head)
             lines = [f"hello from origin {PORT}", f"{self.command} {self.path}"]
             lines += [f"{k}: {v}" for k, v in self.headers.items()]
             body = ("\n".join(lines) + "\n").encode()
@@ -108,6 +112,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if not body_only_head:
             self.wfile.write(body)
+
+    def health(self, head):
+        self.send_response(503 if UNHEALTHY else 200)
+        self.common_headers()
+        self.send_header("content-length", "3")
+        self.end_headers()
+        if not head:
+            self.wfile.write(b"no\n" if UNHEALTHY else b"ok\n")
 
     def stream_bytes(self, n, head):
         self.send_response(200)

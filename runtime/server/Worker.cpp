@@ -39,8 +39,10 @@ Worker::Worker(SharedState &shared, unsigned index)
     std::vector<upstream::PeerSpec> peers;
     for (const route::ast::ServerSpec &server : decl->config.servers)
       peers.push_back({server.host, server.port, server.weight});
+    bool checked = decl->config.health.kind != route::ast::HealthCheckSpec::Kind::None;
     balancers_.emplace_back(balanceOf(decl->config.balance), std::move(peers), 0x9e3779b97f4a7c15ull * (index + 1),
-                            decl->config.maxConnections);
+                            decl->config.maxConnections,
+                            checked ? shared_.health.peers(static_cast<uint32_t>(balancers_.size())) : nullptr);
   }
 }
 
@@ -127,6 +129,8 @@ void Worker::start() {
   for (auto &acceptor : acceptors_)
     asio::co_spawn(context_, acceptLoop(*acceptor), asio::detached);
   asio::co_spawn(context_, housekeeping(), asio::detached);
+  if (index_ == 0) // one prober for the process
+    upstream::startHealthChecks(context_, shared_.policy->program(), shared_.health, tls_);
   thread_ = std::thread([this] { context_.run(); });
 }
 

@@ -6,6 +6,7 @@
 #include "policy/Policy.h"
 #include "server/Io.h"
 #include "upstream/Balancer.h"
+#include "upstream/Health.h"
 #include "upstream/Pool.h"
 
 #include <atomic>
@@ -21,6 +22,7 @@ struct SharedState {
   const ServerConfig &config;
   std::shared_ptr<const Policy> policy;
   std::atomic<uint64_t> connections{0};
+  upstream::HealthTable health{policy->program()};
   int accessLog = -1; // a file descriptor, or -1
 };
 

@@ -25,8 +25,9 @@ uint64_t stableHash(std::string_view bytes, uint64_t seed) {
   return h;
 }
 
-Balancer::Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed, int64_t maxActive)
-    : balance_(balance), maxActive_(maxActive), random_(seed) {
+Balancer::Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed, int64_t maxActive,
+                   const std::atomic<bool> *healthy)
+    : balance_(balance), maxActive_(maxActive), healthy_(healthy), random_(seed) {
   for (PeerSpec &spec : peers)
     peers_.push_back(Peer{std::move(spec)});
   if (balance_ == Balance::Ketama) {

@@ -6,6 +6,7 @@
 // max_fails=1 fail_timeout=10s); when every peer is out, all are tried again.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <random>
@@ -32,7 +33,9 @@ public:
 
   // `maxActive` caps the requests in flight to one peer (0: no cap); a peer at its cap
   // is passed over as if tried.
-  Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed = 1, int64_t maxActive = 0);
+  // `healthy`, when given, says per peer whether active health checks let it in.
+  Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed = 1, int64_t maxActive = 0,
+           const std::atomic<bool> *healthy = nullptr);
 
   // A peer for a request with balancing key `key` (unused but by the hashes), skipping
   // those in `tried` and those at their cap; kNoPeer when none is left.
@@ -45,7 +48,9 @@ public:
 
   size_t size() const { return peers_.size(); }
   const PeerSpec &peer(int index) const { return peers_[index].spec; }
-  bool down(int peer, Clock::time_point now) const { return peers_[peer].downUntil > now; }
+  bool down(int peer, Clock::time_point now) const {
+    return peers_[peer].downUntil > now || (healthy_ && !healthy_[peer].load(std::memory_order_relaxed));
+  }
 
 private:
   struct Peer {
@@ -59,6 +64,7 @@ private:
 
   Balance balance_;
   int64_t maxActive_;
+  const std::atomic<bool> *healthy_;
   std::vector<Peer> peers_;
   std::vector<std::pair<uint32_t, int>> ring_; // ketama: point, peer
   std::mt19937_64 random_;

@@ -58,12 +58,13 @@ def rss_kb(pid):
 
 
 class Origin:
-    def __init__(self, directory, tls=None):
+    def __init__(self, directory, tls=None, unhealthy=False):
         self.port = free_port()
         self.log = os.path.join(directory, f"origin-{self.port}.log")
         open(self.log, "w").close()
         self.process = subprocess.Popen([sys.executable, ORIGIN, str(self.port), "--log", self.log,
-                                         *(["--tls", *tls] if tls else [])])
+                                         *(["--tls", *tls] if tls else []),
+                                         *(["--unhealthy"] if unhealthy else [])])
         wait_for_port(self.port, self.process)
 
     def lines(self):
@@ -453,6 +454,35 @@ on upstream_request {{
         status, _, body = curl(self.proxy.url("/verify"))
         self.assertEqual((status, body), (502, b"bad gateway\n"))
         self.assertFalse([r for r in self.origin.requests() if "/verify" in r])
+
+
+class HealthChecks(unittest.TestCase):
+    """Active health checks take out a peer that answers requests but fails its check."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="turnout-test-")
+        cls.good, cls.sick = Origin(cls.dir), Origin(cls.dir, unhealthy=True)
+        cls.proxy = Proxy(cls.dir, f"""
+upstream checked {{
+    servers = ["127.0.0.1:{cls.good.port}", "127.0.0.1:{cls.sick.port}"]
+    health = http(path = "/healthz", interval = 100ms, unhealthy_after = 1, healthy_after = 1)
+}}
+on request {{ route checked }}
+""")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.good.stop()
+        cls.sick.stop()
+
+    def test_a_peer_failing_its_check_gets_no_requests(self):
+        time.sleep(0.5)
+        ports = {int(curl(self.proxy.url(f"/h/{i}"))[1]["x-origin-port"]) for i in range(10)}
+        self.assertEqual(ports, {self.good.port})
+        self.assertTrue([line for line in self.sick.requests() if "/healthz" in line])
+        self.assertFalse([line for line in self.sick.requests() if "/h/" in line])
 
 
 class Limits(unittest.TestCase):

@@ -1,0 +1,99 @@
+#include "upstream/Health.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace turnout::upstream {
+
+HealthTable::HealthTable(const route::Program &program) {
+  for (const route::ast::UpstreamDecl *decl : program.upstreams) {
+    size_t n = decl->config.servers.size();
+    healthy_.push_back(std::make_unique<std::atomic<bool>[]>(n));
+    for (size_t p = 0; p < n; ++p)
+      healthy_.back()[p].store(true);
+  }
+}
+
+namespace {
+
+Duration milliseconds(int64_t ns) { return Duration(std::max<int64_t>(1, ns / 1'000'000)); }
+
+// One check of one peer: a connection (and TLS) within the timeout, and for http checks
+// a GET of the path answered with the expected status.
+awaitable<bool> check(const route::ast::UpstreamConfig &config, const route::ast::ServerSpec &server,
+                      TlsContexts &tls) {
+  auto executor = co_await asio::this_coro::executor;
+  Stream stream(executor);
+  Watchdog dog(executor);
+  error_code ec;
+  tcp::endpoint endpoint(asio::ip::make_address(server.host, ec), server.port);
+  if (ec)
+    co_return false;
+  Duration timeout = milliseconds(config.health.timeoutNs);
+  dog.arm(stream, timeout);
+  auto [connectError] = co_await stream.lowest().async_connect(endpoint, asio::as_tuple(asio::use_awaitable));
+  if (!connectError && config.tls) {
+    stream.startTls(tls.get(config.verify), config.sni.empty() ? server.host : config.sni, config.verify);
+    connectError = co_await stream.handshake();
+  }
+  dog.disarm();
+  if (connectError || config.health.kind == route::ast::HealthCheckSpec::Kind::Tcp)
+    co_return !connectError;
+  std::string host = config.sni.empty() ? server.host : config.sni;
+  std::string request = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: turnout-health\r\nConnection: close\r\n\r\n",
+                                    config.health.path, host);
+  if (co_await writeAll(stream, request, dog, timeout) != IoStatus::Ok)
+    co_return false;
+  // The status line is enough: "HTTP/1.1 200 ...".
+  std::string head;
+  char buffer[256];
+  while (head.find("\r\n") == std::string::npos && head.size() < 1024) {
+    dog.arm(stream, timeout);
+    auto [readError, n] = co_await stream.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+    dog.disarm();
+    if (n == 0)
+      co_return false;
+    head.append(buffer, n);
+  }
+  stream.close();
+  int status = 0;
+  if (head.starts_with("HTTP/1.") && head.size() >= 12)
+    status = std::atoi(head.c_str() + 9);
+  co_return status == config.health.expectStatus;
+}
+
+awaitable<void> probe(uint32_t upstream, const route::ast::UpstreamDecl &decl, HealthTable &table, TlsContexts &tls) {
+  const route::ast::UpstreamConfig &config = decl.config;
+  std::vector<int64_t> failures(config.servers.size()), passes(config.servers.size());
+  asio::steady_timer tick(co_await asio::this_coro::executor);
+  for (;;) {
+    for (size_t p = 0; p < config.servers.size(); ++p) {
+      bool ok = co_await check(config, config.servers[p], tls);
+      failures[p] = ok ? 0 : failures[p] + 1;
+      passes[p] = ok ? passes[p] + 1 : 0;
+      std::string peer = fmt::format("{}:{}", config.servers[p].host, config.servers[p].port);
+      if (table.in(upstream, p) && failures[p] >= config.health.unhealthyAfter) {
+        table.set(upstream, p, false);
+        spdlog::warn("upstream {} peer {} is out: {} failed health checks", decl.name, peer, failures[p]);
+      } else if (!table.in(upstream, p) && passes[p] >= config.health.healthyAfter) {
+        table.set(upstream, p, true);
+        spdlog::info("upstream {} peer {} is back: {} passed health checks", decl.name, peer, passes[p]);
+      }
+    }
+    tick.expires_after(milliseconds(config.health.intervalNs));
+    auto [ec] = co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec)
+      co_return;
+  }
+}
+
+} // namespace
+
+void startHealthChecks(asio::io_context &context, const route::Program &program, HealthTable &table,
+                       TlsContexts &tls) {
+  for (uint32_t u = 0; u < program.upstreams.size(); ++u)
+    if (program.upstreams[u]->config.health.kind != route::ast::HealthCheckSpec::Kind::None)
+      asio::co_spawn(context, probe(u, *program.upstreams[u], table, tls), asio::detached);
+}
+
+} // namespace turnout::upstream
