@@ -325,13 +325,13 @@ private:
         i += run - 1;
         continue;
       }
-      std::vector<const ast::IfStmt *> prefixed = prefixRun(stmts, i);
+      std::vector<const ast::IfStmt *> prefixed = keyedRun(stmts, i, ast::BinaryOp::StartsWith);
       if (prefixed.size() >= kMinDispatchRun) {
         prefixDispatch(prefixed);
         i += prefixed.size() - 1;
         continue;
       }
-      std::vector<const ast::IfStmt *> matching = regexRun(stmts, i);
+      std::vector<const ast::IfStmt *> matching = keyedRun(stmts, i, ast::BinaryOp::Match);
       if (matching.size() >= kMinRegexSet && regexSetDispatch(matching)) {
         i += matching.size() - 1;
         continue;
@@ -353,34 +353,15 @@ private:
   };
 
   static std::optional<Keyed> equalityOn(const ast::Expr &e) {
-    if (e.kind != ast::ExprKind::Binary)
+    const ast::BinaryExpr *b = conjunct(e, ast::BinaryOp::Eq, nullptr);
+    if (!b)
       return std::nullopt;
-    const auto &b = ast::as<ast::BinaryExpr>(e);
-    if (b.op == ast::BinaryOp::And) {
-      if (auto left = equalityOn(*b.lhs))
-        return left;
-      return equalityOn(*b.rhs);
-    }
-    if (b.op != ast::BinaryOp::Eq || b.rhs->kind != ast::ExprKind::Literal ||
-        ast::as<ast::LiteralExpr>(*b.rhs).literal != ast::LiteralKind::String || !isStableSubject(*b.lhs))
-      return std::nullopt;
-    return Keyed{b.lhs.get(), ast::as<ast::LiteralExpr>(*b.rhs).stringValue};
+    return Keyed{b->lhs.get(), ast::as<ast::LiteralExpr>(*b->rhs).stringValue};
   }
 
   // An equality of `subject` with a string literal in the top-level conjunction of `e`.
   static const ast::BinaryExpr *equalityOn(const ast::Expr &e, const ast::Expr &subject) {
-    if (e.kind != ast::ExprKind::Binary)
-      return nullptr;
-    const auto &b = ast::as<ast::BinaryExpr>(e);
-    if (b.op == ast::BinaryOp::And) {
-      if (const ast::BinaryExpr *left = equalityOn(*b.lhs, subject))
-        return left;
-      return equalityOn(*b.rhs, subject);
-    }
-    if (b.op == ast::BinaryOp::Eq && b.rhs->kind == ast::ExprKind::Literal &&
-        ast::as<ast::LiteralExpr>(*b.rhs).literal == ast::LiteralKind::String && sameSubject(*b.lhs, subject))
-      return &b;
-    return nullptr;
+    return conjunct(e, ast::BinaryOp::Eq, &subject);
   }
 
   static bool isStableSubject(const ast::Expr &e) {
@@ -482,20 +463,43 @@ private:
   // trie walk of S finds the first rule whose prefix matches; if the rest of its condition
   // fails, the walk resumes after it. Rules of the run without such a prefix are found by
   // every walk, in their place, so the order of first match is kept.
-  static const ast::BinaryExpr *prefixOn(const ast::Expr &e, const ast::Expr *subject) {
+  // The first conjunct of `e`'s top-level `and` chain that is `S op "literal"` (or, for
+  // `~`, a regex match) on a stable subject S, and on `subject` when one is given.
+  static const ast::BinaryExpr *conjunct(const ast::Expr &e, ast::BinaryOp op, const ast::Expr *subject) {
     if (e.kind != ast::ExprKind::Binary)
       return nullptr;
     const auto &b = ast::as<ast::BinaryExpr>(e);
     if (b.op == ast::BinaryOp::And) {
-      if (const ast::BinaryExpr *left = prefixOn(*b.lhs, subject))
+      if (const ast::BinaryExpr *left = conjunct(*b.lhs, op, subject))
         return left;
-      return prefixOn(*b.rhs, subject);
+      return conjunct(*b.rhs, op, subject);
     }
-    if (b.op == ast::BinaryOp::StartsWith && b.rhs->kind == ast::ExprKind::Literal &&
-        ast::as<ast::LiteralExpr>(*b.rhs).literal == ast::LiteralKind::String && isStableSubject(*b.lhs) &&
-        (!subject || sameSubject(*b.lhs, *subject)))
+    bool operand = op == ast::BinaryOp::Match ? b.regex != nullptr
+                                              : b.rhs->kind == ast::ExprKind::Literal &&
+                                                    ast::as<ast::LiteralExpr>(*b.rhs).literal == ast::LiteralKind::String;
+    if (b.op == op && operand && isStableSubject(*b.lhs) && (!subject || sameSubject(*b.lhs, *subject)))
       return &b;
     return nullptr;
+  }
+
+  static const ast::BinaryExpr *prefixOn(const ast::Expr &e, const ast::Expr *subject) {
+    return conjunct(e, ast::BinaryOp::StartsWith, subject);
+  }
+
+  // The longest run of rules from `first` whose conditions hold an `op` conjunct on the
+  // subject of the first one's.
+  std::vector<const ast::IfStmt *> keyedRun(const std::vector<ast::StmtPtr> &stmts, size_t first, ast::BinaryOp op) {
+    std::vector<const ast::IfStmt *> run;
+    if (!isRule(*stmts[first]))
+      return run;
+    const ast::BinaryExpr *key = conjunct(*ast::as<ast::IfStmt>(*stmts[first]).branches[0].condition, op, nullptr);
+    if (!key)
+      return run;
+    for (size_t i = first; i < stmts.size() && isRule(*stmts[i]) &&
+                           conjunct(*ast::as<ast::IfStmt>(*stmts[i]).branches[0].condition, op, key->lhs.get());
+         ++i)
+      run.push_back(&ast::as<ast::IfStmt>(*stmts[i]));
+    return run;
   }
 
   // The subject that most of `rules` test a prefix of, if at least half of them do.
@@ -519,20 +523,6 @@ private:
     return bestCount * 2 >= rules.size() ? best : nullptr;
   }
 
-  std::vector<const ast::IfStmt *> prefixRun(const std::vector<ast::StmtPtr> &stmts, size_t first) {
-    std::vector<const ast::IfStmt *> run;
-    if (!isRule(*stmts[first]))
-      return run;
-    const ast::BinaryExpr *key = prefixOn(*ast::as<ast::IfStmt>(*stmts[first]).branches[0].condition, nullptr);
-    if (!key)
-      return run;
-    for (size_t i = first; i < stmts.size() && isRule(*stmts[i]) &&
-                           prefixOn(*ast::as<ast::IfStmt>(*stmts[i]).branches[0].condition, key->lhs.get());
-         ++i)
-      run.push_back(&ast::as<ast::IfStmt>(*stmts[i]));
-    return run;
-  }
-
   // A run of rules `if S ~ r"..." and ...` on one subject S: one RE2::Set pass over S
   // names the rules whose regex matches, and only those are tried, in order (each runs
   // its own regex again, for its captures). Below kMinRegexSet rules, trying each regex
@@ -540,31 +530,7 @@ private:
   static constexpr size_t kMinRegexSet = 8;
 
   static const ast::BinaryExpr *matchOn(const ast::Expr &e, const ast::Expr *subject) {
-    if (e.kind != ast::ExprKind::Binary)
-      return nullptr;
-    const auto &b = ast::as<ast::BinaryExpr>(e);
-    if (b.op == ast::BinaryOp::And) {
-      if (const ast::BinaryExpr *left = matchOn(*b.lhs, subject))
-        return left;
-      return matchOn(*b.rhs, subject);
-    }
-    if (b.op == ast::BinaryOp::Match && b.regex && isStableSubject(*b.lhs) && (!subject || sameSubject(*b.lhs, *subject)))
-      return &b;
-    return nullptr;
-  }
-
-  std::vector<const ast::IfStmt *> regexRun(const std::vector<ast::StmtPtr> &stmts, size_t first) {
-    std::vector<const ast::IfStmt *> run;
-    if (!isRule(*stmts[first]))
-      return run;
-    const ast::BinaryExpr *key = matchOn(*ast::as<ast::IfStmt>(*stmts[first]).branches[0].condition, nullptr);
-    if (!key)
-      return run;
-    for (size_t i = first; i < stmts.size() && isRule(*stmts[i]) &&
-                           matchOn(*ast::as<ast::IfStmt>(*stmts[i]).branches[0].condition, key->lhs.get());
-         ++i)
-      run.push_back(&ast::as<ast::IfStmt>(*stmts[i]));
-    return run;
+    return conjunct(e, ast::BinaryOp::Match, subject);
   }
 
   // False, having generated nothing, when the patterns do not make a set.
