@@ -42,7 +42,7 @@ public:
   }
 
 private:
-  static constexpr size_t kKeep = 256;
+  static constexpr size_t kKeep = 64; // 4 MiB at the most, kept warm
   size_t size_;
   std::vector<std::unique_ptr<char[]>> free_;
 };

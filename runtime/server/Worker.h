@@ -64,7 +64,7 @@ private:
   std::vector<upstream::Balancer> balancers_;
   uint64_t requests_ = 0;
   std::string accessBuffer_;
-  BufferPool buffers_{32 * 1024};
+  BufferPool buffers_{64 * 1024};
   // One thread runs it, and only it touches its sockets: the reactor needs no locks.
   asio::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   upstream::TlsContexts tls_;
