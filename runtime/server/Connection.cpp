@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <fmt/format.h>
@@ -65,7 +66,7 @@ Connection::Connection(Worker &worker, Socket socket)
     std::tie(serverIp_, serverPort_) = addressOf(local);
   if (local.protocol().family() == AF_INET || local.protocol().family() == AF_INET6) {
     int one = 1;
-    ::setsockopt(client_.native_handle(), IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
+    ::setsockopt(client_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
 }
 
