@@ -439,17 +439,8 @@ private:
       if (buckets[k].size() >= kMinDispatchRun && commonPrefixSubject(buckets[k])) {
         prefixDispatch(buckets[k]);
       } else {
-        for (const ast::IfStmt *rule : buckets[k]) {
-          auto *then = llvm::BasicBlock::Create(c_, "rule", function_);
-          auto *next = llvm::BasicBlock::Create(c_, "rule.next", function_);
-          Value *condition = this->condition(*rule->branches[0].condition);
-          b_.CreateCondBr(condition, then, next);
-          b_.SetInsertPoint(then);
-          block(rule->branches[0].body);
-          if (!b_.GetInsertBlock()->getTerminator())
-            b_.CreateBr(after); // cannot happen: rule bodies end the phase
-          b_.SetInsertPoint(next);
-        }
+        for (const ast::IfStmt *rule : buckets[k])
+          tryRule(*rule, nullptr, after);
       }
       for (const ast::BinaryExpr *e : established)
         knownTrue_.erase(e);
@@ -566,21 +557,31 @@ private:
       auto *test = llvm::BasicBlock::Create(c_, "regexset.rule", function_);
       choose->addCase(b_.getInt32(static_cast<uint32_t>(i)), test);
       b_.SetInsertPoint(test);
-      Value *condition = this->condition(*rules[i]->branches[0].condition);
-      auto *then = llvm::BasicBlock::Create(c_, "regexset.then", function_);
-      auto *resume = llvm::BasicBlock::Create(c_, "regexset.resume", function_);
-      b_.CreateCondBr(condition, then, resume);
-      b_.SetInsertPoint(then);
-      block(rules[i]->branches[0].body);
-      if (!b_.GetInsertBlock()->getTerminator())
-        b_.CreateBr(after); // cannot happen: rule bodies end the phase
-      b_.SetInsertPoint(resume);
+      tryRule(*rules[i], nullptr, after);
       Value *next = b_.CreateAdd(at, b_.getInt32(1));
       b_.CreateBr(loop);
-      at->addIncoming(next, resume);
+      at->addIncoming(next, b_.GetInsertBlock());
     }
     b_.SetInsertPoint(after);
     return true;
+  }
+
+  // One rule a table lookup picked: its condition (`established` taken as true), and its
+  // body when that holds. The builder is left where the rule did not apply.
+  void tryRule(const ast::IfStmt &rule, const ast::BinaryExpr *established, llvm::BasicBlock *after) {
+    if (established)
+      knownTrue_.insert(established);
+    Value *condition = this->condition(*rule.branches[0].condition);
+    if (established)
+      knownTrue_.erase(established);
+    auto *then = llvm::BasicBlock::Create(c_, "rule", function_);
+    auto *next = llvm::BasicBlock::Create(c_, "rule.next", function_);
+    b_.CreateCondBr(condition, then, next);
+    b_.SetInsertPoint(then);
+    block(rule.branches[0].body);
+    if (!b_.GetInsertBlock()->getTerminator())
+      b_.CreateBr(after); // cannot happen: rule bodies end the phase
+    b_.SetInsertPoint(next);
   }
 
   void prefixDispatch(const std::vector<const ast::IfStmt *> &rules) {
@@ -606,21 +607,9 @@ private:
       auto *test = llvm::BasicBlock::Create(c_, "prefix.rule", function_);
       choose->addCase(b_.getInt32(static_cast<uint32_t>(i)), test);
       b_.SetInsertPoint(test);
-      if (prefixes[i])
-        knownTrue_.insert(prefixes[i]);
-      Value *condition = this->condition(*rules[i]->branches[0].condition);
-      if (prefixes[i])
-        knownTrue_.erase(prefixes[i]);
-      auto *then = llvm::BasicBlock::Create(c_, "prefix.then", function_);
-      auto *resume = llvm::BasicBlock::Create(c_, "prefix.resume", function_);
-      b_.CreateCondBr(condition, then, resume);
-      b_.SetInsertPoint(then);
-      block(rules[i]->branches[0].body);
-      if (!b_.GetInsertBlock()->getTerminator())
-        b_.CreateBr(after); // cannot happen: rule bodies end the phase
-      b_.SetInsertPoint(resume);
+      tryRule(*rules[i], prefixes[i], after);
       b_.CreateBr(walk);
-      from->addIncoming(b_.getInt32(static_cast<uint32_t>(i + 1)), resume);
+      from->addIncoming(b_.getInt32(static_cast<uint32_t>(i + 1)), b_.GetInsertBlock());
     }
     b_.SetInsertPoint(after);
   }
