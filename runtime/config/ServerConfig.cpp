@@ -203,7 +203,8 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
                       {{"header_read", [&](auto &n, auto &k) { t.headerRead = r.duration(n, k); }},
                        {"keepalive_idle", [&](auto &n, auto &k) { t.keepaliveIdle = r.duration(n, k); }},
                        {"body_read", [&](auto &n, auto &k) { t.bodyRead = r.duration(n, k); }},
-                       {"send", [&](auto &n, auto &k) { t.send = r.duration(n, k); }}});
+                       {"send", [&](auto &n, auto &k) { t.send = r.duration(n, k); }},
+                       {"shutdown_grace", [&](auto &n, auto &k) { t.shutdownGrace = r.duration(n, k); }}});
              }},
             {"upstreams",
              [&](const YAML::Node &node, const std::string &name) {

@@ -46,6 +46,7 @@ struct ServerConfig {
     Duration keepaliveIdle{75'000}; // keepalive_timeout
     Duration bodyRead{60'000};     // client_body_timeout, between two reads
     Duration send{60'000};         // send_timeout, between two writes
+    Duration shutdownGrace{30'000}; // after SIGTERM, for requests in flight to finish
   } timeouts;
 
   struct Upstreams {

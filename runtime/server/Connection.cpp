@@ -70,12 +70,22 @@ Connection::Connection(Worker &worker, Socket socket)
   }
 }
 
+Connection::~Connection() { worker_.forget(this); }
+
+void Connection::closeIfIdle() {
+  if (!idle_)
+    return;
+  error_code ignored;
+  client_.cancel(ignored);
+}
+
 awaitable<void> Connection::serve() {
+  worker_.track(this);
   for (;;) {
-    if (!co_await readHead())
+    if (worker_.draining() || !co_await readHead())
       break;
     co_await handle();
-    if (!keepAlive_ || clientGone_)
+    if (!keepAlive_ || clientGone_ || worker_.draining())
       break;
     request_.next();
   }
@@ -94,7 +104,12 @@ awaitable<bool> Connection::readHead() {
       // one, it has the header timeout to finish the head (slowloris).
       Duration timeout = served_ > 0 && !request_.started() ? timeouts.keepaliveIdle : timeouts.headerRead;
       // An idle connection waits for its next request without holding a read buffer.
-      IoStatus status = request_.started() ? IoStatus::Ok : co_await waitReadable(client_, clientDog_, timeout);
+      IoStatus status = IoStatus::Ok;
+      if (!request_.started()) {
+        idle_ = true;
+        status = co_await waitReadable(client_, clientDog_, timeout);
+        idle_ = false;
+      }
       if (status == IoStatus::Ok)
         status = co_await readSome(client_, in_, clientDog_, timeout);
       if (status == IoStatus::TimedOut && request_.started()) {
@@ -204,7 +219,7 @@ awaitable<void> Connection::handle() {
     co_await writeClient(http::localResponse(status, why, true));
     co_return;
   }
-  keepAlive_ = request_.keepAlive() && !request_.upgrade() &&
+  keepAlive_ = request_.keepAlive() && !request_.upgrade() && !worker_.draining() &&
                served_ < worker_.config().limits.maxRequestsPerConnection;
 
   policy_->runPhase(x, Phase::Request);

@@ -14,7 +14,10 @@ namespace turnout {
 class Connection {
 public:
   Connection(Worker &worker, Socket socket);
+  ~Connection();
   awaitable<void> serve();
+  // Ends the connection now if it waits for a request (a graceful shutdown's part).
+  void closeIfIdle();
 
 private:
   enum class Attempt { Done, Failed, Stale };
@@ -53,6 +56,7 @@ private:
   uint64_t served_ = 0;
   uint64_t bodyBytes_ = 0; // request body bytes read so far
   bool keepAlive_ = true;
+  bool idle_ = false; // waiting for the first byte of a request
   bool clientGone_ = false;
   bool expectContinue_ = false, sentContinue_ = false;
 };

@@ -104,6 +104,16 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   spdlog::info("listening on {} with {} thread{}; policy {} ({})", listening, threads, threads == 1 ? "" : "s",
                shared.policy->path(), shared.policy->backend());
   signals.run();
+  if (received == SIGTERM) {
+    // Graceful: no new connections; requests in flight finish, within the grace period.
+    for (auto &worker : workers)
+      worker->drain();
+    auto deadline = std::chrono::steady_clock::now() + config.timeouts.shutdownGrace;
+    while (shared.connections > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (shared.connections > 0)
+      spdlog::warn("{} connections still open after the grace period", shared.connections.load());
+  }
   for (auto &worker : workers)
     worker->stop();
   workers.clear();

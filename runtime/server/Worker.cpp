@@ -81,6 +81,18 @@ bool Worker::admit() {
 
 void Worker::release() { --shared_.connections; }
 
+void Worker::drain() {
+  asio::post(context_, [this] {
+    draining_ = true;
+    for (auto &acceptor : acceptors_) {
+      error_code ignored;
+      acceptor->close(ignored);
+    }
+    for (Connection *connection : connections_)
+      connection->closeIfIdle();
+  });
+}
+
 void Worker::listen(Acceptor acceptor) { acceptors_.push_back(std::make_unique<Acceptor>(std::move(acceptor))); }
 
 awaitable<void> Worker::acceptLoop(Acceptor &acceptor) {

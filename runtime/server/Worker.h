@@ -12,9 +12,11 @@
 #include <atomic>
 #include <memory>
 #include <thread>
+#include <unordered_set>
 
 namespace turnout {
 
+class Connection;
 using Socket = asio::generic::stream_protocol::socket;
 using Acceptor = asio::basic_socket_acceptor<asio::generic::stream_protocol>;
 
@@ -53,6 +55,13 @@ public:
   bool admit();
   void release();
 
+  // Graceful shutdown, from any thread: stop accepting, close idle connections, and let
+  // each busy one end after its current request.
+  void drain();
+  bool draining() const { return draining_; }
+  void track(Connection *connection) { connections_.insert(connection); }
+  void forget(Connection *connection) { connections_.erase(connection); }
+
 private:
   awaitable<void> acceptLoop(Acceptor &acceptor);
   awaitable<void> housekeeping();
@@ -62,6 +71,8 @@ private:
   unsigned index_;
   // Declared before the context: its coroutines, destroyed with it, still use them.
   std::vector<upstream::Balancer> balancers_;
+  std::unordered_set<Connection *> connections_;
+  bool draining_ = false;
   uint64_t requests_ = 0;
   std::string accessBuffer_;
   BufferPool buffers_{64 * 1024};

@@ -485,6 +485,35 @@ on request {{ route checked }}
         self.assertFalse([line for line in self.sick.requests() if "/h/" in line])
 
 
+class GracefulShutdown(unittest.TestCase):
+    def test_sigterm_lets_requests_in_flight_finish_and_closes_idle_connections(self):
+        directory = tempfile.mkdtemp(prefix="turnout-test-")
+        origin = Origin(directory)
+        self.addCleanup(origin.stop)
+        proxy = Proxy(directory, f"""
+upstream o {{ servers = ["127.0.0.1:{origin.port}"] }}
+on request {{ route o }}
+""")
+        idle = socket.create_connection(("127.0.0.1", proxy.port))
+        idle.sendall(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
+        idle.settimeout(5)
+        self.assertIn(b"200 OK", idle.recv(65536))
+        slow = subprocess.Popen(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", proxy.url("/slow/1500")],
+                                stdout=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        started = time.time()
+        proxy.process.send_signal(signal.SIGTERM)
+        self.assertEqual(idle.recv(65536), b"")  # the idle keep-alive connection is closed
+        idle.close()
+        time.sleep(0.2)
+        with self.assertRaises(OSError):  # no new connections
+            socket.create_connection(("127.0.0.1", proxy.port), timeout=1).close()
+        self.assertEqual(slow.communicate(timeout=10)[0], "200")  # the request in flight finished
+        self.assertEqual(proxy.process.wait(timeout=10), 0)
+        self.assertLess(time.time() - started, 5)
+        proxy.stderr.close()
+
+
 class Limits(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
