@@ -22,7 +22,7 @@ threads: 4
 policy: p.route
 limits: {max_request_line: 4k, max_header_bytes: 16KiB, max_header_count: 50, max_body_bytes: 1m,
          max_requests_per_connection: 10, max_connections: 100, replay_buffer_bytes: 128k}
-timeouts: {header_read: 5s, keepalive_idle: 500ms, body_read: 1m, send: 1h}
+timeouts: {header_read: 5s, keepalive_idle: 500ms, body_read: 1m, send: 1h, shutdown_grace: 5s}
 upstreams: {idle_per_peer: 8}
 log: {level: warn, access: /tmp/access.log}
 )"),
@@ -37,6 +37,7 @@ log: {level: warn, access: /tmp/access.log}
   EXPECT_EQ(config->limits.maxBodyBytes, 1u << 20);
   EXPECT_EQ(config->timeouts.keepaliveIdle, Duration(500));
   EXPECT_EQ(config->timeouts.send, Duration(3'600'000));
+  EXPECT_EQ(config->timeouts.shutdownGrace, Duration(5'000));
   EXPECT_EQ(config->upstreams.idlePerPeer, 8u);
   EXPECT_EQ(config->log.level, "warn");
 }
