@@ -79,4 +79,9 @@ const char *describe(DeclKind kind) {
   return "declaration";
 }
 
+std::string ServerSpec::address() const {
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
 } // namespace route::ast

@@ -287,6 +287,8 @@ struct ServerSpec {
   uint16_t port = 0;
   int64_t weight = 1;
   SourceRange range;
+  // "ip:port", "[v6]:port": how the peer is named to policies (upstream.peer) and in logs.
+  std::string address() const;
 };
 
 struct HealthCheckSpec {

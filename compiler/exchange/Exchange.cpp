@@ -130,7 +130,7 @@ void Exchange::run(const Program &program, const PhaseRunner &policy) {
     if (!upstream->config.servers.empty()) {
       const ast::ServerSpec &server = upstream->config.servers.front();
       bool v6 = server.host.find(':') != std::string::npos;
-      upstreamPeer = (v6 ? "[" + server.host + "]" : server.host) + ":" + std::to_string(server.port);
+      upstreamPeer = server.address();
     }
     upstreamAttempt = 1;
     upstreamRequest = request;

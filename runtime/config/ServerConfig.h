@@ -13,6 +13,9 @@ namespace turnout {
 
 using Duration = std::chrono::milliseconds;
 
+// A policy's duration (nanoseconds) as a timeout: whole milliseconds, at least one.
+inline Duration fromNanoseconds(int64_t ns) { return Duration(ns / 1'000'000 > 0 ? ns / 1'000'000 : 1); }
+
 struct ListenAddress {
   enum class Kind { Tcp, Unix } kind = Kind::Tcp;
   std::string host; // Tcp: an IPv4 or IPv6 address

@@ -15,8 +15,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-Duration milliseconds(int64_t ns) { return Duration(std::max<int64_t>(1, ns / 1'000'000)); }
-
 const char *defaultBody(int64_t status) {
   switch (status) {
   case 503:
@@ -90,7 +88,7 @@ awaitable<void> Connection::forward(route::Exchange &x) {
         fail(x, 503, "no_peer", fmt::format("no peer of upstream '{}' can take a request", decl.name));
     } else {
       tried[peer] = true;
-      x.upstreamPeer = balancer.peer(peer).name();
+      x.upstreamPeer = balancer.peer(peer).address();
       x.upstreamAttempt = attempt;
       if (!rewritten) {
         policy_->runPhase(x, Phase::UpstreamRequest);
@@ -164,7 +162,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   Clock::time_point deadline = config.totalTimeoutNs ? Clock::now() + std::chrono::nanoseconds(config.totalTimeoutNs)
                                                      : Clock::time_point::max();
   auto within = [&](int64_t timeoutNs) {
-    Duration own = milliseconds(timeoutNs);
+    Duration own = fromNanoseconds(timeoutNs);
     if (deadline == Clock::time_point::max())
       return own;
     auto left = std::chrono::duration_cast<Duration>(deadline - Clock::now());
@@ -402,7 +400,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     co_return Attempt::Done;
   }
   if (response.keepAlive() && in.empty() && !response.bodyUntilClose())
-    worker_.pool().put(identity, std::move(socket), milliseconds(config.idleTimeoutNs));
+    worker_.pool().put(identity, std::move(socket), fromNanoseconds(config.idleTimeoutNs));
   co_return Attempt::Done;
 }
 

@@ -1,22 +1,15 @@
 #include "upstream/Balancer.h"
 
+#include "route/abi.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 namespace turnout::upstream {
 
-std::string PeerSpec::name() const {
-  bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
 uint64_t stableHash(std::string_view bytes, uint64_t seed) {
-  uint64_t h = 0xcbf29ce484222325ull ^ seed;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
+  uint64_t h = static_cast<uint64_t>(route_Hash64({bytes.data(), bytes.size()})) ^ seed;
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;
@@ -32,7 +25,7 @@ Balancer::Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed, 
     peers_.push_back(Peer{std::move(spec)});
   if (balance_ == Balance::Ketama) {
     for (size_t p = 0; p < peers_.size(); ++p) {
-      std::string name = peers_[p].spec.name();
+      std::string name = peers_[p].spec.address();
       int64_t points = 160 * std::max<int64_t>(1, peers_[p].spec.weight);
       for (int64_t i = 0; i < points; ++i)
         ring_.emplace_back(static_cast<uint32_t>(stableHash(name + "-" + std::to_string(i))), static_cast<int>(p));
@@ -117,7 +110,7 @@ int Balancer::pickFrom(std::string_view key, const std::vector<bool> &skip) {
     for (size_t p = 0; p < peers_.size(); ++p) {
       if (skip[p])
         continue;
-      uint64_t h = stableHash(key, stableHash(peers_[p].spec.name()));
+      uint64_t h = stableHash(key, stableHash(peers_[p].spec.address()));
       double unit = (static_cast<double>(h >> 11) + 0.5) / 9007199254740992.0; // (0, 1)
       double score = static_cast<double>(peers_[p].spec.weight) / -std::log(unit);
       if (score > bestScore) {

@@ -6,6 +6,8 @@
 // max_fails=1 fail_timeout=10s); when every peer is out, all are tried again.
 #pragma once
 
+#include "ast/AST.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -18,12 +20,7 @@ namespace turnout::upstream {
 
 enum class Balance : uint8_t { RoundRobin, Random, LeastConn, Hash, Ketama };
 
-struct PeerSpec {
-  std::string host; // an IP address
-  uint16_t port = 0;
-  int64_t weight = 1;
-  std::string name() const; // "ip:port", "[v6]:port"
-};
+using PeerSpec = route::ast::ServerSpec; // host is an IP address
 
 class Balancer {
 public:
@@ -70,8 +67,9 @@ private:
   std::mt19937_64 random_;
 };
 
-// A stable 64-bit hash (FNV-1a with a murmur finaliser): keys hash the same in every
-// process and on every machine, so consistent hashing is consistent across restarts.
+// A stable 64-bit hash (the stdlib's hash64, FNV-1a, through a murmur finaliser so that
+// every bit depends on every byte): keys hash the same in every process and on every
+// machine, so consistent hashing is consistent across restarts.
 uint64_t stableHash(std::string_view bytes, uint64_t seed = 0);
 
 } // namespace turnout::upstream

@@ -1,5 +1,7 @@
 #include "upstream/Health.h"
 
+#include "http/Parser.h"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -16,8 +18,6 @@ HealthTable::HealthTable(const route::Program &program) {
 
 namespace {
 
-Duration milliseconds(int64_t ns) { return Duration(std::max<int64_t>(1, ns / 1'000'000)); }
-
 // One check of one peer: a connection (and TLS) within the timeout, and for http checks
 // a GET of the path answered with the expected status.
 awaitable<bool> check(const route::ast::UpstreamConfig &config, const route::ast::ServerSpec &server,
@@ -29,7 +29,7 @@ awaitable<bool> check(const route::ast::UpstreamConfig &config, const route::ast
   tcp::endpoint endpoint(asio::ip::make_address(server.host, ec), server.port);
   if (ec)
     co_return false;
-  Duration timeout = milliseconds(config.health.timeoutNs);
+  Duration timeout = fromNanoseconds(config.health.timeoutNs);
   dog.arm(stream, timeout);
   auto [connectError] = co_await stream.lowest().async_connect(endpoint, asio::as_tuple(asio::use_awaitable));
   if (!connectError && config.tls) {
@@ -44,22 +44,17 @@ awaitable<bool> check(const route::ast::UpstreamConfig &config, const route::ast
                                     config.health.path, host);
   if (co_await writeAll(stream, request, dog, timeout) != IoStatus::Ok)
     co_return false;
-  // The status line is enough: "HTTP/1.1 200 ...".
-  std::string head;
-  char buffer[256];
-  while (head.find("\r\n") == std::string::npos && head.size() < 1024) {
-    dog.arm(stream, timeout);
-    auto [readError, n] = co_await stream.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
-    dog.disarm();
-    if (n == 0)
+  // The response's head is enough.
+  http::Parser response(http::Parser::Kind::Response);
+  BufferPool buffers(4096);
+  InputBuffer in(buffers);
+  while (!response.headComplete() && !response.failed()) {
+    if (in.empty() && co_await readSome(stream, in, dog, timeout) != IoStatus::Ok)
       co_return false;
-    head.append(buffer, n);
+    in.consume(response.feed(in.data(), in.size()));
   }
   stream.close();
-  int status = 0;
-  if (head.starts_with("HTTP/1.") && head.size() >= 12)
-    status = std::atoi(head.c_str() + 9);
-  co_return status == config.health.expectStatus;
+  co_return !response.failed() && response.head().status == config.health.expectStatus;
 }
 
 awaitable<void> probe(uint32_t upstream, const route::ast::UpstreamDecl &decl, HealthTable &table, TlsContexts &tls) {
@@ -71,7 +66,7 @@ awaitable<void> probe(uint32_t upstream, const route::ast::UpstreamDecl &decl, H
       bool ok = co_await check(config, config.servers[p], tls);
       failures[p] = ok ? 0 : failures[p] + 1;
       passes[p] = ok ? passes[p] + 1 : 0;
-      std::string peer = fmt::format("{}:{}", config.servers[p].host, config.servers[p].port);
+      std::string peer = config.servers[p].address();
       if (table.in(upstream, p) && failures[p] >= config.health.unhealthyAfter) {
         table.set(upstream, p, false);
         spdlog::warn("upstream {} peer {} is out: {} failed health checks", decl.name, peer, failures[p]);
@@ -80,7 +75,7 @@ awaitable<void> probe(uint32_t upstream, const route::ast::UpstreamDecl &decl, H
         spdlog::info("upstream {} peer {} is back: {} passed health checks", decl.name, peer, passes[p]);
       }
     }
-    tick.expires_after(milliseconds(config.health.intervalNs));
+    tick.expires_after(fromNanoseconds(config.health.intervalNs));
     auto [ec] = co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec)
       co_return;
