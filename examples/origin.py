@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small HTTP/1.1 origin for the quick start and the proxy's tests (loopback only).
 
-usage: origin.py PORT [--log FILE] [--tls CERT KEY] [--unhealthy]
+usage: origin.py PORT [--log FILE] [--tls CERT KEY] [--unhealthy] [--idle-close SECONDS]
 
   GET  /anything        "hello from origin PORT" and what it received, as text
   GET  /bytes/N         N bytes of a repeating pattern, with Content-Length
@@ -16,6 +16,8 @@ usage: origin.py PORT [--log FILE] [--tls CERT KEY] [--unhealthy]
 Every answer carries x-origin-port, x-seen-host and x-connection (a number per TCP
 connection). With --log, one line per connection and per request goes to FILE:
 "connect N" and "request N METHOD TARGET host=HOST". With --tls, it speaks HTTPS with that certificate.
+With --idle-close, it closes a kept-alive connection idle for that long (as servers with a
+short keep-alive timeout do).
 """
 import hashlib
 import http.server
@@ -28,6 +30,7 @@ import time
 PORT = int(sys.argv[1])
 LOG = sys.argv[sys.argv.index("--log") + 1] if "--log" in sys.argv else None
 UNHEALTHY = "--unhealthy" in sys.argv
+IDLE_CLOSE = float(sys.argv[sys.argv.index("--idle-close") + 1]) if "--idle-close" in sys.argv else None
 TLS = sys.argv[sys.argv.index("--tls") + 1:sys.argv.index("--tls") + 3] if "--tls" in sys.argv else None
 PATTERN = bytes(range(256)) * 256  # 64 KiB
 connections = itertools.count(1)
@@ -42,6 +45,7 @@ def log(line):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = IDLE_CLOSE  # a socket timeout: the handler ends the connection when it passes
 
     def setup(self):
         super().setup()

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 
 // The host's side of route/abi.h: the context is the exchange and its arena.
 struct RouteCtx {
@@ -129,11 +131,9 @@ void Exchange::run(const Program &program, const PhaseRunner &policy) {
     upstreamName = upstream->name;
     if (!upstream->config.servers.empty()) {
       const ast::ServerSpec &server = upstream->config.servers.front();
-      bool v6 = server.host.find(':') != std::string::npos;
       upstreamPeer = server.address();
     }
     upstreamAttempt = 1;
-    upstreamRequest = request;
     runPhase(policy, schema::Phase::UpstreamRequest);
     if (originError.empty()) {
       upstreamResponse = origin;
@@ -204,7 +204,7 @@ std::string difference(const Exchange &a, const Exchange &b) {
       {"response headers", {text(a.response.headers), text(b.response.headers)}},
       {"response body", {a.response.body, b.response.body}},
       {"request", {text(a.request), text(b.request)}},
-      {"upstream request", {text(a.upstreamRequest), text(b.upstreamRequest)}},
+      {"upstream request", {text(a.upstreamRequest()), text(b.upstreamRequest())}},
       {"upstream response headers", {text(a.upstreamResponse.headers), text(b.upstreamResponse.headers)}},
       {"error status", {std::to_string(a.errorStatus), std::to_string(b.errorStatus)}},
       {"error decisions", {std::to_string(a.errorDecisions.size()), std::to_string(b.errorDecisions.size())}},
@@ -219,6 +219,27 @@ std::string difference(const Exchange &a, const Exchange &b) {
 
 using route::Exchange;
 using route::V;
+
+// The header fields `variable` names: to read, through a const exchange; to change, through
+// a mutable one, which gives the upstream request a copy of its own first.
+template <typename X> static auto *headersOf(X &x, uint32_t variable) {
+  using Headers = std::conditional_t<std::is_const_v<X>, const route::HeaderList, route::HeaderList>;
+  switch (route::variableOf(variable)) {
+  case V::ReqHeader:
+    return &x.request.headers;
+  case V::UpstreamReqHeader:
+    if constexpr (std::is_const_v<X>)
+      return &x.upstreamRequest().headers;
+    else
+      return &x.changeUpstreamRequest().headers;
+  case V::UpstreamRespHeader:
+    return &x.upstreamResponse.headers;
+  case V::RespHeader:
+    return &x.response.headers;
+  default:
+    return static_cast<Headers *>(nullptr);
+  }
+}
 
 extern "C" {
 
@@ -246,11 +267,11 @@ RouteStr route_get_str(RouteCtx *ctx, uint32_t variable) {
   case V::UpstreamPeer:
     return route::inArena(ctx, x.upstreamPeer);
   case V::UpstreamReqMethod:
-    return route::inArena(ctx, x.upstreamRequest.method);
+    return route::inArena(ctx, x.upstreamRequest().method);
   case V::UpstreamReqPath:
-    return route::inArena(ctx, x.upstreamRequest.path);
+    return route::inArena(ctx, x.upstreamRequest().path);
   case V::UpstreamReqQuery:
-    return route::inArena(ctx, x.upstreamRequest.query);
+    return route::inArena(ctx, x.upstreamRequest().query);
   case V::ErrorKind:
     return route::inArena(ctx, x.errorKind);
   case V::ErrorMessage:
@@ -307,13 +328,13 @@ void route_set_str(RouteCtx *ctx, uint32_t variable, RouteStr value) {
     x.request.query = text;
     break;
   case V::UpstreamReqMethod:
-    x.upstreamRequest.method = text;
+    x.changeUpstreamRequest().method = text;
     break;
   case V::UpstreamReqPath:
-    x.upstreamRequest.path = text;
+    x.changeUpstreamRequest().path = text;
     break;
   case V::UpstreamReqQuery:
-    x.upstreamRequest.query = text;
+    x.changeUpstreamRequest().query = text;
     break;
   default:
     break;
@@ -337,21 +358,6 @@ void route_set_int(RouteCtx *ctx, uint32_t variable, int64_t value) {
   }
 }
 
-static route::HeaderList *headersOf(Exchange &x, uint32_t variable) {
-  switch (route::variableOf(variable)) {
-  case V::ReqHeader:
-    return &x.request.headers;
-  case V::UpstreamReqHeader:
-    return &x.upstreamRequest.headers;
-  case V::UpstreamRespHeader:
-    return &x.upstreamResponse.headers;
-  case V::RespHeader:
-    return &x.response.headers;
-  default:
-    return nullptr;
-  }
-}
-
 RouteStr route_field_get(RouteCtx *ctx, uint32_t variable, RouteStr name) {
   Exchange &x = *ctx->exchange;
   std::string_view key = route::view(name);
@@ -359,7 +365,7 @@ RouteStr route_field_get(RouteCtx *ctx, uint32_t variable, RouteStr name) {
     return route::inArena(ctx, route::cookie(x.request.headers, key));
   if (route::variableOf(variable) == V::ReqArg)
     return route_QueryParam(ctx->arena, {x.request.query.data(), x.request.query.size()}, name);
-  route::HeaderList *headers = headersOf(x, variable);
+  const route::HeaderList *headers = headersOf(std::as_const(x), variable);
   return headers ? route::inArena(ctx, headers->get(key)) : RouteStr{"", 0};
 }
 
@@ -375,7 +381,7 @@ int route_field_has(RouteCtx *ctx, uint32_t variable, RouteStr name) {
     return query.find("&" + std::string(key) + "=") != std::string::npos ||
            query.find("&" + std::string(key) + "&") != std::string::npos;
   }
-  route::HeaderList *headers = headersOf(x, variable);
+  const route::HeaderList *headers = headersOf(std::as_const(x), variable);
   return headers && headers->has(key);
 }
 

@@ -8,6 +8,7 @@
 #include "interp/Interpreter.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,7 +66,15 @@ public:
   // Results, after run().
   Decision decision;
   std::vector<Decision> errorDecisions;
-  HttpRequest upstreamRequest;
+  // The request as it goes upstream (upstream.req): the client's request until the
+  // upstream_request phase changes it. The copy is made at the first change: most
+  // policies make none, and a request's header strings are then never copied.
+  const HttpRequest &upstreamRequest() const { return upstreamRequest_ ? *upstreamRequest_ : request; }
+  HttpRequest &changeUpstreamRequest() {
+    if (!upstreamRequest_)
+      upstreamRequest_ = request;
+    return *upstreamRequest_;
+  }
   std::string upstreamName, upstreamPeer;
   int64_t upstreamAttempt = 0;
   HttpResponse upstreamResponse;
@@ -108,6 +117,7 @@ private:
     ~Arena() { route_arena_destroy(arena); }
   };
   Arena arena_;
+  std::optional<HttpRequest> upstreamRequest_;
   Decision *current_ = &decision; // where route_respond() and friends record
 };
 

@@ -4,15 +4,6 @@
 
 namespace route {
 
-namespace {
-char lowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-} // namespace
-
-bool sameFieldName(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lowerAscii(x) == lowerAscii(y); });
-}
-
 std::string joinedValue(const HeaderFields &fields, std::string_view name) {
   std::string out;
   for (const auto &[n, v] : fields) {

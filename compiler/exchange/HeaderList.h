@@ -11,8 +11,21 @@ namespace route {
 
 using HeaderFields = std::vector<std::pair<std::string, std::string>>;
 
-// Field names compare case-insensitively (ASCII, RFC 9110 5.1).
-bool sameFieldName(std::string_view a, std::string_view b);
+// Field names compare case-insensitively (ASCII, RFC 9110 5.1). Inline: the proxy compares
+// names several times per field of every message.
+inline bool sameFieldName(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x == y)
+      continue;
+    unsigned char lower = x | 0x20; // equal apart from case only if a letter
+    if (lower != (y | 0x20) || lower < 'a' || lower > 'z')
+      return false;
+  }
+  return true;
+}
 // The comma-joined values of every field named `name`; "" when there is none.
 std::string joinedValue(const HeaderFields &fields, std::string_view name);
 size_t fieldCount(const HeaderFields &fields, std::string_view name);

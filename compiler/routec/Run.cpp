@@ -80,7 +80,7 @@ int run(const RunOptions &options) {
     nlohmann::json out;
     out["decision"] = describeDecision(exchange, policy->program);
     if (routed) {
-      const route::HttpRequest &up = exchange.upstreamRequest;
+      const route::HttpRequest &up = exchange.upstreamRequest();
       out["upstream"] = {{"name", exchange.upstreamName}, {"peer", exchange.upstreamPeer}};
       out["upstream_request"] = {{"method", up.method},
                                  {"path", up.path},
@@ -105,7 +105,7 @@ int run(const RunOptions &options) {
 
   std::string text = fmt::format("decision: {}\n", describeDecision(exchange, policy->program));
   if (routed) {
-    const route::HttpRequest &up = exchange.upstreamRequest;
+    const route::HttpRequest &up = exchange.upstreamRequest();
     text += fmt::format("upstream: {} (peer {}, attempt {})\n", exchange.upstreamName,
                         exchange.upstreamPeer, exchange.upstreamAttempt);
     text += fmt::format("upstream request: {} {}{}{}\n{}", up.method, up.path,

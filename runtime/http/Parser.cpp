@@ -10,25 +10,28 @@
 namespace turnout::http {
 
 namespace {
-// Letters, digits and the given punctuation, for checking a field's characters.
+// Letters, digits and the given punctuation, for checking a field's characters; built at
+// compile time, so that a lookup is one load.
 class CharSet {
 public:
-  explicit CharSet(std::string_view punctuation) {
-    for (unsigned char c : punctuation)
-      members_[c] = true;
+  constexpr explicit CharSet(std::string_view punctuation) {
+    for (char c : punctuation)
+      members_[static_cast<unsigned char>(c)] = true;
     for (int c = 0; c < 256; ++c)
-      members_[c] = members_[c] || std::isalnum(c);
+      members_[c] = members_[c] || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
   }
-  bool has(char c) const { return members_[static_cast<unsigned char>(c)]; }
+  constexpr bool has(char c) const { return members_[static_cast<unsigned char>(c)]; }
 
 private:
   std::array<bool, 256> members_{};
 };
+
+constexpr CharSet kAuthorityChars("-._~:[]%!$&'()*+,;=");
+constexpr CharSet kTokenChars("!#$%&'*+-.^_`|~"); // RFC 9110 5.6.2
 } // namespace
 
 bool validAuthority(std::string_view authority) {
-  static const CharSet allowed("-._~:[]%!$&'()*+,;=");
-  return std::all_of(authority.begin(), authority.end(), [](char c) { return allowed.has(c); });
+  return std::all_of(authority.begin(), authority.end(), [](char c) { return kAuthorityChars.has(c); });
 }
 
 struct Parser::Impl {
@@ -80,6 +83,8 @@ struct Callbacks {
     if (self.inValue_ || fields.empty()) {
       if (fields.size() >= self.limits_.maxHeaderCount)
         return fail(self, 431, "too many header fields");
+      if (fields.empty())
+        fields.reserve(16); // room for most heads at once, not one reallocation per doubling
       fields.emplace_back();
       self.inValue_ = false;
     }
@@ -122,10 +127,7 @@ struct Callbacks {
     return 0;
   }
 
-  static bool isTokenChar(char c) {
-    static const CharSet token("!#$%&'*+-.^_`|~");
-    return token.has(c);
-  }
+  static bool isTokenChar(char c) { return kTokenChars.has(c); }
 
   static int onHeadersComplete(llhttp_t *p) {
     Parser &self = of(p);
@@ -231,6 +233,13 @@ void Parser::next() {
   llhttp_resume(&impl_->parser);
 }
 
+void Parser::reset() {
+  errorStatus_ = 0;
+  errorReason_.clear();
+  llhttp_reset(&impl_->parser);
+  next();
+}
+
 bool Parser::chunked() const { return impl_->parser.flags & F_CHUNKED; }
 bool Parser::hasContentLength() const { return impl_->parser.flags & F_CONTENT_LENGTH; }
 
@@ -251,8 +260,9 @@ bool Parser::keepAlive() const { return !failed() && llhttp_should_keep_alive(&i
 bool Parser::upgrade() const { return impl_->parser.upgrade; }
 
 namespace {
-// Whether the comma-separated list `list` holds `token`, ignoring case and spaces.
-bool listHas(std::string_view list, std::string_view token) {
+// Calls `visit` with each item of a comma-separated list, spaces trimmed, until it returns
+// true; whether it did.
+template <typename Visit> bool forEachListItem(std::string_view list, Visit visit) {
   while (!list.empty()) {
     size_t comma = list.find(',');
     std::string_view item = list.substr(0, comma);
@@ -260,7 +270,7 @@ bool listHas(std::string_view list, std::string_view token) {
       item.remove_prefix(1);
     while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
       item.remove_suffix(1);
-    if (route::sameFieldName(item, token))
+    if (visit(item))
       return true;
     if (comma == std::string_view::npos)
       break;
@@ -268,22 +278,51 @@ bool listHas(std::string_view list, std::string_view token) {
   }
   return false;
 }
+
+// Whether the comma-separated list `list` holds `token`, ignoring case and spaces.
+bool listHas(std::string_view list, std::string_view token) {
+  return forEachListItem(list, [&](std::string_view item) { return route::sameFieldName(item, token); });
+}
 } // namespace
 
-bool isHopByHop(std::string_view name, const Fields &fields) {
-  static constexpr std::string_view kAlways[] = {"connection", "keep-alive", "te", "trailer",
-                                                 "transfer-encoding", "upgrade"};
-  char first = name.empty() ? 0 : static_cast<char>(name[0] | 0x20); // ASCII letters to lower case
-  if (first == 'c' || first == 'k' || first == 't' || first == 'u') {
-    for (std::string_view hop : kAlways)
-      if (route::sameFieldName(name, hop))
-        return true;
-  }
-  if (first == 'p' && name.size() > 6 && route::sameFieldName(name.substr(0, 6), "proxy-"))
-    return true;
-  for (const auto &[n, v] : fields)
-    if (n.size() == 10 && route::sameFieldName(n, "connection") && listHas(v, name))
+HopByHop::HopByHop(const Fields &fields) : fields_(fields) {
+  // Connection: close and keep-alive, the usual values, name no field to drop.
+  for (const auto &[name, value] : fields)
+    if (route::sameFieldName(name, "connection"))
+      forEachListItem(value, [&](std::string_view item) {
+        connection_ = connection_ || !(route::sameFieldName(item, "close") || route::sameFieldName(item, "keep-alive"));
+        return false;
+      });
+}
+
+bool HopByHop::operator()(std::string_view name) const {
+  // The fixed names, told apart by length first: this runs for every field forwarded.
+  switch (name.size()) {
+  case 2:
+    if (route::sameFieldName(name, "te"))
       return true;
+    break;
+  case 7:
+    if (route::sameFieldName(name, "trailer") || route::sameFieldName(name, "upgrade"))
+      return true;
+    break;
+  case 10:
+    if (route::sameFieldName(name, "connection") || route::sameFieldName(name, "keep-alive"))
+      return true;
+    break;
+  case 17:
+    if (route::sameFieldName(name, "transfer-encoding"))
+      return true;
+    break;
+  default:
+    break;
+  }
+  if (name.size() > 6 && route::sameFieldName(name.substr(0, 6), "proxy-"))
+    return true;
+  if (connection_)
+    for (const auto &[n, v] : fields_)
+      if (route::sameFieldName(n, "connection") && listHas(v, name))
+        return true;
   return false;
 }
 

@@ -50,6 +50,8 @@ public:
   void finish();
   // Starts the next message on the same connection.
   void next();
+  // Starts over, as on a new connection (an upstream connection per attempt).
+  void reset();
   // For a response to HEAD, or any response that has no body whatever its head says.
   void expectNoBody() { noBody_ = true; }
 
@@ -100,8 +102,18 @@ private:
 // reg-name, IPv4 and bracketed IPv6 forms, and a port.
 bool validAuthority(std::string_view authority);
 
-// Hop-by-hop fields (RFC 9110 7.6.1): Connection, the fields it names, Keep-Alive, TE,
-// Trailer, Transfer-Encoding, Upgrade and Proxy-*; a proxy never forwards them.
-bool isHopByHop(std::string_view name, const Fields &fields);
+// The hop-by-hop fields of one message (RFC 9110 7.6.1): Connection, the fields it names,
+// Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade and Proxy-*; a proxy never forwards
+// them. Built once per message: whether it has a Connection field at all is looked up once,
+// not once per field.
+class HopByHop {
+public:
+  explicit HopByHop(const Fields &fields);
+  bool operator()(std::string_view name) const;
+
+private:
+  const Fields &fields_;
+  bool connection_ = false; // the message has a Connection field naming others
+};
 
 } // namespace turnout::http

@@ -49,7 +49,13 @@ void appendRequestLine(std::string &out, std::string_view method, std::string_vi
 }
 
 void appendStatusLine(std::string &out, int status) {
-  fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", status, reasonPhrase(status));
+  if (status < 100 || status > 999) { // not an HTTP status; the policy checker lets none through
+    fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", status, reasonPhrase(status));
+    return;
+  }
+  const char code[] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
+                       static_cast<char>('0' + status % 10)};
+  out.append("HTTP/1.1 ").append(code, 3).append(" ").append(reasonPhrase(status)).append("\r\n");
 }
 
 void appendField(std::string &out, std::string_view name, std::string_view value) {
@@ -57,6 +63,13 @@ void appendField(std::string &out, std::string_view name, std::string_view value
 }
 
 void appendFieldsEnd(std::string &out) { out.append("\r\n"); }
+
+size_t fieldsSize(const Fields &fields) {
+  size_t size = 0;
+  for (const auto &[name, value] : fields)
+    size += name.size() + value.size() + 4;
+  return size;
+}
 
 void appendChunk(std::string &out, std::string_view data) {
   if (data.empty())

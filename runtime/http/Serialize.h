@@ -14,6 +14,8 @@ void appendRequestLine(std::string &out, std::string_view method, std::string_vi
 void appendStatusLine(std::string &out, int status);
 void appendField(std::string &out, std::string_view name, std::string_view value);
 void appendFieldsEnd(std::string &out);
+// The bytes `fields` take in a head, for reserving room before appending them.
+size_t fieldsSize(const Fields &fields);
 
 // One chunk of a chunked body; an empty `data` writes nothing (the last chunk is separate).
 void appendChunk(std::string &out, std::string_view data);

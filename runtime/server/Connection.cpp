@@ -103,14 +103,13 @@ awaitable<bool> Connection::readHead() {
       // Between requests a client may idle for the keep-alive timeout; once it has begun
       // one, it has the header timeout to finish the head (slowloris).
       Duration timeout = served_ > 0 && !request_.started() ? timeouts.keepaliveIdle : timeouts.headerRead;
-      // An idle connection waits for its next request without holding a read buffer.
       IoStatus status = IoStatus::Ok;
       if (!request_.started()) {
         idle_ = true;
-        status = co_await waitReadable(client_, clientDog_, timeout);
+        status = co_await waitForRequest(timeout);
         idle_ = false;
       }
-      if (status == IoStatus::Ok)
+      if (status == IoStatus::Ok && in_.empty())
         status = co_await readSome(client_, in_, clientDog_, timeout);
       if (status == IoStatus::TimedOut && request_.started()) {
         co_await writeClient(http::localResponse(408, "request timeout\n", true));
@@ -132,11 +131,32 @@ awaitable<bool> Connection::readHead() {
   co_return true;
 }
 
+// For a moment the wait holds a read buffer, if the worker lends one, and the request is
+// read as it arrives; a wait for readiness alone costs a system call (epoll_ctl) per
+// request. A connection idle for longer gives the buffer back, so that thousands of idle
+// connections hold none.
+awaitable<IoStatus> Connection::waitForRequest(Duration timeout) {
+  constexpr Duration kBufferedWait = std::chrono::seconds(1);
+  BufferPool &buffers = worker_.buffers();
+  if (buffers.lendToWaiter()) {
+    Duration hold = std::min(timeout, kBufferedWait);
+    IoStatus status = co_await readSome(client_, in_, clientDog_, hold);
+    buffers.waiterDone();
+    if (status != IoStatus::TimedOut || hold == timeout)
+      co_return status;
+    in_.clear();
+    timeout -= hold;
+  }
+  co_return co_await waitReadable(client_, clientDog_, timeout);
+}
+
 bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why) {
   const http::Head &head = request_.head();
   status = 400;
   x.request.method = head.method;
-  x.request.version = fmt::format("HTTP/{}.{}", head.versionMajor, head.versionMinor);
+  x.request.version = head.versionMinor == 1 && head.versionMajor == 1 ? "HTTP/1.1"
+                      : head.versionMinor == 0 && head.versionMajor == 1 ? "HTTP/1.0"
+                                                                          : fmt::format("HTTP/{}.{}", head.versionMajor, head.versionMinor);
   x.request.scheme = "http";
   size_t hosts = route::fieldCount(head.fields, "host");
   if (hosts > 1) {
@@ -211,7 +231,7 @@ awaitable<void> Connection::handle() {
   ++served_;
   bodyBytes_ = 0;
   sentContinue_ = false;
-  route::Exchange x;
+  route::Exchange &x = exchange_.emplace();
   int status = 400;
   std::string why;
   if (!fillExchange(x, status, why)) {
@@ -238,6 +258,7 @@ awaitable<void> Connection::handle() {
     break;
   }
   finishExchange(x);
+  exchange_.reset(); // an idle connection holds nothing of its last request
 }
 
 // An answer of the proxy's own (a respond, a redirect, a 404 or an upstream error),
@@ -252,8 +273,10 @@ awaitable<void> Connection::answerLocally(route::Exchange &x) {
   std::string out;
   http::appendStatusLine(out, status);
   bool typed = false;
+  static const http::Fields kNoFields; // a policy's Connection field names nothing to drop
+  const http::HopByHop hopByHop(kNoFields);
   for (const auto &[name, value] : x.response.headers.fields()) {
-    if (http::isHopByHop(name, {}) || route::sameFieldName(name, "content-length"))
+    if (hopByHop(name) || route::sameFieldName(name, "content-length"))
       continue;
     typed = typed || route::sameFieldName(name, "content-type");
     http::appendField(out, name, value);

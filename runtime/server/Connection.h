@@ -8,6 +8,7 @@
 #include "server/Worker.h"
 
 #include <chrono>
+#include <optional>
 
 namespace turnout {
 
@@ -26,6 +27,9 @@ private:
 
   // Downstream (Connection.cpp).
   awaitable<bool> readHead();
+  // Waits on a kept-alive connection until its next request begins; the bytes may already
+  // be in in_ when it returns.
+  awaitable<IoStatus> waitForRequest(Duration timeout);
   bool fillExchange(route::Exchange &x, int &status, std::string &why);
   awaitable<void> handle();
   awaitable<void> answerLocally(route::Exchange &x);
@@ -49,6 +53,10 @@ private:
   InputBuffer in_;
   InputBuffer upstreamIn_; // the current upstream connection's unparsed bytes
   http::Parser request_;
+  http::Parser upstreamParser_{http::Parser::Kind::Response}; // the current attempt's response
+  // The current request's exchange. A member, not a coroutine local: Asio recycles only
+  // small coroutine frames, and an exchange in one made every request allocate.
+  std::optional<route::Exchange> exchange_;
   std::shared_ptr<const Policy> policy_; // the version the current request started on
   std::chrono::steady_clock::time_point started_;
   std::string clientIp_, serverIp_;

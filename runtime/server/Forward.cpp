@@ -63,7 +63,6 @@ awaitable<void> Connection::forward(route::Exchange &x) {
   std::string key = policy_->balanceKey(x, upstream);
   std::vector<bool> tried(balancer.size());
   x.upstreamName = decl.name;
-  x.upstreamRequest = x.request;
   Replay replay;
   // The start of the body is read before any peer is contacted: a malformed or oversized
   // body that shows itself there gets its 4xx and reaches no upstream, and a small body
@@ -124,13 +123,15 @@ awaitable<void> Connection::forward(route::Exchange &x) {
 }
 
 std::string Connection::upstreamHead(const route::Exchange &x, const std::string &peerName) const {
-  const route::HttpRequest &r = x.upstreamRequest;
+  const route::HttpRequest &r = x.upstreamRequest();
   std::string out;
+  out.reserve(r.method.size() + r.path.size() + r.query.size() + http::fieldsSize(r.headers.fields()) + 256);
   http::appendRequestLine(out, r.method, r.query.empty() ? r.path : r.path + "?" + r.query);
   bool host = false;
   std::string forwardedFor;
+  http::HopByHop hopByHop(x.request.headers.fields());
   for (const auto &[name, value] : r.headers.fields()) {
-    if (http::isHopByHop(name, x.request.headers.fields()) || route::sameFieldName(name, "content-length") ||
+    if (hopByHop(name) || route::sameFieldName(name, "content-length") ||
         route::sameFieldName(name, "expect") || route::sameFieldName(name, "x-forwarded-proto"))
       continue;
     if (route::sameFieldName(name, "x-forwarded-for")) {
@@ -171,7 +172,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
 
   // Pooled connections are keyed by everything that makes one: address and TLS settings.
   std::string identity = config.tls ? fmt::format("{} tls {} {}", peerName, config.sni, config.verify) : peerName;
-  std::optional<upstream::Stream> pooled = worker_.pool().take(identity);
+  std::optional<upstream::Stream> pooled = worker_.pool().take(identity, request_.messageComplete());
   bool reused = pooled.has_value();
   upstream::Stream socket = reused ? std::move(*pooled) : upstream::Stream(worker_.context().get_executor());
   Watchdog dog(socket.get_executor());
@@ -249,7 +250,8 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   }
 
   // The response head; interim 1xx responses are read and dropped.
-  http::Parser response(http::Parser::Kind::Response);
+  http::Parser &response = upstreamParser_;
+  response.reset();
   if (x.request.method == "HEAD")
     response.expectNoBody();
   InputBuffer &in = upstreamIn_;
@@ -310,9 +312,11 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     keepAlive_ = false;
 
   out.clear();
+  out.reserve(http::fieldsSize(x.response.headers.fields()) + 128);
   http::appendStatusLine(out, code);
+  http::HopByHop hopByHop(x.upstreamResponse.headers.fields());
   for (const auto &[name, value] : x.response.headers.fields())
-    if (!http::isHopByHop(name, x.upstreamResponse.headers.fields()) && !route::sameFieldName(name, "content-length"))
+    if (!hopByHop(name) && !route::sameFieldName(name, "content-length"))
       http::appendField(out, name, value);
   if (framing == Framing::Length || (framing == Framing::None && response.hasContentLength() &&
                                      code != 204 && code >= 200))

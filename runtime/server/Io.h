@@ -40,10 +40,20 @@ public:
     if (free_.size() < kKeep)
       free_.push_back(std::move(buffer));
   }
+  // Whether one more connection waiting for its next request may hold a buffer meanwhile.
+  // As many may as buffers are kept warm: waiting never costs more memory than that.
+  bool lendToWaiter() {
+    if (waiters_ >= kKeep)
+      return false;
+    ++waiters_;
+    return true;
+  }
+  void waiterDone() { --waiters_; }
 
 private:
   static constexpr size_t kKeep = 64; // 4 MiB at the most, kept warm
   size_t size_;
+  size_t waiters_ = 0;
   std::vector<std::unique_ptr<char[]>> free_;
 };
 

@@ -14,7 +14,7 @@ bool stillIdle(tcp::socket &socket) {
 }
 } // namespace
 
-std::optional<Stream> Pool::take(const std::string &peer) {
+std::optional<Stream> Pool::take(const std::string &peer, bool retryable) {
   auto found = idle_.find(peer);
   if (found == idle_.end())
     return std::nullopt;
@@ -23,7 +23,11 @@ std::optional<Stream> Pool::take(const std::string &peer) {
   while (!list.empty()) {
     Idle idle = std::move(list.back());
     list.pop_back();
-    if (idle.expires > now && stillIdle(idle.stream.lowest()))
+    // A connection idle for a moment only is taken on trust, without the system call of a
+    // look, for a request that can be sent again: a peer that closed it within that moment
+    // meets the one retry on a fresh connection that a stale pooled connection gets.
+    bool trusted = retryable && now - idle.since < kTrustedIdle;
+    if (idle.expires > now && (trusted || stillIdle(idle.stream.lowest())))
       return std::move(idle.stream);
     idle.stream.close();
   }
@@ -38,7 +42,8 @@ void Pool::put(const std::string &peer, Stream stream, Duration idleTimeout) {
     list.front().stream.close();
     list.erase(list.begin());
   }
-  list.push_back(Idle{std::move(stream), Clock::now() + idleTimeout});
+  Clock::time_point now = Clock::now();
+  list.push_back(Idle{std::move(stream), now, now + idleTimeout});
 }
 
 void Pool::prune() {

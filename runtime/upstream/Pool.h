@@ -18,8 +18,9 @@ public:
   using Clock = std::chrono::steady_clock;
   explicit Pool(size_t idlePerPeer) : idlePerPeer_(idlePerPeer) {}
 
-  // The most recently used live idle connection to `peer`, if any.
-  std::optional<Stream> take(const std::string &peer);
+  // The most recently used live idle connection to `peer`, if any. `retryable`: the
+  // request can be sent again on another connection if this one turns out stale.
+  std::optional<Stream> take(const std::string &peer, bool retryable);
   // Keeps `socket` for `idleTimeout`; beyond idlePerPeer, the oldest is closed.
   void put(const std::string &peer, Stream stream, Duration idleTimeout);
   // Closes the connections idle past their timeout.
@@ -29,8 +30,10 @@ public:
 private:
   struct Idle {
     Stream stream;
-    Clock::time_point expires;
+    Clock::time_point since, expires;
   };
+  // Shorter than any keep-alive timeout upstream servers use (nginx 75 s, Node.js 5 s).
+  static constexpr std::chrono::milliseconds kTrustedIdle{1000};
   size_t idlePerPeer_;
   std::unordered_map<std::string, std::vector<Idle>> idle_;
 };

@@ -2,14 +2,21 @@
 
 namespace turnout::upstream {
 
-TlsContexts::TlsContexts() {
-  verifying_.set_default_verify_paths();
-  verifying_.set_verify_mode(asio::ssl::verify_peer);
-  trusting_.set_verify_mode(asio::ssl::verify_none);
-  for (asio::ssl::context *context : {&verifying_, &trusting_})
+asio::ssl::context &TlsContexts::get(bool verify) {
+  std::optional<asio::ssl::context> &context = verify ? verifying_ : trusting_;
+  if (!context) {
+    context.emplace(asio::ssl::context::tls_client);
     context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                          asio::ssl::context::no_tlsv1_1);
+    if (verify) {
+      context->set_default_verify_paths();
+      context->set_verify_mode(asio::ssl::verify_peer);
+    } else {
+      context->set_verify_mode(asio::ssl::verify_none);
+    }
+  }
+  return *context;
 }
 
 void Stream::startTls(asio::ssl::context &context, const std::string &serverName, bool verify) {

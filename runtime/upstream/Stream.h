@@ -7,20 +7,21 @@
 #include <boost/asio/ssl.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace turnout::upstream {
 
 // The client-side TLS settings of one worker: a verifying context (system trust store)
-// and one that does not verify, for `verify = false`.
+// and one that does not verify, for `verify = false`. Each is made when first needed:
+// loading the trust store costs tens of milliseconds and megabytes per worker, which a
+// proxy without TLS upstreams should not pay.
 class TlsContexts {
 public:
-  TlsContexts();
-  asio::ssl::context &get(bool verify) { return verify ? verifying_ : trusting_; }
+  asio::ssl::context &get(bool verify);
 
 private:
-  asio::ssl::context verifying_{asio::ssl::context::tls_client};
-  asio::ssl::context trusting_{asio::ssl::context::tls_client};
+  std::optional<asio::ssl::context> verifying_, trusting_;
 };
 
 class Stream {

@@ -58,13 +58,14 @@ def rss_kb(pid):
 
 
 class Origin:
-    def __init__(self, directory, tls=None, unhealthy=False):
+    def __init__(self, directory, tls=None, unhealthy=False, idle_close=None):
         self.port = free_port()
         self.log = os.path.join(directory, f"origin-{self.port}.log")
         open(self.log, "w").close()
         self.process = subprocess.Popen([sys.executable, ORIGIN, str(self.port), "--log", self.log,
                                          *(["--tls", *tls] if tls else []),
-                                         *(["--unhealthy"] if unhealthy else [])])
+                                         *(["--unhealthy"] if unhealthy else []),
+                                         *(["--idle-close", str(idle_close)] if idle_close else [])])
         wait_for_port(self.port, self.process)
 
     def lines(self):
@@ -406,6 +407,36 @@ on error {{
         self.assertLess(time.time() - started, 2.5)
 
 
+class StaleUpstreamConnections(unittest.TestCase):
+    """An origin that closes kept-alive connections idle for 0.2 s, as servers with a short
+    keep-alive timeout do: a pooled connection it closed is tried, found stale, and the
+    request goes again on a fresh one, unseen by the client."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="turnout-test-")
+        cls.origin = Origin(cls.dir, idle_close=0.2)
+        cls.proxy = Proxy(cls.dir, f"""
+upstream o {{ servers = ["127.0.0.1:{cls.origin.port}"] }}
+on request {{ route o }}
+""")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.origin.stop()
+
+    def test_a_connection_the_origin_closed_is_replaced_unseen(self):
+        for i in range(3):
+            status, _, body = curl(self.proxy.url(f"/again/{i}"))
+            self.assertEqual(status, 200, body)
+            time.sleep(0.5)
+        status, _, body = curl("-X", "POST", "--data-binary", "small body", self.proxy.url("/upload"))
+        self.assertEqual(status, 200, body)
+        self.assertIn(b"10", body)
+        self.assertGreaterEqual(len(self.origin.connections()), 4)
+
+
 class Tls(unittest.TestCase):
     """Upstreams over TLS, against an origin with a certificate made for the test."""
 
@@ -541,6 +572,21 @@ timeouts:
         out = raw(self.proxy.port, b"GET / HTTP/1.1\r\nHost: a\r\n", timeout=5)
         self.assertEqual(statuses(out), [408])
         self.assertLess(time.time() - started, 3)
+
+    def test_an_idle_connection_is_served_then_closed_at_the_keepalive_timeout(self):
+        # Idle for 1.5 s (past the first second, when the wait gives its buffer back), a
+        # connection still takes a request; idle for keepalive_idle (2 s), it is closed.
+        with socket.create_connection(("127.0.0.1", self.proxy.port)) as s:
+            s.settimeout(5)
+            s.sendall(b"GET /idle HTTP/1.1\r\nHost: a\r\n\r\n")
+            self.assertEqual(statuses(s.recv(65536)), [200])
+            time.sleep(1.5)
+            s.sendall(b"GET /idle HTTP/1.1\r\nHost: a\r\n\r\n")
+            self.assertEqual(statuses(s.recv(65536)), [200])
+            answered = time.time()
+            self.assertEqual(s.recv(65536), b"")
+            self.assertGreater(time.time() - answered, 1.5)
+            self.assertLess(time.time() - answered, 3.5)
 
     def test_requests_per_connection_are_capped(self):
         requests = b"GET /cap HTTP/1.1\r\nHost: a\r\n\r\n" * 5

@@ -31,8 +31,8 @@ void expectJitAgrees(const Program &program, Exchange prepared, const Exchange &
   EXPECT_EQ(prepared.response.status, interpreted.response.status);
   EXPECT_EQ(prepared.response.body, interpreted.response.body);
   EXPECT_EQ(fields(prepared.response.headers), fields(interpreted.response.headers));
-  EXPECT_EQ(prepared.upstreamRequest.path, interpreted.upstreamRequest.path);
-  EXPECT_EQ(fields(prepared.upstreamRequest.headers), fields(interpreted.upstreamRequest.headers));
+  EXPECT_EQ(prepared.upstreamRequest().path, interpreted.upstreamRequest().path);
+  EXPECT_EQ(fields(prepared.upstreamRequest().headers), fields(interpreted.upstreamRequest().headers));
   EXPECT_EQ(prepared.errorDecisions.size(), interpreted.errorDecisions.size());
 }
 
@@ -147,8 +147,8 @@ TEST(Interpreter, PhasesRunInOrderOnTheSameExchange) {
   Exchange prepared;
   prepared.setUrl("http://h/original");
   Exchange x = runBoth(policy->program, prepared);
-  EXPECT_EQ(x.upstreamRequest.headers.get("x-step"), "request,upstream_request");
-  EXPECT_EQ(x.upstreamRequest.path, "/rewritten");
+  EXPECT_EQ(x.upstreamRequest().headers.get("x-step"), "request,upstream_request");
+  EXPECT_EQ(x.upstreamRequest().path, "/rewritten");
   EXPECT_EQ(x.request.path, "/original");
   EXPECT_EQ(x.response.headers.get("x-seen"), "upstream_response,u");
   EXPECT_EQ(x.response.status, 299);

@@ -119,13 +119,24 @@ TEST(Parser, ABodyUntilCloseEndsWithTheConnection) {
   EXPECT_EQ(p.body(), "some bytes");
 }
 
+TEST(Parser, FieldNamesCompareIgnoringLetterCaseOnly) {
+  EXPECT_TRUE(route::sameFieldName("Content-Length", "content-LENGTH"));
+  EXPECT_FALSE(route::sameFieldName("content-length", "content-lengt"));
+  EXPECT_FALSE(route::sameFieldName("x@", "x`")); // 0x40 and 0x60 differ by the case bit
+  EXPECT_FALSE(route::sameFieldName("x[", "x{"));
+  EXPECT_FALSE(route::sameFieldName("a-b", "a\rb"));
+}
+
 TEST(Parser, HopByHopFields) {
   Fields fields{{"Connection", "close, X-Private"}, {"X-Private", "1"}};
-  EXPECT_TRUE(isHopByHop("connection", fields));
-  EXPECT_TRUE(isHopByHop("x-private", fields));
-  EXPECT_TRUE(isHopByHop("Proxy-Authorization", fields));
-  EXPECT_TRUE(isHopByHop("TE", fields));
-  EXPECT_FALSE(isHopByHop("x-public", fields));
+  HopByHop isHopByHop(fields);
+  for (const char *name : {"connection", "x-private", "Proxy-Authorization", "TE", "Keep-Alive", "trailer",
+                           "UPGRADE", "Transfer-Encoding"})
+    EXPECT_TRUE(isHopByHop(name)) << name;
+  for (const char *name : {"x-public", "proxy-", "tf", "Content-Length", "x-privatE2", "Trailers"})
+    EXPECT_FALSE(isHopByHop(name)) << name;
+  Fields none{{"X-Private", "1"}};
+  EXPECT_FALSE(HopByHop(none)("x-private"));
 }
 
 } // namespace
