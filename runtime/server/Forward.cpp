@@ -67,7 +67,8 @@ awaitable<void> Connection::forward(route::Exchange &x) {
   // The start of the body is read before any peer is contacted: a malformed or oversized
   // body that shows itself there gets its 4xx and reaches no upstream, and a small body
   // can be sent again to another peer.
-  BodyRead body = co_await bufferBody(replay);
+  replay.complete = !request_.hasBody();
+  BodyRead body = replay.complete ? BodyRead::Ok : co_await bufferBody(replay); // no frame when bodiless
   if (body == BodyRead::Gone)
     co_return;
   if (body != BodyRead::Ok) {

@@ -35,7 +35,8 @@ Balancer::Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed, 
 }
 
 int Balancer::pick(std::string_view key, const std::vector<bool> &tried, Clock::time_point now) {
-  std::vector<bool> skip(peers_.size());
+  std::vector<bool> &skip = skip_;
+  skip.assign(peers_.size(), false);
   bool anyUp = false;
   auto unavailable = [&](size_t p) {
     return (p < tried.size() && tried[p]) || (maxActive_ > 0 && peers_[p].active >= maxActive_);

@@ -65,6 +65,7 @@ private:
   std::vector<Peer> peers_;
   std::vector<std::pair<uint32_t, int>> ring_; // ketama: point, peer
   std::mt19937_64 random_;
+  std::vector<bool> skip_; // pick()'s scratch, kept to spare an allocation per request
 };
 
 // A stable 64-bit hash (the stdlib's hash64, FNV-1a, through a murmur finaliser so that
