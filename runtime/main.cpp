@@ -1,5 +1,6 @@
 // turnout: the proxy.
-//   turnout run POLICY [--listen ADDR]... [--threads N] [--access-log PATH]
+//   turnout run POLICY [--listen ADDR]... [--threads N] [--access-log PATH] [--admin PATH]
+//                      [--pid-file PATH]
 //   turnout --config FILE
 #include "config/ServerConfig.h"
 #include "policy/Policy.h"
@@ -24,6 +25,9 @@ int main(int argc, char **argv) {
   run->add_option("--listen", listen, "HOST:PORT, [IPV6]:PORT, :PORT or unix:PATH; repeatable");
   run->add_option("--threads", config.threads, "Worker threads; 0 for one per core")->check(CLI::Range(0, 1024));
   run->add_option("--access-log", config.log.access, "A file for one line per request, or 'stderr'");
+  run->add_option("--admin", config.admin.socket,
+                  "A Unix socket for the control plane (routec load, versions, rollback)");
+  run->add_option("--pid-file", config.pidFile, "A file to write the process id to while serving");
 
   CLI11_PARSE(app, argc, argv);
   if (run->parsed() == !configPath.empty()) {

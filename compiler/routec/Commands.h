@@ -43,4 +43,14 @@ struct TestOptions {
 };
 int test(const TestOptions &options);
 
+// load, versions, rollback, peers, drain, enable, stats: a running turnout's admin socket.
+struct AdminOptions {
+  std::string command;  // as the admin protocol names it
+  std::string socket;   // the admin socket's path
+  std::string argument; // load: the policy; rollback: a version id; drain/enable: the upstream
+  std::string peer;     // drain/enable: the peer's address
+  bool json = false;    // print the proxy's answer as it is
+};
+int admin(const AdminOptions &options);
+
 } // namespace routec

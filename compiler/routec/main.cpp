@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
+
 int main(int argc, char **argv) {
   CLI::App app{"routec: check, test and compile Route policies for the turnout proxy"};
   app.set_version_flag("--version", std::string("routec ") + TURNOUT_VERSION);
@@ -48,6 +50,35 @@ int main(int argc, char **argv) {
                         "Run on the interpreter alone (by default every test also runs on the "
                         "JIT, and the two must agree)");
 
+  // The commands that talk to a running turnout.
+  routec::AdminOptions admin;
+  const char *socketFromEnvironment = std::getenv("TURNOUT_ADMIN");
+  admin.socket = socketFromEnvironment ? socketFromEnvironment : "/run/turnout/admin.sock";
+  std::vector<CLI::App *> adminCommands;
+  auto adminCommand = [&](const char *name, const char *description) {
+    CLI::App *command = app.add_subcommand(name, description);
+    command->add_option("--admin", admin.socket, "turnout's admin socket (default $TURNOUT_ADMIN or "
+                                                 "/run/turnout/admin.sock)");
+    command->add_flag("--json", admin.json, "Print the proxy's answer as JSON");
+    adminCommands.push_back(command);
+    return command;
+  };
+  adminCommand("load", "Check a policy, then make it the running proxy's active version")
+      ->add_option("policy", admin.argument, "Policy file (.route)")
+      ->required();
+  adminCommand("versions", "List the running proxy's policy versions");
+  adminCommand("rollback", "Make a kept version active again: the previous one, or ID")
+      ->add_option("id", admin.argument, "A version id (see 'versions')");
+  adminCommand("peers", "Report the active version's upstream peers: health, drains");
+  for (const char *verb : {"drain", "enable"}) {
+    CLI::App *command = adminCommand(verb, verb == std::string("drain")
+                                               ? "Send a peer no new requests (those in flight finish)"
+                                               : "Send a drained peer requests again");
+    command->add_option("upstream", admin.argument, "The upstream's name")->required();
+    command->add_option("peer", admin.peer, "The peer's address, HOST:PORT")->required();
+  }
+  adminCommand("stats", "The running proxy's counters");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -62,5 +93,11 @@ int main(int argc, char **argv) {
     return routec::run(run);
   if (app.got_subcommand(testCommand))
     return routec::test(test);
+  for (CLI::App *command : adminCommands) {
+    if (app.got_subcommand(command)) {
+      admin.command = command->get_name();
+      return routec::admin(admin);
+    }
+  }
   return routec::kExitUsage;
 }

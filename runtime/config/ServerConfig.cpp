@@ -212,6 +212,13 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
                       {{"idle_per_peer",
                         [&](auto &n, auto &k) { config.upstreams.idlePerPeer = r.count(n, k, 100000); }}});
              }},
+            {"admin",
+             [&](const YAML::Node &node, const std::string &name) {
+               r.keys(node, name,
+                      {{"socket", [&](auto &n, auto &k) { config.admin.socket = r.string(n, k); }},
+                       {"keep_versions", [&](auto &n, auto &k) { config.admin.keepVersions = r.count(n, k, 1000); }}});
+             }},
+            {"pid_file", [&](const YAML::Node &node, const std::string &name) { config.pidFile = r.string(node, name); }},
             {"log", [&](const YAML::Node &node, const std::string &name) {
                r.keys(node, name,
                       {{"level",

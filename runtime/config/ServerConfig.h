@@ -58,6 +58,13 @@ struct ServerConfig {
     size_t idlePerPeer = 128;
   } upstreams;
 
+  struct Admin {
+    // The control socket (a Unix socket, mode 0600): load a policy, list versions, roll
+    // back, report and drain peers, stats. "" for none.
+    std::string socket;
+    size_t keepVersions = 8; // compiled versions kept for an instant rollback
+  } admin;
+  std::string pidFile; // written once listening, removed on exit; "" for none
   struct Log {
     std::string level = "info"; // the error log on stderr: debug, info, warn (upstream failures), error
     std::string access;         // access log: a path, "stderr", or "" for none

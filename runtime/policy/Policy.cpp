@@ -3,12 +3,39 @@
 #include "driver/Compilation.h"
 #include "jit/Jit.h"
 
+#include <openssl/evp.h>
 #include <sys/mman.h>
 
 #include <fstream>
 #include <sstream>
 
 namespace turnout {
+
+namespace {
+// The first 16 hex digits of the SHA-256 of every file the policy read (the root, then its
+// imports), each preceded by its length: equal sources, equal ids.
+std::string contentId(const route::SourceManager &sources) {
+  EVP_MD_CTX *context = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
+  for (size_t file = 0; file < sources.fileCount(); ++file) {
+    const std::string &text = sources.text(static_cast<route::FileId>(file));
+    uint64_t size = text.size();
+    EVP_DigestUpdate(context, &size, sizeof size);
+    EVP_DigestUpdate(context, text.data(), text.size());
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned length = 0;
+  EVP_DigestFinal_ex(context, digest, &length);
+  EVP_MD_CTX_free(context);
+  static const char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned i = 0; i < 8; ++i) {
+    id += kHex[digest[i] >> 4];
+    id += kHex[digest[i] & 15];
+  }
+  return id;
+}
+} // namespace
 
 std::shared_ptr<const Policy> Policy::load(const std::string &path, std::string &diagnostics) {
   std::shared_ptr<Policy> policy(new Policy());
@@ -18,6 +45,7 @@ std::shared_ptr<const Policy> Policy::load(const std::string &path, std::string 
   diagnostics = policy->compilation_->diags().renderText();
   if (!policy->loaded_ || !policy->loaded_->ok)
     return nullptr;
+  policy->id_ = contentId(policy->compilation_->sources());
   const route::Program &program = policy->loaded_->program;
   policy->interpreter_ = std::make_unique<route::Interpreter>(program);
   std::string why;

@@ -31,6 +31,8 @@ public:
 
   const route::Program &program() const;
   const std::string &path() const { return path_; }
+  // The version id: a hash of the sources (the root file and its imports).
+  const std::string &id() const { return id_; }
   // "jit", or "interpreter" with the JIT's reason.
   const std::string &backend() const { return backend_; }
 
@@ -45,7 +47,7 @@ public:
 
 private:
   Policy() = default;
-  std::string path_, backend_;
+  std::string path_, backend_, id_;
   std::unique_ptr<route::Compilation> compilation_;
   route::LoadedPolicy *loaded_ = nullptr;
   std::unique_ptr<route::Interpreter> interpreter_;

@@ -227,7 +227,8 @@ bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why)
 
 awaitable<void> Connection::handle() {
   started_ = std::chrono::steady_clock::now();
-  policy_ = worker_.policy();
+  version_ = worker_.installed();
+  policy_ = &version_->policy();
   ++served_;
   bodyBytes_ = 0;
   sentContinue_ = false;
@@ -258,7 +259,9 @@ awaitable<void> Connection::handle() {
     break;
   }
   finishExchange(x);
-  exchange_.reset(); // an idle connection holds nothing of its last request
+  exchange_.reset(); // an idle connection holds nothing of its last request,
+  version_.reset();  // nor its policy version, which may be freed once its requests end
+  policy_ = nullptr;
 }
 
 // An answer of the proxy's own (a respond, a redirect, a 404 or an upstream error),

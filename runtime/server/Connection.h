@@ -57,7 +57,8 @@ private:
   // The current request's exchange. A member, not a coroutine local: Asio recycles only
   // small coroutine frames, and an exchange in one made every request allocate.
   std::optional<route::Exchange> exchange_;
-  std::shared_ptr<const Policy> policy_; // the version the current request started on
+  std::shared_ptr<const Worker::Installed> version_; // the one the current request started on
+  const Policy *policy_ = nullptr;                    // its policy
   std::chrono::steady_clock::time_point started_;
   std::string clientIp_, serverIp_;
   int64_t clientPort_ = 0, serverPort_ = 0;

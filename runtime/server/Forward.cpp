@@ -59,7 +59,7 @@ void Connection::fail(route::Exchange &x, int64_t status, const char *kind, std:
 awaitable<void> Connection::forward(route::Exchange &x) {
   uint32_t upstream = x.decision.upstream;
   const route::ast::UpstreamDecl &decl = *policy_->program().upstreams[upstream];
-  upstream::Balancer &balancer = worker_.balancer(upstream);
+  upstream::Balancer &balancer = *version_->balancers[upstream];
   std::string key = policy_->balanceKey(x, upstream);
   std::vector<bool> tried(balancer.size());
   x.upstreamName = decl.name;
@@ -157,7 +157,7 @@ std::string Connection::upstreamHead(const route::Exchange &x, const std::string
 awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t upstream, int peer,
                                                    Replay &replay) {
   const route::ast::UpstreamConfig &config = policy_->program().upstreams[upstream]->config;
-  upstream::Balancer &balancer = worker_.balancer(upstream);
+  upstream::Balancer &balancer = *version_->balancers[upstream];
   const upstream::PeerSpec &spec = balancer.peer(peer);
   const std::string &peerName = x.upstreamPeer;
   // Each wait is bounded by its own timeout and by what is left of total_timeout.

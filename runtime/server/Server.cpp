@@ -1,5 +1,6 @@
 #include "server/Server.h"
 
+#include "server/Control.h"
 #include "server/Worker.h"
 
 #include <fcntl.h>
@@ -46,6 +47,23 @@ Acceptor open(asio::io_context &context, const ListenAddress &address, error_cod
   return acceptor;
 }
 
+// Writes the pid, as a line, through a temporary file renamed into place: a reader never
+// sees a half-written file.
+bool writePidFile(const std::string &path) {
+  std::string temporary = path + ".tmp";
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::string text = std::to_string(::getpid()) + "\n";
+  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  if (fd >= 0)
+    ::close(fd);
+  ok = ok && ::rename(temporary.c_str(), path.c_str()) == 0;
+  if (!ok) {
+    spdlog::error("cannot write the pid file {}: {}", path, std::strerror(errno));
+    ::unlink(temporary.c_str());
+  }
+  return ok;
+}
+
 } // namespace
 
 int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) {
@@ -53,7 +71,7 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   spdlog::set_default_logger(spdlog::stderr_color_mt("turnout"));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e turnout %l: %v");
   spdlog::set_level(spdlog::level::from_str(config.log.level));
-  SharedState shared{config, std::move(policy)};
+  SharedState shared{config};
   if (!config.log.access.empty()) {
     shared.accessLog = config.log.access == "stderr"
                            ? STDERR_FILENO
@@ -89,21 +107,44 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
     }
   }
 
-  asio::io_context signals;
-  asio::signal_set stop(signals, SIGINT, SIGTERM);
+  // The main thread runs the control plane: signals, the admin socket, policy loads.
+  asio::io_context control;
+  Control controller(control, shared, workers);
+  controller.activate(std::move(policy));
+  if (!config.admin.socket.empty()) {
+    std::string error;
+    if (!controller.listen(config.admin.socket, error)) {
+      spdlog::error("{}", error);
+      return 1;
+    }
+  }
+  asio::signal_set stop(control, SIGINT, SIGTERM);
   int received = 0;
   stop.async_wait([&](const error_code &ec, int signal) {
     if (!ec)
       received = signal;
+    control.stop();
   });
+  asio::signal_set hangup(control, SIGHUP);
+  std::function<void(const error_code &, int)> onHangup = [&](const error_code &ec, int) {
+    if (ec)
+      return;
+    controller.reload();
+    hangup.async_wait(onHangup);
+  };
+  hangup.async_wait(onHangup);
   for (auto &worker : workers)
     worker->start();
+  if (!config.pidFile.empty() && !writePidFile(config.pidFile))
+    return 1;
   std::string listening;
   for (const ListenAddress &address : config.listeners())
     listening += (listening.empty() ? "" : ", ") + address.text;
-  spdlog::info("listening on {} with {} thread{}; policy {} ({})", listening, threads, threads == 1 ? "" : "s",
-               shared.policy->path(), shared.policy->backend());
-  signals.run();
+  const Policy &first = workers.front()->installed()->policy();
+  spdlog::info("listening on {} with {} thread{}; policy {} ({}), version {}{}", listening, threads,
+               threads == 1 ? "" : "s", first.path(), first.backend(), first.id(),
+               config.admin.socket.empty() ? "" : "; admin socket " + config.admin.socket);
+  control.run();
   if (received == SIGTERM) {
     // Graceful: no new connections; requests in flight finish, within the grace period.
     for (auto &worker : workers)
@@ -119,6 +160,8 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   workers.clear();
   for (const std::string &path : unixPaths)
     ::unlink(path.c_str());
+  if (!config.pidFile.empty())
+    ::unlink(config.pidFile.c_str());
   spdlog::info("stopped by signal {}", received);
   if (shared.accessLog > STDERR_FILENO)
     ::close(shared.accessLog);

@@ -35,16 +35,42 @@ awaitable<void> serveConnection(Worker &worker, Socket socket) {
 } // namespace
 
 Worker::Worker(SharedState &shared, unsigned index)
-    : shared_(shared), index_(index), pool_(shared.config.upstreams.idlePerPeer) {
-  for (const route::ast::UpstreamDecl *decl : shared_.policy->program().upstreams) {
-    std::vector<upstream::PeerSpec> peers;
-    for (const route::ast::ServerSpec &server : decl->config.servers)
-      peers.push_back({server.host, server.port, server.weight});
-    bool checked = decl->config.health.kind != route::ast::HealthCheckSpec::Kind::None;
-    balancers_.emplace_back(balanceOf(decl->config.balance), std::move(peers), 0x9e3779b97f4a7c15ull * (index + 1),
-                            decl->config.maxConnections,
-                            checked ? shared_.health.peers(static_cast<uint32_t>(balancers_.size())) : nullptr);
+    : shared_(shared), index_(index), pool_(shared.config.upstreams.idlePerPeer) {}
+
+void Worker::install(std::shared_ptr<const PolicyVersion> version) {
+  if (!thread_.joinable()) {
+    installNow(std::move(version)); // not running yet: nothing else touches the worker
+    return;
   }
+  asio::post(context_, [this, version = std::move(version)]() mutable { installNow(std::move(version)); });
+}
+
+void Worker::installNow(std::shared_ptr<const PolicyVersion> version) {
+  auto installed = std::make_shared<Installed>();
+  std::unordered_map<std::string, std::shared_ptr<upstream::Balancer>> balancers;
+  const auto &decls = version->policy->program().upstreams;
+  for (size_t u = 0; u < decls.size(); ++u) {
+    const PolicyVersion::Upstream &upstream = version->upstreams[u];
+    std::shared_ptr<upstream::Balancer> &balancer = balancers[upstream.definition];
+    if (!balancer) {
+      auto kept = balancers_.find(upstream.definition);
+      if (kept != balancers_.end() && kept->second->shared() == upstream.peers.get()) {
+        balancer = kept->second;
+      } else {
+        const route::ast::UpstreamDecl &decl = *decls[u];
+        std::vector<upstream::PeerSpec> peers;
+        for (const route::ast::ServerSpec &server : decl.config.servers)
+          peers.push_back({server.host, server.port, server.weight});
+        balancer = std::make_shared<upstream::Balancer>(balanceOf(decl.config.balance), std::move(peers),
+                                                        0x9e3779b97f4a7c15ull * (index_ + 1),
+                                                        decl.config.maxConnections, upstream.peers);
+      }
+    }
+    installed->balancers.push_back(balancer);
+  }
+  installed->version = std::move(version);
+  balancers_ = std::move(balancers); // those of upstreams gone live on in older versions' requests
+  installed_ = std::move(installed);
 }
 
 Worker::~Worker() {
@@ -55,7 +81,9 @@ Worker::~Worker() {
 
 std::string Worker::nextRequestId() {
   static const pid_t pid = ::getpid();
-  return fmt::format(FMT_COMPILE("{:x}-{:x}-{:x}"), pid, index_, ++requests_); // compiled: once per request
+  uint64_t n = requests_.load(std::memory_order_relaxed) + 1;
+  requests_.store(n, std::memory_order_relaxed); // one writer: no locked increment
+  return fmt::format(FMT_COMPILE("{:x}-{:x}-{:x}"), pid, index_, n); // compiled: once per request
 }
 
 void Worker::accessLog(std::string_view line) {
@@ -142,8 +170,6 @@ void Worker::start() {
   for (auto &acceptor : acceptors_)
     asio::co_spawn(context_, acceptLoop(*acceptor), asio::detached);
   asio::co_spawn(context_, housekeeping(), asio::detached);
-  if (index_ == 0) // one prober for the process
-    upstream::startHealthChecks(context_, shared_.policy->program(), shared_.health, tls_);
   thread_ = std::thread([this] { context_.run(); });
 }
 

@@ -1,17 +1,18 @@
 // One event loop on one thread: its own listeners (SO_REUSEPORT), connections, upstream
-// connection pool, balancers and access log buffer. Workers share only the immutable
-// policy, the configuration and a connection count.
+// connection pool, balancers and access log buffer. Workers share only immutable policy
+// versions, the configuration, the upstreams' peer states and a few counters.
 #pragma once
 
 #include "policy/Policy.h"
 #include "server/Io.h"
 #include "upstream/Balancer.h"
-#include "upstream/Health.h"
+#include "upstream/PeerStates.h"
 #include "upstream/Pool.h"
 
 #include <atomic>
 #include <memory>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace turnout {
@@ -22,10 +23,20 @@ using Acceptor = asio::basic_socket_acceptor<asio::generic::stream_protocol>;
 
 struct SharedState {
   const ServerConfig &config;
-  std::shared_ptr<const Policy> policy;
   std::atomic<uint64_t> connections{0};
-  upstream::HealthTable health{policy->program()};
   int accessLog = -1; // a file descriptor, or -1
+};
+
+// A policy version as the control plane hands it to the workers: the policy and, per
+// upstream of its program, the upstream's definition and peer states (shared with other
+// versions that define it the same way).
+struct PolicyVersion {
+  std::shared_ptr<const Policy> policy;
+  struct Upstream {
+    std::string definition;
+    std::shared_ptr<upstream::PeerStates> peers;
+  };
+  std::vector<Upstream> upstreams;
 };
 
 class Worker {
@@ -33,13 +44,26 @@ public:
   Worker(SharedState &shared, unsigned index);
   ~Worker();
 
+  // A version as this worker runs it: the policy and its upstreams' balancers. A request
+  // holds the one it started on to its end, whatever is installed meanwhile.
+  struct Installed {
+    std::shared_ptr<const PolicyVersion> version;
+    std::vector<std::shared_ptr<upstream::Balancer>> balancers; // by upstream index
+    const Policy &policy() const { return *version->policy; }
+  };
+
   asio::io_context &context() { return context_; }
   const ServerConfig &config() const { return shared_.config; }
-  std::shared_ptr<const Policy> policy() const { return shared_.policy; }
+  const std::shared_ptr<const Installed> &installed() const { return installed_; }
+  // Makes `version` the one new requests run, from any thread. Balancers of upstreams
+  // whose definition did not change carry over (round-robin position, passive health,
+  // requests in flight).
+  void install(std::shared_ptr<const PolicyVersion> version);
   upstream::Pool &pool() { return pool_; }
   upstream::TlsContexts &tls() { return tls_; }
   BufferPool &buffers() { return buffers_; }
-  upstream::Balancer &balancer(uint32_t upstream) { return balancers_[upstream]; }
+  // Requests this worker has begun, readable from any thread.
+  uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
 
   // A request id unique in this process: worker index and a counter.
   std::string nextRequestId();
@@ -66,14 +90,16 @@ private:
   awaitable<void> acceptLoop(Acceptor &acceptor);
   awaitable<void> housekeeping();
   void flushAccessLog();
+  void installNow(std::shared_ptr<const PolicyVersion> version);
 
   SharedState &shared_;
   unsigned index_;
   // Declared before the context: its coroutines, destroyed with it, still use them.
-  std::vector<upstream::Balancer> balancers_;
+  std::shared_ptr<const Installed> installed_;
+  std::unordered_map<std::string, std::shared_ptr<upstream::Balancer>> balancers_; // by definition
   std::unordered_set<Connection *> connections_;
   bool draining_ = false;
-  uint64_t requests_ = 0;
+  std::atomic<uint64_t> requests_{0}; // written by this worker only
   std::string accessBuffer_;
   BufferPool buffers_{64 * 1024};
   // One thread runs it, and only it touches its sockets: the reactor needs no locks.

@@ -19,8 +19,8 @@ uint64_t stableHash(std::string_view bytes, uint64_t seed) {
 }
 
 Balancer::Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed, int64_t maxActive,
-                   const std::atomic<bool> *healthy)
-    : balance_(balance), maxActive_(maxActive), healthy_(healthy), random_(seed) {
+                   std::shared_ptr<const PeerStates> shared)
+    : balance_(balance), maxActive_(maxActive), shared_(std::move(shared)), random_(seed) {
   for (PeerSpec &spec : peers)
     peers_.push_back(Peer{std::move(spec)});
   if (balance_ == Balance::Ketama) {
@@ -39,7 +39,8 @@ int Balancer::pick(std::string_view key, const std::vector<bool> &tried, Clock::
   skip.assign(peers_.size(), false);
   bool anyUp = false;
   auto unavailable = [&](size_t p) {
-    return (p < tried.size() && tried[p]) || (maxActive_ > 0 && peers_[p].active >= maxActive_);
+    return (p < tried.size() && tried[p]) || (maxActive_ > 0 && peers_[p].active >= maxActive_) ||
+           (shared_ && shared_->drained(p));
   };
   for (size_t p = 0; p < peers_.size(); ++p) {
     skip[p] = unavailable(p) || down(static_cast<int>(p), now);

@@ -7,10 +7,12 @@
 #pragma once
 
 #include "ast/AST.h"
+#include "upstream/PeerStates.h"
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
@@ -30,9 +32,10 @@ public:
 
   // `maxActive` caps the requests in flight to one peer (0: no cap); a peer at its cap
   // is passed over as if tried.
-  // `healthy`, when given, says per peer whether active health checks let it in.
+  // `shared`, when given, says per peer whether active health checks let it in and
+  // whether it is drained (a drained peer is passed over as if tried).
   Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed = 1, int64_t maxActive = 0,
-           const std::atomic<bool> *healthy = nullptr);
+           std::shared_ptr<const PeerStates> shared = nullptr);
 
   // A peer for a request with balancing key `key` (unused but by the hashes), skipping
   // those in `tried` and those at their cap; kNoPeer when none is left.
@@ -44,9 +47,10 @@ public:
   void succeeded(int peer) { peers_[peer].downUntil = {}; }
 
   size_t size() const { return peers_.size(); }
+  const PeerStates *shared() const { return shared_.get(); }
   const PeerSpec &peer(int index) const { return peers_[index].spec; }
   bool down(int peer, Clock::time_point now) const {
-    return peers_[peer].downUntil > now || (healthy_ && !healthy_[peer].load(std::memory_order_relaxed));
+    return peers_[peer].downUntil > now || (shared_ && !shared_->healthy(peer));
   }
 
 private:
@@ -61,7 +65,7 @@ private:
 
   Balance balance_;
   int64_t maxActive_;
-  const std::atomic<bool> *healthy_;
+  std::shared_ptr<const PeerStates> shared_;
   std::vector<Peer> peers_;
   std::vector<std::pair<uint32_t, int>> ring_; // ketama: point, peer
   std::mt19937_64 random_;

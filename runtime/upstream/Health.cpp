@@ -7,15 +7,6 @@
 
 namespace turnout::upstream {
 
-HealthTable::HealthTable(const route::Program &program) {
-  for (const route::ast::UpstreamDecl *decl : program.upstreams) {
-    size_t n = decl->config.servers.size();
-    healthy_.push_back(std::make_unique<std::atomic<bool>[]>(n));
-    for (size_t p = 0; p < n; ++p)
-      healthy_.back()[p].store(true);
-  }
-}
-
 namespace {
 
 // One check of one peer: a connection (and TLS) within the timeout, and for http checks
@@ -57,22 +48,22 @@ awaitable<bool> check(const route::ast::UpstreamConfig &config, const route::ast
   co_return !response.failed() && response.head().status == config.health.expectStatus;
 }
 
-awaitable<void> probe(uint32_t upstream, const route::ast::UpstreamDecl &decl, HealthTable &table, TlsContexts &tls) {
-  const route::ast::UpstreamConfig &config = decl.config;
+awaitable<void> probe(std::string name, route::ast::UpstreamConfig config, std::shared_ptr<PeerStates> states,
+                      TlsContexts &tls) {
   std::vector<int64_t> failures(config.servers.size()), passes(config.servers.size());
   asio::steady_timer tick(co_await asio::this_coro::executor);
-  for (;;) {
+  while (!states->retired()) {
     for (size_t p = 0; p < config.servers.size(); ++p) {
       bool ok = co_await check(config, config.servers[p], tls);
       failures[p] = ok ? 0 : failures[p] + 1;
       passes[p] = ok ? passes[p] + 1 : 0;
       std::string peer = config.servers[p].address();
-      if (table.in(upstream, p) && failures[p] >= config.health.unhealthyAfter) {
-        table.set(upstream, p, false);
-        spdlog::warn("upstream {} peer {} is out: {} failed health checks", decl.name, peer, failures[p]);
-      } else if (!table.in(upstream, p) && passes[p] >= config.health.healthyAfter) {
-        table.set(upstream, p, true);
-        spdlog::info("upstream {} peer {} is back: {} passed health checks", decl.name, peer, passes[p]);
+      if (states->healthy(p) && failures[p] >= config.health.unhealthyAfter) {
+        states->setHealthy(p, false);
+        spdlog::warn("upstream {} peer {} is out: {} failed health checks", name, peer, failures[p]);
+      } else if (!states->healthy(p) && passes[p] >= config.health.healthyAfter) {
+        states->setHealthy(p, true);
+        spdlog::info("upstream {} peer {} is back: {} passed health checks", name, peer, passes[p]);
       }
     }
     tick.expires_after(fromNanoseconds(config.health.intervalNs));
@@ -84,11 +75,11 @@ awaitable<void> probe(uint32_t upstream, const route::ast::UpstreamDecl &decl, H
 
 } // namespace
 
-void startHealthChecks(asio::io_context &context, const route::Program &program, HealthTable &table,
-                       TlsContexts &tls) {
-  for (uint32_t u = 0; u < program.upstreams.size(); ++u)
-    if (program.upstreams[u]->config.health.kind != route::ast::HealthCheckSpec::Kind::None)
-      asio::co_spawn(context, probe(u, *program.upstreams[u], table, tls), asio::detached);
+void startHealthCheck(asio::io_context &context, const route::ast::UpstreamDecl &decl,
+                      std::shared_ptr<PeerStates> states, TlsContexts &tls) {
+  route::ast::UpstreamConfig config = decl.config;
+  config.balanceKey = nullptr; // an expression of the policy's: not the prober's to keep
+  asio::co_spawn(context, probe(decl.name, std::move(config), std::move(states), tls), asio::detached);
 }
 
 } // namespace turnout::upstream

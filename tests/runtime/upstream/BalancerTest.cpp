@@ -67,6 +67,37 @@ TEST(Balancer, PeersAtTheirCapArePassedOver) {
   EXPECT_EQ(b.pick("", {}, kNow), 0);
 }
 
+TEST(Balancer, UnhealthyPeersAreLeftOutAndDrainedOnesAlways) {
+  auto shared = std::make_shared<PeerStates>(3);
+  Balancer b(Balance::RoundRobin, peers(3), 1, 0, shared);
+  shared->setHealthy(0, false);
+  shared->setDrained(1, true);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(b.pick("", {}, kNow), 2);
+  // Every peer out of health: they are tried anyway; a drained peer never is.
+  shared->setHealthy(2, false);
+  EXPECT_NE(b.pick("", {}, kNow), 1);
+  shared->setDrained(0, true);
+  shared->setDrained(2, true);
+  EXPECT_EQ(b.pick("", {}, kNow), Balancer::kNoPeer);
+  shared->setDrained(1, false);
+  EXPECT_EQ(b.pick("", {}, kNow), 1);
+}
+
+TEST(Balancer, UpstreamDefinitionsDifferInWhatTheirStateDependsOn) {
+  route::ast::UpstreamDecl a(route::SourceRange{}), b(route::SourceRange{});
+  a.name = b.name = "web";
+  a.config.servers = b.config.servers = peers(2);
+  EXPECT_EQ(definitionOf(a), definitionOf(b));
+  b.config.readTimeoutNs = 1; // a timeout is read per request: no state depends on it
+  EXPECT_EQ(definitionOf(a), definitionOf(b));
+  b.config.servers[1].weight = 5;
+  EXPECT_NE(definitionOf(a), definitionOf(b));
+  b.config.servers = a.config.servers;
+  b.config.health.kind = route::ast::HealthCheckSpec::Kind::Tcp;
+  EXPECT_NE(definitionOf(a), definitionOf(b));
+}
+
 // The share of 10,000 keys whose peer changes when a fifth peer joins four: a consistent
 // hash moves about 1/5 of them, and only to the new peer.
 double movedShare(Balance balance) {

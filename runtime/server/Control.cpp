@@ -1,0 +1,285 @@
+#include "server/Control.h"
+
+#include "upstream/Health.h"
+
+#include <malloc.h>
+#include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace turnout {
+
+using json = nlohmann::json;
+
+namespace {
+
+json failure(std::string error) { return json{{"ok", false}, {"error", std::move(error)}}; }
+
+std::string utcNow() {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+}
+
+// An admin request line longer than this is refused: a path and a few names fit in far less.
+constexpr size_t kMaxRequestLine = 64 * 1024;
+
+} // namespace
+
+Control::Control(asio::io_context &context, SharedState &shared, std::vector<std::unique_ptr<Worker>> &workers)
+    : context_(context), shared_(shared), workers_(workers) {}
+
+Control::~Control() {
+  if (admin_)
+    ::unlink(adminPath_.c_str());
+  for (auto &[definition, states] : peerStates_)
+    states->retire();
+}
+
+void Control::activate(std::shared_ptr<const Policy> policy) {
+  if (!find(policy->id())) {
+    loaded_.push_back(Loaded{policy, utcNow()});
+    // The oldest versions go, but the active one and the one being activated.
+    size_t keep = std::max<size_t>(shared_.config.admin.keepVersions, 2);
+    for (auto it = loaded_.begin(); loaded_.size() > keep && it != loaded_.end();) {
+      if (it->policy->id() == activeId_ || it->policy->id() == policy->id())
+        ++it;
+      else
+        it = loaded_.erase(it);
+    }
+  }
+  // Upstreams keep their peer states (health verdicts, drains) when their definition is
+  // unchanged; new ones start with every peer in, and their health checks start.
+  auto version = std::make_shared<PolicyVersion>();
+  version->policy = policy;
+  std::unordered_map<std::string, std::shared_ptr<upstream::PeerStates>> states;
+  for (const route::ast::UpstreamDecl *decl : policy->program().upstreams) {
+    std::string definition = upstream::definitionOf(*decl);
+    std::shared_ptr<upstream::PeerStates> &peers = states[definition];
+    if (auto kept = peerStates_.find(definition); kept != peerStates_.end()) {
+      peers = kept->second;
+    } else {
+      peers = std::make_shared<upstream::PeerStates>(decl->config.servers.size());
+      if (decl->config.health.kind != route::ast::HealthCheckSpec::Kind::None)
+        upstream::startHealthCheck(workers_.front()->context(), *decl, peers, workers_.front()->tls());
+    }
+    version->upstreams.push_back({definition, peers});
+  }
+  for (auto &[definition, peers] : peerStates_)
+    if (!states.count(definition))
+      peers->retire();
+  peerStates_ = std::move(states);
+  if (activeId_ != policy->id()) {
+    previousId_ = activeId_;
+    activeId_ = policy->id();
+  }
+  active_ = version;
+  for (auto &worker : workers_)
+    worker->install(version);
+}
+
+const Control::Loaded *Control::find(const std::string &id) const {
+  for (const Loaded &loaded : loaded_)
+    if (loaded.policy->id() == id)
+      return &loaded;
+  return nullptr;
+}
+
+json Control::describe(const Loaded &loaded) const {
+  return json{{"id", loaded.policy->id()},
+              {"path", std::filesystem::absolute(loaded.policy->path()).lexically_normal().string()},
+              {"loaded_at", loaded.loadedAt},
+              {"backend", loaded.policy->backend()},
+              {"active", loaded.policy->id() == activeId_}};
+}
+
+json Control::load(const std::string &path) {
+  auto started = std::chrono::steady_clock::now();
+  std::string diagnostics;
+  std::shared_ptr<const Policy> policy = Policy::load(path, diagnostics);
+  // The compiler's code pages came back while compiling; a serving proxy needs them not.
+  Policy::releaseCompilerCode();
+  if (!policy) {
+    json answer = failure(fmt::format("{} has errors; version {} stays active", path, activeId_));
+    answer["diagnostics"] = diagnostics;
+    return answer;
+  }
+  if (const Loaded *known = find(policy->id()))
+    policy = known->policy; // the same sources: the version already compiled
+  activate(policy);
+  // Memory the previous versions' compilations left in malloc's free lists goes back to
+  // the system; their own memory goes when their last requests end.
+  ::malloc_trim(0);
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  spdlog::info("policy {} is active: version {} ({}), loaded in {:.1f} ms", path, policy->id(), policy->backend(), ms);
+  return json{{"ok", true}, {"version", describe(*find(policy->id()))}, {"warnings", diagnostics}};
+}
+
+json Control::activateId(const std::string &id) {
+  const Loaded *loaded = find(id);
+  if (!loaded)
+    return failure(id.empty() ? "no previous version to roll back to"
+                              : fmt::format("no version {} is kept (see 'versions')", id));
+  std::shared_ptr<const Policy> policy = loaded->policy;
+  activate(policy);
+  spdlog::info("version {} ({}) is active again", policy->id(), policy->path());
+  return json{{"ok", true}, {"version", describe(*find(policy->id()))}};
+}
+
+void Control::reload() {
+  const std::string path = active_->policy->path();
+  json answer = load(path);
+  if (!answer["ok"].get<bool>())
+    spdlog::error("SIGHUP: {}\n{}", answer["error"].get<std::string>(), answer["diagnostics"].get<std::string>());
+}
+
+json Control::versions() const {
+  json list = json::array();
+  for (const Loaded &loaded : loaded_)
+    list.push_back(describe(loaded));
+  return json{{"ok", true}, {"active", activeId_}, {"previous", previousId_}, {"versions", list}};
+}
+
+json Control::peers() const {
+  json upstreams = json::array();
+  const auto &decls = active_->policy->program().upstreams;
+  for (size_t u = 0; u < decls.size(); ++u) {
+    const upstream::PeerStates &states = *active_->upstreams[u].peers;
+    json peers = json::array();
+    for (size_t p = 0; p < decls[u]->config.servers.size(); ++p) {
+      const route::ast::ServerSpec &server = decls[u]->config.servers[p];
+      peers.push_back(json{{"address", server.address()},
+                           {"weight", server.weight},
+                           {"healthy", states.healthy(p)},
+                           {"drained", states.drained(p)}});
+    }
+    upstreams.push_back(json{{"name", decls[u]->name}, {"peers", peers}});
+  }
+  return json{{"ok", true}, {"version", activeId_}, {"upstreams", upstreams}};
+}
+
+json Control::setDrained(const json &request, bool drained) {
+  std::string name = request.value("upstream", ""), address = request.value("peer", "");
+  const auto &decls = active_->policy->program().upstreams;
+  for (size_t u = 0; u < decls.size(); ++u) {
+    if (decls[u]->name != name)
+      continue;
+    for (size_t p = 0; p < decls[u]->config.servers.size(); ++p) {
+      if (decls[u]->config.servers[p].address() != address)
+        continue;
+      active_->upstreams[u].peers->setDrained(p, drained);
+      spdlog::info("upstream {} peer {} is {}", name, address, drained ? "drained" : "enabled");
+      return json{{"ok", true}, {"upstream", name}, {"peer", address}, {"drained", drained}};
+    }
+    return failure(fmt::format("upstream {} has no peer {}", name, address));
+  }
+  return failure(fmt::format("the active version has no upstream '{}'", name));
+}
+
+json Control::stats() const {
+  uint64_t requests = 0;
+  for (const auto &worker : workers_)
+    requests += worker->requests();
+  auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  return json{{"ok", true},
+              {"version", activeId_},
+              {"workers", workers_.size()},
+              {"connections", shared_.connections.load()},
+              {"requests", requests},
+              {"uptime_seconds", uptime},
+              {"pid", ::getpid()}};
+}
+
+json Control::handle(const json &request) {
+  if (!request.is_object() || !request.contains("command") || !request["command"].is_string())
+    return failure("a request is a JSON object with a \"command\"");
+  const std::string command = request["command"].get<std::string>();
+  try {
+    if (command == "load") {
+      std::string path = request.value("path", "");
+      if (path.empty())
+        return failure("load needs a \"path\"");
+      return load(path);
+    }
+    if (command == "versions")
+      return versions();
+    if (command == "activate")
+      return activateId(request.value("id", ""));
+    if (command == "rollback")
+      return activateId(request.value("id", previousId_));
+    if (command == "peers")
+      return peers();
+    if (command == "drain" || command == "enable")
+      return setDrained(request, command == "drain");
+    if (command == "stats")
+      return stats();
+  } catch (const json::exception &e) {
+    return failure(fmt::format("bad request: {}", e.what()));
+  }
+  return failure(fmt::format("unknown command '{}' (known: load, versions, activate, rollback, peers, drain, "
+                             "enable, stats)",
+                             command));
+}
+
+bool Control::listen(const std::string &path, std::string &error) {
+  struct stat info;
+  if (::lstat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode))
+    ::unlink(path.c_str()); // a stale socket of an earlier run
+  auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(context_);
+  error_code ec;
+  acceptor->open(asio::local::stream_protocol(), ec);
+  // Created owner-only: no moment in which another user could connect.
+  mode_t previous = ::umask(0177);
+  if (!ec)
+    acceptor->bind(asio::local::stream_protocol::endpoint(path), ec);
+  ::umask(previous);
+  if (!ec)
+    acceptor->listen(16, ec);
+  if (ec) {
+    error = fmt::format("cannot open the admin socket {}: {}", path, ec.message());
+    return false;
+  }
+  ::chmod(path.c_str(), 0600);
+  admin_ = std::move(acceptor);
+  adminPath_ = path;
+  asio::co_spawn(context_, acceptLoop(), asio::detached);
+  return true;
+}
+
+awaitable<void> Control::acceptLoop() {
+  for (;;) {
+    auto [ec, socket] = co_await admin_->async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !admin_->is_open())
+      co_return;
+    if (!ec)
+      asio::co_spawn(context_, session(std::move(socket)), asio::detached);
+  }
+}
+
+awaitable<void> Control::session(asio::local::stream_protocol::socket socket) {
+  std::string buffer;
+  for (;;) {
+    auto [ec, n] = co_await asio::async_read_until(socket, asio::dynamic_buffer(buffer, kMaxRequestLine), '\n',
+                                                   asio::as_tuple(asio::use_awaitable));
+    json answer;
+    if (ec == asio::error::not_found) {
+      answer = failure(fmt::format("a request line is at most {} bytes", kMaxRequestLine));
+    } else if (ec) {
+      co_return; // the client left
+    } else {
+      std::string line = buffer.substr(0, n);
+      buffer.erase(0, n);
+      json request = json::parse(line, nullptr, false);
+      answer = request.is_discarded() ? failure("not JSON") : handle(request);
+    }
+    std::string out = answer.dump() + "\n";
+    auto [writeError, written] = co_await asio::async_write(socket, asio::buffer(out), asio::as_tuple(asio::use_awaitable));
+    if (writeError || ec)
+      co_return;
+  }
+}
+
+} // namespace turnout

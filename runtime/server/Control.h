@@ -1,0 +1,74 @@
+// The control plane of a running proxy, on the main thread: policy versions (load, list,
+// activate, roll back), SIGHUP reloads, the admin socket and its protocol, upstream peers
+// (report, drain, enable) and stats. Policies are compiled here, never on a worker: the
+// workers only ever see a finished version, installed between two of their requests.
+//
+// The admin protocol: one JSON object per line each way over a Unix socket (mode 0600).
+// Every answer has "ok"; a failure has "error" (and "diagnostics" for a policy that does
+// not compile). Commands (README.md, "Control plane"):
+//   {"command": "load", "path": "/abs/policy.route"}
+//   {"command": "versions"}
+//   {"command": "activate", "id": "..."}      {"command": "rollback"} (to the previous)
+//   {"command": "peers"}
+//   {"command": "drain", "upstream": "web", "peer": "10.0.0.1:80"}   and "enable"
+//   {"command": "stats"}
+#pragma once
+
+#include "server/Worker.h"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace turnout {
+
+class Control {
+public:
+  Control(asio::io_context &context, SharedState &shared, std::vector<std::unique_ptr<Worker>> &workers);
+  ~Control();
+
+  // Makes a compiled policy a version and the active one: the first, before the workers
+  // start, and every later one.
+  void activate(std::shared_ptr<const Policy> policy);
+  // Opens the admin socket; says why not in `error`.
+  bool listen(const std::string &path, std::string &error);
+  // SIGHUP: the active version's file, loaded again.
+  void reload();
+  // One request of the admin protocol, answered.
+  nlohmann::json handle(const nlohmann::json &request);
+
+private:
+  struct Loaded {
+    std::shared_ptr<const Policy> policy;
+    std::string loadedAt; // UTC, ISO 8601
+  };
+
+  nlohmann::json load(const std::string &path);
+  nlohmann::json activateId(const std::string &id);
+  nlohmann::json versions() const;
+  nlohmann::json peers() const;
+  nlohmann::json setDrained(const nlohmann::json &request, bool drained);
+  nlohmann::json stats() const;
+  nlohmann::json describe(const Loaded &loaded) const;
+  const Loaded *find(const std::string &id) const;
+  awaitable<void> acceptLoop();
+  awaitable<void> session(asio::local::stream_protocol::socket socket);
+
+  asio::io_context &context_;
+  SharedState &shared_;
+  std::vector<std::unique_ptr<Worker>> &workers_;
+  std::vector<Loaded> loaded_; // in load order; the active one and the most recent others
+  std::string activeId_, previousId_;
+  std::shared_ptr<const PolicyVersion> active_;
+  // The active version's upstreams' peer states, by definition.
+  std::unordered_map<std::string, std::shared_ptr<upstream::PeerStates>> peerStates_;
+  std::unique_ptr<asio::local::stream_protocol::acceptor> admin_;
+  std::string adminPath_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+} // namespace turnout

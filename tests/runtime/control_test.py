@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""The control plane of a running turnout, end to end: hot loads under load, bad policies,
+rollback, SIGHUP, peers drained and enabled, state kept across swaps, 1,000 versions
+without growing memory, the admin socket's protocol, the pid file.
+
+Usage: control_test.py TURNOUT ROUTEC [unittest args]
+"""
+import http.client
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import harness
+from harness import Origin, Proxy, curl, rss_kb
+
+if len(sys.argv) > 2:
+    harness.TURNOUT = os.path.abspath(sys.argv.pop(1))
+    harness.ROUTEC = os.path.abspath(sys.argv.pop(1))
+
+
+def answering(text, origin_port):
+    """A policy that answers /v with `text` itself and sends the rest to the origin."""
+    return f"""
+upstream o {{ servers = ["127.0.0.1:{origin_port}"] }}
+on request {{
+    if req.path == "/v" {{ respond 200 "{text}\\n" }}
+    route o
+}}
+"""
+
+
+class Admin:
+    """A client of the admin socket: one JSON object per line each way."""
+
+    def __init__(self, path):
+        self.socket = socket.socket(socket.AF_UNIX)
+        self.socket.connect(path)
+        self.file = self.socket.makefile("rw")
+
+    def ask(self, request):
+        self.file.write((request if isinstance(request, str) else json.dumps(request)) + "\n")
+        self.file.flush()
+        return json.loads(self.file.readline())
+
+    def close(self):
+        self.file.close()
+        self.socket.close()
+
+
+class Load:
+    """Clients on keep-alive connections asking for /v in a loop until stopped; every
+    answer's body is counted, every failure kept."""
+
+    def __init__(self, port, clients=4):
+        self.port = port
+        self.bodies = {}
+        self.failures = []
+        self.running = True
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.client) for _ in range(clients)]
+        for thread in self.threads:
+            thread.start()
+
+    def client(self):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        requests = 0
+        while self.running:
+            try:
+                connection.request("GET", "/v")
+                response = connection.getresponse()
+                body = response.read().decode()
+                with self.lock:
+                    if response.status != 200:
+                        self.failures.append(f"status {response.status}")
+                    self.bodies[body] = self.bodies.get(body, 0) + 1
+                requests += 1
+                if requests % 50 == 0:  # new connections too, not only old ones
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            except Exception as e:  # a reset, a refused connection, a timeout
+                with self.lock:
+                    self.failures.append(repr(e))
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        connection.close()
+
+    def stop(self):
+        self.running = False
+        for thread in self.threads:
+            thread.join()
+        return sum(self.bodies.values())
+
+
+def routec(*args):
+    return subprocess.run([harness.ROUTEC, *args], capture_output=True, text=True, timeout=60)
+
+
+class HotLoads(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="turnout-test-")
+        cls.origin = Origin(cls.dir)
+        cls.socket = os.path.join(cls.dir, "admin.sock")
+        cls.pid_file = os.path.join(cls.dir, "turnout.pid")
+        cls.one = os.path.join(cls.dir, "one.route")
+        cls.two = os.path.join(cls.dir, "two.route")
+        with open(cls.one, "w") as f:
+            f.write(answering("one", cls.origin.port))
+        with open(cls.two, "w") as f:
+            f.write(answering("two", cls.origin.port))
+        cls.proxy = Proxy(cls.dir, open(cls.one).read(),
+                          extra=["--admin", cls.socket, "--pid-file", cls.pid_file], threads=2)
+        cls.admin = Admin(cls.socket)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.admin.close()
+        cls.proxy.stop()
+        cls.origin.stop()
+
+    def load(self, path):
+        return self.admin.ask({"command": "load", "path": path})
+
+    def active(self):
+        return self.admin.ask({"command": "versions"})["active"]
+
+    def test_50_hot_loads_under_load_fail_no_request(self):
+        load = Load(self.proxy.port)
+        try:
+            for i in range(50):
+                answer = self.load(self.two if i % 2 == 0 else self.one)
+                self.assertTrue(answer["ok"], answer)
+                time.sleep(0.02)
+        finally:
+            served = load.stop()
+        self.assertEqual(load.failures, [])
+        self.assertEqual(set(load.bodies), {"one\n", "two\n"})
+        self.assertGreater(served, 200)
+        self.assertEqual(curl(self.proxy.url("/v"))[2], b"one\n")
+
+    def test_a_bad_policy_mid_load_changes_nothing(self):
+        before = self.active()
+        bad = os.path.join(self.dir, "bad.route")
+        with open(bad, "w") as f:
+            f.write('on request {\n    respond 200 "x" +\n}\n')
+        load = Load(self.proxy.port)
+        try:
+            answer = self.load(bad)
+            result = routec("load", "--admin", self.socket, bad)  # refused before it is sent
+        finally:
+            load.stop()
+        self.assertFalse(answer["ok"])
+        self.assertIn(f"{bad}:3:1: error", answer["diagnostics"])
+        self.assertIn(before, answer["error"])
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("bad.route:3:1: error", result.stderr)
+        self.assertEqual(load.failures, [])
+        self.assertEqual(self.active(), before)
+        self.assertEqual(len(load.bodies), 1)
+
+    def test_routec_loads_lists_and_rolls_back(self):
+        self.assertEqual(self.load(self.one)["ok"], True)
+        first = self.active()
+        result = routec("load", "--admin", self.socket, self.two)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        second = self.active()
+        self.assertNotEqual(first, second)
+        self.assertIn(f"active: {second} {self.two}", result.stdout)
+        self.assertEqual(curl(self.proxy.url("/v"))[2], b"two\n")
+        listed = routec("versions", "--admin", self.socket)
+        self.assertIn(f"* {second}", listed.stdout)
+        self.assertIn(f"  {first}", listed.stdout)
+        back = routec("rollback", "--admin", self.socket)
+        self.assertEqual(back.returncode, 0, back.stderr)
+        self.assertEqual(self.active(), first)
+        self.assertEqual(curl(self.proxy.url("/v"))[2], b"one\n")
+        self.assertEqual(routec("rollback", "--admin", self.socket, second).returncode, 0)
+        self.assertEqual(curl(self.proxy.url("/v"))[2], b"two\n")
+        self.assertEqual(routec("rollback", "--admin", self.socket, "0000").returncode, 1)
+        self.assertEqual(self.load(self.one)["ok"], True)
+
+    def test_sighup_reloads_the_active_file(self):
+        path = os.path.join(self.dir, "edited.route")
+        with open(path, "w") as f:
+            f.write(answering("before", self.origin.port))
+        self.assertTrue(self.load(path)["ok"])
+        self.assertEqual(curl(self.proxy.url("/v"))[2], b"before\n")
+        with open(path, "w") as f:
+            f.write(answering("after", self.origin.port))
+        with open(self.pid_file) as f:
+            os.kill(int(f.read()), signal.SIGHUP)
+        deadline = time.time() + 10
+        while curl(self.proxy.url("/v"))[2] != b"after\n" and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(curl(self.proxy.url("/v"))[2], b"after\n")
+        self.assertTrue(self.load(self.one)["ok"])
+
+    def test_1000_versions_leave_memory_where_it_was(self):
+        base = open(self.one).read()
+        paths = [os.path.join(self.dir, f"n{i}.route") for i in range(2)]
+        before = None
+        for i in range(1000):
+            with open(paths[i % 2], "w") as f:
+                f.write(base + f"// version {i}\n")  # a new id each time
+            answer = self.load(paths[i % 2])
+            self.assertTrue(answer["ok"], answer)
+            if i % 100 == 0:
+                self.assertEqual(curl(self.proxy.url("/v"))[2], b"one\n")
+            if i == 49:
+                before = rss_kb(self.proxy.process.pid)
+        after = rss_kb(self.proxy.process.pid)
+        self.assertLess(after - before, 8 * 1024, f"RSS {before} kB after 50 versions, {after} kB after 1,000")
+        kept = self.admin.ask({"command": "versions"})["versions"]
+        self.assertLessEqual(len(kept), 8)
+        self.assertTrue(self.load(self.one)["ok"])
+
+    def test_the_protocol_refuses_what_it_does_not_know(self):
+        self.assertEqual(self.admin.ask("not json"), {"ok": False, "error": "not JSON"})
+        self.assertIn("unknown command", self.admin.ask({"command": "launch"})["error"])
+        self.assertIn("a \"command\"", self.admin.ask([1, 2])["error"])
+        self.assertIn("needs a \"path\"", self.admin.ask({"command": "load"})["error"])
+        stats = self.admin.ask({"command": "stats"})
+        self.assertEqual(stats["workers"], 2)
+        self.assertGreater(stats["requests"], 0)
+        self.assertEqual(stats["pid"], self.proxy.process.pid)
+
+    def test_the_admin_socket_is_the_owners_alone_and_the_pid_file_names_the_process(self):
+        self.assertEqual(stat.S_IMODE(os.stat(self.socket).st_mode), 0o600)
+        with open(self.pid_file) as f:
+            self.assertEqual(int(f.read()), self.proxy.process.pid)
+
+
+class Peers(unittest.TestCase):
+    """Drains, health verdicts and pooled connections, across swaps."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="turnout-test-")
+        cls.a, cls.b = Origin(cls.dir), Origin(cls.dir)
+        cls.sick = Origin(cls.dir, unhealthy=True)
+        cls.socket = os.path.join(cls.dir, "admin.sock")
+        cls.pid_file = os.path.join(cls.dir, "turnout.pid")
+        cls.proxy = Proxy(cls.dir, cls.policy("first"), extra=["--admin", cls.socket, "--pid-file", cls.pid_file])
+        cls.admin = Admin(cls.socket)
+
+    @classmethod
+    def policy(cls, tag):
+        return f"""
+upstream pair {{ servers = ["127.0.0.1:{cls.a.port}", "127.0.0.1:{cls.b.port}"] }}
+upstream checked {{
+    servers = ["127.0.0.1:{cls.a.port}", "127.0.0.1:{cls.sick.port}"]
+    health = http(path = "/healthz", interval = 200ms, unhealthy_after = 1)
+}}
+on request {{
+    if req.path starts_with "/checked" {{ route checked }}
+    route pair
+}}
+on response {{ resp.header["x-version"] = "{tag}" }}
+"""
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.admin.close()
+        cls.proxy.stop()
+        for origin in (cls.a, cls.b, cls.sick):
+            origin.stop()
+
+    def swap(self, tag):
+        path = os.path.join(self.dir, f"{tag}.route")
+        with open(path, "w") as f:
+            f.write(self.policy(tag))
+        answer = self.admin.ask({"command": "load", "path": path})
+        self.assertTrue(answer["ok"], answer)
+
+    def ports(self, path, n):
+        seen = []
+        for _ in range(n):
+            status, fields, _ = curl(self.proxy.url(path))
+            self.assertEqual(status, 200)
+            seen.append(int(fields["x-origin-port"]))
+        return seen
+
+    def test_a_drained_peer_gets_no_requests_until_enabled_even_across_a_swap(self):
+        address = f"127.0.0.1:{self.b.port}"
+        result = routec("drain", "--admin", self.socket, "pair", address)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(set(self.ports("/drain", 6)), {self.a.port})
+        self.swap("drained")  # the same upstream definition: the drain stays
+        self.assertEqual(set(self.ports("/drain", 6)), {self.a.port})
+        peers = routec("peers", "--admin", self.socket)
+        self.assertIn(f"{address}", peers.stdout)
+        self.assertIn("drained", peers.stdout)
+        self.assertEqual(routec("enable", "--admin", self.socket, "pair", address).returncode, 0)
+        self.assertEqual(set(self.ports("/drain", 6)), {self.a.port, self.b.port})
+        self.assertEqual(routec("drain", "--admin", self.socket, "pair", "10.9.9.9:1").returncode, 1)
+
+    def test_health_verdicts_and_pooled_connections_survive_a_swap(self):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            report = self.admin.ask({"command": "peers"})
+            checked = [u for u in report["upstreams"] if u["name"] == "checked"][0]
+            if not checked["peers"][1]["healthy"]:
+                break
+            time.sleep(0.1)
+        self.assertFalse(checked["peers"][1]["healthy"])
+        self.ports("/pooled/warm", 4)  # b is only in `pair`: no health checks connect to it
+        connections = len(self.b.connections())
+        self.swap("second")
+        # Right after the swap: the sick peer is still out (no new check has run yet, and a
+        # fresh state would have let it in), and the pooled connection to b is reused.
+        self.assertEqual(set(self.ports("/checked/now", 6)), {self.a.port})
+        self.assertEqual(set(self.ports("/pooled/now", 4)), {self.a.port, self.b.port})
+        self.assertEqual(len(self.b.connections()), connections)
+        self.assertEqual(curl(self.proxy.url("/checked/x"))[1]["x-version"], "second")
+        self.assertFalse([r for r in self.sick.requests() if "/checked/now" in r])
+        # One prober all along: a second one, with a fresh verdict, would say so again.
+        time.sleep(0.6)
+        with open(self.proxy.stderr.name) as f:
+            self.assertEqual(f.read().count(f"peer 127.0.0.1:{self.sick.port} is out"), 1)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
