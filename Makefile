@@ -42,6 +42,7 @@ bench: build
 	@bench/check_bench.sh
 	@bench/policy_bench.sh
 	@bench/proxy_bench.sh
+	@bench/reload_bench.py
 
 clean:
 	rm -rf build

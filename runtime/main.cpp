@@ -1,6 +1,6 @@
 // turnout: the proxy.
 //   turnout run POLICY [--listen ADDR]... [--threads N] [--access-log PATH] [--admin PATH]
-//                      [--pid-file PATH]
+//                      [--pid-file PATH] [--upgrade-socket PATH] [--upgrade]
 //   turnout --config FILE
 #include "config/ServerConfig.h"
 #include "policy/Policy.h"
@@ -20,7 +20,13 @@ int main(int argc, char **argv) {
 
   turnout::ServerConfig config;
   std::vector<std::string> listen;
+  std::string upgradeSocket;
+  bool upgrade = false;
+  app.add_option("--upgrade-socket", upgradeSocket,
+                 "Where a new process (--upgrade) waits for this one's listeners, passed on SIGQUIT");
+  app.add_flag("--upgrade", upgrade, "Take the listening sockets over from the running process (then SIGQUIT it)");
   CLI::App *run = app.add_subcommand("run", "Serve a policy with embedded defaults (127.0.0.1:6188)");
+  run->fallthrough(); // --upgrade and --upgrade-socket after `run POLICY` too
   run->add_option("policy", config.policy, "The policy file (.route)")->required()->check(CLI::ExistingFile);
   run->add_option("--listen", listen, "HOST:PORT, [IPV6]:PORT, :PORT or unix:PATH; repeatable");
   run->add_option("--threads", config.threads, "Worker threads; 0 for one per core")->check(CLI::Range(0, 1024));
@@ -46,6 +52,13 @@ int main(int argc, char **argv) {
       fmt::print(stderr, "{}: the config names no policy (key 'policy')\n", configPath);
       return 2;
     }
+  }
+  if (!upgradeSocket.empty())
+    config.upgradeSocket = upgradeSocket;
+  config.upgrade = upgrade;
+  if (config.upgrade && config.upgradeSocket.empty()) {
+    fmt::print(stderr, "turnout: --upgrade needs an upgrade socket (--upgrade-socket or 'upgrade_socket')\n");
+    return 2;
   }
   for (const std::string &text : listen) {
     std::string error;

@@ -219,6 +219,8 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
                        {"keep_versions", [&](auto &n, auto &k) { config.admin.keepVersions = r.count(n, k, 1000); }}});
              }},
             {"pid_file", [&](const YAML::Node &node, const std::string &name) { config.pidFile = r.string(node, name); }},
+            {"upgrade_socket",
+             [&](const YAML::Node &node, const std::string &name) { config.upgradeSocket = r.string(node, name); }},
             {"log", [&](const YAML::Node &node, const std::string &name) {
                r.keys(node, name,
                       {{"level",

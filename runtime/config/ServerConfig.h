@@ -65,6 +65,10 @@ struct ServerConfig {
     size_t keepVersions = 8; // compiled versions kept for an instant rollback
   } admin;
   std::string pidFile; // written once listening, removed on exit; "" for none
+  // Where a new process started with --upgrade waits for the listening sockets of the old
+  // one, which passes them on SIGQUIT. "" for none (SIGQUIT is then refused).
+  std::string upgradeSocket;
+  bool upgrade = false; // --upgrade: take the listeners over instead of opening them
   struct Log {
     std::string level = "info"; // the error log on stderr: debug, info, warn (upstream failures), error
     std::string access;         // access log: a path, "stderr", or "" for none

@@ -75,6 +75,12 @@ Connection::~Connection() { worker_.forget(this); }
 void Connection::closeIfIdle() {
   if (!idle_)
     return;
+  if (served_ == 0) {
+    // Accepted just before the drain: its first request is most likely on its way (a
+    // binary upgrade hands over the listeners under load). A second to send it.
+    clientDog_.arm(client_, std::chrono::seconds(1));
+    return;
+  }
   error_code ignored;
   client_.cancel(ignored);
 }

@@ -17,7 +17,8 @@ public:
   Connection(Worker &worker, Socket socket);
   ~Connection();
   awaitable<void> serve();
-  // Ends the connection now if it waits for a request (a graceful shutdown's part).
+  // Ends the connection now if it waits for its next request, or within a second if it
+  // has yet to send its first (a graceful shutdown's part).
   void closeIfIdle();
 
 private:

@@ -33,7 +33,9 @@ Control::Control(asio::io_context &context, SharedState &shared, std::vector<std
     : context_(context), shared_(shared), workers_(workers) {}
 
 Control::~Control() {
-  if (admin_)
+  struct stat info;
+  // Unless a new process (an upgrade) has put its own socket there since.
+  if (admin_ && ::lstat(adminPath_.c_str(), &info) == 0 && info.st_ino == adminInode_)
     ::unlink(adminPath_.c_str());
   for (auto &[definition, states] : peerStates_)
     states->retire();
@@ -55,6 +57,7 @@ void Control::activate(std::shared_ptr<const Policy> policy) {
   // unchanged; new ones start with every peer in, and their health checks start.
   auto version = std::make_shared<PolicyVersion>();
   version->policy = policy;
+  version->generation = ++generation_;
   std::unordered_map<std::string, std::shared_ptr<upstream::PeerStates>> states;
   for (const route::ast::UpstreamDecl *decl : policy->program().upstreams) {
     std::string definition = upstream::definitionOf(*decl);
@@ -243,10 +246,25 @@ bool Control::listen(const std::string &path, std::string &error) {
     return false;
   }
   ::chmod(path.c_str(), 0600);
+  adminInode_ = ::lstat(path.c_str(), &info) == 0 ? info.st_ino : 0;
   admin_ = std::move(acceptor);
   adminPath_ = path;
   asio::co_spawn(context_, acceptLoop(), asio::detached);
   return true;
+}
+
+awaitable<void> Control::untilInstalled() {
+  asio::steady_timer tick(context_);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    bool all = true;
+    for (const auto &worker : workers_)
+      all = all && worker->installedGeneration() >= generation_;
+    if (all || std::chrono::steady_clock::now() > deadline)
+      co_return;
+    tick.expires_after(std::chrono::microseconds(200));
+    co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
 }
 
 awaitable<void> Control::acceptLoop() {
@@ -274,6 +292,8 @@ awaitable<void> Control::session(asio::local::stream_protocol::socket socket) {
       buffer.erase(0, n);
       json request = json::parse(line, nullptr, false);
       answer = request.is_discarded() ? failure("not JSON") : handle(request);
+      if (answer.contains("version") && answer["version"].is_object())
+        co_await untilInstalled(); // the answer means: new requests run it
     }
     std::string out = answer.dump() + "\n";
     auto [writeError, written] = co_await asio::async_write(socket, asio::buffer(out), asio::as_tuple(asio::use_awaitable));

@@ -5,7 +5,8 @@
 //
 // The admin protocol: one JSON object per line each way over a Unix socket (mode 0600).
 // Every answer has "ok"; a failure has "error" (and "diagnostics" for a policy that does
-// not compile). Commands (README.md, "Control plane"):
+// not compile). A command that changes the active version is answered once every worker
+// runs it for new requests. Commands (README.md, "Control plane"):
 //   {"command": "load", "path": "/abs/policy.route"}
 //   {"command": "versions"}
 //   {"command": "activate", "id": "..."}      {"command": "rollback"} (to the previous)
@@ -55,6 +56,8 @@ private:
   nlohmann::json stats() const;
   nlohmann::json describe(const Loaded &loaded) const;
   const Loaded *find(const std::string &id) const;
+  // Until every worker has installed the active version (at most a few seconds).
+  awaitable<void> untilInstalled();
   awaitable<void> acceptLoop();
   awaitable<void> session(asio::local::stream_protocol::socket socket);
 
@@ -63,11 +66,13 @@ private:
   std::vector<std::unique_ptr<Worker>> &workers_;
   std::vector<Loaded> loaded_; // in load order; the active one and the most recent others
   std::string activeId_, previousId_;
+  uint64_t generation_ = 0; // activations so far
   std::shared_ptr<const PolicyVersion> active_;
   // The active version's upstreams' peer states, by definition.
   std::unordered_map<std::string, std::shared_ptr<upstream::PeerStates>> peerStates_;
   std::unique_ptr<asio::local::stream_protocol::acceptor> admin_;
   std::string adminPath_;
+  uint64_t adminInode_ = 0; // the socket file this process made
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

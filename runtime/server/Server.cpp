@@ -1,6 +1,7 @@
 #include "server/Server.h"
 
 #include "server/Control.h"
+#include "server/Upgrade.h"
 #include "server/Worker.h"
 
 #include <fcntl.h>
@@ -64,6 +65,28 @@ bool writePidFile(const std::string &path) {
   return ok;
 }
 
+// Whether the listening socket `fd` is bound to `endpoint`.
+bool boundTo(int fd, const Endpoint &endpoint) {
+  sockaddr_storage local{};
+  socklen_t size = sizeof local;
+  return ::getsockname(fd, reinterpret_cast<sockaddr *>(&local), &size) == 0 && size == endpoint.size() &&
+         std::memcmp(&local, endpoint.data(), size) == 0;
+}
+
+// Removes the pid file if it still names this process: after an upgrade it names the
+// new one.
+void removePidFile(const std::string &path) {
+  std::FILE *file = std::fopen(path.c_str(), "r");
+  long pid = 0;
+  if (file) {
+    if (std::fscanf(file, "%ld", &pid) != 1)
+      pid = 0;
+    std::fclose(file);
+  }
+  if (pid == ::getpid())
+    ::unlink(path.c_str());
+}
+
 } // namespace
 
 int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) {
@@ -87,25 +110,58 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   for (unsigned i = 0; i < threads; ++i)
     workers.push_back(std::make_unique<Worker>(shared, i));
 
+  // The listeners: taken over from the process being replaced (--upgrade), or opened.
+  std::vector<int> inherited;
+  if (config.upgrade) {
+    std::string error;
+    spdlog::info("waiting on {} for the running process's listeners (send it SIGQUIT)", config.upgradeSocket);
+    inherited = receiveListeners(config.upgradeSocket, std::chrono::seconds(60), error);
+    if (inherited.empty()) {
+      spdlog::error("{}", error);
+      return 1;
+    }
+    spdlog::info("took over {} listening socket{}", inherited.size(), inherited.size() == 1 ? "" : "s");
+  }
+  std::vector<int> listenerFds; // what SIGQUIT passes on
   std::vector<std::string> unixPaths;
   for (const ListenAddress &address : config.listeners()) {
+    Endpoint endpoint = endpointOf(address);
+    std::vector<int> mine;
+    for (int &fd : inherited)
+      if (fd >= 0 && boundTo(fd, endpoint)) {
+        mine.push_back(fd);
+        fd = -1;
+      }
     if (address.kind == ListenAddress::Kind::Unix) {
       struct stat info;
-      if (::lstat(address.path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode))
+      if (mine.empty() && ::lstat(address.path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode))
         ::unlink(address.path.c_str()); // a stale socket of an earlier run
       unixPaths.push_back(address.path);
     }
-    size_t copies = address.kind == ListenAddress::Kind::Unix ? 1 : workers.size();
+    // Every worker gets one listener of a TCP address (SO_REUSEPORT); inherited ones are
+    // all kept, spread over the workers, since closing one would reset the connections
+    // waiting in its queue.
+    size_t copies = address.kind == ListenAddress::Kind::Unix ? 1 : std::max(workers.size(), mine.size());
     for (size_t i = 0; i < copies; ++i) {
       error_code ec;
-      Acceptor acceptor = open(workers[i]->context(), address, ec);
+      Acceptor acceptor(workers[i % workers.size()]->context());
+      if (i < mine.size())
+        acceptor.assign(endpoint.protocol(), mine[i], ec);
+      else
+        acceptor = open(workers[i % workers.size()]->context(), address, ec);
       if (ec) {
         spdlog::error("cannot listen on {}: {}", address.text, ec.message());
         return 1;
       }
-      workers[i]->listen(std::move(acceptor));
+      listenerFds.push_back(acceptor.native_handle());
+      workers[i % workers.size()]->listen(std::move(acceptor));
     }
   }
+  for (int fd : inherited)
+    if (fd >= 0) {
+      spdlog::warn("a listener taken over is not in this configuration; closing it");
+      ::close(fd);
+    }
 
   // The main thread runs the control plane: signals, the admin socket, policy loads.
   asio::io_context control;
@@ -125,6 +181,27 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
       received = signal;
     control.stop();
   });
+  // SIGQUIT: a new process (--upgrade) takes the listeners; this one drains and exits.
+  bool handedOver = false;
+  asio::signal_set quit(control, SIGQUIT);
+  std::function<void(const error_code &, int)> onQuit = [&](const error_code &ec, int) {
+    if (ec)
+      return;
+    std::string error;
+    if (config.upgradeSocket.empty()) {
+      spdlog::error("SIGQUIT: no upgrade socket is configured (upgrade_socket); still serving");
+    } else if (!sendListeners(config.upgradeSocket, listenerFds, error)) {
+      spdlog::error("SIGQUIT: {}; still serving", error);
+    } else {
+      spdlog::info("SIGQUIT: the listeners are the new process's; draining");
+      handedOver = true;
+      received = SIGQUIT;
+      control.stop();
+      return;
+    }
+    quit.async_wait(onQuit);
+  };
+  quit.async_wait(onQuit);
   asio::signal_set hangup(control, SIGHUP);
   std::function<void(const error_code &, int)> onHangup = [&](const error_code &ec, int) {
     if (ec)
@@ -145,7 +222,7 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
                threads == 1 ? "" : "s", first.path(), first.backend(), first.id(),
                config.admin.socket.empty() ? "" : "; admin socket " + config.admin.socket);
   control.run();
-  if (received == SIGTERM) {
+  if (received == SIGTERM || received == SIGQUIT) {
     // Graceful: no new connections; requests in flight finish, within the grace period.
     for (auto &worker : workers)
       worker->drain();
@@ -158,10 +235,11 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   for (auto &worker : workers)
     worker->stop();
   workers.clear();
-  for (const std::string &path : unixPaths)
-    ::unlink(path.c_str());
+  if (!handedOver) // else the new process listens there
+    for (const std::string &path : unixPaths)
+      ::unlink(path.c_str());
   if (!config.pidFile.empty())
-    ::unlink(config.pidFile.c_str());
+    removePidFile(config.pidFile);
   spdlog::info("stopped by signal {}", received);
   if (shared.accessLog > STDERR_FILENO)
     ::close(shared.accessLog);

@@ -68,9 +68,11 @@ void Worker::installNow(std::shared_ptr<const PolicyVersion> version) {
     }
     installed->balancers.push_back(balancer);
   }
+  uint64_t generation = version->generation;
   installed->version = std::move(version);
   balancers_ = std::move(balancers); // those of upstreams gone live on in older versions' requests
   installed_ = std::move(installed);
+  installedGeneration_.store(generation, std::memory_order_release);
 }
 
 Worker::~Worker() {

@@ -37,6 +37,7 @@ struct PolicyVersion {
     std::shared_ptr<upstream::PeerStates> peers;
   };
   std::vector<Upstream> upstreams;
+  uint64_t generation = 0; // the control plane's count of activations, this one included
 };
 
 class Worker {
@@ -62,6 +63,8 @@ public:
   upstream::Pool &pool() { return pool_; }
   upstream::TlsContexts &tls() { return tls_; }
   BufferPool &buffers() { return buffers_; }
+  // The generation of the version new requests run, readable from any thread.
+  uint64_t installedGeneration() const { return installedGeneration_.load(std::memory_order_acquire); }
   // Requests this worker has begun, readable from any thread.
   uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
 
@@ -100,6 +103,7 @@ private:
   std::unordered_set<Connection *> connections_;
   bool draining_ = false;
   std::atomic<uint64_t> requests_{0}; // written by this worker only
+  std::atomic<uint64_t> installedGeneration_{0};
   std::string accessBuffer_;
   BufferPool buffers_{64 * 1024};
   // One thread runs it, and only it touches its sockets: the reactor needs no locks.

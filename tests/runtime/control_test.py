@@ -59,8 +59,9 @@ class Load:
     """Clients on keep-alive connections asking for /v in a loop until stopped; every
     answer's body is counted, every failure kept."""
 
-    def __init__(self, port, clients=4):
+    def __init__(self, port, clients=4, requests_per_connection=50):
         self.port = port
+        self.requests_per_connection = requests_per_connection
         self.bodies = {}
         self.failures = []
         self.running = True
@@ -82,7 +83,7 @@ class Load:
                         self.failures.append(f"status {response.status}")
                     self.bodies[body] = self.bodies.get(body, 0) + 1
                 requests += 1
-                if requests % 50 == 0:  # new connections too, not only old ones
+                if requests % self.requests_per_connection == 0:  # new connections too
                     connection.close()
                     connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
             except Exception as e:  # a reset, a refused connection, a timeout
@@ -325,6 +326,58 @@ on response {{ resp.header["x-version"] = "{tag}" }}
         time.sleep(0.6)
         with open(self.proxy.stderr.name) as f:
             self.assertEqual(f.read().count(f"peer 127.0.0.1:{self.sick.port} is out"), 1)
+
+
+class BinaryUpgrade(unittest.TestCase):
+    """SIGQUIT hands the listening sockets to a new `turnout --upgrade` (SCM_RIGHTS); the
+    old process drains and exits. Under load: no refused connection, no failed request."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="turnout-test-")
+        self.upgrade_socket = os.path.join(self.dir, "upgrade.sock")
+        self.pid_file = os.path.join(self.dir, "turnout.pid")
+        self.old = Proxy(self.dir, 'on request { respond 200 "old\\n" }\n', threads=2,
+                         extra=["--upgrade-socket", self.upgrade_socket, "--pid-file", self.pid_file])
+        self.new = None
+
+    def tearDown(self):
+        self.old.stop()
+        if self.new:
+            self.new.send_signal(signal.SIGTERM)
+            self.assertEqual(self.new.wait(timeout=10), 0)
+
+    def test_sigquit_without_a_new_process_keeps_serving(self):
+        self.old.process.send_signal(signal.SIGQUIT)
+        time.sleep(0.3)
+        self.assertIsNone(self.old.process.poll())
+        self.assertEqual(curl(self.old.url("/"))[2], b"old\n")
+        with open(self.old.stderr.name) as f:
+            self.assertIn("still serving", f.read())
+
+    def test_an_upgrade_under_load_refuses_no_connection_and_fails_no_request(self):
+        policy = os.path.join(self.dir, "new.route")
+        with open(policy, "w") as f:
+            f.write('on request { respond 200 "new\\n" }\n')
+        load = Load(self.old.port, requests_per_connection=1)  # a new connection per request
+        try:
+            time.sleep(0.3)
+            log = open(os.path.join(self.dir, "new.stderr"), "w")
+            self.new = subprocess.Popen([harness.TURNOUT, "run", policy, "--listen", f"127.0.0.1:{self.old.port}",
+                                         "--threads", "3", "--upgrade", "--upgrade-socket", self.upgrade_socket,
+                                         "--pid-file", self.pid_file], stderr=log)
+            deadline = time.time() + 10
+            while not os.path.exists(self.upgrade_socket) and time.time() < deadline:
+                time.sleep(0.01)
+            self.old.process.send_signal(signal.SIGQUIT)
+            self.assertEqual(self.old.process.wait(timeout=15), 0)
+            time.sleep(0.5)
+        finally:
+            load.stop()
+        self.assertEqual(load.failures, [])
+        self.assertEqual(set(load.bodies), {"old\n", "new\n"})
+        self.assertEqual(curl(self.old.url("/"))[2], b"new\n")
+        with open(self.pid_file) as f:
+            self.assertEqual(int(f.read()), self.new.pid)
 
 
 if __name__ == "__main__":

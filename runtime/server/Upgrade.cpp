@@ -1,0 +1,126 @@
+#include "server/Upgrade.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace turnout {
+
+namespace {
+
+constexpr char kGreeting[] = "turnout-listeners-1"; // the message's bytes beside its descriptors
+constexpr size_t kMaxListeners = 250;                 // below the kernel's SCM_MAX_FD (253)
+
+bool addressOf(const std::string &path, sockaddr_un &address, std::string &error) {
+  address = {};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) {
+    error = fmt::format("the upgrade socket path {} is too long", path);
+    return false;
+  }
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  return true;
+}
+
+} // namespace
+
+std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds timeout, std::string &error) {
+  sockaddr_un address;
+  if (!addressOf(path, address, error))
+    return {};
+  int server = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct stat info;
+  if (::lstat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode))
+    ::unlink(path.c_str());
+  mode_t previous = ::umask(0177);
+  bool bound = server >= 0 && ::bind(server, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
+               ::listen(server, 1) == 0;
+  ::umask(previous);
+  if (!bound) {
+    error = fmt::format("cannot wait on the upgrade socket {}: {}", path, std::strerror(errno));
+    if (server >= 0)
+      ::close(server);
+    return {};
+  }
+  std::vector<int> listeners;
+  pollfd ready{server, POLLIN, 0};
+  int polled = ::poll(&ready, 1, static_cast<int>(timeout.count() * 1000));
+  int peer = polled > 0 ? ::accept4(server, nullptr, nullptr, SOCK_CLOEXEC) : -1;
+  ::close(server);
+  ::unlink(path.c_str());
+  if (peer < 0) {
+    error = polled == 0 ? fmt::format("no process passed its listeners on {} within {} s (send it SIGQUIT)", path,
+                                      timeout.count())
+                        : fmt::format("accepting on the upgrade socket {}: {}", path, std::strerror(errno));
+    return {};
+  }
+  char bytes[sizeof kGreeting] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxListeners)] = {};
+  iovec vector{bytes, sizeof bytes};
+  msghdr message{};
+  message.msg_iov = &vector;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(peer, &message, MSG_CMSG_CLOEXEC);
+  ::close(peer);
+  for (cmsghdr *header = CMSG_FIRSTHDR(&message); n > 0 && header; header = CMSG_NXTHDR(&message, header)) {
+    if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS)
+      continue;
+    size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    const int *fds = reinterpret_cast<const int *>(CMSG_DATA(header));
+    listeners.assign(fds, fds + count);
+  }
+  if (n != static_cast<ssize_t>(sizeof kGreeting) || std::memcmp(bytes, kGreeting, sizeof kGreeting) != 0 ||
+      (message.msg_flags & MSG_CTRUNC)) {
+    for (int fd : listeners)
+      ::close(fd);
+    error = fmt::format("the upgrade socket {} got something other than a turnout's listeners", path);
+    return {};
+  }
+  return listeners;
+}
+
+bool sendListeners(const std::string &path, const std::vector<int> &listeners, std::string &error) {
+  sockaddr_un address;
+  if (!addressOf(path, address, error))
+    return false;
+  if (listeners.empty() || listeners.size() > kMaxListeners) {
+    error = fmt::format("{} listening sockets cannot be passed (1 to {})", listeners.size(), kMaxListeners);
+    return false;
+  }
+  int peer = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (peer < 0 || ::connect(peer, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0) {
+    error = fmt::format("no new process waits on {}: {} (start one with --upgrade)", path, std::strerror(errno));
+    if (peer >= 0)
+      ::close(peer);
+    return false;
+  }
+  char bytes[sizeof kGreeting];
+  std::memcpy(bytes, kGreeting, sizeof kGreeting);
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxListeners)] = {};
+  iovec vector{bytes, sizeof bytes};
+  msghdr message{};
+  message.msg_iov = &vector;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = CMSG_SPACE(sizeof(int) * listeners.size());
+  cmsghdr *header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int) * listeners.size());
+  std::memcpy(CMSG_DATA(header), listeners.data(), sizeof(int) * listeners.size());
+  bool sent = ::sendmsg(peer, &message, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof bytes);
+  if (!sent)
+    error = fmt::format("passing the listeners on {}: {}", path, std::strerror(errno));
+  ::close(peer);
+  return sent;
+}
+
+} // namespace turnout
