@@ -15,6 +15,9 @@ using route::schema::Phase;
 
 namespace {
 
+// How long a draining worker waits for a request that a client may have sent already.
+constexpr Duration kDrainingWait{1000};
+
 // The address and port of a socket address; a Unix socket's peer counts as local.
 std::pair<std::string, int64_t> addressOf(const asio::generic::stream_protocol::endpoint &endpoint) {
   const sockaddr *address = endpoint.data();
@@ -78,7 +81,7 @@ void Connection::closeIfIdle() {
   if (served_ == 0) {
     // Accepted just before the drain: its first request is most likely on its way (a
     // binary upgrade hands over the listeners under load). A second to send it.
-    clientDog_.arm(client_, std::chrono::seconds(1));
+    clientDog_.arm(client_, kDrainingWait);
     return;
   }
   error_code ignored;
@@ -88,7 +91,9 @@ void Connection::closeIfIdle() {
 awaitable<void> Connection::serve() {
   worker_.track(this);
   for (;;) {
-    if (worker_.draining() || !co_await readHead())
+    // A draining worker still answers a connection's first request: the client sent it
+    // before it could know (refusing it would reset the connection).
+    if ((served_ > 0 && worker_.draining()) || !co_await readHead())
       break;
     co_await handle();
     if (!keepAlive_ || clientGone_ || worker_.draining())
@@ -109,6 +114,8 @@ awaitable<bool> Connection::readHead() {
       // Between requests a client may idle for the keep-alive timeout; once it has begun
       // one, it has the header timeout to finish the head (slowloris).
       Duration timeout = served_ > 0 && !request_.started() ? timeouts.keepaliveIdle : timeouts.headerRead;
+      if (worker_.draining())
+        timeout = std::min(timeout, kDrainingWait);
       IoStatus status = IoStatus::Ok;
       if (!request_.started()) {
         idle_ = true;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -110,6 +111,18 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   for (unsigned i = 0; i < threads; ++i)
     workers.push_back(std::make_unique<Worker>(shared, i));
 
+  // The main thread runs the control plane: signals, the admin socket, policy loads. The
+  // admin socket exists before the listeners do: once the port answers, it can be used.
+  asio::io_context control;
+  Control controller(control, shared, workers);
+  controller.activate(std::move(policy));
+  if (!config.admin.socket.empty()) {
+    std::string error;
+    if (!controller.listen(config.admin.socket, error)) {
+      spdlog::error("{}", error);
+      return 1;
+    }
+  }
   // The listeners: taken over from the process being replaced (--upgrade), or opened.
   std::vector<int> inherited;
   if (config.upgrade) {
@@ -163,17 +176,6 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
       ::close(fd);
     }
 
-  // The main thread runs the control plane: signals, the admin socket, policy loads.
-  asio::io_context control;
-  Control controller(control, shared, workers);
-  controller.activate(std::move(policy));
-  if (!config.admin.socket.empty()) {
-    std::string error;
-    if (!controller.listen(config.admin.socket, error)) {
-      spdlog::error("{}", error);
-      return 1;
-    }
-  }
   asio::signal_set stop(control, SIGINT, SIGTERM);
   int received = 0;
   stop.async_wait([&](const error_code &ec, int signal) {
@@ -227,7 +229,11 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
     for (auto &worker : workers)
       worker->drain();
     auto deadline = std::chrono::steady_clock::now() + config.timeouts.shutdownGrace;
-    while (shared.connections > 0 && std::chrono::steady_clock::now() < deadline)
+    auto busy = [&] {
+      return shared.connections > 0 ||
+             std::any_of(workers.begin(), workers.end(), [](const auto &worker) { return !worker->drained(); });
+    };
+    while (busy() && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (shared.connections > 0)
       spdlog::warn("{} connections still open after the grace period", shared.connections.load());

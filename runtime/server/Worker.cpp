@@ -121,6 +121,8 @@ void Worker::drain() {
     }
     for (Connection *connection : connections_)
       connection->closeIfIdle();
+    // Behind whatever was queued meanwhile (a connection accepted as the acceptor closed).
+    asio::post(context_, [this] { drained_.store(true); });
   });
 }
 
@@ -130,7 +132,9 @@ awaitable<void> Worker::acceptLoop(Acceptor &acceptor) {
   asio::steady_timer pause(context_);
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
-    if (ec == asio::error::operation_aborted || !acceptor.is_open())
+    // A connection accepted as the acceptor closed (a drain) is served still: dropping it
+    // would reset a client that did nothing wrong.
+    if (ec == asio::error::operation_aborted || (ec && !acceptor.is_open()))
       co_return;
     if (ec) {
       // Out of file descriptors or the like: wait for connections to end rather than spin.

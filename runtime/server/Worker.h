@@ -86,6 +86,8 @@ public:
   // each busy one end after its current request.
   void drain();
   bool draining() const { return draining_; }
+  // Whether the drain has taken effect (from any thread): no connection comes any more.
+  bool drained() const { return drained_.load(); }
   void track(Connection *connection) { connections_.insert(connection); }
   void forget(Connection *connection) { connections_.erase(connection); }
 
@@ -102,6 +104,7 @@ private:
   std::unordered_map<std::string, std::shared_ptr<upstream::Balancer>> balancers_; // by definition
   std::unordered_set<Connection *> connections_;
   bool draining_ = false;
+  std::atomic<bool> drained_{false};
   std::atomic<uint64_t> requests_{0}; // written by this worker only
   std::atomic<uint64_t> installedGeneration_{0};
   std::string accessBuffer_;

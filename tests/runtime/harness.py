@@ -12,12 +12,32 @@ import subprocess
 import sys
 import tempfile
 import time
+import atexit
 
 TURNOUT = "build/release/runtime/turnout"
 ROUTEC = "build/release/compiler/routec"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ORIGIN = os.path.join(ROOT, "examples", "origin.py")
 PATTERN = bytes(range(256)) * 256
+
+
+STARTED = []  # every process a test started: none outlives the test run
+
+
+@atexit.register
+def _stop_leftovers():
+    for process in STARTED:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def start(command, **kwargs):
+    """Starts a process for a test; its stdout goes nowhere (a process left running must
+    not hold the test runner's output open)."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, **kwargs)
+    STARTED.append(process)
+    return process
 
 
 def free_port():
@@ -61,7 +81,7 @@ class Origin:
         self.port = free_port()
         self.log = os.path.join(directory, f"origin-{self.port}.log")
         open(self.log, "w").close()
-        self.process = subprocess.Popen([sys.executable, ORIGIN, str(self.port), "--log", self.log,
+        self.process = start([sys.executable, ORIGIN, str(self.port), "--log", self.log,
                                          *(["--tls", *tls] if tls else []),
                                          *(["--unhealthy"] if unhealthy else []),
                                          *(["--idle-close", str(idle_close)] if idle_close else [])])
@@ -83,7 +103,7 @@ class Origin:
 
 
 class Proxy:
-    def __init__(self, directory, policy_text, config=None, extra=(), threads=1):
+    def __init__(self, directory, policy_text, config=None, extra=(), threads=1, env=None):
         self.port = free_port()
         self.policy = os.path.join(directory, f"policy-{self.port}.route")
         with open(self.policy, "w") as f:
@@ -99,7 +119,7 @@ class Proxy:
             command = [TURNOUT, "run", self.policy, "--listen", f"127.0.0.1:{self.port}", "--threads", str(threads),
                        "--access-log", self.access_log, *extra]
         self.stderr = open(os.path.join(directory, f"turnout-{self.port}.stderr"), "w")
-        self.process = subprocess.Popen(command, stderr=self.stderr)
+        self.process = start(command, stderr=self.stderr, env=env)
         wait_for_port(self.port, self.process)
 
     def url(self, path="/"):
