@@ -103,8 +103,7 @@ json Control::load(const std::string &path) {
   auto started = std::chrono::steady_clock::now();
   std::string diagnostics;
   std::shared_ptr<const Policy> policy = Policy::load(path, diagnostics);
-  // The compiler's code pages came back while compiling; a serving proxy needs them not.
-  Policy::releaseCompilerCode();
+  releaseCompilerSoon();
   if (!policy) {
     json answer = failure(fmt::format("{} has errors; version {} stays active", path, activeId_));
     answer["diagnostics"] = diagnostics;
@@ -113,12 +112,22 @@ json Control::load(const std::string &path) {
   if (const Loaded *known = find(policy->id()))
     policy = known->policy; // the same sources: the version already compiled
   activate(policy);
-  // Memory the previous versions' compilations left in malloc's free lists goes back to
-  // the system; their own memory goes when their last requests end.
-  ::malloc_trim(0);
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   spdlog::info("policy {} is active: version {} ({}), loaded in {:.1f} ms", path, policy->id(), policy->backend(), ms);
   return json{{"ok", true}, {"version", describe(*find(policy->id()))}, {"warnings", diagnostics}};
+}
+
+void Control::releaseCompilerSoon() {
+  releaseTimer_.expires_after(std::chrono::seconds(10));
+  releaseTimer_.async_wait([](const error_code &ec) {
+    if (ec)
+      return; // a later load moved the moment on
+    // The compiler's code pages came back while compiling, and memory the compilations
+    // left in malloc's free lists is no one's: a serving proxy needs neither. Not after
+    // every load: reloads in a row would fault the compiler back in each time (20 ms).
+    Policy::releaseCompilerCode();
+    ::malloc_trim(0);
+  });
 }
 
 json Control::activateId(const std::string &id) {

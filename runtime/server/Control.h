@@ -49,6 +49,8 @@ private:
   };
 
   nlohmann::json load(const std::string &path);
+  // Drops the compiler's code pages once no load has come for a while.
+  void releaseCompilerSoon();
   nlohmann::json activateId(const std::string &id);
   nlohmann::json versions() const;
   nlohmann::json peers() const;
@@ -74,6 +76,7 @@ private:
   std::string adminPath_;
   uint64_t adminInode_ = 0; // the socket file this process made
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  asio::steady_timer releaseTimer_{context_};
 };
 
 } // namespace turnout
