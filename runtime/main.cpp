@@ -34,6 +34,9 @@ int main(int argc, char **argv) {
   run->add_option("--admin", config.admin.socket,
                   "A Unix socket for the control plane (routec load, versions, rollback)");
   run->add_option("--pid-file", config.pidFile, "A file to write the process id to while serving");
+  std::string adminHttp;
+  run->add_option("--admin-http", adminHttp, "The control plane over HTTP on a loopback HOST:PORT (needs a token)");
+  run->add_option("--admin-token-file", config.admin.tokenFile, "The bearer token the admin HTTP listener requires");
 
   CLI11_PARSE(app, argc, argv);
   if (run->parsed() == !configPath.empty()) {
@@ -50,6 +53,14 @@ int main(int argc, char **argv) {
     config = *loaded;
     if (config.policy.empty()) {
       fmt::print(stderr, "{}: the config names no policy (key 'policy')\n", configPath);
+      return 2;
+    }
+  }
+  if (!adminHttp.empty()) {
+    std::string error;
+    config.admin.http = turnout::parseAdminHttpAddress(adminHttp, error);
+    if (!config.admin.http || config.admin.tokenFile.empty()) {
+      fmt::print(stderr, "turnout: --admin-http {}\n", config.admin.http ? "needs --admin-token-file" : error);
       return 2;
     }
   }

@@ -56,6 +56,20 @@ std::optional<ListenAddress> parseListenAddress(const std::string &text, std::st
   return out;
 }
 
+std::optional<ListenAddress> parseAdminHttpAddress(const std::string &text, std::string &error) {
+  std::optional<ListenAddress> address = parseListenAddress(text, error);
+  if (!address)
+    return std::nullopt;
+  unsigned char v4[4];
+  bool loopback = address->kind == ListenAddress::Kind::Tcp &&
+                  (address->host == "::1" || (inet_pton(AF_INET, address->host.c_str(), v4) == 1 && v4[0] == 127));
+  if (!loopback) {
+    error = fmt::format("'{}': the admin listener must be on a loopback address (127.0.0.1, ::1)", text);
+    return std::nullopt;
+  }
+  return address;
+}
+
 std::vector<ListenAddress> ServerConfig::listeners() const {
   if (!listen.empty())
     return listen;
@@ -216,7 +230,17 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
              [&](const YAML::Node &node, const std::string &name) {
                r.keys(node, name,
                       {{"socket", [&](auto &n, auto &k) { config.admin.socket = r.string(n, k); }},
-                       {"keep_versions", [&](auto &n, auto &k) { config.admin.keepVersions = r.count(n, k, 1000); }}});
+                       {"keep_versions", [&](auto &n, auto &k) { config.admin.keepVersions = r.count(n, k, 1000); }},
+                       {"http",
+                        [&](auto &n, auto &k) {
+                          std::string why;
+                          config.admin.http = parseAdminHttpAddress(r.string(n, k), why);
+                          if (!config.admin.http)
+                            r.fail(n, fmt::format("'{}': {}", k, why));
+                        }},
+                       {"token_file", [&](auto &n, auto &k) { config.admin.tokenFile = r.string(n, k); }}});
+               if (config.admin.http && config.admin.tokenFile.empty())
+                 r.fail(node, fmt::format("'{}': an 'http' listener needs a 'token_file'", name));
              }},
             {"pid_file", [&](const YAML::Node &node, const std::string &name) { config.pidFile = r.string(node, name); }},
             {"upgrade_socket",

@@ -27,6 +27,8 @@ struct ListenAddress {
 // Parses "127.0.0.1:6188", "[::1]:6188", ":6188" (every IPv4 address) or
 // "unix:/path/to.sock"; says why not in `error`.
 std::optional<ListenAddress> parseListenAddress(const std::string &text, std::string &error);
+// The admin HTTP listener's address: TCP on a loopback address (127.0.0.0/8 or ::1).
+std::optional<ListenAddress> parseAdminHttpAddress(const std::string &text, std::string &error);
 
 struct ServerConfig {
   std::vector<ListenAddress> listen; // empty: 127.0.0.1:6188
@@ -63,6 +65,10 @@ struct ServerConfig {
     // back, report and drain peers, stats. "" for none.
     std::string socket;
     size_t keepVersions = 8; // compiled versions kept for an instant rollback
+    // The same protocol over HTTP (POST /v1/admin), on a loopback address only, for
+    // requests bearing the token in `tokenFile` (Authorization: Bearer ...).
+    std::optional<ListenAddress> http;
+    std::string tokenFile;
   } admin;
   std::string pidFile; // written once listening, removed on exit; "" for none
   // Where a new process started with --upgrade waits for the listening sockets of the old

@@ -1,6 +1,10 @@
 #include "server/Control.h"
 
+#include "http/Parser.h"
+#include "http/Serialize.h"
 #include "upstream/Health.h"
+
+#include <openssl/crypto.h>
 
 #include <malloc.h>
 #include <filesystem>
@@ -22,6 +26,17 @@ json failure(std::string error) { return json{{"ok", false}, {"error", std::move
 
 std::string utcNow() {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+}
+
+// Accepts until `acceptor` closes, each connection to a `session` of its own.
+template <typename Acceptor, typename Session> awaitable<void> acceptEach(Acceptor &acceptor, Session session) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor.is_open())
+      co_return;
+    if (!ec)
+      asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), asio::detached);
+  }
 }
 
 // An admin request line longer than this is refused: a path and a few names fit in far less.
@@ -258,7 +273,8 @@ bool Control::listen(const std::string &path, std::string &error) {
   adminInode_ = ::lstat(path.c_str(), &info) == 0 ? info.st_ino : 0;
   admin_ = std::move(acceptor);
   adminPath_ = path;
-  asio::co_spawn(context_, acceptLoop(), asio::detached);
+  asio::co_spawn(context_, acceptEach(*admin_, [this](auto socket) { return session(std::move(socket)); }),
+                 asio::detached);
   return true;
 }
 
@@ -273,16 +289,6 @@ awaitable<void> Control::untilInstalled() {
       co_return;
     tick.expires_after(std::chrono::microseconds(200));
     co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-}
-
-awaitable<void> Control::acceptLoop() {
-  for (;;) {
-    auto [ec, socket] = co_await admin_->async_accept(asio::as_tuple(asio::use_awaitable));
-    if (ec == asio::error::operation_aborted || !admin_->is_open())
-      co_return;
-    if (!ec)
-      asio::co_spawn(context_, session(std::move(socket)), asio::detached);
   }
 }
 
@@ -309,6 +315,84 @@ awaitable<void> Control::session(asio::local::stream_protocol::socket socket) {
     if (writeError || ec)
       co_return;
   }
+}
+
+bool Control::listenHttp(const ListenAddress &address, std::string token, std::string &error) {
+  auto acceptor = std::make_unique<tcp::acceptor>(context_);
+  error_code ec;
+  tcp::endpoint endpoint(asio::ip::make_address(address.host, ec), address.port);
+  if (!ec)
+    acceptor->open(endpoint.protocol(), ec);
+  if (!ec)
+    acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec)
+    acceptor->bind(endpoint, ec);
+  if (!ec)
+    acceptor->listen(16, ec);
+  if (ec) {
+    error = fmt::format("cannot open the admin HTTP listener {}: {}", address.text, ec.message());
+    return false;
+  }
+  http_ = std::move(acceptor);
+  token_ = std::move(token);
+  asio::co_spawn(context_, acceptEach(*http_, [this](auto socket) { return httpSession(std::move(socket)); }),
+                 asio::detached);
+  return true;
+}
+
+// One request per connection: the head, a body of at most kMaxRequestLine, the answer.
+awaitable<void> Control::httpSession(tcp::socket socket) {
+  http::Parser request(http::Parser::Kind::Request);
+  BufferPool buffers(16 * 1024);
+  InputBuffer in(buffers);
+  Watchdog dog(socket.get_executor());
+  const Duration timeout = std::chrono::seconds(10);
+  auto reply = [&](int status, const json &body) -> awaitable<void> {
+    std::string text = body.dump() + "\n", out;
+    http::appendStatusLine(out, status);
+    http::appendField(out, "content-type", "application/json");
+    http::appendField(out, "content-length", std::to_string(text.size()));
+    if (status == 401)
+      http::appendField(out, "www-authenticate", "Bearer");
+    http::appendField(out, "connection", "close");
+    http::appendFieldsEnd(out);
+    co_await writeAll(socket, out + text, dog, timeout);
+  };
+  while (!request.messageComplete() && !request.failed()) {
+    if (in.empty() && co_await readSome(socket, in, dog, timeout) != IoStatus::Ok)
+      co_return;
+    in.consume(request.feed(in.data(), in.size()));
+    if (request.body().size() > kMaxRequestLine) {
+      co_await reply(413, failure("a request body is at most 64 KiB"));
+      co_return;
+    }
+  }
+  if (request.failed()) {
+    co_await reply(request.errorStatus(), failure(request.errorReason()));
+    co_return;
+  }
+  const http::Head &head = request.head();
+  std::string authorization = route::joinedValue(head.fields, "authorization");
+  std::string expected = "Bearer " + token_;
+  if (authorization.size() != expected.size() ||
+      CRYPTO_memcmp(authorization.data(), expected.data(), expected.size()) != 0) {
+    co_await reply(401, failure("a bearer token is needed"));
+    co_return;
+  }
+  json answer;
+  if (head.method == "POST" && head.target == "/v1/admin") {
+    json parsed = json::parse(request.body(), nullptr, false);
+    answer = parsed.is_discarded() ? failure("not JSON") : handle(parsed);
+  } else if (head.method == "GET" && (head.target == "/v1/versions" || head.target == "/v1/peers" ||
+                                      head.target == "/v1/stats")) {
+    answer = handle(json{{"command", head.target.substr(4)}});
+  } else {
+    co_await reply(404, failure("POST /v1/admin, or GET /v1/versions, /v1/peers, /v1/stats"));
+    co_return;
+  }
+  if (answer.contains("version") && answer["version"].is_object())
+    co_await untilInstalled();
+  co_await reply(200, answer);
 }
 
 } // namespace turnout

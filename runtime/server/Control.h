@@ -13,6 +13,9 @@
 //   {"command": "peers"}
 //   {"command": "drain", "upstream": "web", "peer": "10.0.0.1:80"}   and "enable"
 //   {"command": "stats"}
+// The optional HTTP listener (loopback only) takes the same objects as POST /v1/admin,
+// and GET /v1/versions, /v1/peers and /v1/stats, from requests whose Authorization is
+// "Bearer TOKEN"; others get 401.
 #pragma once
 
 #include "server/Worker.h"
@@ -37,6 +40,8 @@ public:
   void activate(std::shared_ptr<const Policy> policy);
   // Opens the admin socket; says why not in `error`.
   bool listen(const std::string &path, std::string &error);
+  // Opens the admin HTTP listener on a loopback address, for requests bearing `token`.
+  bool listenHttp(const ListenAddress &address, std::string token, std::string &error);
   // SIGHUP: the active version's file, loaded again.
   void reload();
   // One request of the admin protocol, answered.
@@ -60,8 +65,8 @@ private:
   const Loaded *find(const std::string &id) const;
   // Until every worker has installed the active version (at most a few seconds).
   awaitable<void> untilInstalled();
-  awaitable<void> acceptLoop();
   awaitable<void> session(asio::local::stream_protocol::socket socket);
+  awaitable<void> httpSession(tcp::socket socket);
 
   asio::io_context &context_;
   SharedState &shared_;
@@ -75,6 +80,8 @@ private:
   std::unique_ptr<asio::local::stream_protocol::acceptor> admin_;
   std::string adminPath_;
   uint64_t adminInode_ = 0; // the socket file this process made
+  std::unique_ptr<tcp::acceptor> http_;
+  std::string token_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   asio::steady_timer releaseTimer_{context_};
 };

@@ -74,6 +74,23 @@ bool boundTo(int fd, const Endpoint &endpoint) {
          std::memcmp(&local, endpoint.data(), size) == 0;
 }
 
+// The admin HTTP listener's bearer token: the file's first line, at least 16 bytes.
+bool readToken(const std::string &path, std::string &token, std::string &error) {
+  std::FILE *file = std::fopen(path.c_str(), "r");
+  char line[4096] = {};
+  bool read = file && std::fgets(line, sizeof line, file);
+  if (file)
+    std::fclose(file);
+  token = line;
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+    token.pop_back();
+  if (!read || token.size() < 16) {
+    error = fmt::format("the admin token file {} must hold a token of at least 16 bytes", path);
+    return false;
+  }
+  return true;
+}
+
 // Removes the pid file if it still names this process: after an upgrade it names the
 // new one.
 void removePidFile(const std::string &path) {
@@ -119,6 +136,13 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   if (!config.admin.socket.empty()) {
     std::string error;
     if (!controller.listen(config.admin.socket, error)) {
+      spdlog::error("{}", error);
+      return 1;
+    }
+  }
+  if (config.admin.http) {
+    std::string token, error;
+    if (!readToken(config.admin.tokenFile, token, error) || !controller.listenHttp(*config.admin.http, token, error)) {
       spdlog::error("{}", error);
       return 1;
     }

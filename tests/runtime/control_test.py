@@ -331,6 +331,55 @@ on response {{ resp.header["x-version"] = "{tag}" }}
             self.assertEqual(f.read().count(f"peer 127.0.0.1:{self.sick.port} is out"), 1)
 
 
+class AdminOverHttp(unittest.TestCase):
+    """The same protocol over HTTP on loopback, for requests bearing the token."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="turnout-test-")
+        cls.token = "t0ken-for-the-admin-listener"
+        cls.token_file = os.path.join(cls.dir, "token")
+        with open(cls.token_file, "w") as f:
+            f.write(cls.token + "\n")
+        cls.admin_port = harness.free_port()
+        cls.proxy = Proxy(cls.dir, answering("one", 9), extra=["--admin-http", f"127.0.0.1:{cls.admin_port}",
+                                                               "--admin-token-file", cls.token_file])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+
+    def admin(self, *args, token=None):
+        status, _, body = curl("-H", f"Authorization: Bearer {token or self.token}", *args)
+        return status, json.loads(body) if body else None
+
+    def test_requests_without_the_token_get_401(self):
+        url = f"http://127.0.0.1:{self.admin_port}/v1/stats"
+        status, fields, _ = curl(url)
+        self.assertEqual(status, 401)
+        self.assertEqual(fields["www-authenticate"], "Bearer")
+        self.assertEqual(self.admin(url, token="t0ken-for-the-admin-listenes")[0], 401)
+
+    def test_loads_and_reports_with_the_token(self):
+        path = os.path.join(self.dir, "two.route")
+        with open(path, "w") as f:
+            f.write(answering("two", 9))
+        status, answer = self.admin("-X", "POST", "--data-binary", json.dumps({"command": "load", "path": path}),
+                                    f"http://127.0.0.1:{self.admin_port}/v1/admin")
+        self.assertEqual(status, 200)
+        self.assertTrue(answer["ok"], answer)
+        self.assertEqual(curl(self.proxy.url("/v"))[2], b"two\n")
+        status, versions = self.admin(f"http://127.0.0.1:{self.admin_port}/v1/versions")
+        self.assertEqual(versions["active"], answer["version"]["id"])
+        self.assertEqual(self.admin(f"http://127.0.0.1:{self.admin_port}/v1/nothing")[0], 404)
+
+    def test_only_loopback_addresses_are_accepted(self):
+        result = subprocess.run([harness.TURNOUT, "run", self.proxy.policy, "--admin-http", "0.0.0.0:9901",
+                                 "--admin-token-file", self.token_file], capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("must be on a loopback address", result.stderr)
+
+
 class BinaryUpgrade(unittest.TestCase):
     """SIGQUIT hands the listening sockets to a new `turnout --upgrade` (SCM_RIGHTS); the
     old process drains and exits. Under load: no refused connection, no failed request."""

@@ -24,6 +24,9 @@ limits: {max_request_line: 4k, max_header_bytes: 16KiB, max_header_count: 50, ma
          max_requests_per_connection: 10, max_connections: 100, replay_buffer_bytes: 128k}
 timeouts: {header_read: 5s, keepalive_idle: 500ms, body_read: 1m, send: 1h, shutdown_grace: 5s}
 upstreams: {idle_per_peer: 8}
+admin: {socket: /run/t.sock, keep_versions: 3, http: "127.0.0.1:9901", token_file: /etc/t.token}
+pid_file: /run/t.pid
+upgrade_socket: /run/t-upgrade.sock
 log: {level: warn, access: /tmp/access.log}
 )"),
                                    error);
@@ -40,6 +43,13 @@ log: {level: warn, access: /tmp/access.log}
   EXPECT_EQ(config->timeouts.shutdownGrace, Duration(5'000));
   EXPECT_EQ(config->upstreams.idlePerPeer, 8u);
   EXPECT_EQ(config->log.level, "warn");
+  EXPECT_EQ(config->admin.socket, "/run/t.sock");
+  EXPECT_EQ(config->admin.keepVersions, 3u);
+  ASSERT_TRUE(config->admin.http);
+  EXPECT_EQ(config->admin.http->port, 9901);
+  EXPECT_EQ(config->admin.tokenFile, "/etc/t.token");
+  EXPECT_EQ(config->pidFile, "/run/t.pid");
+  EXPECT_EQ(config->upgradeSocket, "/run/t-upgrade.sock");
 }
 
 TEST(ServerConfig, ErrorsNameTheKeyAndItsPlace) {
@@ -55,6 +65,14 @@ TEST(ServerConfig, ErrorsNameTheKeyAndItsPlace) {
   path = write("log: {level: loud}\n");
   EXPECT_FALSE(loadServerConfig(path, error));
   EXPECT_NE(error.find("'log.level' must be debug, info, warn or error"), std::string::npos) << error;
+  path = write("admin: {http: \"10.0.0.1:9901\", token_file: t}\n");
+  EXPECT_FALSE(loadServerConfig(path, error));
+  EXPECT_NE(error.find("'admin.http': '10.0.0.1:9901': the admin listener must be on a loopback address"),
+            std::string::npos)
+      << error;
+  path = write("admin: {http: \"127.0.0.1:9901\"}\n");
+  EXPECT_FALSE(loadServerConfig(path, error));
+  EXPECT_NE(error.find(":1:8: 'admin': an 'http' listener needs a 'token_file'"), std::string::npos) << error;
   path = write("listen: [oops\n");
   EXPECT_FALSE(loadServerConfig(path, error));
   EXPECT_EQ(error.rfind(path + ":", 0), 0u) << error;
