@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,8 +71,12 @@ bool writePidFile(const std::string &path) {
 bool boundTo(int fd, const Endpoint &endpoint) {
   sockaddr_storage local{};
   socklen_t size = sizeof local;
-  return ::getsockname(fd, reinterpret_cast<sockaddr *>(&local), &size) == 0 && size == endpoint.size() &&
-         std::memcmp(&local, endpoint.data(), size) == 0;
+  if (::getsockname(fd, reinterpret_cast<sockaddr *>(&local), &size) != 0 || local.ss_family != endpoint.data()->sa_family)
+    return false;
+  if (local.ss_family == AF_UNIX) // the kernel's length counts the path's NUL, Asio's not
+    return std::strncmp(reinterpret_cast<const sockaddr_un *>(&local)->sun_path,
+                        reinterpret_cast<const sockaddr_un *>(endpoint.data())->sun_path, sizeof(sockaddr_un::sun_path)) == 0;
+  return size == endpoint.size() && std::memcmp(&local, endpoint.data(), size) == 0;
 }
 
 // The admin HTTP listener's bearer token: the file's first line, at least 16 bytes.

@@ -388,8 +388,10 @@ class BinaryUpgrade(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="turnout-test-")
         self.upgrade_socket = os.path.join(self.dir, "upgrade.sock")
         self.pid_file = os.path.join(self.dir, "turnout.pid")
+        self.unix_socket = os.path.join(self.dir, "proxy.sock")
         self.old = Proxy(self.dir, 'on request { respond 200 "old\\n" }\n', threads=2,
-                         extra=["--upgrade-socket", self.upgrade_socket, "--pid-file", self.pid_file])
+                         extra=["--upgrade-socket", self.upgrade_socket, "--pid-file", self.pid_file,
+                                "--listen", f"unix:{self.unix_socket}"])
         self.new = None
 
     def tearDown(self):
@@ -415,8 +417,9 @@ class BinaryUpgrade(unittest.TestCase):
             time.sleep(0.3)
             log = open(os.path.join(self.dir, "new.stderr"), "w")
             self.new = harness.start([harness.TURNOUT, "run", policy, "--listen", f"127.0.0.1:{self.old.port}",
-                                         "--threads", "3", "--upgrade", "--upgrade-socket", self.upgrade_socket,
-                                         "--pid-file", self.pid_file], stderr=log)
+                                         "--listen", f"unix:{self.unix_socket}", "--threads", "3", "--upgrade",
+                                         "--upgrade-socket", self.upgrade_socket, "--pid-file", self.pid_file],
+                                        stderr=log)
             deadline = time.time() + 10
             while not os.path.exists(self.upgrade_socket) and time.time() < deadline:
                 time.sleep(0.01)
@@ -428,8 +431,13 @@ class BinaryUpgrade(unittest.TestCase):
         self.assertEqual(load.failures, [])
         self.assertEqual(set(load.bodies), {"old\n", "new\n"})
         self.assertEqual(curl(self.old.url("/"))[2], b"new\n")
+        self.assertEqual(curl("--unix-socket", self.unix_socket, "http://a/")[2], b"new\n")
         with open(self.pid_file) as f:
             self.assertEqual(int(f.read()), self.new.pid)
+        with open(os.path.join(self.dir, "new.stderr")) as f:
+            log = f.read()
+        self.assertIn("took over 3 listening sockets", log)  # two TCP (a worker each), one Unix
+        self.assertNotIn("not in this configuration", log)
 
 
 if __name__ == "__main__":
