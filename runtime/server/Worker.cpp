@@ -58,10 +58,7 @@ void Worker::installNow(std::shared_ptr<const PolicyVersion> version) {
         balancer = kept->second;
       } else {
         const route::ast::UpstreamDecl &decl = *decls[u];
-        std::vector<upstream::PeerSpec> peers;
-        for (const route::ast::ServerSpec &server : decl.config.servers)
-          peers.push_back({server.host, server.port, server.weight});
-        balancer = std::make_shared<upstream::Balancer>(balanceOf(decl.config.balance), std::move(peers),
+        balancer = std::make_shared<upstream::Balancer>(balanceOf(decl.config.balance), decl.config.servers,
                                                         0x9e3779b97f4a7c15ull * (index_ + 1),
                                                         decl.config.maxConnections, upstream.peers);
       }
