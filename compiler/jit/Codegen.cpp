@@ -31,6 +31,8 @@ std::string phaseSymbol(schema::Phase phase) {
   return std::string("route_phase_") + schema::phase(phase).name;
 }
 
+std::string objectSymbol(size_t index) { return "route_obj_" + std::to_string(index); }
+
 std::vector<std::pair<const char *, void *>> hostSymbols() {
 #define HOST(name) {#name, reinterpret_cast<void *>(&name)}
   return {HOST(rj_get_str),       HOST(rj_get_ip),        HOST(rj_set_str),
@@ -746,8 +748,16 @@ private:
     return new llvm::GlobalVariable(m_, ip_, true, llvm::GlobalValue::PrivateLinkage, value, "ip");
   }
 
+  // A host object (a table, a compiled regex, an ACL) as an external symbol the JIT binds
+  // to its address: no address of this process goes into the IR.
   Value *pointer(const void *address) {
-    return llvm::ConstantExpr::getIntToPtr(b_.getInt64(reinterpret_cast<uint64_t>(address)), ptr_);
+    auto [at, added] = objectIndex_.emplace(address, data_.objects.size());
+    if (added)
+      data_.objects.push_back(address);
+    std::string name = objectSymbol(at->second);
+    if (llvm::GlobalVariable *known = m_.getNamedGlobal(name))
+      return known;
+    return new llvm::GlobalVariable(m_, i8_, true, llvm::GlobalValue::ExternalLinkage, nullptr, name);
   }
 
   Value *boolOf(Value *i32) { return b_.CreateICmpNE(i32, b_.getInt32(0)); }
@@ -1323,6 +1333,7 @@ private:
   llvm::LLVMContext &c_;
   llvm::IRBuilder<> b_;
   RuntimeData &data_;
+  std::unordered_map<const void *, size_t> objectIndex_; // into data_.objects
   sema::ConstantEvaluator constants_;
 
   llvm::Type *i1_, *i8_, *i32_, *i64_, *ptr_;

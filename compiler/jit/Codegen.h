@@ -22,6 +22,10 @@ struct RuntimeData {
   std::vector<std::unique_ptr<MapIndex>> maps;
   std::vector<std::unique_ptr<PrefixIndex>> prefixes;
   std::vector<RouteRegexSet *> regexSets;
+  // Every object above the code refers to, in the order the code first did: the code
+  // names object i by the external symbol objectSymbol(i), bound to objects[i] when the
+  // JIT links it. The IR and the object code hold no address of this process.
+  std::vector<const void *> objects;
   RuntimeData() = default;
   RuntimeData(const RuntimeData &) = delete;
   RuntimeData &operator=(const RuntimeData &) = delete;
@@ -35,6 +39,9 @@ struct Unsupported : std::runtime_error {
 
 // The name of the native function of a phase: "route_phase_request", ...
 std::string phaseSymbol(schema::Phase phase);
+
+// The symbol by which generated code names RuntimeData::objects[index]: "route_obj_7".
+std::string objectSymbol(size_t index);
 
 // Emits one function per phase handler (and one per user function) into `module`.
 void generate(const Program &program, llvm::Module &module, RuntimeData &data);

@@ -140,6 +140,9 @@ std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::strin
     symbols[impl->jit->mangleAndIntern(name)] = {
         llvm::orc::ExecutorAddr::fromPtr(address),
         llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+  for (size_t i = 0; i < impl->data.objects.size(); ++i)
+    symbols[impl->jit->mangleAndIntern(jit::objectSymbol(i))] = {
+        llvm::orc::ExecutorAddr::fromPtr(impl->data.objects[i]), llvm::JITSymbolFlags::Exported};
   if (auto err = impl->jit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols)))) {
     error = message(std::move(err));
     return nullptr;
