@@ -2,6 +2,8 @@
 
 #include "jit/Codegen.h"
 
+#include <llvm/ExecutionEngine/ObjectCache.h>
+#include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/LegacyPassManager.h>
@@ -26,6 +28,7 @@ struct JitPolicy::Impl {
   std::array<PhaseFunction, schema::kPhaseCount> phases{};
   std::string ir;
   std::string assembly;
+  std::string object;
 };
 
 namespace {
@@ -67,6 +70,19 @@ void optimize(llvm::Module &module, bool large) {
 
 std::string message(llvm::Error error) { return llvm::toString(std::move(error)); }
 
+// Keeps a copy of the object file the JIT compiles; it never supplies one.
+class ObjectCopy : public llvm::ObjectCache {
+public:
+  explicit ObjectCopy(std::string &out) : out_(out) {}
+  void notifyObjectCompiled(const llvm::Module *, llvm::MemoryBufferRef object) override {
+    out_.assign(object.getBufferStart(), object.getBufferSize());
+  }
+  std::unique_ptr<llvm::MemoryBuffer> getObject(const llvm::Module *) override { return nullptr; }
+
+private:
+  std::string &out_;
+};
+
 } // namespace
 
 JitPolicy::JitPolicy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -96,7 +112,21 @@ std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::strin
   }
   machine->setCodeGenOptLevel(large ? llvm::CodeGenOptLevel::None : llvm::CodeGenOptLevel::Default);
   llvm::orc::JITTargetMachineBuilder machineForAssembly = *machine;
-  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*machine)).create();
+  llvm::orc::LLJITBuilder builder;
+  builder.setJITTargetMachineBuilder(std::move(*machine));
+  std::shared_ptr<ObjectCopy> objectCopy;
+  if (options.keepObject) {
+    objectCopy = std::make_shared<ObjectCopy>(impl->object);
+    builder.setCompileFunctionCreator(
+        [objectCopy](llvm::orc::JITTargetMachineBuilder machine)
+            -> llvm::Expected<std::unique_ptr<llvm::orc::IRCompileLayer::IRCompiler>> {
+          auto target = machine.createTargetMachine();
+          if (!target)
+            return target.takeError();
+          return std::make_unique<llvm::orc::TMOwningSimpleCompiler>(std::move(*target), objectCopy.get());
+        });
+  }
+  auto jit = builder.create();
   if (!jit) {
     error = message(jit.takeError());
     return nullptr;
@@ -172,5 +202,6 @@ void JitPolicy::runPhase(schema::Phase phase, RouteCtx *ctx) const {
 
 const std::string &JitPolicy::ir() const { return impl_->ir; }
 const std::string &JitPolicy::assembly() const { return impl_->assembly; }
+const std::string &JitPolicy::object() const { return impl_->object; }
 
 } // namespace route

@@ -14,6 +14,7 @@ namespace route {
 struct JitOptions {
   bool keepIr = false;       // keep the optimised IR as text, for routec dump --ir
   bool keepAssembly = false; // keep the machine code as assembly, for routec dump --asm
+  bool keepObject = false;   // keep the relocatable object the JIT linked (an artifact's code)
 };
 
 class JitPolicy {
@@ -30,6 +31,9 @@ public:
   // What JitOptions asked to keep; empty otherwise.
   const std::string &ir() const;
   const std::string &assembly() const;
+  // The object file the JIT compiled and linked, when kept: the same bytes for the same
+  // program in any process (it names host objects by symbol, not by address).
+  const std::string &object() const;
 
   struct Impl;
 
