@@ -121,6 +121,12 @@ LoadedPolicy *Compilation::load(const std::string &path) {
   return finish(std::make_unique<LoadedPolicy>(), root);
 }
 
+void Compilation::provide(const std::string &path, std::string text) {
+  FileId id = sources_.add(path, std::move(text));
+  canonicalPaths_.resize(id + 1);
+  canonicalPaths_[id] = canonical(path);
+}
+
 LoadedPolicy *Compilation::loadText(const std::string &path, std::string text) {
   FileId root = sources_.add(path, std::move(text));
   canonicalPaths_.resize(root + 1);

@@ -33,6 +33,9 @@ public:
   LoadedPolicy *load(const std::string &path);
   // The same for a policy whose root text is given (an embedded default, an editor buffer).
   LoadedPolicy *loadText(const std::string &path, std::string text);
+  // Makes `path` read as `text` when imported, without the file system (the sources an
+  // artifact carries).
+  void provide(const std::string &path, std::string text);
 
 private:
   struct ImportFrame;

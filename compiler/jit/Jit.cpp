@@ -11,10 +11,12 @@
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
+#include <llvm/TargetParser/Host.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 
+#include <algorithm>
 #include <array>
 #include <mutex>
 
@@ -133,36 +135,42 @@ std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::strin
   }
   impl->jit = std::move(*jit);
 
-  module->setDataLayout(impl->jit->getDataLayout());
-  module->setTargetTriple(impl->jit->getTargetTriple().str());
-  std::string broken;
-  llvm::raw_string_ostream brokenStream(broken);
-  if (llvm::verifyModule(*module, &brokenStream)) {
-    error = "the JIT produced invalid IR: " + broken;
-    return nullptr;
-  }
-  optimize(*module, large);
-  if (options.keepIr) {
-    llvm::raw_string_ostream irStream(impl->ir);
-    module->print(irStream, nullptr);
-  }
-  if (options.keepAssembly) {
-    auto target = machineForAssembly.createTargetMachine();
-    if (!target) {
-      error = message(target.takeError());
+  if (options.prebuiltObject) {
+    if (options.keepObject)
+      impl->object = *options.prebuiltObject;
+  } else {
+    module->setDataLayout(impl->jit->getDataLayout());
+    module->setTargetTriple(impl->jit->getTargetTriple().str());
+    std::string broken;
+    llvm::raw_string_ostream brokenStream(broken);
+    if (llvm::verifyModule(*module, &brokenStream)) {
+      error = "the JIT produced invalid IR: " + broken;
       return nullptr;
     }
-    llvm::SmallString<0> text;
-    llvm::raw_svector_ostream textStream(text);
-    llvm::legacy::PassManager passes;
-    if ((*target)->addPassesToEmitFile(passes, textStream, nullptr,
-                                       llvm::CodeGenFileType::AssemblyFile)) {
-      error = "this target cannot print assembly";
-      return nullptr;
+    optimize(*module, large);
+    if (options.keepIr) {
+      llvm::raw_string_ostream irStream(impl->ir);
+      module->print(irStream, nullptr);
     }
-    std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*module);
-    passes.run(*copy);
-    impl->assembly = text.str().str();
+    if (options.keepAssembly) {
+      auto target = machineForAssembly.createTargetMachine();
+      if (!target) {
+        error = message(target.takeError());
+        return nullptr;
+      }
+      llvm::SmallString<0> text;
+      llvm::raw_svector_ostream textStream(text);
+      llvm::legacy::PassManager passes;
+      if ((*target)->addPassesToEmitFile(passes, textStream, nullptr,
+                                         llvm::CodeGenFileType::AssemblyFile)) {
+        error = "this target cannot print assembly";
+        return nullptr;
+      }
+      std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*module);
+      passes.run(*copy);
+      impl->assembly = text.str().str();
+    }
+
   }
 
   llvm::orc::SymbolMap symbols;
@@ -177,8 +185,11 @@ std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::strin
     error = message(std::move(err));
     return nullptr;
   }
-  if (auto err = impl->jit->addIRModule(
-          llvm::orc::ThreadSafeModule(std::move(module), std::move(context)))) {
+  llvm::Error added =
+      options.prebuiltObject
+          ? impl->jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(*options.prebuiltObject, "policy.o"))
+          : impl->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(context)));
+  if (auto err = std::move(added)) {
     error = message(std::move(err));
     return nullptr;
   }
@@ -203,5 +214,18 @@ void JitPolicy::runPhase(schema::Phase phase, RouteCtx *ctx) const {
 const std::string &JitPolicy::ir() const { return impl_->ir; }
 const std::string &JitPolicy::assembly() const { return impl_->assembly; }
 const std::string &JitPolicy::object() const { return impl_->object; }
+
+HostTarget hostTarget() {
+  HostTarget host;
+  host.triple = llvm::sys::getProcessTriple();
+  host.cpu = llvm::sys::getHostCPUName().str();
+  std::vector<std::string> features;
+  for (const auto &[feature, on] : llvm::sys::getHostCPUFeatures())
+    features.push_back((on ? "+" : "-") + feature.str());
+  std::sort(features.begin(), features.end());
+  for (const std::string &feature : features)
+    host.features += (host.features.empty() ? "" : ",") + feature;
+  return host;
+}
 
 } // namespace route

@@ -15,7 +15,16 @@ struct JitOptions {
   bool keepIr = false;       // keep the optimised IR as text, for routec dump --ir
   bool keepAssembly = false; // keep the machine code as assembly, for routec dump --asm
   bool keepObject = false;   // keep the relocatable object the JIT linked (an artifact's code)
+  // Link this object (an artifact's, compiled from the same program for this target)
+  // instead of optimising and compiling: the tables are built, the code is not.
+  const std::string *prebuiltObject = nullptr;
 };
+
+// What the JIT compiles for on this machine; an artifact must have been built for the same.
+struct HostTarget {
+  std::string triple, cpu, features;
+};
+HostTarget hostTarget();
 
 class JitPolicy {
 public:

@@ -1,8 +1,10 @@
 // routec load / versions / rollback / peers / drain / enable / stats: a client of a running
 // turnout's admin socket (runtime/server/Control.h has the protocol: a JSON object per
 // line each way).
+#include "artifact/Artifact.h"
 #include "driver/Compilation.h"
 #include "routec/Commands.h"
+#include "routec/Support.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -15,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 namespace routec {
 
@@ -78,14 +81,17 @@ std::string describe(const json &version) {
 int admin(const AdminOptions &options) {
   json request{{"command", options.command}};
   if (options.command == "load") {
-    // Checked here first: a policy with errors is not sent at all.
-    route::Compilation compilation;
-    const route::LoadedPolicy *loaded = compilation.load(options.argument);
-    std::fputs(compilation.diags().renderText().c_str(), stderr);
-    if (!loaded)
-      return kExitUsage;
-    if (!loaded->ok)
-      return kExitErrors;
+    // A source is checked here first: one with errors is not sent at all. An artifact
+    // (routec build) the proxy checks against its own machine.
+    std::ifstream file(options.argument, std::ios::binary);
+    char head[16] = {};
+    file.read(head, sizeof head);
+    if (!route::looksLikeArtifact(std::string_view(head, static_cast<size_t>(file.gcount())))) {
+      route::Compilation compilation;
+      int exitCode = kExitClean;
+      if (!loadPolicy(compilation, options.argument, exitCode))
+        return exitCode;
+    }
     request["path"] = std::filesystem::absolute(options.argument).lexically_normal().string();
   } else if (options.command == "rollback" || options.command == "activate") {
     if (!options.argument.empty())

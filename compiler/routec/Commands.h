@@ -43,6 +43,13 @@ struct TestOptions {
 };
 int test(const TestOptions &options);
 
+// build: an artifact the proxy loads without compiling.
+struct BuildOptions {
+  std::string policy;
+  std::string output;
+};
+int build(const BuildOptions &options);
+
 // load, versions, rollback, peers, drain, enable, stats: a running turnout's admin socket.
 struct AdminOptions {
   std::string command;  // as the admin protocol names it

@@ -50,6 +50,12 @@ int main(int argc, char **argv) {
                         "Run on the interpreter alone (by default every test also runs on the "
                         "JIT, and the two must agree)");
 
+  routec::BuildOptions build;
+  CLI::App *buildCommand =
+      app.add_subcommand("build", "Compile a policy ahead of time into an artifact turnout loads as it is");
+  buildCommand->add_option("policy", build.policy, "Policy file (.route)")->required();
+  buildCommand->add_option("-o,--output", build.output, "The artifact to write")->required();
+
   // The commands that talk to a running turnout.
   routec::AdminOptions admin;
   const char *socketFromEnvironment = std::getenv("TURNOUT_ADMIN");
@@ -93,6 +99,8 @@ int main(int argc, char **argv) {
     return routec::run(run);
   if (app.got_subcommand(testCommand))
     return routec::test(test);
+  if (app.got_subcommand(buildCommand))
+    return routec::build(build);
   for (CLI::App *command : adminCommands) {
     if (app.got_subcommand(command)) {
       admin.command = command->get_name();

@@ -3,7 +3,10 @@
 #include "driver/Compilation.h"
 #include "jit/Jit.h"
 
-#include <openssl/evp.h>
+#include "artifact/Artifact.h"
+#include "route/abi.h"
+
+#include <fmt/format.h>
 #include <sys/mman.h>
 
 #include <fstream>
@@ -12,50 +15,79 @@
 namespace turnout {
 
 namespace {
-// The first 16 hex digits of the SHA-256 of every file the policy read (the root, then its
-// imports), each preceded by its length: equal sources, equal ids.
-std::string contentId(const route::SourceManager &sources) {
-  EVP_MD_CTX *context = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
-  for (size_t file = 0; file < sources.fileCount(); ++file) {
-    const std::string &text = sources.text(static_cast<route::FileId>(file));
-    uint64_t size = text.size();
-    EVP_DigestUpdate(context, &size, sizeof size);
-    EVP_DigestUpdate(context, text.data(), text.size());
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned length = 0;
-  EVP_DigestFinal_ex(context, digest, &length);
-  EVP_MD_CTX_free(context);
-  static const char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (unsigned i = 0; i < 8; ++i) {
-    id += kHex[digest[i] >> 4];
-    id += kHex[digest[i] & 15];
-  }
-  return id;
+
+// The first bytes of `path`: enough to tell an artifact from a source.
+std::string readAll(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
 }
+
+// Why an artifact cannot run here, or "" when it can.
+std::string mismatch(const route::Artifact &artifact) {
+  if (artifact.abiVersion != ROUTE_ABI_VERSION || artifact.compiler != "turnout " TURNOUT_VERSION)
+    return fmt::format("built by {} for route ABI {}; this is turnout {} (route ABI {}): build it again with "
+                       "this routec",
+                       artifact.compiler, artifact.abiVersion, TURNOUT_VERSION, ROUTE_ABI_VERSION);
+  route::HostTarget host = route::hostTarget();
+  if (artifact.triple != host.triple || artifact.cpu != host.cpu || artifact.features != host.features)
+    return fmt::format("built for {} ({}{}), not for this machine, {} ({}): build it here with routec build",
+                       artifact.triple, artifact.cpu,
+                       artifact.triple == host.triple && artifact.cpu == host.cpu ? ", other CPU features" : "",
+                       host.triple, host.cpu);
+  return "";
+}
+
 } // namespace
 
 std::shared_ptr<const Policy> Policy::load(const std::string &path, std::string &diagnostics) {
   std::shared_ptr<Policy> policy(new Policy());
   policy->path_ = path;
   policy->compilation_ = std::make_unique<route::Compilation>();
-  policy->loaded_ = policy->compilation_->load(path);
+  std::string bytes = readAll(path);
+  std::optional<route::Artifact> artifact;
+  if (route::looksLikeArtifact(bytes)) {
+    // Compiled ahead of time: the sources are checked again (the tables and upstreams come
+    // from them), the code is linked as it is.
+    std::string error;
+    artifact = route::readArtifact(bytes, error);
+    if (artifact)
+      error = mismatch(*artifact);
+    if (!error.empty()) {
+      diagnostics = fmt::format("{}: {}\n", path, error);
+      return nullptr;
+    }
+    for (size_t i = 1; i < artifact->files.size(); ++i)
+      policy->compilation_->provide(artifact->files[i].first, artifact->files[i].second);
+    policy->loaded_ = policy->compilation_->loadText(artifact->files[0].first, artifact->files[0].second);
+  } else {
+    policy->loaded_ = policy->compilation_->load(path);
+  }
   diagnostics = policy->compilation_->diags().renderText();
   if (!policy->loaded_ || !policy->loaded_->ok)
     return nullptr;
-  policy->id_ = contentId(policy->compilation_->sources());
+  const route::SourceManager &sources = policy->compilation_->sources();
+  std::vector<std::string_view> texts;
+  for (route::FileId file = 0; file < sources.fileCount(); ++file)
+    texts.push_back(sources.text(file));
+  policy->id_ = route::versionId(artifact ? std::vector<std::string_view>{bytes} : texts);
   const route::Program &program = policy->loaded_->program;
   policy->interpreter_ = std::make_unique<route::Interpreter>(program);
   std::string why;
-  policy->jit_ = route::JitPolicy::compile(program, why);
+  route::JitOptions options;
+  if (artifact)
+    options.prebuiltObject = &artifact->object;
+  policy->jit_ = route::JitPolicy::compile(program, why, options);
   if (policy->jit_) {
-    policy->backend_ = "jit";
+    policy->backend_ = artifact ? "artifact" : "jit";
     const route::JitPolicy *jit = policy->jit_.get();
     policy->runner_ = [jit](route::schema::Phase phase, RouteCtx *ctx, std::vector<route::SourceRange> *) {
       jit->runPhase(phase, ctx);
     };
+  } else if (artifact) {
+    diagnostics += fmt::format("{}: the artifact's code does not link: {}\n", path, why);
+    return nullptr;
   } else {
     policy->backend_ = "interpreter (the JIT declined: " + why + ")";
     const route::Interpreter *interpreter = policy->interpreter_.get();

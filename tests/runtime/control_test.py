@@ -380,6 +380,93 @@ class AdminOverHttp(unittest.TestCase):
         self.assertIn("must be on a loopback address", result.stderr)
 
 
+class Artifacts(unittest.TestCase):
+    """routec build: the same bytes every time, served by turnout as they are (without
+    compiling), hot-loaded like a source, refused when built for another machine."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="turnout-test-")
+        os.mkdir(os.path.join(cls.dir, "common"))
+        with open(os.path.join(cls.dir, "common", "acls.route"), "w") as f:
+            f.write("acl office { 10.0.0.0/8, 127.0.0.0/8 }\n")
+        cls.policy = os.path.join(cls.dir, "site.route")
+        with open(cls.policy, "w") as f:
+            f.write('import "common/acls.route"\n'
+                    'on request {\n'
+                    '    if client.ip in office and req.path ~ r"^/v/(?P<n>[0-9]+)$" { respond 200 "built " + match.n }\n'
+                    '    respond 404 "none"\n}\n')
+        cls.artifact = os.path.join(cls.dir, "site.art")
+        cls.built = routec("build", cls.policy, "-o", cls.artifact)
+
+    def test_building_twice_gives_the_same_bytes(self):
+        self.assertEqual(self.built.returncode, 0, self.built.stderr)
+        again = os.path.join(self.dir, "again.art")
+        self.assertEqual(routec("build", self.policy, "-o", again).returncode, 0)
+        with open(self.artifact, "rb") as a, open(again, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+
+    def test_turnout_serves_an_artifact_and_hot_loads_one(self):
+        version = self.built.stdout.split("version ")[1].split(",")[0]
+        proxy = Proxy(self.dir, "on request { respond 200 \"source\" }\n",
+                      extra=["--admin", os.path.join(self.dir, "admin.sock")])
+        try:
+            admin = Admin(os.path.join(self.dir, "admin.sock"))
+            answer = admin.ask({"command": "load", "path": self.artifact})
+            admin.close()
+            self.assertTrue(answer["ok"], answer)
+            loaded = routec("load", "--admin", os.path.join(self.dir, "admin.sock"), self.artifact)
+            self.assertEqual(loaded.returncode, 0, loaded.stderr)
+            self.assertIn(f"active: {version}", loaded.stdout)
+            self.assertEqual(answer["version"]["id"], version)
+            self.assertEqual(answer["version"]["backend"], "artifact")
+            self.assertEqual(curl(proxy.url("/v/42"))[2], b"built 42")
+            self.assertEqual(curl(proxy.url("/x"))[0], 404)
+        finally:
+            proxy.stop()
+        port = harness.free_port()
+        log = open(os.path.join(self.dir, "direct.stderr"), "w")
+        direct = harness.start([harness.TURNOUT, "run", self.artifact, "--listen", f"127.0.0.1:{port}",
+                                "--threads", "1"], stderr=log)
+        try:
+            harness.wait_for_port(port, direct)
+            self.assertEqual(curl(f"http://127.0.0.1:{port}/v/7")[2], b"built 7")
+        finally:
+            direct.send_signal(signal.SIGTERM)
+            self.assertEqual(direct.wait(timeout=10), 0)
+            log.close()
+        with open(log.name) as f:
+            self.assertIn(f"(artifact), version {version}", f.read())
+
+    def test_an_artifact_for_another_machine_or_damaged_is_refused(self):
+        with open(self.artifact, "rb") as f:
+            data = f.read()
+        at = data.index(b"x86_64") if b"x86_64" in data else data.index(b"-linux")
+        other = os.path.join(self.dir, "other.art")
+        with open(other, "wb") as f:
+            f.write(data[:at] + b"riscv6" + data[at + 6:])
+        result = subprocess.run([harness.TURNOUT, "run", other], capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("not for this machine", result.stderr)
+        self.assertIn("build it here with routec build", result.stderr)
+        damaged = os.path.join(self.dir, "damaged.art")
+        with open(damaged, "wb") as f:
+            f.write(data[: len(data) // 2])
+        result = subprocess.run([harness.TURNOUT, "run", damaged], capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("a truncated or damaged artifact", result.stderr)
+
+    def test_a_policy_with_errors_builds_nothing(self):
+        bad = os.path.join(self.dir, "bad.route")
+        with open(bad, "w") as f:
+            f.write("on request { route nowhere }\n")
+        out = os.path.join(self.dir, "bad.art")
+        result = routec("build", bad, "-o", out)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("bad.route:1:", result.stderr)
+        self.assertFalse(os.path.exists(out))
+
+
 class BinaryUpgrade(unittest.TestCase):
     """SIGQUIT hands the listening sockets to a new `turnout --upgrade` (SCM_RIGHTS); the
     old process drains and exits. Under load: no refused connection, no failed request."""
