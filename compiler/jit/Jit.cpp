@@ -170,7 +170,6 @@ std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::strin
       passes.run(*copy);
       impl->assembly = text.str().str();
     }
-
   }
 
   llvm::orc::SymbolMap symbols;

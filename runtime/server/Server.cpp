@@ -138,20 +138,19 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   asio::io_context control;
   Control controller(control, shared, workers);
   controller.activate(std::move(policy));
-  if (!config.admin.socket.empty()) {
-    std::string error;
-    if (!controller.listen(config.admin.socket, error)) {
-      spdlog::error("{}", error);
-      return 1;
-    }
-  }
-  if (config.admin.http) {
+  auto openAdmin = [&] {
     std::string token, error;
-    if (!readToken(config.admin.tokenFile, token, error) || !controller.listenHttp(*config.admin.http, token, error)) {
+    bool ok = (config.admin.socket.empty() || controller.listen(config.admin.socket, error)) &&
+              (!config.admin.http || (readToken(config.admin.tokenFile, token, error) &&
+                                      controller.listenHttp(*config.admin.http, token, error)));
+    if (!ok)
       spdlog::error("{}", error);
-      return 1;
-    }
-  }
+    return ok;
+  };
+  // An upgrade takes the admin socket's path only once it has the listeners: until then
+  // the running process keeps it.
+  if (!config.upgrade && !openAdmin())
+    return 1;
   // The listeners: taken over from the process being replaced (--upgrade), or opened.
   std::vector<int> inherited;
   if (config.upgrade) {
@@ -204,6 +203,8 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
       spdlog::warn("a listener taken over is not in this configuration; closing it");
       ::close(fd);
     }
+  if (config.upgrade && !openAdmin())
+    return 1;
 
   asio::signal_set stop(control, SIGINT, SIGTERM);
   int received = 0;
