@@ -159,6 +159,11 @@ awaitable<IoStatus> Connection::waitForRequest(Duration timeout) {
       co_return status;
     in_.clear();
     timeout -= hold;
+    if (worker_.draining()) { // a drain came as the hold ended, with no wait to cancel
+      if (served_ > 0)
+        co_return IoStatus::Closed;
+      timeout = std::min(timeout, kDrainingWait);
+    }
   }
   co_return co_await waitReadable(client_, clientDog_, timeout);
 }
