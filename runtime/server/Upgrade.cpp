@@ -17,6 +17,21 @@ namespace {
 constexpr char kGreeting[] = "turnout-listeners-1"; // the message's bytes beside its descriptors
 constexpr size_t kMaxListeners = 250;                 // below the kernel's SCM_MAX_FD (253)
 
+// One message of the handover: the greeting's bytes and room for the descriptors.
+struct Handover {
+  char bytes[sizeof kGreeting] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxListeners)] = {};
+  iovec vector{bytes, sizeof bytes};
+  msghdr message{};
+  explicit Handover(size_t descriptors) {
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = CMSG_SPACE(sizeof(int) * descriptors);
+  }
+  Handover(const Handover &) = delete;
+};
+
 bool addressOf(const std::string &path, sockaddr_un &address, std::string &error) {
   address = {};
   address.sun_family = AF_UNIX;
@@ -60,14 +75,8 @@ std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds 
                         : fmt::format("accepting on the upgrade socket {}: {}", path, std::strerror(errno));
     return {};
   }
-  char bytes[sizeof kGreeting] = {};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxListeners)] = {};
-  iovec vector{bytes, sizeof bytes};
-  msghdr message{};
-  message.msg_iov = &vector;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
+  Handover in(kMaxListeners);
+  msghdr &message = in.message;
   ssize_t n = ::recvmsg(peer, &message, MSG_CMSG_CLOEXEC);
   ::close(peer);
   for (cmsghdr *header = CMSG_FIRSTHDR(&message); n > 0 && header; header = CMSG_NXTHDR(&message, header)) {
@@ -77,7 +86,7 @@ std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds 
     const int *fds = reinterpret_cast<const int *>(CMSG_DATA(header));
     listeners.assign(fds, fds + count);
   }
-  if (n != static_cast<ssize_t>(sizeof kGreeting) || std::memcmp(bytes, kGreeting, sizeof kGreeting) != 0 ||
+  if (n != static_cast<ssize_t>(sizeof kGreeting) || std::memcmp(in.bytes, kGreeting, sizeof kGreeting) != 0 ||
       (message.msg_flags & MSG_CTRUNC)) {
     for (int fd : listeners)
       ::close(fd);
@@ -102,21 +111,15 @@ bool sendListeners(const std::string &path, const std::vector<int> &listeners, s
       ::close(peer);
     return false;
   }
-  char bytes[sizeof kGreeting];
-  std::memcpy(bytes, kGreeting, sizeof kGreeting);
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxListeners)] = {};
-  iovec vector{bytes, sizeof bytes};
-  msghdr message{};
-  message.msg_iov = &vector;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = CMSG_SPACE(sizeof(int) * listeners.size());
+  Handover out(listeners.size());
+  std::memcpy(out.bytes, kGreeting, sizeof kGreeting);
+  msghdr &message = out.message;
   cmsghdr *header = CMSG_FIRSTHDR(&message);
   header->cmsg_level = SOL_SOCKET;
   header->cmsg_type = SCM_RIGHTS;
   header->cmsg_len = CMSG_LEN(sizeof(int) * listeners.size());
   std::memcpy(CMSG_DATA(header), listeners.data(), sizeof(int) * listeners.size());
-  bool sent = ::sendmsg(peer, &message, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof bytes);
+  bool sent = ::sendmsg(peer, &message, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof out.bytes);
   if (!sent)
     error = fmt::format("passing the listeners on {}: {}", path, std::strerror(errno));
   ::close(peer);

@@ -467,34 +467,6 @@ class Artifacts(unittest.TestCase):
         self.assertFalse(os.path.exists(out))
 
 
-class SigtermUnderLoad(unittest.TestCase):
-    def test_requests_in_flight_complete(self):
-        directory = tempfile.mkdtemp(prefix="turnout-test-")
-        origin = Origin(directory)
-        self.addCleanup(origin.stop)
-        proxy = Proxy(directory, f"""
-upstream o {{ servers = ["127.0.0.1:{origin.port}"] }}
-on request {{ route o }}
-""", threads=2)
-        results = []
-
-        def request(i):
-            status, _, body = curl(proxy.url(f"/slow/1000/{i}"))
-            results.append((status, body))
-
-        threads = [threading.Thread(target=request, args=(i,)) for i in range(8)]
-        for thread in threads:
-            thread.start()
-        time.sleep(0.5)  # all eight are with the origin now
-        proxy.process.send_signal(signal.SIGTERM)
-        for thread in threads:
-            thread.join()
-        self.assertEqual(proxy.process.wait(timeout=15), 0)
-        proxy.stderr.close()
-        self.assertEqual([status for status, _ in results], [200] * 8)
-        self.assertEqual(len([r for r in origin.requests() if "/slow/1000/" in r]), 8)
-
-
 class BinaryUpgrade(unittest.TestCase):
     """SIGQUIT hands the listening sockets to a new `turnout --upgrade` (SCM_RIGHTS); the
     old process drains and exits. Under load: no refused connection, no failed request."""

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -374,14 +375,37 @@ on request {{ route checked }}
 
 
 class GracefulShutdown(unittest.TestCase):
-    def test_sigterm_lets_requests_in_flight_finish_and_closes_idle_connections(self):
+    def start(self, threads=1):
         directory = tempfile.mkdtemp(prefix="turnout-test-")
         origin = Origin(directory)
         self.addCleanup(origin.stop)
-        proxy = Proxy(directory, f"""
+        return origin, Proxy(directory, f"""
 upstream o {{ servers = ["127.0.0.1:{origin.port}"] }}
 on request {{ route o }}
-""")
+""", threads=threads)
+
+    def test_sigterm_under_load_lets_every_request_in_flight_complete(self):
+        origin, proxy = self.start(threads=2)
+        results = []
+
+        def request(i):
+            status, _, _ = curl(proxy.url(f"/slow/1000/{i}"))
+            results.append(status)
+
+        threads = [threading.Thread(target=request, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)  # all eight are with the origin now
+        proxy.process.send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join()
+        self.assertEqual(proxy.process.wait(timeout=15), 0)
+        proxy.stderr.close()
+        self.assertEqual(results, [200] * 8)
+        self.assertEqual(len([r for r in origin.requests() if "/slow/1000/" in r]), 8)
+
+    def test_sigterm_lets_requests_in_flight_finish_and_closes_idle_connections(self):
+        origin, proxy = self.start()
         idle = socket.create_connection(("127.0.0.1", proxy.port))
         idle.sendall(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
         idle.settimeout(5)
