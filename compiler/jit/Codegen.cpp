@@ -11,6 +11,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -543,29 +544,46 @@ private:
     Value *matched = b_.CreateCall(host("rj_regex_set_match", ptr_, {ptr_, ptr_, ptr_, ptr_}),
                                    {pointer(set), text, arena_, countSlot});
     Value *count = b_.CreateLoad(i32_, countSlot);
+    // The walk is a position in the matched rules' list.
+    tryCandidates(
+        rules, std::vector<const ast::BinaryExpr *>(rules.size()), "regexset",
+        [&](llvm::PHINode *at, llvm::BasicBlock *none) -> Value * {
+          auto *pick = llvm::BasicBlock::Create(c_, "regexset.pick", function_);
+          b_.CreateCondBr(b_.CreateICmpUGE(at, count), none, pick);
+          b_.SetInsertPoint(pick);
+          return b_.CreateLoad(i32_, b_.CreateGEP(i32_, matched, {at}));
+        },
+        [&](size_t, llvm::PHINode *at) -> Value * { return b_.CreateAdd(at, b_.getInt32(1)); });
+    return true;
+  }
+
+  // Tries, in order, the rules a table lookup names, until one applies. `next` emits, at
+  // the walk's head, the index of the next candidate from where the walk resumes (0 at
+  // first); an index naming no rule ends the walk. A candidate whose condition fails
+  // resumes the walk at `resumeAfter`. `established[i]`, when set, is the conjunct of
+  // rule i that the lookup proved.
+  void tryCandidates(const std::vector<const ast::IfStmt *> &rules,
+                     const std::vector<const ast::BinaryExpr *> &established, const std::string &name,
+                     const std::function<Value *(llvm::PHINode *resume, llvm::BasicBlock *none)> &next,
+                     const std::function<Value *(size_t rule, llvm::PHINode *resume)> &resumeAfter) {
     llvm::BasicBlock *entry = b_.GetInsertBlock();
-    auto *loop = llvm::BasicBlock::Create(c_, "regexset.next", function_);
-    auto *pick = llvm::BasicBlock::Create(c_, "regexset.pick", function_);
-    auto *after = llvm::BasicBlock::Create(c_, "regexset.none", function_);
-    b_.CreateBr(loop);
-    b_.SetInsertPoint(loop);
-    llvm::PHINode *at = b_.CreatePHI(i32_, static_cast<unsigned>(rules.size() + 1), "at");
-    at->addIncoming(b_.getInt32(0), entry);
-    b_.CreateCondBr(b_.CreateICmpUGE(at, count), after, pick);
-    b_.SetInsertPoint(pick);
-    Value *rule = b_.CreateLoad(i32_, b_.CreateGEP(i32_, matched, {at}));
-    llvm::SwitchInst *choose = b_.CreateSwitch(rule, after, static_cast<unsigned>(rules.size()));
+    auto *head = llvm::BasicBlock::Create(c_, name + ".next", function_);
+    auto *none = llvm::BasicBlock::Create(c_, name + ".none", function_);
+    b_.CreateBr(head);
+    b_.SetInsertPoint(head);
+    llvm::PHINode *resume = b_.CreatePHI(i32_, static_cast<unsigned>(rules.size() + 1), "resume");
+    resume->addIncoming(b_.getInt32(0), entry);
+    llvm::SwitchInst *choose = b_.CreateSwitch(next(resume, none), none, static_cast<unsigned>(rules.size()));
     for (size_t i = 0; i < rules.size(); ++i) {
-      auto *test = llvm::BasicBlock::Create(c_, "regexset.rule", function_);
+      auto *test = llvm::BasicBlock::Create(c_, name + ".rule", function_);
       choose->addCase(b_.getInt32(static_cast<uint32_t>(i)), test);
       b_.SetInsertPoint(test);
-      tryRule(*rules[i], nullptr, after);
-      Value *next = b_.CreateAdd(at, b_.getInt32(1));
-      b_.CreateBr(loop);
-      at->addIncoming(next, b_.GetInsertBlock());
+      tryRule(*rules[i], established[i], none);
+      Value *resumeAt = resumeAfter(i, resume);
+      b_.CreateBr(head);
+      resume->addIncoming(resumeAt, b_.GetInsertBlock());
     }
-    b_.SetInsertPoint(after);
-    return true;
+    b_.SetInsertPoint(none);
   }
 
   // One rule a table lookup picked: its condition (`established` taken as true), and its
@@ -596,24 +614,13 @@ private:
       index.add(prefix ? ast::as<ast::LiteralExpr>(*prefix->rhs).stringValue : "", static_cast<int32_t>(i));
     }
     Value *text = spill(expr(subject));
-    llvm::BasicBlock *entry = b_.GetInsertBlock();
-    auto *walk = llvm::BasicBlock::Create(c_, "prefix.walk", function_);
-    auto *after = llvm::BasicBlock::Create(c_, "prefix.none", function_);
-    b_.CreateBr(walk);
-    b_.SetInsertPoint(walk);
-    llvm::PHINode *from = b_.CreatePHI(i32_, static_cast<unsigned>(rules.size() + 1), "from");
-    from->addIncoming(b_.getInt32(0), entry);
-    Value *found = b_.CreateCall(host("rj_prefix_next", i32_, {ptr_, ptr_, i32_}), {pointer(&index), text, from});
-    llvm::SwitchInst *choose = b_.CreateSwitch(found, after, static_cast<unsigned>(rules.size()));
-    for (size_t i = 0; i < rules.size(); ++i) {
-      auto *test = llvm::BasicBlock::Create(c_, "prefix.rule", function_);
-      choose->addCase(b_.getInt32(static_cast<uint32_t>(i)), test);
-      b_.SetInsertPoint(test);
-      tryRule(*rules[i], prefixes[i], after);
-      b_.CreateBr(walk);
-      from->addIncoming(b_.getInt32(static_cast<uint32_t>(i + 1)), b_.GetInsertBlock());
-    }
-    b_.SetInsertPoint(after);
+    // The walk resumes after the last rule tried: the trie names the next one that applies.
+    tryCandidates(
+        rules, prefixes, "prefix",
+        [&](llvm::PHINode *from, llvm::BasicBlock *) -> Value * {
+          return b_.CreateCall(host("rj_prefix_next", i32_, {ptr_, ptr_, i32_}), {pointer(&index), text, from});
+        },
+        [&](size_t rule, llvm::PHINode *) -> Value * { return b_.getInt32(static_cast<uint32_t>(rule + 1)); });
   }
 
   void end() {
