@@ -123,8 +123,9 @@ STRING     : '"' (ESCAPE | ~["\\\r\n])* '"' ;
 UNTERMINATED_STRING : '"' (ESCAPE | ~["\\\r\n])* ;
 IDENT      : [a-zA-Z_] [a-zA-Z0-9_]* ;
 
-LINE_COMMENT  : '//' ~[\r\n]* -> skip ;
-BLOCK_COMMENT : '/*' .*? '*/' -> skip ;
+// Comments stay in the token stream, off the parser's channel: the formatter keeps them.
+LINE_COMMENT  : '//' ~[\r\n]* -> channel(HIDDEN) ;
+BLOCK_COMMENT : '/*' .*? '*/' -> channel(HIDDEN) ;
 WS            : [ \t\r\n]+ -> skip ;
 UNKNOWN_CHAR  : . ;
 

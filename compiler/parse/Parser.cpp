@@ -1,8 +1,6 @@
 #include "parse/Parser.h"
 
-#include "RouteLexer.h"
-#include "RouteParser.h"
-#include "antlr4-runtime.h"
+#include "parse/SyntaxTree.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -17,109 +15,9 @@ using antlr4::ParserRuleContext;
 using antlr4::Token;
 using G = RouteParser;
 
-// Maps ANTLR's code point indices back to byte offsets. Also rejects invalid UTF-8, which
-// the ANTLR runtime would otherwise throw on.
-class Utf8Index {
-public:
-  // Returns the offset of the first invalid byte, or -1 when the text is valid.
-  int64_t build(std::string_view text) {
-    offsets_.clear();
-    offsets_.reserve(text.size() + 1);
-    size_t i = 0;
-    while (i < text.size()) {
-      unsigned char c = text[i];
-      size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-      if (length == 0 || i + length > text.size())
-        return static_cast<int64_t>(i);
-      uint32_t cp = length == 1 ? c : c & (0xFF >> (length + 1));
-      for (size_t k = 1; k < length; ++k) {
-        unsigned char next = text[i + k];
-        if ((next & 0xC0) != 0x80)
-          return static_cast<int64_t>(i);
-        cp = (cp << 6) | (next & 0x3F);
-      }
-      bool overlong = (length == 2 && cp < 0x80) || (length == 3 && cp < 0x800) ||
-                      (length == 4 && cp < 0x10000);
-      if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return static_cast<int64_t>(i);
-      offsets_.push_back(static_cast<uint32_t>(i));
-      i += length;
-    }
-    offsets_.push_back(static_cast<uint32_t>(text.size()));
-    return -1;
-  }
-
-  uint32_t byteOffset(size_t codePointIndex) const {
-    return offsets_[std::min(codePointIndex, offsets_.size() - 1)];
-  }
-
-private:
-  std::vector<uint32_t> offsets_;
-};
-
-std::string shorten(std::string text) {
-  if (text == "<EOF>")
-    return "end of file";
-  if (text.size() > 40)
-    text = text.substr(0, 37) + "...";
-  return "'" + text + "'";
-}
-
-class SyntaxErrorListener : public antlr4::BaseErrorListener {
-public:
-  SyntaxErrorListener(DiagnosticEngine &diags, FileId file, const Utf8Index &index,
-                      uint32_t textSize)
-      : diags_(diags), file_(file), index_(index), textSize_(textSize) {}
-
-  void syntaxError(antlr4::Recognizer *, Token *offending, size_t, size_t,
-                   const std::string &message, std::exception_ptr) override {
-    SourceRange range{file_, textSize_, textSize_};
-    std::string found = "end of file";
-    if (offending && offending->getType() != Token::EOF) {
-      if (offending->getType() == G::UNKNOWN_CHAR || offending->getType() == G::UNTERMINATED_STRING)
-        return; // reported when the tokens were scanned
-      range.begin = index_.byteOffset(offending->getStartIndex());
-      range.end = index_.byteOffset(offending->getStopIndex() + 1);
-      found = shorten(offending->getText());
-    }
-    auto &d = diags_.error("syntax", range, rewrite(message, found));
-    if (found == "end of file")
-      d.withHint("a '}' or ')' may be missing");
-  }
-
-private:
-  // ANTLR's messages list every token it could take; keep them only when they are few.
-  static std::string rewrite(const std::string &message, const std::string &found) {
-    auto expecting = message.find(" expecting ");
-    std::string expected;
-    if (expecting != std::string::npos) {
-      expected = message.substr(expecting + 11);
-      if (expected.front() == '{' && std::count(expected.begin(), expected.end(), ',') >= 4)
-        expected.clear();
-      else if (expected.front() == '{')
-        expected = expected.substr(1, expected.size() - 2);
-      auto eof = expected.find("<EOF>");
-      if (eof != std::string::npos)
-        expected.replace(eof, 5, "end of file");
-    }
-    if (message.rfind("missing ", 0) == 0) {
-      auto at = message.find(" at ");
-      return fmt::format("missing {} before {}", message.substr(8, at - 8), found);
-    }
-    if (expected.empty())
-      return fmt::format("unexpected {}", found);
-    return fmt::format("unexpected {}; expected {}", found, expected);
-  }
-
-  DiagnosticEngine &diags_;
-  FileId file_;
-  const Utf8Index &index_;
-  uint32_t textSize_;
-};
-
 class AstBuilder {
 public:
-  AstBuilder(DiagnosticEngine &diags, FileId file, const Utf8Index &index)
+  AstBuilder(DiagnosticEngine &diags, FileId file, const syntax::Utf8Index &index)
       : diags_(diags), file_(file), index_(index) {}
 
   std::unique_ptr<ast::Module> program(G::ProgramContext *ctx) {
@@ -675,105 +573,23 @@ private:
 
   DiagnosticEngine &diags_;
   FileId file_;
-  const Utf8Index &index_;
+  const syntax::Utf8Index &index_;
   int depth_ = 0;
   bool reportedDepth_ = false;
 };
-
-// Reports bad tokens once, with a message better than the parser's, and refuses input whose
-// bracket or prefix-operator nesting would recurse too deeply in the parser.
-bool scanTokens(antlr4::CommonTokenStream &tokens, DiagnosticEngine &diags, FileId file,
-                const Utf8Index &index) {
-  int depth = 0;
-  int prefixRun = 0;
-  for (Token *token : tokens.getTokens()) {
-    SourceRange r{file, index.byteOffset(token->getStartIndex()),
-                  index.byteOffset(token->getStopIndex() + 1)};
-    std::string text = token->getType() == Token::EOF ? "" : token->getText();
-    switch (token->getType()) {
-    case G::UNTERMINATED_STRING:
-      diags.error("syntax", r, "unterminated string literal")
-          .withHint("close it with '\"' on the same line; use \\n for a newline");
-      break;
-    case G::UNKNOWN_CHAR:
-      if (text == "/") {
-        diags.error("syntax", r, "unexpected '/'").withHint("comments are // or /* ... */");
-      } else {
-        diags.error("syntax", r, fmt::format("unexpected character {}", shorten(text)));
-      }
-      break;
-    default:
-      break;
-    }
-    if (text == "(" || text == "[" || text == "{")
-      ++depth;
-    else if (text == ")" || text == "]" || text == "}")
-      depth = std::max(0, depth - 1);
-    prefixRun = (text == "not" || text == "-") ? prefixRun + 1 : 0;
-    if (depth + prefixRun > kMaxNestingDepth) {
-      diags.error("too-deep", r, fmt::format("nesting deeper than {} levels", kMaxNestingDepth))
-          .withHint("split the expression with `let` bindings or a function");
-      return false;
-    }
-  }
-  return true;
-}
 
 } // namespace
 
 std::unique_ptr<ast::Module> parseModule(const SourceManager &sources, FileId file,
                                          DiagnosticEngine &diags) {
-  auto empty = std::make_unique<ast::Module>();
-  empty->file = file;
-  const std::string &text = sources.text(file);
-
-  Utf8Index index;
-  if (int64_t bad = index.build(text); bad >= 0) {
-    uint32_t at = static_cast<uint32_t>(bad);
-    diags.error("bad-encoding", {file, at, at + 1},
-                fmt::format("invalid UTF-8 byte 0x{:02X}", static_cast<unsigned char>(text[at])))
-        .withHint("policies are UTF-8 text");
+  std::unique_ptr<syntax::SyntaxTree> tree = syntax::parseSyntax(sources, file, diags);
+  if (!tree) {
+    auto empty = std::make_unique<ast::Module>();
+    empty->file = file;
     return empty;
   }
-
-  try {
-    antlr4::ANTLRInputStream input(text);
-    RouteLexer lexer(&input);
-    lexer.removeErrorListeners();
-    antlr4::CommonTokenStream tokens(&lexer);
-    tokens.fill();
-    if (!scanTokens(tokens, diags, file, index))
-      return empty;
-
-    // Two-stage parsing, as ANTLR recommends: the fast SLL prediction first, which is
-    // linear on long operator chains; only input it cannot parse pays for full LL, which
-    // also produces the error messages.
-    RouteParser parser(&tokens);
-    parser.removeErrorListeners();
-    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
-        antlr4::atn::PredictionMode::SLL);
-    parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
-    RouteParser::ProgramContext *tree = nullptr;
-    SyntaxErrorListener listener(diags, file, index, static_cast<uint32_t>(text.size()));
-    try {
-      tree = parser.program();
-    } catch (const antlr4::ParseCancellationException &) {
-      tokens.seek(0);
-      parser.reset();
-      parser.setErrorHandler(std::make_shared<antlr4::DefaultErrorStrategy>());
-      parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
-          antlr4::atn::PredictionMode::LL);
-      parser.addErrorListener(&listener);
-      tree = parser.program();
-    }
-    AstBuilder builder(diags, file, index);
-    return builder.program(tree);
-  } catch (const std::exception &e) {
-    // The runtime should not throw once the input is valid UTF-8; if it does, the policy is
-    // rejected with a diagnostic rather than taking the process down.
-    diags.error("internal", {file, 0, 0}, fmt::format("parser failure: {}", e.what()));
-    return empty;
-  }
+  AstBuilder builder(diags, file, tree->index);
+  return builder.program(tree->program);
 }
 
 } // namespace route

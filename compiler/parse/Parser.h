@@ -1,4 +1,5 @@
-// Route's parser: source text to AST. The only library that sees ANTLR.
+// Route's parser: source text to AST. It and the formatter are the only libraries that see
+// ANTLR (through parse/SyntaxTree.h).
 #pragma once
 
 #include "ast/AST.h"

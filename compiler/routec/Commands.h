@@ -43,6 +43,14 @@ struct TestOptions {
 };
 int test(const TestOptions &options);
 
+// fmt: the canonical layout, written back, printed, or only checked.
+struct FormatOptions {
+  std::vector<std::string> files; // "-": standard input to standard output
+  bool check = false;             // change nothing; exit 1 if a file is not formatted
+  bool toStdout = false;          // print instead of rewriting the files
+};
+int format(const FormatOptions &options);
+
 // build: an artifact the proxy loads without compiling.
 struct BuildOptions {
   std::string policy;

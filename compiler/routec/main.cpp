@@ -50,6 +50,15 @@ int main(int argc, char **argv) {
                         "Run on the interpreter alone (by default every test also runs on the "
                         "JIT, and the two must agree)");
 
+  routec::FormatOptions format;
+  CLI::App *formatCommand = app.add_subcommand(
+      "fmt", "Lay out policies in the one canonical layout (files are rewritten in place)");
+  formatCommand->add_option("files", format.files, "Policy files (.route); - for standard input")
+      ->required();
+  formatCommand->add_flag("--check", format.check,
+                          "Change nothing; exit 1 and name each file that is not formatted");
+  formatCommand->add_flag("--stdout", format.toStdout, "Print the result instead of rewriting");
+
   routec::BuildOptions build;
   CLI::App *buildCommand =
       app.add_subcommand("build", "Compile a policy ahead of time into an artifact turnout loads as it is");
@@ -99,6 +108,8 @@ int main(int argc, char **argv) {
     return routec::run(run);
   if (app.got_subcommand(testCommand))
     return routec::test(test);
+  if (app.got_subcommand(formatCommand))
+    return routec::format(format);
   if (app.got_subcommand(buildCommand))
     return routec::build(build);
   for (CLI::App *command : adminCommands) {

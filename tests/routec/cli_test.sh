@@ -151,5 +151,27 @@ contains test-fail out "1 passed, 1 failed"
 check test-bad-policy 1 "$routec" test "$work/bad.route"
 contains test-bad-policy out "0 passed, 1 failed"
 
+# fmt: rewrites in place, --check changes nothing and names the file, - is a filter.
+printf 'upstream web{servers=["127.0.0.1:8080"]}\non request { route web }\n' >"$work/messy.route"
+cp "$work/messy.route" "$work/messy.orig"
+check fmt-check-unformatted 1 "$routec" fmt --check "$work/messy.route"
+contains fmt-check-unformatted err "messy.route: not formatted (first difference on line 1)"
+cmp -s "$work/messy.route" "$work/messy.orig" && passes=$((passes + 1)) ||
+  { echo "FAIL fmt-check changed the file"; failures=$((failures + 1)); }
+check fmt-stdout 0 "$routec" fmt --stdout "$work/messy.route"
+contains fmt-stdout out "    servers = [\"127.0.0.1:8080\"]"
+check fmt-rewrite 0 "$routec" fmt "$work/messy.route"
+check fmt-check-formatted 0 "$routec" fmt --check "$work/messy.route"
+check fmt-filter 0 sh -c "'$routec' fmt - <'$work/messy.orig'"
+cmp -s "$work/out" "$work/messy.route" && passes=$((passes + 1)) ||
+  { echo "FAIL fmt - differs from fmt FILE"; failures=$((failures + 1)); }
+printf 'on request {\n    route\n' >"$work/broken.route"
+cp "$work/broken.route" "$work/broken.orig"
+check fmt-syntax-error 1 "$routec" fmt "$work/broken.route"
+contains fmt-syntax-error err "broken.route:3:1: error"
+cmp -s "$work/broken.route" "$work/broken.orig" && passes=$((passes + 1)) ||
+  { echo "FAIL fmt rewrote a file with syntax errors"; failures=$((failures + 1)); }
+check fmt-missing 2 "$routec" fmt "$work/missing.route"
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
