@@ -1,8 +1,11 @@
 #include "parse/SyntaxTree.h"
 
 #include "parse/Parser.h"
+#include "parse/Tokens.h"
 
 #include <fmt/format.h>
+
+#include <cctype>
 
 namespace route::syntax {
 namespace {
@@ -192,3 +195,57 @@ std::unique_ptr<SyntaxTree> parseSyntax(const SourceManager &sources, FileId fil
 }
 
 } // namespace route::syntax
+
+namespace route {
+
+std::vector<SourceToken> tokenize(std::string_view text) {
+  syntax::Utf8Index index;
+  if (int64_t bad = index.build(text); bad >= 0) {
+    text = text.substr(0, static_cast<size_t>(bad));
+    index.build(text);
+  }
+  std::vector<SourceToken> out;
+  try {
+    antlr4::ANTLRInputStream input{std::string(text)};
+    RouteLexer lexer(&input);
+    lexer.removeErrorListeners();
+    for (std::unique_ptr<antlr4::Token> token = lexer.nextToken();
+         token->getType() != antlr4::Token::EOF; token = lexer.nextToken()) {
+      TokenKind kind = TokenKind::Punctuation;
+      switch (token->getType()) {
+      case RouteLexer::IDENT:
+        kind = TokenKind::Word;
+        break;
+      case RouteLexer::STRING:
+      case RouteLexer::RAW_STRING:
+      case RouteLexer::UNTERMINATED_STRING:
+        kind = TokenKind::String;
+        break;
+      case RouteLexer::INT:
+      case RouteLexer::DURATION:
+      case RouteLexer::IPV4:
+      case RouteLexer::IPV6:
+        kind = TokenKind::Number;
+        break;
+      case RouteLexer::LINE_COMMENT:
+      case RouteLexer::BLOCK_COMMENT:
+        kind = TokenKind::Comment;
+        break;
+      case RouteLexer::UNKNOWN_CHAR:
+        kind = TokenKind::Unknown;
+        break;
+      default: // keywords are words; the rest is punctuation
+        if (std::isalpha(static_cast<unsigned char>(token->getText()[0])))
+          kind = TokenKind::Word;
+        break;
+      }
+      out.push_back({kind, index.byteOffset(token->getStartIndex()),
+                     index.byteOffset(token->getStopIndex() + 1), token->getText()});
+    }
+  } catch (const std::exception &) {
+    // The lexer does not throw on valid UTF-8; what it produced so far stands.
+  }
+  return out;
+}
+
+} // namespace route

@@ -31,12 +31,19 @@ constexpr BuiltinInfo kBuiltins[] = {
 #undef ROUTE_BUILTIN
 };
 
+constexpr UpstreamSettingInfo kUpstreamSettings[] = {
+#define ROUTE_UPSTREAM_SETTING(Name, Type, Default, Doc) {Name, Type, Default, Doc},
+#include "schema/upstream_settings.def"
+#undef ROUTE_UPSTREAM_SETTING
+};
+
 } // namespace
 
 std::span<const PhaseInfo> phases() { return kPhases; }
 std::span<const VariableInfo> variables() { return kVariables; }
 std::span<const ActionInfo> actions() { return kActions; }
 std::span<const BuiltinInfo> builtins() { return kBuiltins; }
+std::span<const UpstreamSettingInfo> upstreamSettings() { return kUpstreamSettings; }
 
 const PhaseInfo *findPhase(std::string_view name) {
   for (const PhaseInfo &p : kPhases)

@@ -88,10 +88,19 @@ struct BuiltinInfo {
   const char *example;
 };
 
+// A setting of an `upstream` block; the texts are dsl/README.md's (markdown).
+struct UpstreamSettingInfo {
+  const char *name;
+  const char *type;
+  const char *defaultValue;
+  const char *doc;
+};
+
 std::span<const PhaseInfo> phases();
 std::span<const VariableInfo> variables();
 std::span<const ActionInfo> actions();
 std::span<const BuiltinInfo> builtins();
+std::span<const UpstreamSettingInfo> upstreamSettings();
 
 const PhaseInfo *findPhase(std::string_view name);
 const VariableInfo *findVariable(std::string_view name);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <charconv>
@@ -133,10 +134,12 @@ std::optional<bool> Checker::constBool(ast::Expr &e, const char *what) {
 
 void Checker::checkUpstream(ast::UpstreamDecl &decl) {
   ContextSwitch scope(*this, constantContext(decl.range.file));
-  static const std::vector<std::string> settings = {
-      "servers",       "balance",      "connect_timeout", "read_timeout", "write_timeout",
-      "total_timeout", "idle_timeout", "retries",         "max_connections", "tls",
-      "sni",           "verify",       "health"};
+  static const std::vector<std::string> settings = [] {
+    std::vector<std::string> names;
+    for (const schema::UpstreamSettingInfo &setting : schema::upstreamSettings())
+      names.push_back(setting.name);
+    return names;
+  }();
   ast::UpstreamConfig &config = decl.config;
   std::map<std::string, const ast::UpstreamProperty *> seen;
   for (ast::UpstreamProperty &property : decl.properties) {
@@ -190,9 +193,9 @@ void Checker::checkUpstream(ast::UpstreamDecl &decl) {
       if (auto guess = suggest(name, settings))
         d.withHint(fmt::format("did you mean '{}'?", *guess));
       else
-        d.withHint("settings are servers, balance, connect_timeout, read_timeout, "
-                   "write_timeout, total_timeout, idle_timeout, retries, max_connections, "
-                   "tls, sni, verify and health");
+        d.withHint(fmt::format("settings are {} and {}",
+                               fmt::join(settings.begin(), settings.end() - 1, ", "),
+                               settings.back()));
     }
   }
   if (!seen.count("servers"))

@@ -1,5 +1,5 @@
 // dsl/README.md, the language reference, must describe the schema exactly as the compiler
-// knows it: one table row per phase, variable, action and built-in, rendered here from the
+// knows it: one table row per phase, variable, action, built-in and upstream setting, rendered here from the
 // same tables the checker reads. A change to a .def file fails this test until the
 // reference says the same.
 #include "schema/Schema.h"
@@ -77,6 +77,13 @@ TEST(Reference, DescribesEveryBuiltin) {
   for (const BuiltinInfo &b : builtins())
     expectRow(text, std::string("| `") + b.name + b.signature + "` | " + b.doc + " | `" +
                         b.example + "` |");
+}
+
+TEST(Reference, DescribesEveryUpstreamSetting) {
+  std::string text = reference();
+  for (const UpstreamSettingInfo &s : upstreamSettings())
+    expectRow(text, std::string("| `") + s.name + "` | " + s.type + " | " + s.defaultValue +
+                        " | " + s.doc + " |");
 }
 
 } // namespace
