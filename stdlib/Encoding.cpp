@@ -1,5 +1,6 @@
 // URL, query-string, base64 and hashing built-ins.
 #include "Text.h"
+#include "route/Encoding.h"
 
 #include <cctype>
 #include <cstring>
@@ -9,6 +10,7 @@
 namespace {
 
 using route::stdlib::copy;
+using route::stdlib::percentDecode;
 using route::stdlib::view;
 
 int hexValue(char c) {
@@ -19,23 +21,6 @@ int hexValue(char c) {
   if (c >= 'A' && c <= 'F')
     return c - 'A' + 10;
   return -1;
-}
-
-// Percent-decoding; a '%' not followed by two hex digits stays as it is.
-std::string percentDecode(std::string_view text, bool plusIsSpace) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%' && i + 2 < text.size() &&
-        hexValue(text[i + 1]) >= 0 && hexValue(text[i + 2]) >= 0) {
-      out += static_cast<char>(hexValue(text[i + 1]) * 16 + hexValue(text[i + 2]));
-      i += 2;
-    } else {
-      out += plusIsSpace && c == '+' ? ' ' : c;
-    }
-  }
-  return out;
 }
 
 constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -55,6 +40,26 @@ int base64Value(char c) {
 }
 
 } // namespace
+
+namespace route::stdlib {
+
+std::string percentDecode(std::string_view text, bool plusIsSpace) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%' && i + 2 < text.size() &&
+        hexValue(text[i + 1]) >= 0 && hexValue(text[i + 2]) >= 0) {
+      out += static_cast<char>(hexValue(text[i + 1]) * 16 + hexValue(text[i + 2]));
+      i += 2;
+    } else {
+      out += plusIsSpace && c == '+' ? ' ' : c;
+    }
+  }
+  return out;
+}
+
+} // namespace route::stdlib
 
 extern "C" {
 

@@ -263,4 +263,53 @@ std::string print(const Module &module, const SourceManager &sources) {
   return Printer(sources).module(module);
 }
 
+std::string stringLiteral(std::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+    case '\n':
+      out += "\\n";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    default:
+      if (c < 0x20 || c == 0x7F)
+        out += fmt::format("\\x{:02X}", c);
+      else
+        out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+
+std::string durationLiteral(int64_t nanoseconds) {
+  if (nanoseconds == 0)
+    return "0s";
+  std::string out = nanoseconds < 0 ? "-" : "";
+  uint64_t rest = nanoseconds < 0 ? -static_cast<uint64_t>(nanoseconds) : nanoseconds;
+  static constexpr std::pair<const char *, uint64_t> kUnits[] = {
+      {"d", 86'400'000'000'000}, {"h", 3'600'000'000'000}, {"m", 60'000'000'000},
+      {"s", 1'000'000'000},      {"ms", 1'000'000},        {"us", 1'000}};
+  for (auto [unit, size] : kUnits) {
+    if (rest >= size) {
+      out += std::to_string(rest / size) + unit;
+      rest %= size;
+    }
+  }
+  if (rest)
+    out += std::to_string(rest) + "ns";
+  return out;
+}
+
 } // namespace route::ast

@@ -10,4 +10,8 @@ namespace route::ast {
 
 std::string print(const Module &module, const SourceManager &sources);
 
+// Values as Route literals: "a\n" (escaped), 1m30s.
+std::string stringLiteral(std::string_view text);
+std::string durationLiteral(int64_t nanoseconds);
+
 } // namespace route::ast

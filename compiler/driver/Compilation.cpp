@@ -107,8 +107,10 @@ LoadedPolicy *Compilation::finish(std::unique_ptr<LoadedPolicy> policy, FileId r
   loadModule(*policy, root, stack);
   policy->program.imports.resize(sources_.fileCount());
   // Semantic errors on a tree that did not parse would mostly echo the syntax errors.
-  if (diags_.errorEvents() == errorsBefore)
+  if (diags_.errorEvents() == errorsBefore) {
     check(policy->program, diags_);
+    policy->checked = true;
+  }
   policy->ok = diags_.errorEvents() == errorsBefore;
   policies_.push_back(std::move(policy));
   return policies_.back().get();

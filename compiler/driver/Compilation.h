@@ -15,7 +15,8 @@ namespace route {
 struct LoadedPolicy {
   Program program;
   std::vector<std::unique_ptr<ast::Module>> modules;
-  bool ok = false; // no errors in parsing or checking
+  bool ok = false;      // no errors in parsing or checking
+  bool checked = false; // the checker ran: every file parsed, names and types are resolved
 };
 
 class Compilation {

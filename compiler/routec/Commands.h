@@ -51,6 +51,9 @@ struct FormatOptions {
 };
 int format(const FormatOptions &options);
 
+// lsp: the language server, over standard input and output.
+int languageServer();
+
 // build: an artifact the proxy loads without compiling.
 struct BuildOptions {
   std::string policy;

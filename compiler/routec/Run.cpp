@@ -1,3 +1,4 @@
+#include "ast/Printer.h"
 #include "routec/Commands.h"
 #include "routec/Support.h"
 
@@ -116,7 +117,7 @@ int run(const RunOptions &options) {
   text += fmt::format("response: {}\n{}", exchange.response.status,
                       headersText(exchange.response.headers));
   if (!exchange.response.body.empty())
-    text += fmt::format("    body: {}\n", routeLiteral(exchange.response.body));
+    text += fmt::format("    body: {}\n", route::ast::stringLiteral(exchange.response.body));
   text += "rules fired:\n";
   if (exchange.trace.empty())
     text += "    (none)\n";

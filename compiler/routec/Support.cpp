@@ -47,33 +47,4 @@ std::string describeSource(const route::SourceManager &sources, route::SourceRan
   return fmt::format("{}:{}:{}  {}", sources.path(range.file), lc.line, lc.column, shown);
 }
 
-std::string routeLiteral(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-    case '\n':
-      out += "\\n";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    default:
-      if (c < 0x20 || c == 0x7F)
-        out += fmt::format("\\x{:02X}", c);
-      else
-        out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
 } // namespace routec

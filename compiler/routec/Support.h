@@ -17,7 +17,5 @@ route::LoadedPolicy *loadPolicy(route::Compilation &compilation, const std::stri
 std::string describeDecision(const route::Exchange &exchange, const route::Program &program);
 // "policy.route:12:5" and the first line of the source the range covers.
 std::string describeSource(const route::SourceManager &sources, route::SourceRange range);
-// A string as a Route literal, escaped: "a\n".
-std::string routeLiteral(std::string_view text);
 
 } // namespace routec

@@ -1,3 +1,4 @@
+#include "ast/Printer.h"
 #include "jit/Jit.h"
 #include "routec/Commands.h"
 #include "routec/Support.h"
@@ -100,15 +101,15 @@ std::vector<std::string> runTest(const route::ast::TestDecl &test, const Backend
       bool redirect = x.response.status >= 300 && x.response.status < 400;
       if (!redirect || location != text(*step.first))
         fail(step.range,
-             fmt::format("expected a redirect to {}, got {}", routeLiteral(text(*step.first)),
-                         redirect ? fmt::format("status {} to {}", x.response.status, routeLiteral(location))
+             fmt::format("expected a redirect to {}, got {}", route::ast::stringLiteral(text(*step.first)),
+                         redirect ? fmt::format("status {} to {}", x.response.status, route::ast::stringLiteral(location))
                                   : got));
       break;
     }
     case TestStepKind::ExpectBody:
       if (x.response.body != text(*step.first))
-        fail(step.range, fmt::format("expected body {}, got {}", routeLiteral(text(*step.first)),
-                                     routeLiteral(x.response.body)));
+        fail(step.range, fmt::format("expected body {}, got {}", route::ast::stringLiteral(text(*step.first)),
+                                     route::ast::stringLiteral(x.response.body)));
       break;
     case TestStepKind::ExpectCondition:
       if (!x.check(backends.interpreter, *step.first))

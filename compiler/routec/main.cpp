@@ -59,6 +59,9 @@ int main(int argc, char **argv) {
                           "Change nothing; exit 1 and name each file that is not formatted");
   formatCommand->add_flag("--stdout", format.toStdout, "Print the result instead of rewriting");
 
+  CLI::App *lspCommand = app.add_subcommand(
+      "lsp", "Serve the Language Server Protocol over standard input and output (for editors)");
+
   routec::BuildOptions build;
   CLI::App *buildCommand =
       app.add_subcommand("build", "Compile a policy ahead of time into an artifact turnout loads as it is");
@@ -110,6 +113,8 @@ int main(int argc, char **argv) {
     return routec::test(test);
   if (app.got_subcommand(formatCommand))
     return routec::format(format);
+  if (app.got_subcommand(lspCommand))
+    return routec::languageServer();
   if (app.got_subcommand(buildCommand))
     return routec::build(build);
   for (CLI::App *command : adminCommands) {
