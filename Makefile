@@ -1,7 +1,7 @@
 # The two commands of the README, and the rest of the developer loop.
 #   make run    installs what is missing, builds, and runs the quick start
 #   make test   installs what is missing, builds, and runs every test
-.PHONY: all deps build run test asan fuzz bench clean
+.PHONY: all deps build run test asan fuzz bench vsix clean
 
 BUILD := build/release
 JOBS  ?= $(shell nproc)
@@ -43,6 +43,10 @@ bench: build
 	@bench/policy_bench.sh
 	@bench/proxy_bench.sh
 	@bench/reload_bench.py
+
+# The VS Code extension as a .vsix (npm packages only): editor-support/vscode/route-language.vsix.
+vsix: deps
+	@cd editor-support/vscode && npm run --silent package
 
 clean:
 	rm -rf build

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that Turnout builds and tests with; with --bench, also the
 # peers the benchmarks run (nginx, HAProxy, wrk), which tests never need: their packages
-# start services on install, which a test machine can do without.
-# Idempotent: does nothing when every package is already installed. `make` calls it.
+# start services on install, which a test machine can do without. Then the VS Code
+# extension's npm packages (editor-support/vscode, from the npm registry), which its
+# grammar tests and its .vsix need.
+# Idempotent: does nothing when everything is already installed. `make` calls it.
 set -euo pipefail
+cd "$(dirname "$0")"
 
 packages=(
   # toolchain
@@ -26,11 +29,22 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# Node.js may come from elsewhere than Debian (it does on this project's machines): only
+# when there is no npm at all is Debian's taken.
+command -v npm >/dev/null || missing+=(nodejs npm)
 
-echo "install-deps: installing ${missing[*]}"
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+vscode=editor-support/vscode
+if [ ! -f "$vscode/node_modules/.package-lock.json" ] ||
+   [ "$vscode/package-lock.json" -nt "$vscode/node_modules/.package-lock.json" ]; then
+  echo "install-deps: npm packages of $vscode"
+  npm ci --prefix "$vscode" --no-audit --no-fund --loglevel=error
+fi
