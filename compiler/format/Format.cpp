@@ -36,36 +36,27 @@ public:
   // A writer that continues from here into an empty buffer: to measure a layout.
   Writer fork() const {
     Writer copy(*tokens_);
-    copy.column_ = column_;
-    copy.depth_ = depth_;
-    copy.atLineStart_ = atLineStart_;
-    copy.continuation_ = continuation_;
-    copy.lastLine_ = lastLine_;
-    copy.cursor_ = cursor_;
-    copy.blankAllowed_ = blankAllowed_;
-    copy.breakPending_ = breakPending_;
-    copy.justOpened_ = justOpened_;
-    copy.tightAfter_ = tightAfter_;
-    copy.blankFirst_ = blankFirst_;
+    copy.at_ = at_;
     return copy;
   }
   bool fitsOnLine() const {
-    return out_.find('\n') == std::string::npos && column_ <= kFormatWidth;
+    return out_.find('\n') == std::string::npos && at_.column <= kFormatWidth;
   }
 
   // An item that takes lines of its own (a declaration, property, statement, entry) starts
   // with `first`: comments before it on lines of their own stay there, one blank line kept.
   // `blankFirst`: a blank line before it (and its comments) even if the source had none.
   void beginLine(Token *first, bool blankFirst = false) {
-    continuation_ = false;
-    blankFirst_ = blankFirst;
+    at_.continuation = false;
+    at_.blankFirst = blankFirst;
     comments(first, true);
-    if (!atLineStart_)
+    if (!at_.atLineStart)
       newline();
-    if (blankAllowed_ && lastLine_ != 0 && (blankFirst_ || first->getLine() > lastLine_ + 1))
+    if (at_.blankAllowed && at_.lastLine != 0 &&
+        (at_.blankFirst || first->getLine() > at_.lastLine + 1))
       newline();
-    blankFirst_ = false;
-    breakPending_ = false;
+    at_.blankFirst = false;
+    at_.breakPending = false;
   }
 
   size_t linesWritten() const { return lines_; }
@@ -73,16 +64,16 @@ public:
   // `spaced`: a space before the token, unless the one before it holds on tight.
   void token(Token *token, bool spaced, bool tightAfter) {
     comments(token, false);
-    if (breakPending_) {
+    if (at_.breakPending) {
       newline();
-      continuation_ = true;
-      breakPending_ = false;
-    } else if (spaced && !tightAfter_ && !atLineStart_) {
+      at_.continuation = true;
+      at_.breakPending = false;
+    } else if (spaced && !at_.tightAfter && !at_.atLineStart) {
       write(" ");
     }
     write(token->getText());
     passed(token);
-    tightAfter_ = tightAfter;
+    at_.tightAfter = tightAfter;
   }
 
   // Text that is not in the source (a broken list's trailing comma).
@@ -91,33 +82,33 @@ public:
   // A token the layout leaves out (a semicolon, an inline list's trailing comma).
   void skip(Token *token) {
     comments(token, false);
-    cursor_ = token->getTokenIndex() + 1;
+    at_.cursor = token->getTokenIndex() + 1;
   }
 
   // After an opening brace: what follows is indented, with no blank line first.
   void open() {
-    ++depth_;
-    blankAllowed_ = false;
-    justOpened_ = true;
+    ++at_.depth;
+    at_.blankAllowed = false;
+    at_.justOpened = true;
   }
 
   // A closing brace on its own line, after the comments that end the block; `{}` when the
   // block is empty.
   void close(Token *brace) {
-    continuation_ = false;
+    at_.continuation = false;
     comments(brace, true);
-    --depth_;
-    if (!justOpened_ && !atLineStart_)
+    --at_.depth;
+    if (!at_.justOpened && !at_.atLineStart)
       newline();
     write(brace->getText());
     passed(brace);
-    tightAfter_ = false;
+    at_.tightAfter = false;
   }
 
   void finish(Token *eof) {
-    continuation_ = false;
+    at_.continuation = false;
     comments(eof, true);
-    if (!atLineStart_)
+    if (!at_.atLineStart)
       newline();
   }
 
@@ -128,76 +119,80 @@ private:
   // the token before it trails that token; any other goes on a line of its own, at the
   // item's indent (`lineMode`) or a continuation's.
   void comments(Token *next, bool lineMode) {
-    for (size_t i = cursor_; i < next->getTokenIndex(); ++i) {
+    for (size_t i = at_.cursor; i < next->getTokenIndex(); ++i) {
       Token *comment = tokens_->get(i);
       if (!isComment(comment))
         continue;
-      bool trailing = lastLine_ != 0 && comment->getLine() == lastLine_ && !atLineStart_;
+      bool trailing = at_.lastLine != 0 && comment->getLine() == at_.lastLine && !at_.atLineStart;
       if (trailing) {
         write(" ");
       } else {
-        if (!atLineStart_)
+        if (!at_.atLineStart)
           newline();
-        if (blankAllowed_ && lastLine_ != 0 && (blankFirst_ || comment->getLine() > lastLine_ + 1))
+        if (at_.blankAllowed && at_.lastLine != 0 &&
+            (at_.blankFirst || comment->getLine() > at_.lastLine + 1))
           newline();
-        blankFirst_ = false;
+        at_.blankFirst = false;
         if (!lineMode)
-          continuation_ = true;
+          at_.continuation = true;
       }
       write(comment->getText());
-      breakPending_ = comment->getType() == G::LINE_COMMENT || !trailing;
-      lastLine_ = lastLineOf(comment);
-      blankAllowed_ = true;
-      justOpened_ = false;
-      tightAfter_ = false;
+      at_.breakPending = comment->getType() == G::LINE_COMMENT || !trailing;
+      at_.lastLine = lastLineOf(comment);
+      at_.blankAllowed = true;
+      at_.justOpened = false;
+      at_.tightAfter = false;
     }
-    cursor_ = std::max(cursor_, next->getTokenIndex());
+    at_.cursor = std::max(at_.cursor, next->getTokenIndex());
   }
 
   void passed(Token *token) {
-    lastLine_ = lastLineOf(token);
-    cursor_ = token->getTokenIndex() + 1;
-    continuation_ = true;
-    blankAllowed_ = true;
-    justOpened_ = false;
+    at_.lastLine = lastLineOf(token);
+    at_.cursor = token->getTokenIndex() + 1;
+    at_.continuation = true;
+    at_.blankAllowed = true;
+    at_.justOpened = false;
   }
 
   void write(std::string_view text) {
-    if (atLineStart_) {
-      size_t indent = (static_cast<size_t>(depth_) + (continuation_ ? 1 : 0)) * kIndentWidth;
+    if (at_.atLineStart) {
+      size_t indent = (static_cast<size_t>(at_.depth) + (at_.continuation ? 1 : 0)) * kIndentWidth;
       out_.append(indent, ' ');
-      column_ = indent;
-      atLineStart_ = false;
+      at_.column = indent;
+      at_.atLineStart = false;
     }
     out_ += text;
     size_t newline = text.rfind('\n');
     if (newline == std::string_view::npos)
-      column_ += countCodePoints(text);
+      at_.column += countCodePoints(text);
     else
-      column_ = countCodePoints(text.substr(newline + 1));
+      at_.column = countCodePoints(text.substr(newline + 1));
   }
 
   void newline() {
     out_ += '\n';
     ++lines_;
-    column_ = 0;
-    atLineStart_ = true;
+    at_.column = 0;
+    at_.atLineStart = true;
   }
 
   antlr4::CommonTokenStream *tokens_;
   std::string out_;
-  size_t column_ = 0;
-  int depth_ = 0;
-  bool atLineStart_ = true;
-  bool continuation_ = false; // a line that continues an item is indented one more level
-  size_t lastLine_ = 0;       // the source line the last token or comment written ended on
-  size_t cursor_ = 0;         // the index of the next token not yet passed
-  bool blankAllowed_ = false; // no blank line at the top of a file or block
-  bool breakPending_ = false; // a comment ended the line: the next token starts a new one
-  bool justOpened_ = false;   // nothing since the opening brace
-  bool tightAfter_ = false;   // the token written last takes no space after it
-  bool blankFirst_ = false;   // the item being started wants a blank line before it
-  size_t lines_ = 0;          // line breaks written
+  size_t lines_ = 0; // line breaks written
+  // Where the layout stands; a fork starts from a copy of it.
+  struct {
+    size_t column = 0;
+    int depth = 0;
+    bool atLineStart = true;
+    bool continuation = false; // a line that continues an item is indented one more level
+    size_t lastLine = 0;       // the source line the last token or comment written ended on
+    size_t cursor = 0;         // the index of the next token not yet passed
+    bool blankAllowed = false; // no blank line at the top of a file or block
+    bool breakPending = false; // a comment ended the line: the next token starts a new one
+    bool justOpened = false;   // nothing since the opening brace
+    bool tightAfter = false;   // the token written last takes no space after it
+    bool blankFirst = false;   // the item being started wants a blank line before it
+  } at_;
 };
 
 // Walks the parse tree, giving each token its spacing and each item its lines.
@@ -212,11 +207,11 @@ public:
     bool previousSpanned = false;
     for (ParseTree *child : program->children) {
       if (auto *top = dynamic_cast<G::TopLevelContext *>(child)) {
-        auto *declaration = top->children.empty()
-                                ? nullptr
-                                : dynamic_cast<ParserRuleContext *>(top->children[0]);
+        auto *declaration =
+            top->children.empty() ? nullptr : dynamic_cast<ParserRuleContext *>(top->children[0]);
         size_t kind = declaration ? declaration->getRuleIndex() + 1 : 0;
-        w_->beginLine(top->getStart(), previousKind != 0 && (previousSpanned || kind != previousKind));
+        w_->beginLine(top->getStart(),
+                      previousKind != 0 && (previousSpanned || kind != previousKind));
         size_t linesBefore = w_->linesWritten();
         walk(top);
         previousKind = kind;
@@ -449,8 +444,9 @@ std::optional<std::string> formatFile(const SourceManager &sources, FileId file,
     return std::nullopt;
 
   if (ParserRuleContext *deep = tooDeep(tree->program)) {
-    diags.error("too-deep", tree->range(deep->getStart()),
-                "expression nests deeper than " + std::to_string(kMaxNestingDepth) + " levels")
+    diags
+        .error("too-deep", tree->range(deep->getStart()),
+               "expression nests deeper than " + std::to_string(kMaxNestingDepth) + " levels")
         .withHint("split it with `let` bindings or a function");
     return std::nullopt;
   }

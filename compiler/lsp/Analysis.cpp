@@ -169,7 +169,9 @@ private:
   Found found_;
 };
 
-std::string code(const std::string &text) { return "```route\n" + text + "\n```"; }
+std::string code(const std::string &text) {
+  return "```route\n" + text + "\n```";
+}
 
 std::string typeText(const ast::TypeSyntax &type) {
   std::string out = type.name;
@@ -258,8 +260,10 @@ std::string describeDecl(const ast::Decl &decl, const SourceManager &sources) {
     const auto &u = ast::as<ast::UpstreamDecl>(decl);
     std::vector<std::string> servers;
     for (const ast::ServerSpec &s : u.config.servers)
-      servers.push_back(s.weight == 1 ? s.address() : fmt::format("{} weight {}", s.address(), s.weight));
-    static constexpr const char *kBalance[] = {"round_robin", "random", "least_conn", "hash", "ketama"};
+      servers.push_back(s.weight == 1 ? s.address()
+                                      : fmt::format("{} weight {}", s.address(), s.weight));
+    static constexpr const char *kBalance[] = {"round_robin", "random", "least_conn", "hash",
+                                               "ketama"};
     std::string out = code("upstream " + decl.name);
     if (!servers.empty())
       out += fmt::format("\n\nservers: {}  \nbalance: {}, retries: {}{}", fmt::join(servers, ", "),
@@ -276,7 +280,8 @@ std::string describeDecl(const ast::Decl &decl, const SourceManager &sources) {
     if (!networks.empty())
       out += fmt::format("\n\n{} {}: {}", networks.size(),
                          networks.size() == 1 ? "network" : "networks",
-                         fmt::join(networks.begin(), networks.begin() + std::min<size_t>(networks.size(), 20), ", "));
+                         fmt::join(networks.begin(),
+                                   networks.begin() + std::min<size_t>(networks.size(), 20), ", "));
     return out;
   }
   case ast::DeclKind::Map: {
@@ -358,11 +363,14 @@ std::optional<Hover> Analysis::hover(uint32_t offset) const {
     case ast::ExprKind::Member: {
       const auto &m = ast::as<ast::MemberExpr>(*e);
       if (m.variable)
-        return Hover{variableHover(schema::variables()[static_cast<size_t>(*m.variable)], e->type), e->range};
+        return Hover{variableHover(schema::variables()[static_cast<size_t>(*m.variable)], e->type),
+                     e->range};
       if (m.captureMatch)
         return Hover{code(fmt::format("match.{}: string", m.member)) +
                          fmt::format("\n\ngroup {} of {}", m.captureGroup,
-                                     ast::stringLiteral(m.captureMatch->regex ? m.captureMatch->regex->pattern : "")),
+                                     ast::stringLiteral(m.captureMatch->regex
+                                                            ? m.captureMatch->regex->pattern
+                                                            : "")),
                      e->range};
       continue; // a prefix such as `upstream.req`: the variable around it says more
     }
@@ -403,8 +411,10 @@ std::optional<Hover> Analysis::hover(uint32_t offset) const {
     for (const schema::ActionInfo &a : schema::actions()) {
       std::string_view keyword = a.keyword;
       if (src.slice(f.action->range).substr(0, keyword.size()) == keyword)
-        return Hover{fmt::format("{}\n\n{}\n\nallowed in: {}", code(a.keyword), a.doc, phaseNames(a.allowed)),
-                     {root_, f.action->range.begin, static_cast<uint32_t>(f.action->range.begin + keyword.size())}};
+        return Hover{fmt::format("{}\n\n{}\n\nallowed in: {}", code(a.keyword), a.doc,
+                                 phaseNames(a.allowed)),
+                     {root_, f.action->range.begin,
+                      static_cast<uint32_t>(f.action->range.begin + keyword.size())}};
     }
   }
   if (f.decl && f.decl->kind == ast::DeclKind::Import) {
@@ -451,15 +461,28 @@ std::optional<SourceRange> Analysis::definition(uint32_t offset) const {
 
 std::vector<Symbol> Analysis::symbols() const {
   // The protocol's SymbolKind numbers.
-  enum Kind { Module = 2, Method = 6, Property = 7, Function = 12, Constant = 14, Array = 18,
-              Object = 19, Struct = 23, Event = 24 };
+  enum Kind {
+    Module = 2,
+    Method = 6,
+    Property = 7,
+    Function = 12,
+    Constant = 14,
+    Array = 18,
+    Object = 19,
+    Struct = 23,
+    Event = 24
+  };
   std::vector<Symbol> out;
   const ast::Module *module = rootModule();
   if (!module)
     return out;
   for (const ast::DeclPtr &decl : module->decls) {
-    Symbol symbol{decl->name, ast::describe(decl->kind), 0, decl->range,
-                  decl->nameRange.valid() ? decl->nameRange : decl->range, {}};
+    Symbol symbol{decl->name,
+                  ast::describe(decl->kind),
+                  0,
+                  decl->range,
+                  decl->nameRange.valid() ? decl->nameRange : decl->range,
+                  {}};
     switch (decl->kind) {
     case ast::DeclKind::Import:
       symbol.name = ast::as<ast::ImportDecl>(*decl).path;
@@ -468,8 +491,12 @@ std::vector<Symbol> Analysis::symbols() const {
     case ast::DeclKind::Upstream:
       symbol.kind = Struct;
       for (const ast::UpstreamProperty &p : ast::as<ast::UpstreamDecl>(*decl).properties)
-        symbol.children.push_back(
-            {p.name, "setting", Property, p.value ? p.nameRange.to(p.value->range) : p.nameRange, p.nameRange, {}});
+        symbol.children.push_back({p.name,
+                                   "setting",
+                                   Property,
+                                   p.value ? p.nameRange.to(p.value->range) : p.nameRange,
+                                   p.nameRange,
+                                   {}});
       break;
     case ast::DeclKind::Acl:
       symbol.kind = Array;

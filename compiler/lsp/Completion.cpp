@@ -12,24 +12,36 @@ namespace route::lsp {
 namespace {
 
 // The protocol's CompletionItemKind numbers.
-enum Kind { Function = 3, Variable = 6, Class = 7, Module = 9, Property = 10, Value = 12,
-            Keyword = 14, Struct = 22, Constant = 21, EnumMember = 20, Event = 23 };
+enum Kind {
+  Function = 3,
+  Variable = 6,
+  Class = 7,
+  Module = 9,
+  Property = 10,
+  Value = 12,
+  Keyword = 14,
+  Struct = 22,
+  Constant = 21,
+  EnumMember = 20,
+  Event = 23
+};
 
 // Where the cursor is, read from the tokens before it.
 struct Place {
   enum class Block { TopLevel, Upstream, Acl, Map, Function, Phase, Test } block = Block::TopLevel;
-  std::string blockName;              // the phase's name, for Phase
-  bool lineStart = true;              // nothing before the cursor on its line
+  std::string blockName;                   // the phase's name, for Phase
+  bool lineStart = true;                   // nothing before the cursor on its line
   std::vector<const SourceToken *> before; // comments left out
-  std::string chain;                  // "upstream.req" when the cursor follows "upstream.req."
-  bool member = false;                // the cursor follows a '.'
+  std::string chain;                       // "upstream.req" when the cursor follows "upstream.req."
+  bool member = false;                     // the cursor follows a '.'
 
   std::string previous(size_t back) const {
     return before.size() > back ? before[before.size() - 1 - back]->text : "";
   }
 };
 
-Place locate(const std::string &text, const std::vector<SourceToken> &tokens, uint32_t replaceBegin) {
+Place locate(const std::string &text, const std::vector<SourceToken> &tokens,
+             uint32_t replaceBegin) {
   Place place;
   for (const SourceToken &token : tokens)
     if (token.end <= replaceBegin && token.kind != TokenKind::Comment)
@@ -40,10 +52,10 @@ Place locate(const std::string &text, const std::vector<SourceToken> &tokens, ui
 
   if (place.previous(0) == ".") {
     place.member = true;
-    for (size_t i = before.size() - 1; i >= 1 && before[i]->text == "." &&
-                                       before[i - 1]->kind == TokenKind::Word;
-         i -= 2) {
-      place.chain = place.chain.empty() ? before[i - 1]->text : before[i - 1]->text + "." + place.chain;
+    for (size_t i = before.size() - 1;
+         i >= 1 && before[i]->text == "." && before[i - 1]->kind == TokenKind::Word; i -= 2) {
+      place.chain =
+          place.chain.empty() ? before[i - 1]->text : before[i - 1]->text + "." + place.chain;
       if (i < 2)
         break;
     }
@@ -108,7 +120,8 @@ public:
             fmt::format("{}\n\nreadable in: {}  \nwritable in: {}", v.doc,
                         schema::phaseNames(v.readable), schema::phaseNames(v.writable)));
       else
-        add(std::string(rest.substr(0, dot)), Module, prefix + std::string(rest.substr(0, dot)) + ".*");
+        add(std::string(rest.substr(0, dot)), Module,
+            prefix + std::string(rest.substr(0, dot)) + ".*");
     }
   }
 
@@ -215,8 +228,9 @@ Completions complete(const std::string &text, uint32_t offset, const Analysis &a
     if (token.begin >= offset || token.end < offset)
       continue;
     // A line comment and an unterminated string go on to the end of the line.
-    bool open = token.text.starts_with("//") ||
-                (token.kind == TokenKind::String && (token.text.size() < 2 || token.text.back() != '"'));
+    bool open =
+        token.text.starts_with("//") ||
+        (token.kind == TokenKind::String && (token.text.size() < 2 || token.text.back() != '"'));
     bool inside = token.end > offset || open;
     if (inside && (token.kind == TokenKind::String || token.kind == TokenKind::Comment))
       return out;
@@ -260,7 +274,8 @@ Completions complete(const std::string &text, uint32_t offset, const Analysis &a
   case Block::Upstream:
     if (statementStart) {
       for (const schema::UpstreamSettingInfo &s : schema::upstreamSettings())
-        collect.add(s.name, Property, s.type, fmt::format("{}  \ndefault: {}", s.doc, s.defaultValue));
+        collect.add(s.name, Property, s.type,
+                    fmt::format("{}  \ndefault: {}", s.doc, s.defaultValue));
     } else if (previous == "=" && place.previous(1) == "balance") {
       for (const char *balance : {"round_robin", "random", "least_conn", "hash", "ketama"})
         collect.add(balance, EnumMember, "balance");

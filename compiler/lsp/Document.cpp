@@ -12,7 +12,11 @@ namespace route::lsp {
 namespace {
 
 size_t sequenceLength(unsigned char lead) {
-  return lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 1;
+  return lead < 0x80           ? 1
+         : (lead >> 5) == 0x6  ? 2
+         : (lead >> 4) == 0xE  ? 3
+         : (lead >> 3) == 0x1E ? 4
+                               : 1;
 }
 
 // Within one line from `begin` to `end`: the byte offset `units` code units in.
@@ -21,8 +25,8 @@ uint32_t advance(const std::string &text, uint32_t begin, uint32_t end, uint32_t
   uint32_t at = begin;
   while (at < end && units > 0) {
     size_t length = std::min<size_t>(sequenceLength(text[at]), end - at);
-    uint32_t width = encoding == PositionEncoding::Utf8 ? static_cast<uint32_t>(length)
-                                                       : (length == 4 ? 2 : 1);
+    uint32_t width =
+        encoding == PositionEncoding::Utf8 ? static_cast<uint32_t>(length) : (length == 4 ? 2 : 1);
     if (width > units)
       break; // inside a character: stay before it
     units -= width;
@@ -52,8 +56,8 @@ std::vector<uint32_t> lineStartsOf(const std::string &text) {
   return starts;
 }
 
-uint32_t offsetWith(const std::string &text, const std::vector<uint32_t> &starts,
-                    Position position, PositionEncoding encoding) {
+uint32_t offsetWith(const std::string &text, const std::vector<uint32_t> &starts, Position position,
+                    PositionEncoding encoding) {
   if (position.line >= starts.size())
     return static_cast<uint32_t>(text.size());
   uint32_t begin = starts[position.line];
@@ -64,8 +68,8 @@ uint32_t offsetWith(const std::string &text, const std::vector<uint32_t> &starts
   return advance(text, begin, end, position.character, encoding);
 }
 
-Position positionWith(const std::string &text, const std::vector<uint32_t> &starts,
-                      uint32_t offset, PositionEncoding encoding) {
+Position positionWith(const std::string &text, const std::vector<uint32_t> &starts, uint32_t offset,
+                      PositionEncoding encoding) {
   offset = std::min<uint32_t>(offset, static_cast<uint32_t>(text.size()));
   auto line = std::upper_bound(starts.begin(), starts.end(), offset) - starts.begin() - 1;
   uint32_t begin = starts[static_cast<size_t>(line)];
@@ -79,7 +83,9 @@ Document::Document(std::string uri, std::string path, std::string text, int64_t 
   index();
 }
 
-void Document::index() { lineStarts_ = lineStartsOf(text_); }
+void Document::index() {
+  lineStarts_ = lineStartsOf(text_);
+}
 
 uint32_t Document::offset(Position position, PositionEncoding encoding) const {
   return offsetWith(text_, lineStarts_, position, encoding);

@@ -49,7 +49,8 @@ public:
         return shutdown_ ? 0 : 1;
       case Transport::Read::Malformed:
         std::fprintf(log_, "routec lsp: %s\n", error.c_str());
-        transport_.write({{"jsonrpc", "2.0"}, {"id", nullptr},
+        transport_.write({{"jsonrpc", "2.0"},
+                          {"id", nullptr},
                           {"error", {{"code", kParseError}, {"message", error}}}});
         continue;
       case Transport::Read::Message:
@@ -96,7 +97,8 @@ private:
   }
   void reply(const json &id, const ProtocolError &error) {
     std::fprintf(log_, "routec lsp: request failed: %s\n", error.what());
-    transport_.write({{"jsonrpc", "2.0"}, {"id", id},
+    transport_.write({{"jsonrpc", "2.0"},
+                      {"id", id},
                       {"error", {{"code", error.code}, {"message", error.what()}}}});
   }
 
@@ -152,16 +154,15 @@ private:
                          .value("positionEncodings", json::array());
     if (std::find(encodings.begin(), encodings.end(), "utf-8") != encodings.end())
       encoding_ = PositionEncoding::Utf8;
-    return {
-        {"capabilities",
-         {{"positionEncoding", encoding_ == PositionEncoding::Utf8 ? "utf-8" : "utf-16"},
-          {"textDocumentSync", {{"openClose", true}, {"change", 2}}}, // incremental
-          {"hoverProvider", true},
-          {"completionProvider", {{"triggerCharacters", {"."}}, {"resolveProvider", false}}},
-          {"definitionProvider", true},
-          {"documentSymbolProvider", true},
-          {"documentFormattingProvider", true}}},
-        {"serverInfo", {{"name", "routec lsp"}}}};
+    return {{"capabilities",
+             {{"positionEncoding", encoding_ == PositionEncoding::Utf8 ? "utf-8" : "utf-16"},
+              {"textDocumentSync", {{"openClose", true}, {"change", 2}}}, // incremental
+              {"hoverProvider", true},
+              {"completionProvider", {{"triggerCharacters", {"."}}, {"resolveProvider", false}}},
+              {"definitionProvider", true},
+              {"documentSymbolProvider", true},
+              {"documentFormattingProvider", true}}},
+            {"serverInfo", {{"name", "routec lsp"}}}};
   }
 
   // -------------------------------------------------------------------- documents
@@ -226,8 +227,10 @@ private:
     analyses_[document.uri()] = std::move(analysis);
     transport_.write({{"jsonrpc", "2.0"},
                       {"method", "textDocument/publishDiagnostics"},
-                      {"params", {{"uri", document.uri()}, {"version", document.version()},
-                                  {"diagnostics", std::move(diagnostics)}}}});
+                      {"params",
+                       {{"uri", document.uri()},
+                        {"version", document.version()},
+                        {"diagnostics", std::move(diagnostics)}}}});
   }
 
   // The diagnostics of `routec check`. One in an imported file is shown at the import
@@ -247,7 +250,8 @@ private:
       } else if (d->range.valid()) {
         SourceRange at = importBringing(analysis, d->range.file);
         LineColumn lc = sources.lineColumn(d->range.file, d->range.begin);
-        message = fmt::format("in {}:{}:{}: {}", sources.path(d->range.file), lc.line, lc.column, message);
+        message = fmt::format("in {}:{}:{}: {}", sources.path(d->range.file), lc.line, lc.column,
+                              message);
         item["range"] = rangeOf(sources, at, document);
       } else {
         item["range"] = {{"start", {{"line", 0}, {"character", 0}}},
@@ -259,8 +263,9 @@ private:
       json related = json::array();
       for (const DiagnosticNote &note : d->notes)
         if (note.range.valid())
-          related.push_back({{"location", locationOf(sources, note.range, &document, analysis.root())},
-                             {"message", note.message}});
+          related.push_back(
+              {{"location", locationOf(sources, note.range, &document, analysis.root())},
+               {"message", note.message}});
       if (!related.empty())
         item["relatedInformation"] = std::move(related);
       out.push_back(std::move(item));

@@ -120,7 +120,11 @@ int64_t Utf8Index::build(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     unsigned char c = text[i];
-    size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    size_t length = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xE  ? 3
+                    : (c >> 3) == 0x1E ? 4
+                                       : 0;
     if (length == 0 || i + length > text.size())
       return static_cast<int64_t>(i);
     uint32_t cp = length == 1 ? c : c & (0xFF >> (length + 1));
@@ -130,8 +134,8 @@ int64_t Utf8Index::build(std::string_view text) {
         return static_cast<int64_t>(i);
       cp = (cp << 6) | (next & 0x3F);
     }
-    bool overlong = (length == 2 && cp < 0x80) || (length == 3 && cp < 0x800) ||
-                    (length == 4 && cp < 0x10000);
+    bool overlong =
+        (length == 2 && cp < 0x80) || (length == 3 && cp < 0x800) || (length == 4 && cp < 0x10000);
     if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
       return static_cast<int64_t>(i);
     offsets_.push_back(static_cast<uint32_t>(i));
@@ -148,8 +152,9 @@ std::unique_ptr<SyntaxTree> parseSyntax(const SourceManager &sources, FileId fil
   const std::string &text = sources.text(file);
   if (int64_t bad = tree->index.build(text); bad >= 0) {
     uint32_t at = static_cast<uint32_t>(bad);
-    diags.error("bad-encoding", {file, at, at + 1},
-                fmt::format("invalid UTF-8 byte 0x{:02X}", static_cast<unsigned char>(text[at])))
+    diags
+        .error("bad-encoding", {file, at, at + 1},
+               fmt::format("invalid UTF-8 byte 0x{:02X}", static_cast<unsigned char>(text[at])))
         .withHint("policies are UTF-8 text");
     return nullptr;
   }

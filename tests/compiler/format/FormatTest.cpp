@@ -159,18 +159,21 @@ TEST(Format, BreaksAListThatWouldPassTheWidthAndNoOther) {
   std::string longList = "upstream a {\n    servers = [\"" + std::string(40, 'a') + ":80\", \"" +
                          std::string(40, 'b') + ":80\"]\n}\n";
   EXPECT_EQ(format(longList), "upstream a {\n    servers = [\n        \"" + std::string(40, 'a') +
-                                  ":80\",\n        \"" + std::string(40, 'b') + ":80\",\n    ]\n}\n");
+                                  ":80\",\n        \"" + std::string(40, 'b') +
+                                  ":80\",\n    ]\n}\n");
 }
 
 TEST(Format, KeepsABrokenListBrokenAndWrapsAfterALineComment) {
   EXPECT_EQ(format("const v = [\n1, 2]\n"), "const v = [\n    1,\n    2,\n]\n");
-  EXPECT_EQ(format("on request {\n  if req.path == \"/a\" and // why\n req.host == \"b\" { respond 200 }\n}\n"),
+  EXPECT_EQ(format("on request {\n  if req.path == \"/a\" and // why\n req.host == \"b\" { respond "
+                   "200 }\n}\n"),
             "on request {\n    if req.path == \"/a\" and // why\n        req.host == \"b\" {\n"
             "        respond 200\n    }\n}\n");
 }
 
 TEST(Format, KeepsEveryComment) {
-  std::string text = "/* a */ const x = /* b */ 1 // c\n// d\nconst y = [ /* e */ 2 ] // f\n/* g */";
+  std::string text =
+      "/* a */ const x = /* b */ 1 // c\n// d\nconst y = [ /* e */ 2 ] // f\n/* g */";
   std::optional<std::string> out = format(text);
   ASSERT_TRUE(out);
   for (const char *comment : {"/* a */", "/* b */", "// c", "// d", "/* e */", "// f", "/* g */"})
