@@ -114,12 +114,9 @@ const Decision &Exchange::runErrorPhase(const PhaseRunner &policy) {
 }
 
 void Exchange::answer(const Decision &d) {
-  response = {};
-  response.status = d.status;
+  response = {d.status, d.kind == Decision::Kind::Redirect ? "" : d.body};
   if (d.kind == Decision::Kind::Redirect)
-    response.headers.set("location", d.location);
-  else
-    response.body = d.body;
+    response.changeHeaders().set("location", d.location);
 }
 
 void Exchange::run(const Program &program, const PhaseRunner &policy) {
@@ -138,7 +135,7 @@ void Exchange::run(const Program &program, const PhaseRunner &policy) {
     if (originError.empty()) {
       upstreamResponse = origin;
       runPhase(policy, schema::Phase::UpstreamResponse);
-      response = upstreamResponse;
+      response.viewUpstream(upstreamResponse);
       break;
     }
     errorKind = originError;
@@ -158,7 +155,7 @@ void Exchange::run(const Program &program, const PhaseRunner &policy) {
       }
       bool again = onError.kind == Decision::Kind::Retry || onError.kind == Decision::Kind::Route;
       if (!again || upstreamAttempt > upstream->config.retries) {
-        response = {errorStatus, {}, errorStatus == 504 ? "gateway timeout\n" : "bad gateway\n"};
+        response = {errorStatus, errorStatus == 504 ? "gateway timeout\n" : "bad gateway\n"};
         break;
       }
       ++upstreamAttempt;
@@ -170,7 +167,7 @@ void Exchange::run(const Program &program, const PhaseRunner &policy) {
     answer(decision);
     break;
   default:
-    response = {404, {}, "no route\n"};
+    response = {404, "no route\n"};
     break;
   }
   runPhase(policy, schema::Phase::Response);
@@ -201,7 +198,7 @@ std::string difference(const Exchange &a, const Exchange &b) {
   std::vector<std::pair<const char *, std::pair<std::string, std::string>>> parts = {
       {"decision", {text(a.decision), text(b.decision)}},
       {"response status", {std::to_string(a.response.status), std::to_string(b.response.status)}},
-      {"response headers", {text(a.response.headers), text(b.response.headers)}},
+      {"response headers", {text(a.response.headers()), text(b.response.headers())}},
       {"response body", {a.response.body, b.response.body}},
       {"request", {text(a.request), text(b.request)}},
       {"upstream request", {text(a.upstreamRequest()), text(b.upstreamRequest())}},
@@ -235,7 +232,10 @@ template <typename X> static auto *headersOf(X &x, uint32_t variable) {
   case V::UpstreamRespHeader:
     return &x.upstreamResponse.headers;
   case V::RespHeader:
-    return &x.response.headers;
+    if constexpr (std::is_const_v<X>)
+      return &x.response.headers();
+    else
+      return &x.response.changeHeaders();
   default:
     return static_cast<Headers *>(nullptr);
   }

@@ -31,6 +31,52 @@ struct HttpResponse {
   std::string body;
 };
 
+// The response as it goes downstream (resp). After a routed request it is the upstream's
+// response, whose header fields it reads in place until the policy changes them: most
+// policies change none, and the header strings are then never copied.
+class DownstreamResponse {
+public:
+  int64_t status = 0;
+  std::string body;
+
+  DownstreamResponse() = default;
+  // A response of the proxy's own, without header fields.
+  DownstreamResponse(int64_t status, std::string body) : status(status), body(std::move(body)) {}
+  // A copy reads its own fields: the upstream response it viewed belongs to another.
+  DownstreamResponse(const DownstreamResponse &other)
+      : status(other.status), body(other.body), own_(other.headers()) {}
+  DownstreamResponse &operator=(const DownstreamResponse &other) {
+    if (this != &other) {
+      status = other.status;
+      body = other.body;
+      own_ = other.headers();
+      upstream_ = nullptr;
+    }
+    return *this;
+  }
+
+  const HeaderList &headers() const { return upstream_ ? *upstream_ : own_; }
+  HeaderList &changeHeaders() {
+    if (upstream_) {
+      own_ = *upstream_;
+      upstream_ = nullptr;
+    }
+    return own_;
+  }
+  // Becomes `upstream`: its status, and its header fields read in place (`upstream` must
+  // outlive this response's use, and not change).
+  void viewUpstream(const HttpResponse &upstream) {
+    status = upstream.status;
+    body.clear();
+    own_ = {};
+    upstream_ = &upstream.headers;
+  }
+
+private:
+  HeaderList own_;
+  const HeaderList *upstream_ = nullptr;
+};
+
 struct Decision {
   enum class Kind { None, Respond, Redirect, Route, Retry } kind = Kind::None;
   int64_t status = 0;
@@ -48,6 +94,11 @@ PhaseRunner interpreted(const Interpreter &interpreter);
 
 class Exchange {
 public:
+  Exchange() = default;
+  // An exchange whose phases build their values in `phaseArena`, which it borrows: a
+  // proxy worker's, shared by its exchanges since their phases never interleave.
+  explicit Exchange(RouteArena *phaseArena) : arena_(phaseArena) {}
+
   // Parses "http://host:port/path?query" into the request; false when it is not an
   // absolute http(s) URL.
   bool setUrl(std::string_view url);
@@ -78,7 +129,7 @@ public:
   std::string upstreamName, upstreamPeer;
   int64_t upstreamAttempt = 0;
   HttpResponse upstreamResponse;
-  HttpResponse response;
+  DownstreamResponse response;
   int64_t responseBytes = 0; // body bytes sent downstream (resp.bytes)
   int64_t durationNs = 0;    // first request byte to last response byte (req.duration)
   int64_t errorStatus = 0;
@@ -107,14 +158,19 @@ public:
 private:
   friend struct ::RouteCtx;
 
-  // The memory of one phase's values, reused phase after phase. A copied exchange gets an
-  // arena of its own.
+  // The memory of one phase's values, reused phase after phase: the exchange's own, or a
+  // borrowed one. A copied exchange gets an arena of its own.
   struct Arena {
     RouteArena *arena = route_arena_create();
+    bool owned = true;
     Arena() = default;
+    explicit Arena(RouteArena *borrowed) : arena(borrowed), owned(false) {}
     Arena(const Arena &) : Arena() {}
     Arena &operator=(const Arena &) { return *this; }
-    ~Arena() { route_arena_destroy(arena); }
+    ~Arena() {
+      if (owned)
+        route_arena_destroy(arena);
+    }
   };
   Arena arena_;
   std::optional<HttpRequest> upstreamRequest_;

@@ -46,6 +46,8 @@ public:
   void add(std::string_view name, std::string_view value);
   void remove(std::string_view name);
   const Fields &fields() const { return fields_; }
+  // Gives the fields up (to be recycled by a parser), leaving the list empty.
+  Fields release() { return std::exchange(fields_, {}); }
 
 private:
   Fields fields_;

@@ -89,7 +89,7 @@ int run(const RunOptions &options) {
                                  {"headers", headersJson(up.headers)}};
     }
     out["response"] = {{"status", exchange.response.status},
-                       {"headers", headersJson(exchange.response.headers)},
+                       {"headers", headersJson(exchange.response.headers())},
                        {"body", exchange.response.body}};
     nlohmann::json rules = nlohmann::json::array();
     for (const route::SourceRange &r : exchange.trace) {
@@ -115,7 +115,7 @@ int run(const RunOptions &options) {
       text += fmt::format("origin failed: {} ({})\n", exchange.errorKind, exchange.errorStatus);
   }
   text += fmt::format("response: {}\n{}", exchange.response.status,
-                      headersText(exchange.response.headers));
+                      headersText(exchange.response.headers()));
   if (!exchange.response.body.empty())
     text += fmt::format("    body: {}\n", route::ast::stringLiteral(exchange.response.body));
   text += "rules fired:\n";

@@ -97,7 +97,7 @@ std::vector<std::string> runTest(const route::ast::TestDecl &test, const Backend
         fail(step.range, fmt::format("expected route {}, got {}", step.word, got));
       break;
     case TestStepKind::ExpectRedirect: {
-      std::string location = x.response.headers.get("location");
+      std::string location = x.response.headers().get("location");
       bool redirect = x.response.status >= 300 && x.response.status < 400;
       if (!redirect || location != text(*step.first))
         fail(step.range,

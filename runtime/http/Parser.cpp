@@ -221,7 +221,10 @@ void Parser::finish() {
 }
 
 void Parser::next() {
+  Fields fields = std::move(head_.fields);
+  fields.clear();
   head_ = Head{};
+  head_.fields = std::move(fields);
   body_.clear();
   trailers_.clear();
   contentLength_ = 0;
@@ -231,6 +234,13 @@ void Parser::next() {
   if (failed())
     return; // a connection whose parser failed carries nothing more
   llhttp_resume(&impl_->parser);
+}
+
+void Parser::recycle(Fields fields) {
+  if (head_.fields.capacity() == 0) {
+    fields.clear();
+    head_.fields = std::move(fields);
+  }
 }
 
 void Parser::reset() {

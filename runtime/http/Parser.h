@@ -52,6 +52,9 @@ public:
   void next();
   // Starts over, as on a new connection (an upstream connection per attempt).
   void reset();
+  // Takes back a head's fields that were moved out of head(), to fill them again (their
+  // capacity, not their contents): a message then needs no new vector.
+  void recycle(Fields fields);
   // For a response to HEAD, or any response that has no body whatever its head says.
   void expectNoBody() { noBody_ = true; }
 

@@ -18,6 +18,9 @@ namespace {
 // How long a draining worker waits for a request that a client may have sent already.
 constexpr Duration kDrainingWait{1000};
 
+// The output buffer a connection keeps between requests, at most: a small head's worth.
+constexpr size_t kKeptOutputBytes = 4096;
+
 // The address and port of a socket address; a Unix socket's peer counts as local.
 std::pair<std::string, int64_t> addressOf(const asio::generic::stream_protocol::endpoint &endpoint) {
   const sockaddr *address = endpoint.data();
@@ -250,7 +253,7 @@ awaitable<void> Connection::handle() {
   ++served_;
   bodyBytes_ = 0;
   sentContinue_ = false;
-  route::Exchange &x = exchange_.emplace();
+  route::Exchange &x = exchange_.emplace(worker_.phaseArena());
   int status = 400;
   std::string why;
   if (!fillExchange(x, status, why)) {
@@ -272,11 +275,15 @@ awaitable<void> Connection::handle() {
     co_await answerLocally(x);
     break;
   default:
-    x.response = {404, {}, "no route\n"};
+    x.response = {404, "no route\n"};
     co_await answerLocally(x);
     break;
   }
   finishExchange(x);
+  request_.recycle(x.request.headers.release());
+  upstreamParser_.recycle(x.upstreamResponse.headers.release());
+  if (upstreamOut_.capacity() > kKeptOutputBytes)
+    std::string().swap(upstreamOut_);
   exchange_.reset(); // an idle connection holds nothing of its last request,
   version_.reset();  // nor its policy version, which may be freed once its requests end
   policy_ = nullptr;
@@ -296,7 +303,7 @@ awaitable<void> Connection::answerLocally(route::Exchange &x) {
   bool typed = false;
   static const http::Fields kNoFields; // a policy's Connection field names nothing to drop
   const http::HopByHop hopByHop(kNoFields);
-  for (const auto &[name, value] : x.response.headers.fields()) {
+  for (const auto &[name, value] : x.response.headers().fields()) {
     if (hopByHop(name) || route::sameFieldName(name, "content-length"))
       continue;
     typed = typed || route::sameFieldName(name, "content-type");

@@ -45,7 +45,8 @@ private:
   awaitable<void> forward(route::Exchange &x);
   awaitable<BodyRead> bufferBody(Replay &replay);
   awaitable<Attempt> attempt(route::Exchange &x, uint32_t upstream, int peer, Replay &replay);
-  std::string upstreamHead(const route::Exchange &x, const std::string &peerName) const;
+  // Appends the head of the request as it goes upstream to `out`.
+  void upstreamHead(const route::Exchange &x, const std::string &peerName, std::string &out) const;
   void fail(route::Exchange &x, int64_t status, const char *kind, std::string message);
 
   Worker &worker_;
@@ -53,6 +54,9 @@ private:
   Watchdog clientDog_;
   InputBuffer in_;
   InputBuffer upstreamIn_; // the current upstream connection's unparsed bytes
+  // What goes out in an attempt (the request head, body pieces, the response head), kept
+  // from request to request while small.
+  std::string upstreamOut_;
   http::Parser request_;
   http::Parser upstreamParser_{http::Parser::Kind::Response}; // the current attempt's response
   // The current request's exchange. A member, not a coroutine local: Asio recycles only

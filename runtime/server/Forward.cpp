@@ -61,7 +61,7 @@ awaitable<void> Connection::forward(route::Exchange &x) {
   const route::ast::UpstreamDecl &decl = *policy_->program().upstreams[upstream];
   upstream::Balancer &balancer = *version_->balancers[upstream];
   std::string key = policy_->balanceKey(x, upstream);
-  std::vector<bool> tried(balancer.size());
+  std::vector<bool> tried; // sized only when a request goes to a second peer
   x.upstreamName = decl.name;
   Replay replay;
   // The start of the body is read before any peer is contacted: a malformed or oversized
@@ -87,8 +87,7 @@ awaitable<void> Connection::forward(route::Exchange &x) {
       if (attempt == 1)
         fail(x, 503, "no_peer", fmt::format("no peer of upstream '{}' can take a request", decl.name));
     } else {
-      tried[peer] = true;
-      x.upstreamPeer = balancer.peer(peer).address();
+      x.upstreamPeer = balancer.address(peer);
       x.upstreamAttempt = attempt;
       if (!rewritten) {
         policy_->runPhase(x, Phase::UpstreamRequest);
@@ -105,6 +104,10 @@ awaitable<void> Connection::forward(route::Exchange &x) {
       co_return;
     if (clientGone_)
       co_return;
+    if (peer != upstream::Balancer::kNoPeer) {
+      tried.resize(balancer.size());
+      tried[peer] = true;
+    }
     bool again = attempt <= decl.config.retries && !replay.overflowed && peer != upstream::Balancer::kNoPeer;
     if (again && (x.errorKind == "connect_failed" || x.errorKind == "connect_timeout"))
       continue; // nothing reached the peer: the next one, without asking the policy
@@ -117,16 +120,15 @@ awaitable<void> Connection::forward(route::Exchange &x) {
     bool retry = onError.kind == route::Decision::Kind::Retry || onError.kind == route::Decision::Kind::Route;
     if (retry && again)
       continue;
-    x.response = {x.errorStatus, {}, defaultBody(x.errorStatus)};
+    x.response = {x.errorStatus, defaultBody(x.errorStatus)};
     co_await answerLocally(x);
     co_return;
   }
 }
 
-std::string Connection::upstreamHead(const route::Exchange &x, const std::string &peerName) const {
+void Connection::upstreamHead(const route::Exchange &x, const std::string &peerName, std::string &out) const {
   const route::HttpRequest &r = x.upstreamRequest();
-  std::string out;
-  out.reserve(r.method.size() + r.path.size() + r.query.size() + http::fieldsSize(r.headers.fields()) + 256);
+  out.reserve(out.size() + r.method.size() + r.path.size() + r.query.size() + http::fieldsSize(r.headers.fields()) + 256);
   http::appendRequestLine(out, r.method, r.query.empty() ? r.path : r.path + "?" + r.query);
   bool host = false;
   std::string forwardedFor;
@@ -151,7 +153,6 @@ std::string Connection::upstreamHead(const route::Exchange &x, const std::string
   else if (request_.hasBody())
     http::appendField(out, "content-length", std::to_string(request_.contentLength()));
   http::appendFieldsEnd(out);
-  return out;
 }
 
 awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t upstream, int peer,
@@ -218,7 +219,10 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
 
   // The request: its head, then its body, streamed from the client unless a previous
   // attempt already holds all of it.
-  std::string out = upstreamHead(x, peerName) + replay.bytes;
+  std::string &out = upstreamOut_;
+  out.clear();
+  upstreamHead(x, peerName, out);
+  out += replay.bytes;
   IoStatus status = co_await writeAll(socket, out, dog, within(config.writeTimeoutNs));
   size_t replayLimit = worker_.config().limits.replayBufferBytes;
   while (status == IoStatus::Ok && !request_.messageComplete()) {
@@ -294,7 +298,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   x.upstreamResponse.status = response.head().status;
   x.upstreamResponse.headers = route::HeaderList(std::move(response.head().fields));
   policy_->runPhase(x, Phase::UpstreamResponse);
-  x.response = x.upstreamResponse;
+  x.response.viewUpstream(x.upstreamResponse);
   policy_->runPhase(x, Phase::Response);
 
   if (request_.hasBody() && !request_.messageComplete())
@@ -313,10 +317,10 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     keepAlive_ = false;
 
   out.clear();
-  out.reserve(http::fieldsSize(x.response.headers.fields()) + 128);
+  out.reserve(http::fieldsSize(x.response.headers().fields()) + 128);
   http::appendStatusLine(out, code);
   http::HopByHop hopByHop(x.upstreamResponse.headers.fields());
-  for (const auto &[name, value] : x.response.headers.fields())
+  for (const auto &[name, value] : x.response.headers().fields())
     if (!hopByHop(name) && !route::sameFieldName(name, "content-length"))
       http::appendField(out, name, value);
   if (framing == Framing::Length || (framing == Framing::None && response.hasContentLength() &&

@@ -63,6 +63,9 @@ public:
   upstream::Pool &pool() { return pool_; }
   upstream::TlsContexts &tls() { return tls_; }
   BufferPool &buffers() { return buffers_; }
+  // Where the policy phases of this worker's requests build their values: one arena, as
+  // phases run one at a time on the worker's thread and keep nothing between runs.
+  RouteArena *phaseArena() { return phaseArena_.get(); }
   // The generation of the version new requests run, readable from any thread.
   uint64_t installedGeneration() const { return installedGeneration_.load(std::memory_order_acquire); }
   // Requests this worker has begun, readable from any thread.
@@ -109,6 +112,7 @@ private:
   std::atomic<uint64_t> installedGeneration_{0};
   std::string accessBuffer_;
   BufferPool buffers_{64 * 1024};
+  std::unique_ptr<RouteArena, void (*)(RouteArena *)> phaseArena_{route_arena_create(), route_arena_destroy};
   // One thread runs it, and only it touches its sockets: the reactor needs no locks.
   asio::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   upstream::TlsContexts tls_;

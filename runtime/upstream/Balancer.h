@@ -49,6 +49,8 @@ public:
   size_t size() const { return peers_.size(); }
   const PeerStates *shared() const { return shared_.get(); }
   const PeerSpec &peer(int index) const { return peers_[index].spec; }
+  // "ip:port", "[v6]:port": the peer's name (upstream.peer, logs, pool keys, hash keys).
+  const std::string &address(int index) const { return peers_[index].address; }
   bool down(int peer, Clock::time_point now) const {
     return peers_[peer].downUntil > now || (shared_ && !shared_->healthy(peer));
   }
@@ -56,6 +58,7 @@ public:
 private:
   struct Peer {
     PeerSpec spec;
+    std::string address; // spec.address(), made once
     int64_t current = 0; // smooth round robin
     int64_t active = 0;  // requests in flight (least_conn)
     Clock::time_point downUntil{};

@@ -30,7 +30,7 @@ void expectJitAgrees(const Program &program, Exchange prepared, const Exchange &
   EXPECT_EQ(prepared.decision.upstream, interpreted.decision.upstream);
   EXPECT_EQ(prepared.response.status, interpreted.response.status);
   EXPECT_EQ(prepared.response.body, interpreted.response.body);
-  EXPECT_EQ(fields(prepared.response.headers), fields(interpreted.response.headers));
+  EXPECT_EQ(fields(prepared.response.headers()), fields(interpreted.response.headers()));
   EXPECT_EQ(prepared.upstreamRequest().path, interpreted.upstreamRequest().path);
   EXPECT_EQ(fields(prepared.upstreamRequest().headers), fields(interpreted.upstreamRequest().headers));
   EXPECT_EQ(prepared.errorDecisions.size(), interpreted.errorDecisions.size());
@@ -150,7 +150,7 @@ TEST(Interpreter, PhasesRunInOrderOnTheSameExchange) {
   EXPECT_EQ(x.upstreamRequest().headers.get("x-step"), "request,upstream_request");
   EXPECT_EQ(x.upstreamRequest().path, "/rewritten");
   EXPECT_EQ(x.request.path, "/original");
-  EXPECT_EQ(x.response.headers.get("x-seen"), "upstream_response,u");
+  EXPECT_EQ(x.response.headers().get("x-seen"), "upstream_response,u");
   EXPECT_EQ(x.response.status, 299);
 }
 
