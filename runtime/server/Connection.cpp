@@ -59,7 +59,8 @@ std::string hostOf(std::string_view authority) {
 } // namespace
 
 Connection::Connection(Worker &worker, Socket socket)
-    : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()), in_(worker.buffers()), upstreamIn_(worker.buffers()),
+    : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()),
+      upstreamDog_(worker.context().get_executor()), in_(worker.buffers()), upstreamIn_(worker.buffers()),
       request_(http::Parser::Kind::Request,
                http::HeadLimits{worker.config().limits.maxRequestLine, worker.config().limits.maxHeaderBytes,
                                 worker.config().limits.maxHeaderCount}) {

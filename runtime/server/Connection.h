@@ -53,6 +53,8 @@ private:
   Socket client_;
   Watchdog clientDog_;
   InputBuffer in_;
+  std::optional<upstream::Stream> upstreamSocket_; // the current attempt's connection
+  Watchdog upstreamDog_;                           // and its timeouts
   InputBuffer upstreamIn_; // the current upstream connection's unparsed bytes
   // What goes out in an attempt (the request head, body pieces, the response head), kept
   // from request to request while small.

@@ -174,10 +174,18 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
 
   // Pooled connections are keyed by everything that makes one: address and TLS settings.
   std::string identity = config.tls ? fmt::format("{} tls {} {}", peerName, config.sni, config.verify) : peerName;
-  std::optional<upstream::Stream> pooled = worker_.pool().take(identity, request_.messageComplete());
-  bool reused = pooled.has_value();
-  upstream::Stream socket = reused ? std::move(*pooled) : upstream::Stream(worker_.context().get_executor());
-  Watchdog dog(socket.get_executor());
+  // The connection and its watchdog are the Connection's, not this frame's: a coroutine
+  // frame over 1 KiB is never recycled by Asio, and this one would be.
+  upstreamSocket_ = worker_.pool().take(identity, request_.messageComplete());
+  bool reused = upstreamSocket_.has_value();
+  if (!reused)
+    upstreamSocket_.emplace(worker_.context().get_executor());
+  struct Release { // whatever way the attempt ends, its connection is pooled or closed
+    std::optional<upstream::Stream> &socket;
+    ~Release() { socket.reset(); }
+  } release{upstreamSocket_};
+  upstream::Stream &socket = *upstreamSocket_;
+  Watchdog &dog = upstreamDog_;
   if (!reused) {
     error_code ec;
     tcp::endpoint endpoint(asio::ip::make_address(spec.host, ec), spec.port);
