@@ -94,10 +94,14 @@ PhaseRunner interpreted(const Interpreter &interpreter);
 
 class Exchange {
 public:
+  // A simulated exchange (routec run and test): a GET of / from 192.0.2.1, answered 200.
   Exchange() = default;
-  // An exchange whose phases build their values in `phaseArena`, which it borrows: a
-  // proxy worker's, shared by its exchanges since their phases never interleave.
-  explicit Exchange(RouteArena *phaseArena) : arena_(phaseArena) {}
+  // An exchange the proxy fills from the wire, so without the simulation's defaults (their
+  // strings cost a request), whose phases build their values in `phaseArena`, borrowed: a
+  // worker's, shared by its exchanges since their phases never interleave.
+  explicit Exchange(RouteArena *phaseArena)
+      : request{{}, {}, {}, {}, {}, {}, {}}, requestId(), clientIp(), serverIp(), origin(),
+        arena_(phaseArena) {}
 
   // Parses "http://host:port/path?query" into the request; false when it is not an
   // absolute http(s) URL.

@@ -2,10 +2,11 @@
 
 #include "server/Connection.h"
 
-#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+
+#include <charconv>
 
 namespace turnout {
 
@@ -35,7 +36,8 @@ awaitable<void> serveConnection(Worker &worker, Socket socket) {
 } // namespace
 
 Worker::Worker(SharedState &shared, unsigned index)
-    : shared_(shared), index_(index), pool_(shared.config.upstreams.idlePerPeer) {}
+    : shared_(shared), index_(index), requestIdPrefix_(fmt::format("{:x}-{:x}-", ::getpid(), index)),
+      pool_(shared.config.upstreams.idlePerPeer) {}
 
 void Worker::install(std::shared_ptr<const PolicyVersion> version) {
   if (!thread_.joinable()) {
@@ -79,10 +81,13 @@ Worker::~Worker() {
 }
 
 std::string Worker::nextRequestId() {
-  static const pid_t pid = ::getpid();
   uint64_t n = requests_.load(std::memory_order_relaxed) + 1;
   requests_.store(n, std::memory_order_relaxed); // one writer: no locked increment
-  return fmt::format(FMT_COMPILE("{:x}-{:x}-{:x}"), pid, index_, n); // compiled: once per request
+  char digits[16];
+  char *end = std::to_chars(digits, digits + sizeof digits, n, 16).ptr;
+  std::string id;
+  id.reserve(requestIdPrefix_.size() + static_cast<size_t>(end - digits));
+  return id.append(requestIdPrefix_).append(digits, end);
 }
 
 void Worker::accessLog(std::string_view line) {

@@ -71,7 +71,7 @@ public:
   // Requests this worker has begun, readable from any thread.
   uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
 
-  // A request id unique in this process: worker index and a counter.
+  // A request id unique on this machine: process id, worker index and a counter, in hex.
   std::string nextRequestId();
   bool accessLogging() const { return shared_.accessLog >= 0; }
   void accessLog(std::string_view line);
@@ -102,6 +102,7 @@ private:
 
   SharedState &shared_;
   unsigned index_;
+  std::string requestIdPrefix_; // "pid-index-"
   // Declared before the context: its coroutines, destroyed with it, still use them.
   std::shared_ptr<const Installed> installed_;
   std::unordered_map<std::string, std::shared_ptr<upstream::Balancer>> balancers_; // by definition
