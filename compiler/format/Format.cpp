@@ -52,10 +52,7 @@ public:
     comments(first, true);
     if (!at_.atLineStart)
       newline();
-    if (at_.blankAllowed && at_.lastLine != 0 &&
-        (at_.blankFirst || first->getLine() > at_.lastLine + 1))
-      newline();
-    at_.blankFirst = false;
+    blankLineBefore(first->getLine());
     at_.breakPending = false;
   }
 
@@ -129,10 +126,7 @@ private:
       } else {
         if (!at_.atLineStart)
           newline();
-        if (at_.blankAllowed && at_.lastLine != 0 &&
-            (at_.blankFirst || comment->getLine() > at_.lastLine + 1))
-          newline();
-        at_.blankFirst = false;
+        blankLineBefore(comment->getLine());
         if (!lineMode)
           at_.continuation = true;
       }
@@ -144,6 +138,14 @@ private:
       at_.tightAfter = false;
     }
     at_.cursor = std::max(at_.cursor, next->getTokenIndex());
+  }
+
+  // A blank line before what starts on source line `line`, where the source had one (or
+  // the item asked for one) and the place allows it.
+  void blankLineBefore(size_t line) {
+    if (at_.blankAllowed && at_.lastLine != 0 && (at_.blankFirst || line > at_.lastLine + 1))
+      newline();
+    at_.blankFirst = false;
   }
 
   void passed(Token *token) {
