@@ -42,6 +42,7 @@ bench: build
 	@bench/check_bench.sh
 	@bench/policy_bench.sh
 	@bench/proxy_bench.sh
+	@bench/proxy_instructions.sh
 	@bench/reload_bench.py
 
 # The VS Code extension as a .vsix (npm packages only): editor-support/vscode/route-language.vsix.

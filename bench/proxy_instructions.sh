@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# User-space instructions per proxied request, turnout against nginx, counted by callgrind:
+# the one proxy figure that does not drift with the machine (wall-clock figures on this
+# shared VM move by 2x from one minute to the next; instruction counts repeat).
+#
+# Each proxy runs one worker under callgrind in front of the same nginx origin; wrk sends
+# small requests over 10 kept-alive connections for DURATION seconds; the worker's
+# instruction count (turnout: its worker thread; nginx: its worker process) over the
+# requests served is the figure. Startup is inside the count, so longer runs read lower.
+#
+# Usage: bench/proxy_instructions.sh [BUILD_DIR]   (DURATION=10 to change the run)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build/release}
+duration=${DURATION:-10}
+work=$(mktemp -d /tmp/turnout-instructions.XXXXXX)
+chmod 755 "$work" # nginx's workers run as nobody
+origin_port=18180 proxy_port=18181
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 0.5
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_http() {
+  for _ in $(seq 300); do
+    curl -s -o /dev/null "http://127.0.0.1:$1/small" && return 0
+    sleep 0.1
+  done
+  echo "nothing answers on $1" >&2
+  exit 1
+}
+
+mkdir -p "$work/www" "$work/origin" "$work/nginx"
+printf 'hello from the origin\n' > "$work/www/small"
+cat > "$work/origin/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+error_log $work/origin/error.log;
+pid $work/origin/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$origin_port; root $work/www; }
+}
+EOF
+nginx -c "$work/origin/nginx.conf" -p "$work/origin" & pids+=($!)
+wait_http $origin_port
+
+# Runs wrk against the proxy, stops it with `$2`, and prints instructions per request from
+# the callgrind file `$1`.
+count() {
+  local file=$1 stop=$2 requests instructions
+  requests=$(wrk -t1 -c10 -d"${duration}s" "http://127.0.0.1:$proxy_port/small" |
+             awk '/requests in/ {print $1}')
+  eval "$stop"
+  sleep 2
+  instructions=$(awk '/^(summary|totals):/ {print $2; exit}' "$file")
+  echo $((instructions / requests))
+}
+
+printf 'upstream origin { servers = ["127.0.0.1:%s"] }\non request { route origin }\n' \
+  $origin_port > "$work/bare.route"
+valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/turnout.cg" \
+  "$build/runtime/turnout" run "$work/bare.route" --listen 127.0.0.1:$proxy_port --threads 1 \
+  2>/dev/null & turnout_pid=$!
+pids+=($turnout_pid)
+wait_http $proxy_port
+# Thread 1 is main, thread 2 the worker.
+turnout=$(count "$work/turnout.cg-02" "kill -TERM $turnout_pid; wait $turnout_pid || true")
+
+cat > "$work/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+master_process off;
+error_log $work/nginx/error.log;
+pid $work/nginx/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream origin { server 127.0.0.1:$origin_port; keepalive 128; }
+  server {
+    listen 127.0.0.1:$proxy_port;
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+valgrind --tool=callgrind --callgrind-out-file="$work/nginx.cg" \
+  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>/dev/null & nginx_pid=$!
+pids+=($nginx_pid)
+wait_http $proxy_port
+nginx=$(count "$work/nginx.cg" "kill -QUIT $nginx_pid; wait $nginx_pid || true")
+
+printf 'instructions per proxied small request (callgrind, one worker, %ss of wrk -c10)\n' "$duration"
+printf '  turnout  %6d\n  nginx    %6d\n  turnout/nginx  %s\n' "$turnout" "$nginx" \
+  "$(awk -v a="$turnout" -v b="$nginx" 'BEGIN {printf "%.2f", a / b}')"
