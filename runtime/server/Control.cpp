@@ -31,7 +31,7 @@ std::string utcNow() {
 // Accepts until `acceptor` closes, each connection to a `session` of its own.
 template <typename Acceptor, typename Session> awaitable<void> acceptEach(Acceptor &acceptor, Session session) {
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor.is_open())
       co_return;
     if (!ec)
@@ -255,7 +255,7 @@ bool Control::listen(const std::string &path, std::string &error) {
   struct stat info;
   if (::lstat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode))
     ::unlink(path.c_str()); // a stale socket of an earlier run
-  auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(context_);
+  auto acceptor = std::make_unique<UnixAcceptor>(context_);
   error_code ec;
   acceptor->open(asio::local::stream_protocol(), ec);
   // Created owner-only: no moment in which another user could connect.
@@ -279,7 +279,7 @@ bool Control::listen(const std::string &path, std::string &error) {
 }
 
 awaitable<void> Control::untilInstalled() {
-  asio::steady_timer tick(context_);
+  Timer tick(context_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (;;) {
     bool all = true;
@@ -288,15 +288,15 @@ awaitable<void> Control::untilInstalled() {
     if (all || std::chrono::steady_clock::now() > deadline)
       co_return;
     tick.expires_after(std::chrono::microseconds(200));
-    co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await tick.async_wait(asio::as_tuple(use_awaitable));
   }
 }
 
-awaitable<void> Control::session(asio::local::stream_protocol::socket socket) {
+awaitable<void> Control::session(UnixSocket socket) {
   std::string buffer;
   for (;;) {
     auto [ec, n] = co_await asio::async_read_until(socket, asio::dynamic_buffer(buffer, kMaxRequestLine), '\n',
-                                                   asio::as_tuple(asio::use_awaitable));
+                                                   asio::as_tuple(use_awaitable));
     json answer;
     if (ec == asio::error::not_found) {
       answer = failure(fmt::format("a request line is at most {} bytes", kMaxRequestLine));
@@ -311,14 +311,14 @@ awaitable<void> Control::session(asio::local::stream_protocol::socket socket) {
         co_await untilInstalled(); // the answer means: new requests run it
     }
     std::string out = answer.dump() + "\n";
-    auto [writeError, written] = co_await asio::async_write(socket, asio::buffer(out), asio::as_tuple(asio::use_awaitable));
+    auto [writeError, written] = co_await asio::async_write(socket, asio::buffer(out), asio::as_tuple(use_awaitable));
     if (writeError || ec)
       co_return;
   }
 }
 
 bool Control::listenHttp(const ListenAddress &address, std::string token, std::string &error) {
-  auto acceptor = std::make_unique<tcp::acceptor>(context_);
+  auto acceptor = std::make_unique<TcpAcceptor>(context_);
   error_code ec;
   tcp::endpoint endpoint(asio::ip::make_address(address.host, ec), address.port);
   if (!ec)
@@ -341,7 +341,7 @@ bool Control::listenHttp(const ListenAddress &address, std::string token, std::s
 }
 
 // One request per connection: the head, a body of at most kMaxRequestLine, the answer.
-awaitable<void> Control::httpSession(tcp::socket socket) {
+awaitable<void> Control::httpSession(TcpSocket socket) {
   http::Parser request(http::Parser::Kind::Request);
   BufferPool buffers(16 * 1024);
   InputBuffer in(buffers);

@@ -65,8 +65,8 @@ private:
   const Loaded *find(const std::string &id) const;
   // Until every worker has installed the active version (at most a few seconds).
   awaitable<void> untilInstalled();
-  awaitable<void> session(asio::local::stream_protocol::socket socket);
-  awaitable<void> httpSession(tcp::socket socket);
+  awaitable<void> session(UnixSocket socket);
+  awaitable<void> httpSession(TcpSocket socket);
 
   asio::io_context &context_;
   SharedState &shared_;
@@ -77,13 +77,13 @@ private:
   std::shared_ptr<const PolicyVersion> active_;
   // The active version's upstreams' peer states, by definition.
   std::unordered_map<std::string, std::shared_ptr<upstream::PeerStates>> peerStates_;
-  std::unique_ptr<asio::local::stream_protocol::acceptor> admin_;
+  std::unique_ptr<UnixAcceptor> admin_;
   std::string adminPath_;
   uint64_t adminInode_ = 0; // the socket file this process made
-  std::unique_ptr<tcp::acceptor> http_;
+  std::unique_ptr<TcpAcceptor> http_;
   std::string token_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  asio::steady_timer releaseTimer_{context_};
+  Timer releaseTimer_{context_};
 };
 
 } // namespace turnout

@@ -194,7 +194,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
       co_return Attempt::Failed;
     }
     dog.arm(socket, within(config.connectTimeoutNs));
-    auto [connectError] = co_await socket.lowest().async_connect(endpoint, asio::as_tuple(asio::use_awaitable));
+    auto [connectError] = co_await socket.lowest().async_connect(endpoint, asio::as_tuple(use_awaitable));
     if (!connectError && config.tls) {
       // The handshake counts against the connect timeout, as nginx's proxy_connect_timeout.
       socket.lowest().set_option(tcp::no_delay(true), ec);

@@ -19,7 +19,18 @@ namespace turnout {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
-template <typename T> using awaitable = asio::awaitable<T>;
+// One executor type for every socket, timer and coroutine: each runs on an io_context (a
+// worker's, or the control thread's), and the concrete type spares every completion the
+// type-erased dispatch of asio::any_io_executor.
+using Executor = asio::io_context::executor_type;
+template <typename T> using awaitable = asio::awaitable<T, Executor>;
+inline constexpr asio::use_awaitable_t<Executor> use_awaitable;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>, Executor>;
+using TcpSocket = asio::basic_stream_socket<tcp, Executor>;
+using TcpAcceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using UnixSocket = asio::basic_stream_socket<asio::local::stream_protocol, Executor>;
+using UnixAcceptor = asio::basic_socket_acceptor<asio::local::stream_protocol, Executor>;
 
 // The read buffers of one worker thread, handed out last-in first-out: a connection holds
 // one only while it has unparsed bytes, so thousands of idle keep-alive connections need
@@ -112,7 +123,7 @@ enum class IoStatus { Ok, Closed, TimedOut, Failed };
 class Watchdog {
 public:
   using Clock = std::chrono::steady_clock;
-  explicit Watchdog(const asio::any_io_executor &executor) : timer_(executor) {}
+  explicit Watchdog(const Executor &executor) : timer_(executor) {}
 
   template <typename Socket> void arm(Socket &socket, Duration timeout) {
     fired_ = false;
@@ -150,7 +161,7 @@ private:
     });
   }
 
-  asio::steady_timer timer_;
+  Timer timer_;
   Clock::time_point deadline_{}, waitingUntil_{};
   void *target_ = nullptr;
   void (*cancel_)(void *) = nullptr;
@@ -161,7 +172,7 @@ private:
 // Waits until `socket` has something to read, holding no buffer meanwhile.
 template <typename Socket> awaitable<IoStatus> waitReadable(Socket &socket, Watchdog &dog, Duration timeout) {
   dog.arm(socket, timeout);
-  auto [ec] = co_await socket.async_wait(asio::socket_base::wait_read, asio::as_tuple(asio::use_awaitable));
+  auto [ec] = co_await socket.async_wait(asio::socket_base::wait_read, asio::as_tuple(use_awaitable));
   dog.disarm();
   if (!ec)
     co_return IoStatus::Ok;
@@ -174,7 +185,7 @@ awaitable<IoStatus> readSome(Socket &socket, InputBuffer &in, Watchdog &dog, Dur
   if (space.size() == 0)
     co_return IoStatus::Failed; // the caller let the buffer fill without parsing it
   dog.arm(socket, timeout);
-  auto [ec, n] = co_await socket.async_read_some(space, asio::as_tuple(asio::use_awaitable));
+  auto [ec, n] = co_await socket.async_read_some(space, asio::as_tuple(use_awaitable));
   dog.disarm();
   if (n > 0) {
     in.commit(n);
@@ -191,7 +202,7 @@ awaitable<IoStatus> writeAll(Socket &socket, std::string_view bytes, Watchdog &d
     co_return IoStatus::Ok;
   dog.arm(socket, timeout);
   auto [ec, n] = co_await asio::async_write(socket, asio::buffer(bytes.data(), bytes.size()),
-                                            asio::as_tuple(asio::use_awaitable));
+                                            asio::as_tuple(use_awaitable));
   dog.disarm();
   if (!ec)
     co_return IoStatus::Ok;

@@ -131,9 +131,9 @@ void Worker::drain() {
 void Worker::listen(Acceptor acceptor) { acceptors_.push_back(std::make_unique<Acceptor>(std::move(acceptor))); }
 
 awaitable<void> Worker::acceptLoop(Acceptor &acceptor) {
-  asio::steady_timer pause(context_);
+  Timer pause(context_);
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(use_awaitable));
     // A connection accepted as the acceptor closed (a drain) is served still: dropping it
     // would reset a client that did nothing wrong.
     if (ec == asio::error::operation_aborted || (ec && !acceptor.is_open()))
@@ -141,7 +141,7 @@ awaitable<void> Worker::acceptLoop(Acceptor &acceptor) {
     if (ec) {
       // Out of file descriptors or the like: wait for connections to end rather than spin.
       pause.expires_after(std::chrono::milliseconds(100));
-      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await pause.async_wait(asio::as_tuple(use_awaitable));
       continue;
     }
     if (!admit()) {
@@ -163,10 +163,10 @@ awaitable<void> Worker::acceptLoop(Acceptor &acceptor) {
 }
 
 awaitable<void> Worker::housekeeping() {
-  asio::steady_timer tick(context_);
+  Timer tick(context_);
   for (;;) {
     tick.expires_after(std::chrono::seconds(1));
-    auto [ec] = co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await tick.async_wait(asio::as_tuple(use_awaitable));
     if (ec)
       co_return;
     pool_.prune();

@@ -18,8 +18,8 @@
 namespace turnout {
 
 class Connection;
-using Socket = asio::generic::stream_protocol::socket;
-using Acceptor = asio::basic_socket_acceptor<asio::generic::stream_protocol>;
+using Socket = asio::basic_stream_socket<asio::generic::stream_protocol, Executor>;
+using Acceptor = asio::basic_socket_acceptor<asio::generic::stream_protocol, Executor>;
 
 struct SharedState {
   const ServerConfig &config;

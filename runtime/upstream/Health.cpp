@@ -22,7 +22,7 @@ awaitable<bool> check(const route::ast::UpstreamConfig &config, const route::ast
     co_return false;
   Duration timeout = fromNanoseconds(config.health.timeoutNs);
   dog.arm(stream, timeout);
-  auto [connectError] = co_await stream.lowest().async_connect(endpoint, asio::as_tuple(asio::use_awaitable));
+  auto [connectError] = co_await stream.lowest().async_connect(endpoint, asio::as_tuple(use_awaitable));
   if (!connectError && config.tls) {
     stream.startTls(tls.get(config.verify), config.sni.empty() ? server.host : config.sni, config.verify);
     connectError = co_await stream.handshake();
@@ -51,7 +51,7 @@ awaitable<bool> check(const route::ast::UpstreamConfig &config, const route::ast
 awaitable<void> probe(std::string name, route::ast::UpstreamConfig config, std::shared_ptr<PeerStates> states,
                       TlsContexts &tls) {
   std::vector<int64_t> failures(config.servers.size()), passes(config.servers.size());
-  asio::steady_timer tick(co_await asio::this_coro::executor);
+  Timer tick(co_await asio::this_coro::executor);
   while (!states->retired()) {
     for (size_t p = 0; p < config.servers.size(); ++p) {
       bool ok = co_await check(config, config.servers[p], tls);
@@ -67,7 +67,7 @@ awaitable<void> probe(std::string name, route::ast::UpstreamConfig config, std::
       }
     }
     tick.expires_after(fromNanoseconds(config.health.intervalNs));
-    auto [ec] = co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await tick.async_wait(asio::as_tuple(use_awaitable));
     if (ec)
       co_return;
   }

@@ -7,7 +7,7 @@ namespace turnout::upstream {
 namespace {
 // An idle HTTP/1 connection has nothing to read: end of stream means the peer closed it,
 // and bytes mean it broke the protocol. Either way it is not reused.
-bool stillIdle(tcp::socket &socket) {
+bool stillIdle(TcpSocket &socket) {
   char byte;
   ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);

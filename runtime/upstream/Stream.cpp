@@ -20,7 +20,7 @@ asio::ssl::context &TlsContexts::get(bool verify) {
 }
 
 void Stream::startTls(asio::ssl::context &context, const std::string &serverName, bool verify) {
-  tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(plain_), context);
+  tls_ = std::make_unique<asio::ssl::stream<TcpSocket>>(std::move(plain_), context);
   error_code notAnAddress;
   asio::ip::make_address(serverName, notAnAddress);
   if (notAnAddress) // SNI carries names only (RFC 6066 3)
@@ -30,7 +30,7 @@ void Stream::startTls(asio::ssl::context &context, const std::string &serverName
 }
 
 awaitable<error_code> Stream::handshake() {
-  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
+  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, asio::as_tuple(use_awaitable));
   co_return ec;
 }
 

@@ -26,11 +26,11 @@ private:
 
 class Stream {
 public:
-  explicit Stream(const asio::any_io_executor &executor) : plain_(executor) {}
+  explicit Stream(const Executor &executor) : plain_(executor) {}
 
-  using executor_type = asio::any_io_executor;
+  using executor_type = Executor;
   executor_type get_executor() { return lowest().get_executor(); }
-  tcp::socket &lowest() { return tls_ ? tls_->next_layer() : plain_; }
+  TcpSocket &lowest() { return tls_ ? tls_->next_layer() : plain_; }
   bool tls() const { return tls_ != nullptr; }
 
   // Puts TLS over the connected socket, naming `serverName` (SNI, unless it is an
@@ -56,8 +56,8 @@ public:
   }
 
 private:
-  tcp::socket plain_;
-  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
+  TcpSocket plain_;
+  std::unique_ptr<asio::ssl::stream<TcpSocket>> tls_;
 };
 
 } // namespace turnout::upstream
