@@ -292,7 +292,6 @@ std::string stringLiteral(std::string_view text) {
   return out + "\"";
 }
 
-
 std::string durationLiteral(int64_t nanoseconds) {
   if (nanoseconds == 0)
     return "0s";
