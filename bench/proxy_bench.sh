@@ -15,46 +15,12 @@ build=${1:-$root/build/release}
 turnout=$build/runtime/turnout
 duration=${DURATION:-5}
 repeat=${REPEAT:-3}
-work=$(mktemp -d /tmp/turnout-bench.XXXXXX)
-chmod 755 "$work" # nginx's workers run as nobody
 origin_port=18080 turnout_port=18081 nginx_port=18082 haproxy_port=18083
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  sleep 0.3
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/bench/origin.sh"
 
-wait_port() {
-  for _ in $(seq 100); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "nothing listens on $1" >&2
-  exit 1
-}
-
-# The origin: nginx with three files, one worker on CPU 1.
-mkdir -p "$work/www" "$work/origin" "$work/nginx"
-printf 'hello from the origin\n' > "$work/www/small"
-head -c 16384 /dev/zero | tr '\0' 'x' > "$work/www/16k"
-head -c 1048576 /dev/zero | tr '\0' 'y' > "$work/www/1m"
-cat > "$work/origin/nginx.conf" <<EOF
-worker_processes 1;
-worker_cpu_affinity 10;
-daemon off;
-error_log $work/origin/error.log;
-pid $work/origin/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$origin_port; root $work/www; }
-}
-EOF
-nginx -c "$work/origin/nginx.conf" -p "$work/origin" & pids+=($!)
-wait_port $origin_port
+# The origin: one worker on CPU 1.
+start_origin $origin_port 10
+mkdir -p "$work/nginx"
 
 # The proxies, one worker each on CPU 0.
 cat > "$work/bare.route" <<EOF

@@ -13,17 +13,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/release}
 duration=${DURATION:-10}
-work=$(mktemp -d /tmp/turnout-instructions.XXXXXX)
-chmod 755 "$work" # nginx's workers run as nobody
 origin_port=18180 proxy_port=18181
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  sleep 0.5
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/bench/origin.sh"
 
+# Proxies under valgrind take seconds to answer: wait for a response, not a listener.
 wait_http() {
   for _ in $(seq 300); do
     curl -s -o /dev/null "http://127.0.0.1:$1/small" && return 0
@@ -33,22 +26,8 @@ wait_http() {
   exit 1
 }
 
-mkdir -p "$work/www" "$work/origin" "$work/nginx"
-printf 'hello from the origin\n' > "$work/www/small"
-cat > "$work/origin/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-error_log $work/origin/error.log;
-pid $work/origin/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$origin_port; root $work/www; }
-}
-EOF
-nginx -c "$work/origin/nginx.conf" -p "$work/origin" & pids+=($!)
-wait_http $origin_port
+start_origin $origin_port
+mkdir -p "$work/nginx"
 
 # Runs wrk against the proxy, stops it with `$2`, and prints instructions per request from
 # the callgrind file `$1`.

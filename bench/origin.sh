@@ -1,0 +1,46 @@
+# What the proxy benchmarks share (sourced, not run): a scratch folder that goes on exit
+# with every process started in `pids`, a wait for a port, and the nginx origin they all
+# proxy to. Sets `work` and `pids`.
+work=$(mktemp -d /tmp/turnout-bench.XXXXXX)
+chmod 755 "$work" # nginx's workers run as nobody
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 0.3
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on $1" >&2
+  exit 1
+}
+
+# start_origin PORT [CPUS]: nginx, one worker (pinned to the CPU mask CPUS, nginx's
+# worker_cpu_affinity, when given), serving /small (22 bytes), /16k and /1m.
+start_origin() {
+  local port=$1 affinity=${2:-}
+  mkdir -p "$work/www" "$work/origin"
+  printf 'hello from the origin\n' > "$work/www/small"
+  head -c 16384 /dev/zero | tr '\0' 'x' > "$work/www/16k"
+  head -c 1048576 /dev/zero | tr '\0' 'y' > "$work/www/1m"
+  cat > "$work/origin/nginx.conf" <<CONF
+worker_processes 1;
+${affinity:+worker_cpu_affinity $affinity;}
+daemon off;
+error_log $work/origin/error.log;
+pid $work/origin/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$port; root $work/www; }
+}
+CONF
+  nginx -c "$work/origin/nginx.conf" -p "$work/origin" & pids+=($!)
+  wait_port "$port"
+}
