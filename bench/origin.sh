@@ -1,6 +1,6 @@
 # What the proxy benchmarks share (sourced, not run): a scratch folder that goes on exit
-# with every process started in `pids`, a wait for a port, and the nginx origin they all
-# proxy to. Sets `work` and `pids`.
+# with every process started in `pids`, a wait for a port, the nginx origin they all
+# proxy to, and nginx's configuration as the peer proxy. Sets `work` and `pids`.
 work=$(mktemp -d /tmp/turnout-bench.XXXXXX)
 chmod 755 "$work" # nginx's workers run as nobody
 pids=()
@@ -43,4 +43,36 @@ http {
 CONF
   nginx -c "$work/origin/nginx.conf" -p "$work/origin" & pids+=($!)
   wait_port "$port"
+}
+
+# nginx_proxy_conf LISTEN_PORT ORIGIN_PORT [DIRECTIVE...]: $work/nginx/nginx.conf, nginx as
+# a proxy the way turnout runs (one worker, upstream keep-alive), with the main-context
+# DIRECTIVEs given (worker_cpu_affinity 01; master_process off; ...).
+nginx_proxy_conf() {
+  local listen=$1 origin=$2
+  shift 2
+  mkdir -p "$work/nginx"
+  {
+    echo "worker_processes 1;"
+    for directive in "$@"; do echo "$directive"; done
+    cat <<CONF
+daemon off;
+error_log $work/nginx/error.log;
+pid $work/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream origin { server 127.0.0.1:$origin; keepalive 128; } # as turnout's default
+  server {
+    listen 127.0.0.1:$listen;
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+CONF
+  } > "$work/nginx/nginx.conf"
 }

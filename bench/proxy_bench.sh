@@ -20,7 +20,6 @@ source "$root/bench/origin.sh"
 
 # The origin: one worker on CPU 1.
 start_origin $origin_port 10
-mkdir -p "$work/nginx"
 
 # The proxies, one worker each on CPU 0.
 cat > "$work/bare.route" <<EOF
@@ -52,27 +51,7 @@ on response {
     resp.header["x-served-by"] = "turnout"
 }
 EOF
-cat > "$work/nginx/nginx.conf" <<EOF
-worker_processes 1;
-worker_cpu_affinity 01;
-daemon off;
-error_log $work/nginx/error.log;
-pid $work/nginx/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  upstream origin { server 127.0.0.1:$origin_port; keepalive 128; } # as turnout's default
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-EOF
+nginx_proxy_conf $nginx_port $origin_port "worker_cpu_affinity 01;"
 cat > "$work/haproxy.cfg" <<EOF
 global
   nbthread 1

@@ -27,7 +27,6 @@ wait_http() {
 }
 
 start_origin $origin_port
-mkdir -p "$work/nginx"
 
 # Runs wrk against the proxy, stops it with `$2`, and prints instructions per request from
 # the callgrind file `$1`.
@@ -51,27 +50,7 @@ wait_http $proxy_port
 # Thread 1 is main, thread 2 the worker.
 turnout=$(count "$work/turnout.cg-02" "kill -TERM $turnout_pid; wait $turnout_pid || true")
 
-cat > "$work/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-master_process off;
-error_log $work/nginx/error.log;
-pid $work/nginx/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  upstream origin { server 127.0.0.1:$origin_port; keepalive 128; }
-  server {
-    listen 127.0.0.1:$proxy_port;
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-EOF
+nginx_proxy_conf $proxy_port $origin_port "master_process off;"
 valgrind --tool=callgrind --callgrind-out-file="$work/nginx.cg" \
   nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>/dev/null & nginx_pid=$!
 pids+=($nginx_pid)
