@@ -50,6 +50,19 @@ void forEachExpression(const Block &block,
   }
 }
 
+void forEachStatement(const Block &block, const std::function<void(const Stmt &)> &visit) {
+  for (const StmtPtr &stmt : block.stmts) {
+    visit(*stmt);
+    if (stmt->kind != StmtKind::If)
+      continue;
+    const auto &s = as<IfStmt>(*stmt);
+    for (const IfStmt::Branch &branch : s.branches)
+      forEachStatement(branch.body, visit);
+    if (s.elseBlock)
+      forEachStatement(*s.elseBlock, visit);
+  }
+}
+
 void forEachChild(const Expr &e, const std::function<void(const Expr &)> &visit) {
   switch (e.kind) {
   case ExprKind::Member:

@@ -15,6 +15,10 @@ enum class ExprRole { Value, Target }; // a Target is what an assignment or dele
 void forEachExpression(const Block &block,
                        const std::function<void(const Expr &, ExprRole)> &visit);
 
+// Calls `visit` on every statement of `block` and of the blocks of its `if` statements, each
+// before those nested in it.
+void forEachStatement(const Block &block, const std::function<void(const Stmt &)> &visit);
+
 // Calls `visit` on the direct sub-expressions of `e`, left to right.
 void forEachChild(const Expr &e, const std::function<void(const Expr &)> &visit);
 

@@ -98,63 +98,22 @@ private:
     }
   }
 
-  void block(const ast::Block &block) {
-    for (const ast::StmtPtr &stmt : block.stmts)
-      if (in(stmt->range))
-        statement(*stmt);
-  }
-
-  void statement(const ast::Stmt &stmt) {
+  void block(const ast::Block &body) {
     static constexpr std::pair<ast::StmtKind, const char *> kKeywords[] = {
         {ast::StmtKind::Respond, "respond"},
         {ast::StmtKind::Redirect, "redirect"},
         {ast::StmtKind::Route, "route"},
         {ast::StmtKind::Retry, "retry"}};
-    for (auto [kind, keyword] : kKeywords)
-      if (stmt.kind == kind && offset_ <= stmt.range.begin + std::strlen(keyword))
-        found_.action = &stmt;
-    switch (stmt.kind) {
-    case ast::StmtKind::If: {
-      const auto &s = ast::as<ast::IfStmt>(stmt);
-      for (const ast::IfStmt::Branch &branch : s.branches) {
-        expr(branch.condition.get());
-        block(branch.body);
-      }
-      if (s.elseBlock)
-        block(*s.elseBlock);
-      break;
-    }
-    case ast::StmtKind::Let: {
-      const auto &s = ast::as<ast::LetStmt>(stmt);
-      if (in(s.binding.range))
-        found_.binding = &s.binding;
-      expr(s.value.get());
-      break;
-    }
-    case ast::StmtKind::Assign:
-      expr(ast::as<ast::AssignStmt>(stmt).target.get());
-      expr(ast::as<ast::AssignStmt>(stmt).value.get());
-      break;
-    case ast::StmtKind::Delete:
-      expr(ast::as<ast::DeleteStmt>(stmt).target.get());
-      break;
-    case ast::StmtKind::Respond:
-      expr(ast::as<ast::RespondStmt>(stmt).status.get());
-      expr(ast::as<ast::RespondStmt>(stmt).body.get());
-      break;
-    case ast::StmtKind::Redirect:
-      expr(ast::as<ast::RedirectStmt>(stmt).status.get());
-      expr(ast::as<ast::RedirectStmt>(stmt).location.get());
-      break;
-    case ast::StmtKind::Route:
-      expr(ast::as<ast::RouteStmt>(stmt).target.get());
-      break;
-    case ast::StmtKind::Retry:
-      break;
-    case ast::StmtKind::Return:
-      expr(ast::as<ast::ReturnStmt>(stmt).value.get());
-      break;
-    }
+    ast::forEachStatement(body, [&](const ast::Stmt &stmt) {
+      if (!in(stmt.range))
+        return;
+      for (auto [kind, keyword] : kKeywords)
+        if (stmt.kind == kind && offset_ <= stmt.range.begin + std::strlen(keyword))
+          found_.action = &stmt;
+      if (stmt.kind == ast::StmtKind::Let && in(ast::as<ast::LetStmt>(stmt).binding.range))
+        found_.binding = &ast::as<ast::LetStmt>(stmt).binding;
+    });
+    ast::forEachExpression(body, [&](const ast::Expr &e, ast::ExprRole) { expr(&e); });
   }
 
   void expr(const ast::Expr *e) {
