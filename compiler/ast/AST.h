@@ -281,6 +281,12 @@ struct ImportDecl : Decl {
 };
 
 enum class BalanceKind : uint8_t { RoundRobin, Random, LeastConn, Hash, Ketama };
+// The balancing policies as a policy spells them, by BalanceKind.
+inline constexpr std::array<const char *, 5> kBalanceNames = {"round_robin", "random",
+                                                              "least_conn", "hash", "ketama"};
+inline const char *balanceName(BalanceKind kind) {
+  return kBalanceNames[static_cast<size_t>(kind)];
+}
 
 struct ServerSpec {
   std::string host;

@@ -39,8 +39,7 @@ private:
       line(0, fmt::format("upstream {}", d.name), d.nameRange);
       for (const ServerSpec &s : u.config.servers)
         line(1, fmt::format("server {}:{} weight {}", s.host, s.port, s.weight), s.range);
-      const char *balance[] = {"round_robin", "random", "least_conn", "hash", "ketama"};
-      line(1, fmt::format("balance {}", balance[static_cast<int>(u.config.balance)]), {});
+      line(1, fmt::format("balance {}", balanceName(u.config.balance)), {});
       if (u.config.balanceKey)
         expr(2, *u.config.balanceKey);
       line(1, fmt::format("timeouts connect {}ns read {}ns write {}ns; retries {}; tls {}",

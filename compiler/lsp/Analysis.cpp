@@ -221,12 +221,10 @@ std::string describeDecl(const ast::Decl &decl, const SourceManager &sources) {
     for (const ast::ServerSpec &s : u.config.servers)
       servers.push_back(s.weight == 1 ? s.address()
                                       : fmt::format("{} weight {}", s.address(), s.weight));
-    static constexpr const char *kBalance[] = {"round_robin", "random", "least_conn", "hash",
-                                               "ketama"};
     std::string out = code("upstream " + decl.name);
     if (!servers.empty())
       out += fmt::format("\n\nservers: {}  \nbalance: {}, retries: {}{}", fmt::join(servers, ", "),
-                         kBalance[static_cast<int>(u.config.balance)], u.config.retries,
+                         ast::balanceName(u.config.balance), u.config.retries,
                          u.config.tls ? ", tls" : "");
     return out;
   }

@@ -277,7 +277,7 @@ Completions complete(const std::string &text, uint32_t offset, const Analysis &a
         collect.add(s.name, Property, s.type,
                     fmt::format("{}  \ndefault: {}", s.doc, s.defaultValue));
     } else if (previous == "=" && place.previous(1) == "balance") {
-      for (const char *balance : {"round_robin", "random", "least_conn", "hash", "ketama"})
+      for (const char *balance : ast::kBalanceNames)
         collect.add(balance, EnumMember, "balance");
     } else if (previous == "=" && place.previous(1) == "health") {
       collect.add("http", Function, "http(path = \"/\", interval = 5s, ...)");

@@ -259,7 +259,7 @@ void Checker::checkBalance(ast::UpstreamDecl &decl, ast::Expr &value) {
     else {
       auto &d = diags_.error("bad-balance", value.range,
                              fmt::format("unknown balancing policy '{}'", name));
-      if (auto guess = suggest(name, {"round_robin", "random", "least_conn", "hash", "ketama"}))
+      if (auto guess = suggest(name, {ast::kBalanceNames.begin(), ast::kBalanceNames.end()}))
         d.withHint(fmt::format("did you mean '{}'?", *guess));
       else
         d.withHint(hint);
