@@ -172,9 +172,8 @@ std::string valueText(const sema::ConstValue &value, const Type *type) {
 }
 
 std::string variableHover(const schema::VariableInfo &variable, const Type *type) {
-  return fmt::format("{}\n\n{}\n\nreadable in: {}  \nwritable in: {}",
-                     code(fmt::format("{}: {}", variable.name, type ? type->str() : "?")),
-                     variable.doc, phaseNames(variable.readable), phaseNames(variable.writable));
+  return code(fmt::format("{}: {}", variable.name, type ? type->str() : "?")) + "\n\n" +
+         variableDoc(variable);
 }
 
 std::string bindingHover(const ast::LocalBinding &binding, bool parameter) {
@@ -275,6 +274,11 @@ std::string describeDecl(const ast::Decl &decl, const SourceManager &sources) {
 }
 
 } // namespace
+
+std::string variableDoc(const schema::VariableInfo &variable) {
+  return fmt::format("{}\n\nreadable in: {}  \nwritable in: {}", variable.doc,
+                     phaseNames(variable.readable), phaseNames(variable.writable));
+}
 
 Analysis::Analysis(const std::string &path, const std::string &text,
                    const std::map<std::string, std::string> &overlays) {

@@ -27,6 +27,10 @@ struct Symbol {
   std::vector<Symbol> children;
 };
 
+// A variable's doc and the phases that read and write it (markdown), as hover and
+// completion show it.
+std::string variableDoc(const schema::VariableInfo &variable);
+
 class Analysis {
 public:
   // `overlays`: path -> text of the other open buffers.

@@ -116,9 +116,7 @@ public:
       std::string_view rest = name.substr(prefix.size());
       size_t dot = rest.find('.');
       if (dot == std::string_view::npos)
-        add(std::string(rest), Variable, v.name,
-            fmt::format("{}\n\nreadable in: {}  \nwritable in: {}", v.doc,
-                        schema::phaseNames(v.readable), schema::phaseNames(v.writable)));
+        add(std::string(rest), Variable, v.name, variableDoc(v));
       else
         add(std::string(rest.substr(0, dot)), Module,
             prefix + std::string(rest.substr(0, dot)) + ".*");
