@@ -59,8 +59,8 @@ std::string hostOf(std::string_view authority) {
 } // namespace
 
 Connection::Connection(Worker &worker, Socket socket)
-    : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()),
-      upstreamDog_(worker.context().get_executor()), in_(worker.buffers()), upstreamIn_(worker.buffers()),
+    : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()), in_(worker.buffers()),
+      upstreamDog_(worker.context().get_executor()), upstreamIn_(worker.buffers()),
       request_(http::Parser::Kind::Request,
                http::HeadLimits{worker.config().limits.maxRequestLine, worker.config().limits.maxHeaderBytes,
                                 worker.config().limits.maxHeaderCount}) {
@@ -324,10 +324,12 @@ awaitable<void> Connection::answerLocally(route::Exchange &x) {
   co_await writeClient(out);
 }
 
-awaitable<bool> Connection::writeClient(std::string_view bytes) {
+awaitable<bool> Connection::writeClient(std::string_view bytes, std::string_view more) {
   if (clientGone_)
     co_return false;
-  IoStatus status = co_await writeAll(client_, bytes, clientDog_, worker_.config().timeouts.send);
+  Duration timeout = worker_.config().timeouts.send;
+  IoStatus status = more.empty() ? co_await writeAll(client_, bytes, clientDog_, timeout)
+                                 : co_await writeAll(client_, gather(bytes, more), clientDog_, timeout);
   if (status != IoStatus::Ok) {
     clientGone_ = true;
     keepAlive_ = false;

@@ -34,7 +34,8 @@ private:
   bool fillExchange(route::Exchange &x, int &status, std::string &why);
   awaitable<void> handle();
   awaitable<void> answerLocally(route::Exchange &x);
-  awaitable<bool> writeClient(std::string_view bytes);
+  // Writes `bytes`, then `more` (a head and the body bytes after it, without a copy).
+  awaitable<bool> writeClient(std::string_view bytes, std::string_view more = {});
   // Reads until the request parser yields body bytes or ends the body.
   awaitable<BodyRead> readBody();
   // Moves the body bytes parsed so far to `out`, framed as they go upstream.

@@ -230,8 +230,9 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   std::string &out = upstreamOut_;
   out.clear();
   upstreamHead(x, peerName, out);
-  out += replay.bytes;
-  IoStatus status = co_await writeAll(socket, out, dog, within(config.writeTimeoutNs));
+  IoStatus status = replay.bytes.empty()
+                        ? co_await writeAll(socket, out, dog, within(config.writeTimeoutNs))
+                        : co_await writeAll(socket, gather(out, replay.bytes), dog, within(config.writeTimeoutNs));
   size_t replayLimit = worker_.config().limits.replayBufferBytes;
   while (status == IoStatus::Ok && !request_.messageComplete()) {
     if (co_await readBody() != BodyRead::Ok) {
@@ -356,14 +357,9 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
           break;
       }
       size_t n = static_cast<size_t>(std::min<uint64_t>(in.size(), remaining));
-      bool written;
-      if (out.empty()) {
-        written = co_await writeClient(std::string_view(in.data(), n));
-      } else { // the head, and the body's first bytes with it
-        out.append(in.data(), n);
-        written = co_await writeClient(out);
-        out.clear();
-      }
+      // The head goes with the body's first bytes.
+      bool written = co_await writeClient(out, std::string_view(in.data(), n));
+      out.clear();
       if (!written)
         co_return Attempt::Done;
       in.consume(n);
@@ -381,19 +377,16 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     std::string &piece = response.body();
     x.responseBytes += static_cast<int64_t>(piece.size());
     upstreamDone = upstreamDone || response.messageComplete();
-    if (framing == Framing::Chunked || !out.empty()) {
-      if (framing == Framing::Chunked)
-        http::appendChunk(out, piece);
-      else
-        out += piece;
-      if (upstreamDone && framing == Framing::Chunked)
+    if (framing == Framing::Chunked) {
+      http::appendChunk(out, piece);
+      if (upstreamDone)
         http::appendLastChunk(out, response.trailers());
       if (!co_await writeClient(out))
         co_return Attempt::Done;
-      out.clear();
-    } else if (!co_await writeClient(piece)) { // the common case, written without a copy
+    } else if (!co_await writeClient(out, piece)) { // the head, if not sent yet, then the piece
       co_return Attempt::Done;
     }
+    out.clear();
     piece.clear();
     if (upstreamDone)
       break;

@@ -4,9 +4,11 @@
 #pragma once
 
 #include "config/ServerConfig.h"
+#include "server/BufferPool.h"
 
 #include <boost/asio.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -32,42 +34,6 @@ using TcpAcceptor = asio::basic_socket_acceptor<tcp, Executor>;
 using UnixSocket = asio::basic_stream_socket<asio::local::stream_protocol, Executor>;
 using UnixAcceptor = asio::basic_socket_acceptor<asio::local::stream_protocol, Executor>;
 
-// The read buffers of one worker thread, handed out last-in first-out: a connection holds
-// one only while it has unparsed bytes, so thousands of idle keep-alive connections need
-// none, and busy ones reuse the few buffers still in the cache (as HAProxy does). Their
-// memory is not zeroed: every request would pay for that.
-class BufferPool {
-public:
-  explicit BufferPool(size_t bufferSize) : size_(bufferSize) {}
-  size_t bufferSize() const { return size_; }
-  std::unique_ptr<char[]> take() {
-    if (free_.empty())
-      return std::unique_ptr<char[]>(new char[size_]);
-    std::unique_ptr<char[]> buffer = std::move(free_.back());
-    free_.pop_back();
-    return buffer;
-  }
-  void give(std::unique_ptr<char[]> buffer) {
-    if (free_.size() < kKeep)
-      free_.push_back(std::move(buffer));
-  }
-  // Whether one more connection waiting for its next request may hold a buffer meanwhile.
-  // As many may as buffers are kept warm: waiting never costs more memory than that.
-  bool lendToWaiter() {
-    if (waiters_ >= kKeep)
-      return false;
-    ++waiters_;
-    return true;
-  }
-  void waiterDone() { --waiters_; }
-
-private:
-  static constexpr size_t kKeep = 64; // 4 MiB at the most, kept warm
-  size_t size_;
-  size_t waiters_ = 0;
-  std::vector<std::unique_ptr<char[]>> free_;
-};
-
 // Bytes read from a socket and not yet parsed, in a buffer of the pool while there are any.
 class InputBuffer {
 public:
@@ -76,7 +42,7 @@ public:
   InputBuffer(const InputBuffer &) = delete;
   InputBuffer &operator=(const InputBuffer &) = delete;
 
-  const char *data() const { return data_.get() + begin_; }
+  const char *data() const { return data_ + begin_; }
   size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
   void consume(size_t n) {
@@ -90,11 +56,11 @@ public:
       data_ = pool_.take();
     size_t capacity = pool_.bufferSize();
     if (end_ == capacity && begin_ > 0) {
-      std::memmove(data_.get(), data_.get() + begin_, end_ - begin_);
+      std::memmove(data_, data_ + begin_, end_ - begin_);
       end_ -= begin_;
       begin_ = 0;
     }
-    return asio::buffer(data_.get() + end_, capacity - end_);
+    return asio::buffer(data_ + end_, capacity - end_);
   }
   void commit(size_t n) {
     end_ += n;
@@ -104,12 +70,12 @@ public:
   void clear() {
     begin_ = end_ = 0;
     if (data_)
-      pool_.give(std::move(data_));
+      pool_.give(std::exchange(data_, nullptr));
   }
 
 private:
   BufferPool &pool_;
-  std::unique_ptr<char[]> data_;
+  char *data_ = nullptr; // the pool's
   size_t begin_ = 0, end_ = 0;
 };
 
@@ -196,17 +162,29 @@ awaitable<IoStatus> readSome(Socket &socket, InputBuffer &in, Watchdog &dog, Dur
   co_return ec == asio::error::eof ? IoStatus::Closed : IoStatus::Failed;
 }
 
-template <typename Socket>
-awaitable<IoStatus> writeAll(Socket &socket, std::string_view bytes, Watchdog &dog, Duration timeout) {
-  if (bytes.empty())
+// Writes every byte of `buffers` (a buffer sequence: a head and the body bytes after it
+// leave in one system call without being copied together first).
+template <typename Socket, typename ConstBuffers>
+  requires asio::is_const_buffer_sequence<ConstBuffers>::value
+awaitable<IoStatus> writeAll(Socket &socket, ConstBuffers buffers, Watchdog &dog, Duration timeout) {
+  if (asio::buffer_size(buffers) == 0)
     co_return IoStatus::Ok;
   dog.arm(socket, timeout);
-  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(bytes.data(), bytes.size()),
-                                            asio::as_tuple(use_awaitable));
+  auto [ec, n] = co_await asio::async_write(socket, buffers, asio::as_tuple(use_awaitable));
   dog.disarm();
   if (!ec)
     co_return IoStatus::Ok;
   co_return dog.fired() ? IoStatus::TimedOut : IoStatus::Failed;
+}
+
+template <typename Socket>
+awaitable<IoStatus> writeAll(Socket &socket, std::string_view bytes, Watchdog &dog, Duration timeout) {
+  return writeAll(socket, asio::const_buffer(bytes.data(), bytes.size()), dog, timeout);
+}
+
+// The two pieces as one buffer sequence, for writeAll.
+inline std::array<asio::const_buffer, 2> gather(std::string_view first, std::string_view second) {
+  return {asio::const_buffer(first.data(), first.size()), asio::const_buffer(second.data(), second.size())};
 }
 
 } // namespace turnout

@@ -170,6 +170,7 @@ awaitable<void> Worker::housekeeping() {
     if (ec)
       co_return;
     pool_.prune();
+    buffers_.releaseIdle();
     flushAccessLog();
   }
 }
