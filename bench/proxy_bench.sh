@@ -5,8 +5,9 @@
 # Method: each proxy runs one worker pinned to CPU 0; the origin and wrk share CPU 1.
 # Every case runs REPEAT times and the median is reported: req/s, p50/p99 latency, the
 # proxy's own CPU time per request (utime+stime of its worker over requests served, the
-# steadiest figure on a shared 2-core machine) and its peak RSS. Then turnout's ratio to
-# each peer, and what DESIGN.md's sketch policy costs over a bare `route`.
+# steadiest figure on a shared 2-core machine) and its peak RSS under load (sampled while
+# wrk runs). Then turnout's ratio to each peer, and what DESIGN.md's sketch policy costs
+# over a bare `route`.
 #
 # Usage: bench/proxy_bench.sh [BUILD_DIR]   (DURATION=5 REPEAT=3 to change the runs)
 set -euo pipefail
@@ -86,27 +87,35 @@ wait_port $haproxy_port
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-# The largest RSS seen right after a run; runs happen in subshells, so through a file.
+# RSS under load: sampled every 0.2 s while wrk runs, into FILE (runs happen in subshells).
+sample_rss() {
+  local end=$((SECONDS + duration))
+  while ((SECONDS < end)); do rss_kb "$1" >> "$2"; sleep 0.2; done
+}
 peak_rss() { sort -n "$work/rss.$1" | tail -1; }
 
-# One wrk run against a proxy: prints "req/s p50_ms p99_ms cpu_us_per_request".
+# One wrk run against a proxy: prints "req/s p50_ms p99_ms cpu_us_per_request peak_rss_mb".
 measure() {
   local port=$1 pid=$2 connections=$3 path=$4
-  local before after out requests
+  local before after out requests samples=$work/samples.$pid
+  : > "$samples"
   before=$(cpu_ticks "$pid")
+  sample_rss "$pid" "$samples" &
   out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency "http://127.0.0.1:$port/$path")
   after=$(cpu_ticks "$pid")
-  rss_kb "$pid" >> "$work/rss.$pid"
+  wait
+  sort -n "$samples" | tail -1 >> "$work/rss.$pid"
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   if echo "$out" | grep -q "Non-2xx"; then
     echo "warning: $port/$path: $(echo "$out" | grep Non-2xx)" >&2
   fi
-  echo "$out" | awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" '
+  echo "$out" | awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+    -v rss="$(sort -n "$samples" | tail -1)" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     /Requests\/sec/ { rps = $2 }
     /^ +50%/ { p50 = ms($2) }
     /^ +99%/ { p99 = ms($2) }
-    END { printf "%.0f %.3f %.3f %.2f\n", rps, p50, p99, ticks / hz * 1e6 / n }'
+    END { printf "%.0f %.3f %.3f %.2f %.1f\n", rps, p50, p99, ticks / hz * 1e6 / n, rss / 1024 }'
 }
 
 # The median of `repeat` runs, by CPU per request.
@@ -116,8 +125,8 @@ median_of_runs() {
 
 echo "proxy_bench: $(date -u +%Y-%m-%d), $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)),"
 echo "  ${duration}s x $repeat runs per case (median), proxies pinned to CPU 0, origin and wrk on CPU 1"
-printf '\n%-8s %-6s %-5s %10s %9s %9s %12s\n' proxy body conns "req/s" "p50 ms" "p99 ms" "CPU us/req"
-declare -A cpu rps
+printf '\n%-8s %-6s %-5s %10s %9s %9s %12s %8s\n' proxy body conns "req/s" "p50 ms" "p99 ms" "CPU us/req" "RSS MB"
+declare -A cpu rps mem
 for path in small 16k 1m; do
   for connections in 50 200; do
     for proxy in turnout nginx haproxy; do
@@ -126,25 +135,27 @@ for path in small 16k 1m; do
         nginx) port=$nginx_port pid=$nginx_worker ;;
         haproxy) port=$haproxy_port pid=$haproxy_pid ;;
       esac
-      read -r r p50 p99 c <<<"$(median_of_runs $port $pid $connections $path)"
+      read -r r p50 p99 c m <<<"$(median_of_runs $port $pid $connections $path)"
       cpu[$proxy,$path,$connections]=$c
       rps[$proxy,$path,$connections]=$r
-      printf '%-8s %-6s %-5s %10s %9s %9s %12s\n' $proxy $path $connections "$r" "$p50" "$p99" "$c"
+      mem[$proxy,$path,$connections]=$m
+      printf '%-8s %-6s %-5s %10s %9s %9s %12s %8s\n' $proxy $path $connections "$r" "$p50" "$p99" "$c" "$m"
     done
   done
 done
 
-printf '\npeak RSS after a run (KiB): turnout %s, nginx worker %s, haproxy %s\n' \
+printf '\npeak RSS under load (KiB): turnout %s, nginx worker %s, haproxy %s\n' \
   "$(peak_rss $turnout_pid)" "$(peak_rss $nginx_worker)" "$(peak_rss $haproxy_pid)"
 
-printf '\nturnout / peer (CPU per request: lower is better; req/s: higher is better)\n'
+printf '\nturnout / peer (CPU per request and RSS: lower is better; req/s: higher is better)\n'
 for path in small 16k 1m; do
   for connections in 50 200; do
     awk -v t="${cpu[turnout,$path,$connections]}" -v n="${cpu[nginx,$path,$connections]}" \
         -v h="${cpu[haproxy,$path,$connections]}" -v tr="${rps[turnout,$path,$connections]}" \
         -v nr="${rps[nginx,$path,$connections]}" -v hr="${rps[haproxy,$path,$connections]}" \
-        -v p=$path -v c=$connections \
-        'BEGIN { printf "%-6s %-5s CPU/req vs nginx %.2fx, vs haproxy %.2fx; req/s vs nginx %.2fx, vs haproxy %.2fx\n", p, c, t / n, t / h, tr / nr, tr / hr }'
+        -v tm="${mem[turnout,$path,$connections]}" -v nm="${mem[nginx,$path,$connections]}" \
+        -v hm="${mem[haproxy,$path,$connections]}" -v p=$path -v c=$connections \
+        'BEGIN { printf "%-6s %-5s CPU/req vs nginx %.2fx, vs haproxy %.2fx; req/s vs nginx %.2fx, vs haproxy %.2fx; RSS vs nginx %.2fx, vs haproxy %.2fx\n", p, c, t / n, t / h, tr / nr, tr / hr, tm / nm, tm / hm }'
   done
 done
 

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include <fstream>
+#include <string_view>
 #include <sstream>
 
 namespace turnout {
@@ -107,29 +108,32 @@ std::string Policy::balanceKey(route::Exchange &exchange, uint32_t upstream) con
   return key ? exchange.balanceKey(*interpreter_, *key) : std::string();
 }
 
-size_t Policy::releaseCompilerCode() {
-  // Only executable mappings: their pages are never written, so dropping them loses
-  // nothing. Data pages of the same libraries hold relocations and stay.
-  static const char *const kCompileOnly[] = {"libLLVM", "libantlr4-runtime", "libz3", "libicu", "libxml2"};
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
+size_t Policy::releaseFilePages() {
+  // A mapping is dropped whole, and only if none of its pages is the process's own copy
+  // (smaps' Anonymous: 0): such pages are the file's, and come back from it unchanged.
+  // Writable mappings, and read-only ones written once (relocations), are left alone.
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line, permissions, path;
+  uintptr_t begin = 0, end = 0;
   size_t released = 0;
-  while (std::getline(maps, line)) {
+  while (std::getline(smaps, line)) {
+    if (line.starts_with("Anonymous:")) {
+      bool copied = std::stoull(line.substr(10)) != 0;
+      if (!copied && permissions[1] != 'w' && path.starts_with("/") &&
+          ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED) == 0)
+        released += end - begin;
+      continue;
+    }
+    std::string_view first = std::string_view(line).substr(0, line.find(' '));
+    if (first.empty() || first.ends_with(':'))
+      continue; // another field of the mapping above
     std::istringstream fields(line);
-    std::string range, permissions, offset, device, inode, path;
+    std::string range, offset, device, inode;
+    path.clear();
     fields >> range >> permissions >> offset >> device >> inode >> path;
-    if (permissions != "r-xp" || path.empty())
-      continue;
-    bool compileOnly = false;
-    for (const char *library : kCompileOnly)
-      compileOnly = compileOnly || path.find(library) != std::string::npos;
-    if (!compileOnly)
-      continue;
     size_t dash = range.find('-');
-    uintptr_t begin = std::stoull(range.substr(0, dash), nullptr, 16);
-    uintptr_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
-    if (::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED) == 0)
-      released += end - begin;
+    begin = std::stoull(range.substr(0, dash), nullptr, 16);
+    end = std::stoull(range.substr(dash + 1), nullptr, 16);
   }
   return released;
 }

@@ -140,7 +140,7 @@ void Control::releaseCompilerSoon() {
     // The compiler's code pages came back while compiling, and memory the compilations
     // left in malloc's free lists is no one's: a serving proxy needs neither. Not after
     // every load: reloads in a row would fault the compiler back in each time (20 ms).
-    Policy::releaseCompilerCode();
+    Policy::releaseFilePages();
     ::malloc_trim(0);
   });
 }

@@ -119,6 +119,26 @@ on response {{
         self.assertLess(growth, 16 * 1024, f"RSS grew by {growth} KiB")
         os.unlink(path)
 
+    def test_memory_a_burst_took_goes_back(self):
+        # 64 clients that do not read: each of their responses holds a full read buffer.
+        before = rss_kb(self.proxy.process.pid)
+        clients = []
+        for i in range(64):
+            s = socket.create_connection(("127.0.0.1", self.proxy.port))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(f"GET /bytes/{16 << 20}?burst={i} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            clients.append(s)
+            time.sleep(0.01)  # the origin's listen backlog is short
+        time.sleep(1.0)
+        during = rss_kb(self.proxy.process.pid)
+        for s in clients:
+            s.close()
+        time.sleep(3.0)  # released after a second unused, checked once a second
+        after = rss_kb(self.proxy.process.pid)
+        self.assertGreater(during - before, 3 * 1024, f"the burst took {during - before} KiB")
+        # Most of it, the buffers; what stays is the code and bookkeeping the burst used.
+        self.assertLess(after - before, (during - before) / 2, f"RSS {before} KiB before, {during} during, {after} after")
+
     def test_chunked_responses_keep_their_trailers(self):
         out = subprocess.run(["curl", "-s", "--raw", self.proxy.url("/chunked/1000")], capture_output=True).stdout
         self.assertIn(b"x-checksum: " + pattern_sha256(1000).encode(), out)
