@@ -63,7 +63,7 @@ events { worker_connections 4096; }
 http {
   access_log off;
   keepalive_requests 1000000;
-  upstream origin { server 127.0.0.1:$origin; keepalive 128; } # as turnout's default
+  upstream origin { server 127.0.0.1:$origin; keepalive 1024; } # as turnout's default
   server {
     listen 127.0.0.1:$listen;
     location / {
