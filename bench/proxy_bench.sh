@@ -3,11 +3,11 @@
 # A benchmark, not a test: it prints figures and asserts nothing.
 #
 # Method: each proxy runs one worker pinned to CPU 0; the origin and wrk share CPU 1.
-# Every case runs REPEAT times and the median is reported: req/s, p50/p99 latency, the
-# proxy's own CPU time per request (utime+stime of its worker over requests served, the
-# steadiest figure on a shared 2-core machine) and its peak RSS under load (sampled while
-# wrk runs). Then turnout's ratio to each peer, and what DESIGN.md's sketch policy costs
-# over a bare `route`.
+# Every case runs REPEAT times, the proxies taking turns, and the median is reported:
+# req/s, p50/p99 latency, the proxy's own CPU time per request (utime+stime of its worker
+# over requests served, the steadiest figure on a shared 2-core machine) and its peak RSS
+# under load (sampled while wrk runs). Then turnout's ratio to each peer, and what
+# DESIGN.md's sketch policy costs over a bare `route`.
 #
 # Usage: bench/proxy_bench.sh [BUILD_DIR]   (DURATION=5 REPEAT=3 to change the runs)
 set -euo pipefail
@@ -16,7 +16,7 @@ build=${1:-$root/build/release}
 turnout=$build/runtime/turnout
 duration=${DURATION:-5}
 repeat=${REPEAT:-3}
-origin_port=18080 turnout_port=18081 nginx_port=18082 haproxy_port=18083
+origin_port=18080 turnout_port=18081 nginx_port=18082 haproxy_port=18083 sketch_port=18084
 source "$root/bench/origin.sh"
 
 # The origin: one worker on CPU 1.
@@ -71,13 +71,15 @@ backend b
   server o 127.0.0.1:$origin_port
 EOF
 
+# start_turnout POLICY PORT: sets started_pid.
 start_turnout() {
-  taskset -c 0 "$turnout" run "$1" --listen 127.0.0.1:$turnout_port --threads 1 2>"$work/turnout.log" &
-  turnout_pid=$!
-  pids+=($turnout_pid)
-  wait_port $turnout_port
+  taskset -c 0 "$turnout" run "$1" --listen 127.0.0.1:$2 --threads 1 2>>"$work/turnout.log" &
+  started_pid=$!
+  pids+=($started_pid)
+  wait_port $2
 }
-start_turnout "$work/bare.route"
+start_turnout "$work/bare.route" $turnout_port
+turnout_pid=$started_pid
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pids+=($!)
 wait_port $nginx_port
 nginx_worker=$(pgrep -P "$(cat "$work/nginx/nginx.pid")" | head -1)
@@ -97,13 +99,13 @@ peak_rss() { sort -n "$work/rss.$1" | tail -1; }
 # One wrk run against a proxy: prints "req/s p50_ms p99_ms cpu_us_per_request peak_rss_mb".
 measure() {
   local port=$1 pid=$2 connections=$3 path=$4
-  local before after out requests samples=$work/samples.$pid
+  local before after out requests sampler samples=$work/samples.$pid
   : > "$samples"
   before=$(cpu_ticks "$pid")
-  sample_rss "$pid" "$samples" &
+  sample_rss "$pid" "$samples" & sampler=$!
   out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency "http://127.0.0.1:$port/$path")
   after=$(cpu_ticks "$pid")
-  wait
+  wait $sampler
   sort -n "$samples" | tail -1 >> "$work/rss.$pid"
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   if echo "$out" | grep -q "Non-2xx"; then
@@ -118,9 +120,9 @@ measure() {
     END { printf "%.0f %.3f %.3f %.2f %.1f\n", rps, p50, p99, ticks / hz * 1e6 / n, rss / 1024 }'
 }
 
-# The median of `repeat` runs, by CPU per request.
-median_of_runs() {
-  for _ in $(seq "$repeat"); do measure "$@"; done | sort -k4 -n | awk -v r="$repeat" 'NR == int((r + 1) / 2)'
+# The median of the runs in FILE (one per line, as measure prints them), by CPU per request.
+median() {
+  sort -k4 -n "$1" | awk -v r="$repeat" 'NR == int((r + 1) / 2)'
 }
 
 echo "proxy_bench: $(date -u +%Y-%m-%d), $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)),"
@@ -129,13 +131,15 @@ printf '\n%-8s %-6s %-5s %10s %9s %9s %12s %8s\n' proxy body conns "req/s" "p50 
 declare -A cpu rps mem
 for path in small 16k 1m; do
   for connections in 50 200; do
+    # The proxies take turns, run by run: the machine's drift falls on all three alike.
+    for _ in $(seq "$repeat"); do
+      measure $turnout_port $turnout_pid $connections $path >> "$work/runs.turnout"
+      measure $nginx_port $nginx_worker $connections $path >> "$work/runs.nginx"
+      measure $haproxy_port $haproxy_pid $connections $path >> "$work/runs.haproxy"
+    done
     for proxy in turnout nginx haproxy; do
-      case $proxy in
-        turnout) port=$turnout_port pid=$turnout_pid ;;
-        nginx) port=$nginx_port pid=$nginx_worker ;;
-        haproxy) port=$haproxy_port pid=$haproxy_pid ;;
-      esac
-      read -r r p50 p99 c m <<<"$(median_of_runs $port $pid $connections $path)"
+      read -r r p50 p99 c m <<<"$(median "$work/runs.$proxy")"
+      rm "$work/runs.$proxy"
       cpu[$proxy,$path,$connections]=$c
       rps[$proxy,$path,$connections]=$r
       mem[$proxy,$path,$connections]=$m
@@ -159,9 +163,14 @@ for path in small 16k 1m; do
   done
 done
 
-# Programmability: the sketch's policy against a bare route, small body, 200 connections.
-bare=$(median_of_runs $turnout_port $turnout_pid 200 small | awk '{print $4}')
-kill $turnout_pid; wait $turnout_pid 2>/dev/null || true
-start_turnout "$work/sketch.route"
-sketch=$(median_of_runs $turnout_port $turnout_pid 200 small | awk '{print $4}')
+# Programmability: the sketch's policy against a bare route, small body, 200 connections,
+# a second turnout taking turns with the first.
+start_turnout "$work/sketch.route" $sketch_port
+sketch_pid=$started_pid
+for _ in $(seq "$repeat"); do
+  measure $turnout_port $turnout_pid 200 small >> "$work/runs.bare"
+  measure $sketch_port $sketch_pid 200 small >> "$work/runs.sketch"
+done
+bare=$(median "$work/runs.bare" | awk '{print $4}')
+sketch=$(median "$work/runs.sketch" | awk '{print $4}')
 awk -v b="$bare" -v s="$sketch" 'BEGIN { printf "\nsketch policy: %.2f us CPU per request, bare route %.2f us: %+.2f us\n", s, b, s - b }'

@@ -88,6 +88,6 @@ int main(int argc, char **argv) {
     fmt::print(stderr, "turnout: {} has errors; not serving it\n", config.policy);
     return 1;
   }
-  turnout::Policy::releaseFilePages();
+  turnout::Policy::releaseCompilerMemory();
   return turnout::runServer(config, std::move(policy));
 }

@@ -7,11 +7,12 @@
 #include "route/abi.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <sys/mman.h>
 
 #include <fstream>
-#include <string_view>
 #include <sstream>
+#include <string_view>
 
 namespace turnout {
 
@@ -108,7 +109,7 @@ std::string Policy::balanceKey(route::Exchange &exchange, uint32_t upstream) con
   return key ? exchange.balanceKey(*interpreter_, *key) : std::string();
 }
 
-size_t Policy::releaseFilePages() {
+size_t Policy::releaseCompilerMemory() {
   // A mapping is dropped whole, and only if none of its pages is the process's own copy
   // (smaps' Anonymous: 0): such pages are the file's, and come back from it unchanged.
   // Writable mappings, and read-only ones written once (relocations), are left alone.
@@ -135,6 +136,7 @@ size_t Policy::releaseFilePages() {
     begin = std::stoull(range.substr(0, dash), nullptr, 16);
     end = std::stoull(range.substr(dash + 1), nullptr, 16);
   }
+  ::malloc_trim(0);
   return released;
 }
 

@@ -23,11 +23,12 @@ public:
   static std::shared_ptr<const Policy> load(const std::string &path, std::string &diagnostics);
   ~Policy();
 
-  // Drops the pages the process reads from its files (the code and read-only data of
-  // the executable and its libraries) out of its memory: compiling a policy touches tens
-  // of megabytes of LLVM and ANTLR that a serving proxy never runs, and the proxy's own
-  // pages come back from the page cache at their next use. Returns the bytes released.
-  static size_t releaseFilePages();
+  // Gives back the memory compiling took and a serving proxy does not use: the pages the
+  // process reads from its files (the code and read-only data of the executable and its
+  // libraries: tens of megabytes of LLVM and ANTLR; the proxy's own come back from the
+  // page cache at their next use), and the heap memory compilations left free. Returns
+  // the bytes of file pages released.
+  static size_t releaseCompilerMemory();
 
   const route::Program &program() const;
   const std::string &path() const { return path_; }

@@ -6,7 +6,6 @@
 
 #include <openssl/crypto.h>
 
-#include <malloc.h>
 #include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -140,8 +139,7 @@ void Control::releaseCompilerSoon() {
     // The compiler's code pages came back while compiling, and memory the compilations
     // left in malloc's free lists is no one's: a serving proxy needs neither. Not after
     // every load: reloads in a row would fault the compiler back in each time (20 ms).
-    Policy::releaseFilePages();
-    ::malloc_trim(0);
+    Policy::releaseCompilerMemory();
   });
 }
 
