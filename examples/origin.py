@@ -6,6 +6,7 @@ usage: origin.py PORT [--log FILE] [--tls CERT KEY] [--unhealthy] [--idle-close 
   GET  /anything        "hello from origin PORT" and what it received, as text
   GET  /bytes/N         N bytes of a repeating pattern, with Content-Length
   GET  /chunked/N       N bytes in chunks of 64 KiB, with a trailer
+  GET  /truncated/N     a Content-Length of N, then half of that and the connection closes
   GET  /slow/MS         answers after MS milliseconds
                         (each action may follow other path segments: /a/slow/100)
   POST|PUT /upload      reads the body (Content-Length or chunked) and answers its
@@ -87,7 +88,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         log(f"request {self.connection_id} {self.command} {self.path} host={self.headers.get('host', '')}")
         parts = self.path.split("?")[0].strip("/").split("/")
         # The action is the first known word of the path: /anything/slow/100 sleeps too.
-        known = [i for i, part in enumerate(parts) if part in ("upload", "bytes", "chunked", "slow")]
+        known = [i for i, part in enumerate(parts) if part in ("upload", "bytes", "chunked", "truncated", "slow")]
         parts = parts[known[0]:] if known else parts
         if parts[0] == "upload":
             digest, length = hashlib.sha256(), 0
@@ -100,6 +101,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 pass
             if parts[0] == "bytes" and len(parts) > 1:
                 return self.stream_bytes(int(parts[1]), body_only_head)
+            if parts[0] == "truncated" and len(parts) > 1:
+                return self.stream_bytes(int(parts[1]), body_only_head, cut=True)
             if parts[0] == "chunked" and len(parts) > 1:
                 return self.stream_chunked(int(parts[1]), body_only_head)
             if parts[0] == "slow" and len(parts) > 1:
@@ -125,12 +128,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(b"no\n" if UNHEALTHY else b"ok\n")
 
-    def stream_bytes(self, n, head):
+    def stream_bytes(self, n, head, cut=False):
         self.send_response(200)
         self.common_headers()
         self.send_header("content-type", "application/octet-stream")
         self.send_header("content-length", str(n))
         self.end_headers()
+        if cut:
+            n //= 2
+            self.close_connection = True
         while n > 0 and not head:
             piece = PATTERN[: min(n, len(PATTERN))]
             self.wfile.write(piece)
