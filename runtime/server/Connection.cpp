@@ -169,7 +169,7 @@ awaitable<IoStatus> Connection::waitForRequest(Duration timeout) {
       timeout = std::min(timeout, kDrainingWait);
     }
   }
-  co_return co_await waitUntil(client_, asio::socket_base::wait_read, clientDog_, timeout);
+  co_return co_await waitReadable(client_, clientDog_, timeout);
 }
 
 bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why) {

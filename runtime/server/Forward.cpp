@@ -15,14 +15,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// A body longer than this, past what came with the head, is spliced: below it a pipe's
-// two system calls per piece cost more than copying through the read buffer.
-constexpr uint64_t kSpliceAbove = 64 * 1024;
-// Reads for a response head take at most this much: enough for a head and a 16 KiB body
-// at once, and no more of a long body, which is spliced, in a buffer that a client slow
-// to take the first bytes would hold (200 such held 12 MB with whole 64 KiB reads).
-constexpr size_t kResponseHeadRead = 32 * 1024;
-
 const char *defaultBody(int64_t status) {
   switch (status) {
   case 503:
@@ -287,7 +279,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     }
     if (in.empty()) {
       Duration timeout = within(config.readTimeoutNs);
-      IoStatus read = co_await readSome(socket, in, dog, timeout, kResponseHeadRead);
+      IoStatus read = co_await readSome(socket, in, dog, timeout);
       if (read == IoStatus::TimedOut) {
         fail(x, 504, "read_timeout", fmt::format("{} sent no response in {} ms", peerName, timeout.count()));
         co_return Attempt::Failed;
@@ -353,32 +345,12 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
 
   // The body, as it arrives: memory stays at one read buffer whatever its length. A body
   // of known length goes from the read buffer to the client as it is, without passing
-  // through the parser (which has nothing to check in it) or a copy; once the head is
-  // out, a long rest of it over plain TCP goes through a kernel pipe (Splice.h).
+  // through the parser (which has nothing to check in it) or a copy.
   bool upstreamDone = !response.hasBody() || response.messageComplete();
   bool streamed = !upstreamDone && framing == Framing::Length;
   if (streamed) {
     uint64_t remaining = response.contentLength();
     while (remaining > 0) {
-      if (in.empty() && out.empty() && remaining > kSpliceAbove && !socket.tls()) {
-        std::optional<PipePool::Pipe> pipe = worker_.pipes().take();
-        if (pipe) {
-          uint64_t moved = 0;
-          SpliceResult result = co_await spliceBody(
-              socket.lowest(), dog, [&] { return within(config.readTimeoutNs); }, client_, clientDog_,
-              worker_.config().timeouts.send, *pipe, remaining, moved);
-          worker_.pipes().give(*pipe, result == SpliceResult::Done);
-          x.responseBytes += static_cast<int64_t>(moved);
-          if (result == SpliceResult::SinkFailed) {
-            clientGone_ = true;
-            keepAlive_ = false;
-            co_return Attempt::Done;
-          }
-          if (result == SpliceResult::Done)
-            remaining = 0;
-          break;
-        }
-      }
       if (in.empty()) {
         IoStatus read = co_await readSome(socket, in, dog, within(config.readTimeoutNs));
         if (read != IoStatus::Ok)

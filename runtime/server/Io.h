@@ -10,7 +10,6 @@
 
 #include <array>
 #include <chrono>
-#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -136,12 +135,10 @@ private:
   bool armed_ = false, waiting_ = false, fired_ = false;
 };
 
-// Waits until `socket` can be read or written (`wait`), within `timeout`: a wait for a
-// request holds no buffer meanwhile, and a spliced body moves once its socket is ready.
-template <typename Socket>
-awaitable<IoStatus> waitUntil(Socket &socket, asio::socket_base::wait_type wait, Watchdog &dog, Duration timeout) {
+// Waits until `socket` has something to read, holding no buffer meanwhile.
+template <typename Socket> awaitable<IoStatus> waitReadable(Socket &socket, Watchdog &dog, Duration timeout) {
   dog.arm(socket, timeout);
-  auto [ec] = co_await socket.async_wait(wait, asio::as_tuple(use_awaitable));
+  auto [ec] = co_await socket.async_wait(asio::socket_base::wait_read, asio::as_tuple(use_awaitable));
   dog.disarm();
   if (!ec)
     co_return IoStatus::Ok;
@@ -149,9 +146,8 @@ awaitable<IoStatus> waitUntil(Socket &socket, asio::socket_base::wait_type wait,
 }
 
 template <typename Socket>
-awaitable<IoStatus> readSome(Socket &socket, InputBuffer &in, Watchdog &dog, Duration timeout,
-                             size_t most = SIZE_MAX) {
-  auto space = asio::buffer(in.space(), most);
+awaitable<IoStatus> readSome(Socket &socket, InputBuffer &in, Watchdog &dog, Duration timeout) {
+  auto space = in.space();
   if (space.size() == 0)
     co_return IoStatus::Failed; // the caller let the buffer fill without parsing it
   dog.arm(socket, timeout);

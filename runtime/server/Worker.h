@@ -5,7 +5,6 @@
 
 #include "policy/Policy.h"
 #include "server/Io.h"
-#include "server/Splice.h"
 #include "upstream/Balancer.h"
 #include "upstream/PeerStates.h"
 #include "upstream/Pool.h"
@@ -64,7 +63,6 @@ public:
   upstream::Pool &pool() { return pool_; }
   upstream::TlsContexts &tls() { return tls_; }
   BufferPool &buffers() { return buffers_; }
-  PipePool &pipes() { return pipes_; }
   // Where the policy phases of this worker's requests build their values: one arena, as
   // phases run one at a time on the worker's thread and keep nothing between runs.
   RouteArena *phaseArena() { return phaseArena_.get(); }
@@ -115,7 +113,6 @@ private:
   std::atomic<uint64_t> installedGeneration_{0};
   std::string accessBuffer_;
   BufferPool buffers_{64 * 1024};
-  PipePool pipes_;
   std::unique_ptr<RouteArena, void (*)(RouteArena *)> phaseArena_{route_arena_create(), route_arena_destroy};
   // One thread runs it, and only it touches its sockets: the reactor needs no locks.
   asio::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
