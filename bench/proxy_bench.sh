@@ -6,8 +6,10 @@
 # Every case runs REPEAT times, the proxies taking turns, and the median is reported:
 # req/s, p50/p99 latency, the proxy's own CPU time per request (utime+stime of its worker
 # over requests served, the steadiest figure on a shared 2-core machine) and its peak RSS
-# under load (sampled while wrk runs). Then turnout's ratio to each peer, and what
-# DESIGN.md's sketch policy costs over a bare `route`.
+# under load (sampled while wrk runs), and beside it what CPU 1 (origin and wrk) spent per
+# request, which shows a proxy that looks cheap by making its neighbours work. Then
+# turnout's ratio to each peer, and what DESIGN.md's sketch policy costs over a bare
+# `route`.
 #
 # Usage: bench/proxy_bench.sh [BUILD_DIR]   (DURATION=5 REPEAT=3 to change the runs)
 set -euo pipefail
@@ -88,6 +90,8 @@ pids+=($haproxy_pid)
 wait_port $haproxy_port
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Busy ticks of CPU 1 (the origin and wrk): a proxy could look cheap by moving work there.
+cpu1_ticks() { awk '$1 == "cpu1" {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # RSS under load: sampled every 0.2 s while wrk runs, into FILE (runs happen in subshells).
 sample_rss() {
@@ -96,15 +100,18 @@ sample_rss() {
 }
 peak_rss() { sort -n "$work/rss.$1" | tail -1; }
 
-# One wrk run against a proxy: prints "req/s p50_ms p99_ms cpu_us_per_request peak_rss_mb".
+# One wrk run against a proxy: prints "req/s p50_ms p99_ms cpu_us_per_request peak_rss_mb
+# cpu1_us_per_request".
 measure() {
   local port=$1 pid=$2 connections=$3 path=$4
-  local before after out requests sampler samples=$work/samples.$pid
+  local before after before1 after1 out requests sampler samples=$work/samples.$pid
   : > "$samples"
   before=$(cpu_ticks "$pid")
+  before1=$(cpu1_ticks)
   sample_rss "$pid" "$samples" & sampler=$!
   out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency "http://127.0.0.1:$port/$path")
   after=$(cpu_ticks "$pid")
+  after1=$(cpu1_ticks)
   wait $sampler
   sort -n "$samples" | tail -1 >> "$work/rss.$pid"
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
@@ -112,12 +119,12 @@ measure() {
     echo "warning: $port/$path: $(echo "$out" | grep Non-2xx)" >&2
   fi
   echo "$out" | awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
-    -v rss="$(sort -n "$samples" | tail -1)" '
+    -v rss="$(sort -n "$samples" | tail -1)" -v ticks1=$((after1 - before1)) '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     /Requests\/sec/ { rps = $2 }
     /^ +50%/ { p50 = ms($2) }
     /^ +99%/ { p99 = ms($2) }
-    END { printf "%.0f %.3f %.3f %.2f %.1f\n", rps, p50, p99, ticks / hz * 1e6 / n, rss / 1024 }'
+    END { printf "%.0f %.3f %.3f %.2f %.1f %.2f\n", rps, p50, p99, ticks / hz * 1e6 / n, rss / 1024, ticks1 / hz * 1e6 / n }'
 }
 
 # The median of the runs in FILE (one per line, as measure prints them), by CPU per request.
@@ -127,7 +134,7 @@ median() {
 
 echo "proxy_bench: $(date -u +%Y-%m-%d), $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)),"
 echo "  ${duration}s x $repeat runs per case (median), proxies pinned to CPU 0, origin and wrk on CPU 1"
-printf '\n%-8s %-6s %-5s %10s %9s %9s %12s %8s\n' proxy body conns "req/s" "p50 ms" "p99 ms" "CPU us/req" "RSS MB"
+printf '\n%-8s %-6s %-5s %10s %9s %9s %12s %8s %14s\n' proxy body conns "req/s" "p50 ms" "p99 ms" "CPU us/req" "RSS MB" "CPU1 us/req"
 declare -A cpu rps mem
 for path in small 16k 1m; do
   for connections in 50 200; do
@@ -138,12 +145,12 @@ for path in small 16k 1m; do
       measure $haproxy_port $haproxy_pid $connections $path >> "$work/runs.haproxy"
     done
     for proxy in turnout nginx haproxy; do
-      read -r r p50 p99 c m <<<"$(median "$work/runs.$proxy")"
+      read -r r p50 p99 c m c1 <<<"$(median "$work/runs.$proxy")"
       rm "$work/runs.$proxy"
       cpu[$proxy,$path,$connections]=$c
       rps[$proxy,$path,$connections]=$r
       mem[$proxy,$path,$connections]=$m
-      printf '%-8s %-6s %-5s %10s %9s %9s %12s %8s\n' $proxy $path $connections "$r" "$p50" "$p99" "$c" "$m"
+      printf '%-8s %-6s %-5s %10s %9s %9s %12s %8s %14s\n' $proxy $path $connections "$r" "$p50" "$p99" "$c" "$m" "$c1"
     done
   done
 done

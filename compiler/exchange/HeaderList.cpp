@@ -27,9 +27,19 @@ bool HeaderList::has(std::string_view name) const {
 }
 
 void HeaderList::set(std::string_view name, std::string_view value) {
-  std::string copy(value); // `value` may point into a field about to go
-  remove(name);
-  fields_.emplace_back(std::string(name), std::move(copy));
+  // The first field of that name takes the name as written here and the value where it
+  // stands (the order of fields is kept, and the list does not grow); any later ones go.
+  auto first = std::find_if(fields_.begin(), fields_.end(),
+                            [&](const auto &field) { return sameFieldName(field.first, name); });
+  if (first == fields_.end()) {
+    fields_.emplace_back(std::string(name), std::string(value));
+    return;
+  }
+  first->second.assign(value.data(), value.size()); // `value` may be this field's own
+  first->first.assign(name.data(), name.size());
+  fields_.erase(std::remove_if(first + 1, fields_.end(),
+                               [&](const auto &field) { return sameFieldName(field.first, name); }),
+                fields_.end());
 }
 
 void HeaderList::add(std::string_view name, std::string_view value) {

@@ -37,11 +37,24 @@ public:
   HeaderList() = default;
   // Takes fields as parsed, names as sent, without copying them.
   explicit HeaderList(Fields fields) : fields_(std::move(fields)) {}
+  // A copy is made to be changed (a policy's first change to a request or response going
+  // on): it has room for a few more fields, which then do not move every field to grow.
+  HeaderList(const HeaderList &other) {
+    fields_.reserve(other.fields_.size() + kRoom);
+    fields_.insert(fields_.end(), other.fields_.begin(), other.fields_.end());
+  }
+  HeaderList &operator=(const HeaderList &other) {
+    if (this != &other)
+      *this = HeaderList(other);
+    return *this;
+  }
+  HeaderList(HeaderList &&) = default;
+  HeaderList &operator=(HeaderList &&) = default;
 
   // Several fields of one name read as their comma-joined values.
   std::string get(std::string_view name) const { return joinedValue(fields_, name); }
   bool has(std::string_view name) const;
-  // Replaces every field of that name.
+  // Replaces every field of that name: the first keeps its place with the new value.
   void set(std::string_view name, std::string_view value);
   void add(std::string_view name, std::string_view value);
   void remove(std::string_view name);
@@ -50,6 +63,7 @@ public:
   Fields release() { return std::exchange(fields_, {}); }
 
 private:
+  static constexpr size_t kRoom = 4;
   Fields fields_;
 };
 
