@@ -212,6 +212,86 @@ std::string difference(const Exchange &a, const Exchange &b) {
   return "";
 }
 
+const HeaderList &DownstreamResponse::headers() const {
+  if (!upstream_)
+    return own_;
+  if (edits_.empty() && added_.fields().empty())
+    return *upstream_;
+  if (!applied_) {
+    HeaderFields fields;
+    forEachField([&](std::string_view name, std::string_view value) { fields.emplace_back(name, value); });
+    applied_.emplace(std::move(fields));
+  }
+  return *applied_;
+}
+
+HeaderList &DownstreamResponse::changeHeaders() {
+  if (upstream_) {
+    HeaderList fields = headers();
+    dropView();
+    own_ = std::move(fields);
+  }
+  return own_;
+}
+
+void DownstreamResponse::setHeader(std::string_view name, std::string_view value) {
+  if (!upstream_) {
+    own_.set(name, value);
+    return;
+  }
+  applied_.reset();
+  if (added_.has(name)) {
+    added_.set(name, value);
+    return;
+  }
+  if (size_t e = editOf(name); e < edits_.size()) {
+    Edit &edit = edits_[e];
+    if (edit.value) { // replaced before: replaced again, in the same place
+      edit.name = name;
+      edit.value = std::string(value);
+    } else { // removed before: a new field, after the others
+      added_.add(name, value);
+    }
+    return;
+  }
+  const HeaderFields &fields = upstream_->fields();
+  for (size_t i = 0; i < fields.size(); ++i)
+    if (sameFieldName(fields[i].first, name)) {
+      edits_.push_back({std::string(name), std::string(value), i});
+      return;
+    }
+  added_.add(name, value);
+}
+
+void DownstreamResponse::removeHeader(std::string_view name) {
+  if (!upstream_) {
+    own_.remove(name);
+    return;
+  }
+  applied_.reset();
+  added_.remove(name);
+  if (size_t e = editOf(name); e < edits_.size()) {
+    edits_[e].value.reset();
+    return;
+  }
+  if (upstream_->has(name))
+    edits_.push_back({std::string(name), std::nullopt, 0});
+}
+
+size_t DownstreamResponse::editOf(std::string_view name) const {
+  size_t e = 0;
+  while (e < edits_.size() && !sameFieldName(edits_[e].name, name))
+    ++e;
+  return e;
+}
+
+void DownstreamResponse::dropView() {
+  upstream_ = nullptr;
+  edits_.clear();
+  added_ = {};
+  applied_.reset();
+}
+
 } // namespace route
 
 using route::Exchange;
@@ -386,12 +466,16 @@ int route_field_has(RouteCtx *ctx, uint32_t variable, RouteStr name) {
 }
 
 void route_field_set(RouteCtx *ctx, uint32_t variable, RouteStr name, RouteStr value) {
-  if (route::HeaderList *headers = headersOf(*ctx->exchange, variable))
+  if (route::variableOf(variable) == V::RespHeader)
+    ctx->exchange->response.setHeader(route::view(name), route::view(value));
+  else if (route::HeaderList *headers = headersOf(*ctx->exchange, variable))
     headers->set(route::view(name), route::view(value));
 }
 
 void route_field_delete(RouteCtx *ctx, uint32_t variable, RouteStr name) {
-  if (route::HeaderList *headers = headersOf(*ctx->exchange, variable))
+  if (route::variableOf(variable) == V::RespHeader)
+    ctx->exchange->response.removeHeader(route::view(name));
+  else if (route::HeaderList *headers = headersOf(*ctx->exchange, variable))
     headers->remove(route::view(name));
 }
 

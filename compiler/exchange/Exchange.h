@@ -32,8 +32,10 @@ struct HttpResponse {
 };
 
 // The response as it goes downstream (resp). After a routed request it is the upstream's
-// response, whose header fields it reads in place until the policy changes them: most
-// policies change none, and the header strings are then never copied.
+// response, whose header fields it reads in place: a policy's assignments and deletions
+// are kept as edits over them (setHeader, removeHeader) and applied as the fields go out
+// (forEachField), so the header strings are never copied. Edits give the same fields as
+// HeaderList's set and remove on a copy would.
 class DownstreamResponse {
 public:
   int64_t status = 0;
@@ -47,21 +49,39 @@ public:
       : status(other.status), body(other.body), own_(other.headers()) {}
   DownstreamResponse &operator=(const DownstreamResponse &other) {
     if (this != &other) {
+      HeaderList fields = other.headers();
       status = other.status;
       body = other.body;
-      own_ = other.headers();
-      upstream_ = nullptr;
+      dropView();
+      own_ = std::move(fields);
     }
     return *this;
   }
 
-  const HeaderList &headers() const { return upstream_ ? *upstream_ : own_; }
-  HeaderList &changeHeaders() {
-    if (upstream_) {
-      own_ = *upstream_;
-      upstream_ = nullptr;
+  // The fields, edits applied (built once when a policy reads them after an edit).
+  const HeaderList &headers() const;
+  // The fields to change in any way: from here on the response owns a copy of them.
+  HeaderList &changeHeaders();
+  // As HeaderList's set and remove, without copying a viewed upstream's fields.
+  void setHeader(std::string_view name, std::string_view value);
+  void removeHeader(std::string_view name);
+  // Calls fn(name, value) for each field as it goes downstream, in order.
+  template <typename Fn> void forEachField(Fn fn) const {
+    if (!upstream_) {
+      for (const auto &[name, value] : own_.fields())
+        fn(name, value);
+      return;
     }
-    return own_;
+    const HeaderFields &fields = upstream_->fields();
+    for (size_t i = 0; i < fields.size(); ++i) {
+      size_t e = edits_.empty() ? 0 : editOf(fields[i].first);
+      if (e == edits_.size())
+        fn(fields[i].first, fields[i].second);
+      else if (edits_[e].value && edits_[e].at == i)
+        fn(edits_[e].name, *edits_[e].value);
+    }
+    for (const auto &[name, value] : added_.fields())
+      fn(name, value);
   }
   // Becomes `upstream`: its status, and its header fields read in place (`upstream` must
   // outlive this response's use, and not change).
@@ -69,12 +89,26 @@ public:
     status = upstream.status;
     body.clear();
     own_ = {};
+    dropView();
     upstream_ = &upstream.headers;
   }
 
 private:
+  // An edit of a viewed upstream field: its fields of this name are replaced by one, at
+  // the place of the first (index `at`), or removed when there is no value.
+  struct Edit {
+    std::string name;
+    std::optional<std::string> value;
+    size_t at = 0;
+  };
+  size_t editOf(std::string_view name) const; // edits_.size() when there is none
+  void dropView();
+
   HeaderList own_;
   const HeaderList *upstream_ = nullptr;
+  std::vector<Edit> edits_;             // over upstream_'s fields
+  HeaderList added_;                    // after upstream_'s fields
+  mutable std::optional<HeaderList> applied_; // headers() after edits
 };
 
 struct Decision {

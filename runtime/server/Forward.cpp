@@ -326,12 +326,13 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     keepAlive_ = false;
 
   out.clear();
-  out.reserve(http::fieldsSize(x.response.headers().fields()) + 128);
+  out.reserve(http::fieldsSize(x.upstreamResponse.headers.fields()) + 256); // what the policy adds, roughly
   http::appendStatusLine(out, code);
   http::HopByHop hopByHop(x.upstreamResponse.headers.fields());
-  for (const auto &[name, value] : x.response.headers().fields())
+  x.response.forEachField([&](std::string_view name, std::string_view value) {
     if (!hopByHop(name) && !route::sameFieldName(name, "content-length"))
       http::appendField(out, name, value);
+  });
   if (framing == Framing::Length || (framing == Framing::None && response.hasContentLength() &&
                                      code != 204 && code >= 200))
     http::appendField(out, "content-length", std::to_string(response.contentLength()));
