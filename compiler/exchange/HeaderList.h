@@ -37,8 +37,8 @@ public:
   HeaderList() = default;
   // Takes fields as parsed, names as sent, without copying them.
   explicit HeaderList(Fields fields) : fields_(std::move(fields)) {}
-  // A copy is made to be changed (a policy's first change to a request or response going
-  // on): it has room for a few more fields, which then do not move every field to grow.
+  // A copy is made to be changed (a policy's first change to the request going upstream,
+  // say): it has room for a few more fields, which then do not move every field to grow.
   HeaderList(const HeaderList &other) {
     fields_.reserve(other.fields_.size() + kRoom);
     fields_.insert(fields_.end(), other.fields_.begin(), other.fields_.end());
