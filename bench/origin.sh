@@ -20,27 +20,35 @@ wait_port() {
   exit 1
 }
 
-# start_origin PORT [CPUS]: nginx, one worker (pinned to the CPU mask CPUS, nginx's
-# worker_cpu_affinity, when given), serving /small (22 bytes), /16k and /1m.
-start_origin() {
-  local port=$1 affinity=${2:-}
-  mkdir -p "$work/www" "$work/origin"
-  printf 'hello from the origin\n' > "$work/www/small"
-  head -c 16384 /dev/zero | tr '\0' 'x' > "$work/www/16k"
-  head -c 1048576 /dev/zero | tr '\0' 'y' > "$work/www/1m"
-  cat > "$work/origin/nginx.conf" <<CONF
+# nginx_conf NAME MAIN HTTP: $work/NAME/nginx.conf, one worker in the foreground, with the
+# main-context directives MAIN and the http-block contents HTTP.
+nginx_conf() {
+  mkdir -p "$work/$1"
+  cat > "$work/$1/nginx.conf" <<CONF
 worker_processes 1;
-${affinity:+worker_cpu_affinity $affinity;}
+$2
 daemon off;
-error_log $work/origin/error.log;
-pid $work/origin/nginx.pid;
+error_log $work/$1/error.log;
+pid $work/$1/nginx.pid;
 events { worker_connections 4096; }
 http {
   access_log off;
   keepalive_requests 1000000;
-  server { listen 127.0.0.1:$port; root $work/www; }
+$3
 }
 CONF
+}
+
+# start_origin PORT [CPUS]: nginx, one worker (pinned to the CPU mask CPUS, nginx's
+# worker_cpu_affinity, when given), serving /small (22 bytes), /16k and /1m.
+start_origin() {
+  local port=$1 affinity=${2:-}
+  mkdir -p "$work/www"
+  printf 'hello from the origin\n' > "$work/www/small"
+  head -c 16384 /dev/zero | tr '\0' 'x' > "$work/www/16k"
+  head -c 1048576 /dev/zero | tr '\0' 'y' > "$work/www/1m"
+  nginx_conf origin "${affinity:+worker_cpu_affinity $affinity;}" \
+    "  server { listen 127.0.0.1:$port; root $work/www; }"
   nginx -c "$work/origin/nginx.conf" -p "$work/origin" & pids+=($!)
   wait_port "$port"
 }
@@ -51,28 +59,14 @@ CONF
 nginx_proxy_conf() {
   local listen=$1 origin=$2
   shift 2
-  mkdir -p "$work/nginx"
-  {
-    echo "worker_processes 1;"
-    for directive in "$@"; do echo "$directive"; done
-    cat <<CONF
-daemon off;
-error_log $work/nginx/error.log;
-pid $work/nginx/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
+  nginx_conf nginx "$(printf '%s\n' "$@")" "\
   upstream origin { server 127.0.0.1:$origin; keepalive 1024; } # as turnout's default
   server {
     listen 127.0.0.1:$listen;
     location / {
       proxy_pass http://origin;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection \"\";
     }
-  }
-}
-CONF
-  } > "$work/nginx/nginx.conf"
+  }"
 }

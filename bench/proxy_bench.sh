@@ -93,7 +93,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Busy ticks of CPU 1 (the origin and wrk): a proxy could look cheap by moving work there.
 cpu1_ticks() { awk '$1 == "cpu1" {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-# RSS under load: sampled every 0.2 s while wrk runs, into FILE (runs happen in subshells).
+# RSS under load: sampled every 0.2 s while wrk runs, into FILE (the sampler runs beside wrk).
 sample_rss() {
   local end=$((SECONDS + duration))
   while ((SECONDS < end)); do rss_kb "$1" >> "$2"; sleep 0.2; done
@@ -104,7 +104,7 @@ peak_rss() { sort -n "$work/rss.$1" | tail -1; }
 # cpu1_us_per_request".
 measure() {
   local port=$1 pid=$2 connections=$3 path=$4
-  local before after before1 after1 out requests sampler samples=$work/samples.$pid
+  local before after before1 after1 out requests sampler peak samples=$work/samples.$pid
   : > "$samples"
   before=$(cpu_ticks "$pid")
   before1=$(cpu1_ticks)
@@ -113,13 +113,14 @@ measure() {
   after=$(cpu_ticks "$pid")
   after1=$(cpu1_ticks)
   wait $sampler
-  sort -n "$samples" | tail -1 >> "$work/rss.$pid"
+  peak=$(sort -n "$samples" | tail -1)
+  echo "$peak" >> "$work/rss.$pid"
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   if echo "$out" | grep -q "Non-2xx"; then
     echo "warning: $port/$path: $(echo "$out" | grep Non-2xx)" >&2
   fi
   echo "$out" | awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
-    -v rss="$(sort -n "$samples" | tail -1)" -v ticks1=$((after1 - before1)) '
+    -v rss="$peak" -v ticks1=$((after1 - before1)) '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     /Requests\/sec/ { rps = $2 }
     /^ +50%/ { p50 = ms($2) }

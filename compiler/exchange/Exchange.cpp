@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
 #include <utility>
 
 // The host's side of route/abi.h: the context is the exchange and its arena.
@@ -116,7 +115,7 @@ const Decision &Exchange::runErrorPhase(const PhaseRunner &policy) {
 void Exchange::answer(const Decision &d) {
   response = {d.status, d.kind == Decision::Kind::Redirect ? "" : d.body};
   if (d.kind == Decision::Kind::Redirect)
-    response.changeHeaders().set("location", d.location);
+    response.setHeader("location", d.location);
 }
 
 void Exchange::run(const Program &program, const PhaseRunner &policy) {
@@ -225,15 +224,6 @@ const HeaderList &DownstreamResponse::headers() const {
   return *applied_;
 }
 
-HeaderList &DownstreamResponse::changeHeaders() {
-  if (upstream_) {
-    HeaderList fields = headers();
-    dropView();
-    own_ = std::move(fields);
-  }
-  return own_;
-}
-
 void DownstreamResponse::setHeader(std::string_view name, std::string_view value) {
   if (!upstream_) {
     own_.set(name, value);
@@ -297,27 +287,34 @@ void DownstreamResponse::dropView() {
 using route::Exchange;
 using route::V;
 
-// The header fields `variable` names: to read, through a const exchange; to change, through
-// a mutable one, which gives the upstream request a copy of its own first.
-template <typename X> static auto *headersOf(X &x, uint32_t variable) {
-  using Headers = std::conditional_t<std::is_const_v<X>, const route::HeaderList, route::HeaderList>;
+// The header fields `variable` names, to read.
+static const route::HeaderList *headersOf(const Exchange &x, uint32_t variable) {
   switch (route::variableOf(variable)) {
   case V::ReqHeader:
     return &x.request.headers;
   case V::UpstreamReqHeader:
-    if constexpr (std::is_const_v<X>)
-      return &x.upstreamRequest().headers;
-    else
-      return &x.changeUpstreamRequest().headers;
+    return &x.upstreamRequest().headers;
   case V::UpstreamRespHeader:
     return &x.upstreamResponse.headers;
   case V::RespHeader:
-    if constexpr (std::is_const_v<X>)
-      return &x.response.headers();
-    else
-      return &x.response.changeHeaders();
+    return &x.response.headers();
   default:
-    return static_cast<Headers *>(nullptr);
+    return nullptr;
+  }
+}
+
+// The header fields `variable` names, to change: the upstream request gets a copy of its
+// own first. The response's are changed by edits (DownstreamResponse), not here.
+static route::HeaderList *changeableHeadersOf(Exchange &x, uint32_t variable) {
+  switch (route::variableOf(variable)) {
+  case V::ReqHeader:
+    return &x.request.headers;
+  case V::UpstreamReqHeader:
+    return &x.changeUpstreamRequest().headers;
+  case V::UpstreamRespHeader:
+    return &x.upstreamResponse.headers;
+  default:
+    return nullptr;
   }
 }
 
@@ -445,7 +442,7 @@ RouteStr route_field_get(RouteCtx *ctx, uint32_t variable, RouteStr name) {
     return route::inArena(ctx, route::cookie(x.request.headers, key));
   if (route::variableOf(variable) == V::ReqArg)
     return route_QueryParam(ctx->arena, {x.request.query.data(), x.request.query.size()}, name);
-  const route::HeaderList *headers = headersOf(std::as_const(x), variable);
+  const route::HeaderList *headers = headersOf(x, variable);
   return headers ? route::inArena(ctx, headers->get(key)) : RouteStr{"", 0};
 }
 
@@ -461,21 +458,21 @@ int route_field_has(RouteCtx *ctx, uint32_t variable, RouteStr name) {
     return query.find("&" + std::string(key) + "=") != std::string::npos ||
            query.find("&" + std::string(key) + "&") != std::string::npos;
   }
-  const route::HeaderList *headers = headersOf(std::as_const(x), variable);
+  const route::HeaderList *headers = headersOf(x, variable);
   return headers && headers->has(key);
 }
 
 void route_field_set(RouteCtx *ctx, uint32_t variable, RouteStr name, RouteStr value) {
   if (route::variableOf(variable) == V::RespHeader)
     ctx->exchange->response.setHeader(route::view(name), route::view(value));
-  else if (route::HeaderList *headers = headersOf(*ctx->exchange, variable))
+  else if (route::HeaderList *headers = changeableHeadersOf(*ctx->exchange, variable))
     headers->set(route::view(name), route::view(value));
 }
 
 void route_field_delete(RouteCtx *ctx, uint32_t variable, RouteStr name) {
   if (route::variableOf(variable) == V::RespHeader)
     ctx->exchange->response.removeHeader(route::view(name));
-  else if (route::HeaderList *headers = headersOf(*ctx->exchange, variable))
+  else if (route::HeaderList *headers = changeableHeadersOf(*ctx->exchange, variable))
     headers->remove(route::view(name));
 }
 

@@ -60,8 +60,6 @@ public:
 
   // The fields, edits applied (built once when a policy reads them after an edit).
   const HeaderList &headers() const;
-  // The fields to change in any way: from here on the response owns a copy of them.
-  HeaderList &changeHeaders();
   // As HeaderList's set and remove, without copying a viewed upstream's fields.
   void setHeader(std::string_view name, std::string_view value);
   void removeHeader(std::string_view name);
