@@ -15,7 +15,7 @@ packages=(
   antlr4 libantlr4-runtime-dev uuid-dev llvm-19-dev libzstd-dev libboost1.81-dev
   libssl-dev libnghttp2-dev node-llhttp libgtest-dev libbenchmark-dev
   # libraries
-  libcli11-dev libfmt-dev nlohmann-json3-dev libre2-dev libyaml-cpp-dev libspdlog-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev libre2-dev libyaml-cpp-dev libspdlog-dev liburing-dev
   # fuzzing (clang's libFuzzer)
   clang-19 libclang-rt-19-dev
   # tests: real clients and origins

@@ -242,6 +242,13 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
                if (config.admin.http && config.admin.tokenFile.empty())
                  r.fail(node, fmt::format("'{}': an 'http' listener needs a 'token_file'", name));
              }},
+            {"io",
+             [&](const YAML::Node &node, const std::string &name) {
+               std::string io = r.string(node, name);
+               if (io != "uring" && io != "epoll")
+                 r.fail(node, fmt::format("'{}' must be uring or epoll, not '{}'", name, io));
+               config.io = io == "uring" ? ServerConfig::Io::Uring : ServerConfig::Io::Epoll;
+             }},
             {"pid_file", [&](const YAML::Node &node, const std::string &name) { config.pidFile = r.string(node, name); }},
             {"upgrade_socket",
              [&](const YAML::Node &node, const std::string &name) { config.upgradeSocket = r.string(node, name); }},

@@ -73,6 +73,10 @@ struct ServerConfig {
     std::optional<ListenAddress> http;
     std::string tokenFile;
   } admin;
+  // How workers read and write plain sockets: through an io_uring ring (batched, one
+  // system call per turn of the event loop; epoll when the kernel refuses io_uring), or
+  // one system call each through epoll.
+  enum class Io { Uring, Epoll } io = Io::Uring;
   std::string pidFile; // written once listening, removed on exit; "" for none
   // Where a new process started with --upgrade waits for the listening sockets of the old
   // one, which passes them on SIGQUIT. "" for none (SIGQUIT is then refused).

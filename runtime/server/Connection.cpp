@@ -88,8 +88,7 @@ void Connection::closeIfIdle() {
     clientDog_.arm(client_, kDrainingWait);
     return;
   }
-  error_code ignored;
-  client_.cancel(ignored);
+  cancelIo(client_);
 }
 
 awaitable<void> Connection::serve() {

@@ -179,7 +179,18 @@ void Worker::start() {
   for (auto &acceptor : acceptors_)
     asio::co_spawn(context_, acceptLoop(*acceptor), asio::detached);
   asio::co_spawn(context_, housekeeping(), asio::detached);
-  thread_ = std::thread([this] { context_.run(); });
+  thread_ = std::thread([this] {
+    // Made on this thread, the only one to submit to it (IORING_SETUP_SINGLE_ISSUER).
+    std::unique_ptr<Ring> ring;
+    if (shared_.config.io == ServerConfig::Io::Uring) {
+      std::string why;
+      ring = Ring::open(context_, why);
+      if (!ring && index_ == 0)
+        spdlog::warn("io_uring refused ({}): sockets are read and written through epoll", why);
+    }
+    Ring::makeCurrent(ring.get());
+    context_.run();
+  });
 }
 
 void Worker::stop() { context_.stop(); }

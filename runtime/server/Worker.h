@@ -4,7 +4,7 @@
 #pragma once
 
 #include "policy/Policy.h"
-#include "server/Io.h"
+#include "io/Io.h"
 #include "upstream/Balancer.h"
 #include "upstream/PeerStates.h"
 #include "upstream/Pool.h"

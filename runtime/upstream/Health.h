@@ -6,7 +6,7 @@
 #pragma once
 
 #include "sema/Checker.h"
-#include "server/Io.h"
+#include "io/Io.h"
 #include "upstream/PeerStates.h"
 #include "upstream/Stream.h"
 

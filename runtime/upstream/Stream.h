@@ -2,7 +2,7 @@
 // One type for both, so that pooling, timeouts and HTTP framing do not care which.
 #pragma once
 
-#include "server/Io.h"
+#include "io/Io.h"
 
 #include <boost/asio/ssl.hpp>
 

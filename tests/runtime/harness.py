@@ -2,6 +2,8 @@
 proxies started and stopped by the tests, curl and raw-socket clients. Loopback only.
 
 TURNOUT and ROUTEC name the binaries; the test scripts set them from their arguments.
+TURNOUT_IO in the environment (uring or epoll) chooses how the proxies started here read
+and write their sockets; unset, turnout's default.
 """
 import hashlib
 import os
@@ -19,6 +21,7 @@ ROUTEC = "build/release/compiler/routec"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ORIGIN = os.path.join(ROOT, "examples", "origin.py")
 PATTERN = bytes(range(256)) * 256
+IO = os.environ.get("TURNOUT_IO")
 
 
 STARTED = []  # every process a test started: none outlives the test run
@@ -113,11 +116,11 @@ class Proxy:
             path = os.path.join(directory, f"turnout-{self.port}.yaml")
             with open(path, "w") as f:
                 f.write(f"listen: ['127.0.0.1:{self.port}']\nthreads: 1\npolicy: {self.policy}\n"
-                        f"log:\n  access: {self.access_log}\n" + config)
+                        f"log:\n  access: {self.access_log}\n" + (f"io: {IO}\n" if IO else "") + config)
             command = [TURNOUT, "--config", path]
         else:
             command = [TURNOUT, "run", self.policy, "--listen", f"127.0.0.1:{self.port}", "--threads", str(threads),
-                       "--access-log", self.access_log, *extra]
+                       "--access-log", self.access_log, *(["--io", IO] if IO else []), *extra]
         self.stderr = open(os.path.join(directory, f"turnout-{self.port}.stderr"), "w")
         self.process = start(command, stderr=self.stderr, env=env)
         wait_for_port(self.port, self.process)

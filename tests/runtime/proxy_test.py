@@ -79,6 +79,20 @@ on response {{
         self.assertEqual(len(reqs), 20)
         self.assertLessEqual(after - before, 2, "each origin should see at most one new connection")
 
+    def test_sockets_go_through_the_io_the_config_chooses(self):
+        # An io_uring instance shows among the process's descriptors (one per worker);
+        # with `--io epoll` there is none. A kernel that refuses io_uring falls back to
+        # epoll and says so on stderr.
+        fds = os.listdir(f"/proc/{self.proxy.process.pid}/fd")
+        rings = sum(os.readlink(f"/proc/{self.proxy.process.pid}/fd/{fd}") == "anon_inode:[io_uring]"
+                    for fd in fds if os.path.exists(f"/proc/{self.proxy.process.pid}/fd/{fd}"))
+        with open(self.proxy.stderr.name) as f:
+            refused = "io_uring refused" in f.read()
+        if harness.IO == "epoll" or refused:
+            self.assertEqual(rings, 0)
+        else:
+            self.assertEqual(rings, 1)
+
     def test_local_answers_never_reach_an_origin(self):
         status, _, body = curl(self.proxy.url("/healthz"))
         self.assertEqual((status, body), (200, b"ok\n"))

@@ -27,6 +27,7 @@ upstreams: {idle_per_peer: 8}
 admin: {socket: /run/t.sock, keep_versions: 3, http: "127.0.0.1:9901", token_file: /etc/t.token}
 pid_file: /run/t.pid
 upgrade_socket: /run/t-upgrade.sock
+io: epoll
 log: {level: warn, access: /tmp/access.log}
 )"),
                                    error);
@@ -50,6 +51,7 @@ log: {level: warn, access: /tmp/access.log}
   EXPECT_EQ(config->admin.tokenFile, "/etc/t.token");
   EXPECT_EQ(config->pidFile, "/run/t.pid");
   EXPECT_EQ(config->upgradeSocket, "/run/t-upgrade.sock");
+  EXPECT_EQ(config->io, ServerConfig::Io::Epoll);
 }
 
 TEST(ServerConfig, ErrorsNameTheKeyAndItsPlace) {
@@ -73,6 +75,9 @@ TEST(ServerConfig, ErrorsNameTheKeyAndItsPlace) {
   path = write("admin: {http: \"127.0.0.1:9901\"}\n");
   EXPECT_FALSE(loadServerConfig(path, error));
   EXPECT_NE(error.find(":1:8: 'admin': an 'http' listener needs a 'token_file'"), std::string::npos) << error;
+  path = write("io: poll\n");
+  EXPECT_FALSE(loadServerConfig(path, error));
+  EXPECT_EQ(error, path + ":1:5: 'io' must be uring or epoll, not 'poll'");
   path = write("listen: [oops\n");
   EXPECT_FALSE(loadServerConfig(path, error));
   EXPECT_EQ(error.rfind(path + ":", 0), 0u) << error;
@@ -82,6 +87,7 @@ TEST(ServerConfig, DefaultsListenOnTheQuickStartPort) {
   ServerConfig config;
   ASSERT_EQ(config.listeners().size(), 1u);
   EXPECT_EQ(config.listeners()[0].text, "127.0.0.1:6188");
+  EXPECT_EQ(config.io, ServerConfig::Io::Uring);
   std::string error;
   EXPECT_FALSE(parseListenAddress("localhost:80", error));
   EXPECT_TRUE(parseListenAddress(":80", error));

@@ -4,7 +4,8 @@
 #pragma once
 
 #include "config/ServerConfig.h"
-#include "server/BufferPool.h"
+#include "io/BufferPool.h"
+#include "io/Ring.h"
 
 #include <boost/asio.hpp>
 
@@ -14,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace turnout {
@@ -81,6 +83,47 @@ private:
 
 enum class IoStatus { Ok, Closed, TimedOut, Failed };
 
+// The descriptor the worker's ring may read and write directly: a plain socket's; -1 for
+// a stream with TLS over its socket (upstream::Stream), whose bytes are not the socket's.
+template <typename Socket> int plainDescriptor(Socket &socket) {
+  if constexpr (requires { socket.tls(); })
+    return socket.tls() ? -1 : socket.lowest().native_handle();
+  else
+    return socket.native_handle();
+}
+
+// The ring that does `socket`'s reads and writes, or null for Asio's reactor.
+template <typename Socket> Ring *ringFor(Socket &socket, int &fd) {
+  Ring *ring = Ring::current();
+  fd = ring ? plainDescriptor(socket) : -1;
+  return fd >= 0 ? ring : nullptr;
+}
+
+// Ends every read, write and wait in flight on `socket` with operation_aborted.
+template <typename Socket> void cancelIo(Socket &socket) {
+  error_code ignored;
+  socket.cancel(ignored);
+  int fd;
+  if (Ring *ring = ringFor(socket, fd))
+    ring->cancel(fd);
+}
+
+// A plain socket as Asio's composed writes see a stream, its writes going through a ring.
+class RingWriter {
+public:
+  using executor_type = Executor;
+  RingWriter(Ring &ring, int fd, const Executor &executor) : ring_(ring), fd_(fd), executor_(executor) {}
+  executor_type get_executor() const { return executor_; }
+  template <typename ConstBuffers, typename Token> auto async_write_some(const ConstBuffers &buffers, Token &&token) {
+    return ring_.asyncWriteSome(fd_, buffers, std::forward<Token>(token));
+  }
+
+private:
+  Ring &ring_;
+  int fd_;
+  Executor executor_;
+};
+
 // Cancels a socket's operations when a deadline passes: the one timeout mechanism of
 // every read and write. Arming only records the deadline; the timer is set again when it
 // fires early or when a nearer deadline comes, so a request's dozen reads and writes cost
@@ -96,10 +139,7 @@ public:
     armed_ = true;
     deadline_ = Clock::now() + timeout;
     target_ = &socket;
-    cancel_ = [](void *target) {
-      error_code ignored;
-      static_cast<Socket *>(target)->cancel(ignored);
-    };
+    cancel_ = [](void *target) { cancelIo(*static_cast<Socket *>(target)); };
     if (!waiting_ || deadline_ < waitingUntil_)
       wait();
   }
@@ -151,7 +191,10 @@ awaitable<IoStatus> readSome(Socket &socket, InputBuffer &in, Watchdog &dog, Dur
   if (space.size() == 0)
     co_return IoStatus::Failed; // the caller let the buffer fill without parsing it
   dog.arm(socket, timeout);
-  auto [ec, n] = co_await socket.async_read_some(space, asio::as_tuple(use_awaitable));
+  int fd;
+  Ring *ring = ringFor(socket, fd);
+  auto [ec, n] = ring ? co_await ring->asyncReadSome(fd, space, asio::as_tuple(use_awaitable))
+                      : co_await socket.async_read_some(space, asio::as_tuple(use_awaitable));
   dog.disarm();
   if (n > 0) {
     in.commit(n);
@@ -170,7 +213,14 @@ awaitable<IoStatus> writeAll(Socket &socket, ConstBuffers buffers, Watchdog &dog
   if (asio::buffer_size(buffers) == 0)
     co_return IoStatus::Ok;
   dog.arm(socket, timeout);
-  auto [ec, n] = co_await asio::async_write(socket, buffers, asio::as_tuple(use_awaitable));
+  int fd;
+  error_code ec;
+  if (Ring *ring = ringFor(socket, fd)) {
+    RingWriter writer(*ring, fd, socket.get_executor());
+    std::tie(ec, std::ignore) = co_await asio::async_write(writer, buffers, asio::as_tuple(use_awaitable));
+  } else {
+    std::tie(ec, std::ignore) = co_await asio::async_write(socket, buffers, asio::as_tuple(use_awaitable));
+  }
   dog.disarm();
   if (!ec)
     co_return IoStatus::Ok;

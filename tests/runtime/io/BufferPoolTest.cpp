@@ -1,4 +1,4 @@
-#include "server/BufferPool.h"
+#include "io/BufferPool.h"
 
 #include <gtest/gtest.h>
 
