@@ -112,10 +112,19 @@ const Decision &Exchange::runErrorPhase(const PhaseRunner &policy) {
   return onError;
 }
 
+HttpRequest Exchange::upstreamRequest() const {
+  HttpRequest r = request;
+  r.method = upstreamMethod();
+  r.path = upstreamPath();
+  r.query = upstreamQuery();
+  r.headers = upstreamHeaders();
+  return r;
+}
+
 void Exchange::answer(const Decision &d) {
   response = {d.status, d.kind == Decision::Kind::Redirect ? "" : d.body};
   if (d.kind == Decision::Kind::Redirect)
-    response.setHeader("location", d.location);
+    response.changeHeaders().set("location", d.location);
 }
 
 void Exchange::run(const Program &program, const PhaseRunner &policy) {
@@ -211,77 +220,6 @@ std::string difference(const Exchange &a, const Exchange &b) {
   return "";
 }
 
-const HeaderList &DownstreamResponse::headers() const {
-  if (!upstream_)
-    return own_;
-  if (edits_.empty() && added_.fields().empty())
-    return *upstream_;
-  if (!applied_) {
-    HeaderFields fields;
-    forEachField([&](std::string_view name, std::string_view value) { fields.emplace_back(name, value); });
-    applied_.emplace(std::move(fields));
-  }
-  return *applied_;
-}
-
-void DownstreamResponse::setHeader(std::string_view name, std::string_view value) {
-  if (!upstream_) {
-    own_.set(name, value);
-    return;
-  }
-  applied_.reset();
-  if (added_.has(name)) {
-    added_.set(name, value);
-    return;
-  }
-  if (size_t e = editOf(name); e < edits_.size()) {
-    Edit &edit = edits_[e];
-    if (edit.value) { // replaced before: replaced again, in the same place
-      edit.name = name;
-      edit.value = std::string(value);
-    } else { // removed before: a new field, after the others
-      added_.add(name, value);
-    }
-    return;
-  }
-  const HeaderFields &fields = upstream_->fields();
-  for (size_t i = 0; i < fields.size(); ++i)
-    if (sameFieldName(fields[i].first, name)) {
-      edits_.push_back({std::string(name), std::string(value), i});
-      return;
-    }
-  added_.add(name, value);
-}
-
-void DownstreamResponse::removeHeader(std::string_view name) {
-  if (!upstream_) {
-    own_.remove(name);
-    return;
-  }
-  applied_.reset();
-  added_.remove(name);
-  if (size_t e = editOf(name); e < edits_.size()) {
-    edits_[e].value.reset();
-    return;
-  }
-  if (upstream_->has(name))
-    edits_.push_back({std::string(name), std::nullopt, 0});
-}
-
-size_t DownstreamResponse::editOf(std::string_view name) const {
-  size_t e = 0;
-  while (e < edits_.size() && !sameFieldName(edits_[e].name, name))
-    ++e;
-  return e;
-}
-
-void DownstreamResponse::dropView() {
-  upstream_ = nullptr;
-  edits_.clear();
-  added_ = {};
-  applied_.reset();
-}
-
 } // namespace route
 
 using route::Exchange;
@@ -293,7 +231,7 @@ static const route::HeaderList *headersOf(const Exchange &x, uint32_t variable) 
   case V::ReqHeader:
     return &x.request.headers;
   case V::UpstreamReqHeader:
-    return &x.upstreamRequest().headers;
+    return &x.upstreamHeaders();
   case V::UpstreamRespHeader:
     return &x.upstreamResponse.headers;
   case V::RespHeader:
@@ -303,18 +241,24 @@ static const route::HeaderList *headersOf(const Exchange &x, uint32_t variable) 
   }
 }
 
-// The header fields `variable` names, to change: the upstream request gets a copy of its
-// own first. The response's are changed by edits (DownstreamResponse), not here.
-static route::HeaderList *changeableHeadersOf(Exchange &x, uint32_t variable) {
+// Changes the header fields `variable` names by `change(fields)` (a HeaderList or the
+// EditedHeaders of one that others' fields are read through).
+template <typename Change> static void changeHeaders(Exchange &x, uint32_t variable, Change change) {
   switch (route::variableOf(variable)) {
   case V::ReqHeader:
-    return &x.request.headers;
+    change(x.changeRequestHeaders());
+    break;
   case V::UpstreamReqHeader:
-    return &x.changeUpstreamRequest().headers;
+    change(x.changeUpstreamHeaders());
+    break;
   case V::UpstreamRespHeader:
-    return &x.upstreamResponse.headers;
+    change(x.changeUpstreamResponseHeaders());
+    break;
+  case V::RespHeader:
+    change(x.response.changeHeaders());
+    break;
   default:
-    return nullptr;
+    break;
   }
 }
 
@@ -344,11 +288,11 @@ RouteStr route_get_str(RouteCtx *ctx, uint32_t variable) {
   case V::UpstreamPeer:
     return route::inArena(ctx, x.upstreamPeer);
   case V::UpstreamReqMethod:
-    return route::inArena(ctx, x.upstreamRequest().method);
+    return route::inArena(ctx, x.upstreamMethod());
   case V::UpstreamReqPath:
-    return route::inArena(ctx, x.upstreamRequest().path);
+    return route::inArena(ctx, x.upstreamPath());
   case V::UpstreamReqQuery:
-    return route::inArena(ctx, x.upstreamRequest().query);
+    return route::inArena(ctx, x.upstreamQuery());
   case V::ErrorKind:
     return route::inArena(ctx, x.errorKind);
   case V::ErrorMessage:
@@ -405,13 +349,13 @@ void route_set_str(RouteCtx *ctx, uint32_t variable, RouteStr value) {
     x.request.query = text;
     break;
   case V::UpstreamReqMethod:
-    x.changeUpstreamRequest().method = text;
+    x.setUpstreamMethod(text);
     break;
   case V::UpstreamReqPath:
-    x.changeUpstreamRequest().path = text;
+    x.setUpstreamPath(text);
     break;
   case V::UpstreamReqQuery:
-    x.changeUpstreamRequest().query = text;
+    x.setUpstreamQuery(text);
     break;
   default:
     break;
@@ -463,17 +407,11 @@ int route_field_has(RouteCtx *ctx, uint32_t variable, RouteStr name) {
 }
 
 void route_field_set(RouteCtx *ctx, uint32_t variable, RouteStr name, RouteStr value) {
-  if (route::variableOf(variable) == V::RespHeader)
-    ctx->exchange->response.setHeader(route::view(name), route::view(value));
-  else if (route::HeaderList *headers = changeableHeadersOf(*ctx->exchange, variable))
-    headers->set(route::view(name), route::view(value));
+  changeHeaders(*ctx->exchange, variable, [&](auto &fields) { fields.set(route::view(name), route::view(value)); });
 }
 
 void route_field_delete(RouteCtx *ctx, uint32_t variable, RouteStr name) {
-  if (route::variableOf(variable) == V::RespHeader)
-    ctx->exchange->response.removeHeader(route::view(name));
-  else if (route::HeaderList *headers = changeableHeadersOf(*ctx->exchange, variable))
-    headers->remove(route::view(name));
+  changeHeaders(*ctx->exchange, variable, [&](auto &fields) { fields.remove(route::view(name)); });
 }
 
 void route_respond(RouteCtx *ctx, int64_t status, RouteStr body) {

@@ -4,6 +4,7 @@
 // run`, `routec test` and the differential tests, which simulate the origin with run().
 #pragma once
 
+#include "exchange/EditedHeaders.h"
 #include "exchange/HeaderList.h"
 #include "interp/Interpreter.h"
 
@@ -32,10 +33,8 @@ struct HttpResponse {
 };
 
 // The response as it goes downstream (resp). After a routed request it is the upstream's
-// response, whose header fields it reads in place: a policy's assignments and deletions
-// are kept as edits over them (setHeader, removeHeader) and applied as the fields go out
-// (forEachField), so the header strings are never copied. Edits give the same fields as
-// HeaderList's set and remove on a copy would.
+// response, whose header fields it reads in place, a policy's changes kept as edits
+// (EditedHeaders) and applied as the fields go out (forEachField).
 class DownstreamResponse {
 public:
   int64_t status = 0;
@@ -44,69 +43,22 @@ public:
   DownstreamResponse() = default;
   // A response of the proxy's own, without header fields.
   DownstreamResponse(int64_t status, std::string body) : status(status), body(std::move(body)) {}
-  // A copy reads its own fields: the upstream response it viewed belongs to another.
-  DownstreamResponse(const DownstreamResponse &other)
-      : status(other.status), body(other.body), own_(other.headers()) {}
-  DownstreamResponse &operator=(const DownstreamResponse &other) {
-    if (this != &other) {
-      HeaderList fields = other.headers();
-      status = other.status;
-      body = other.body;
-      dropView();
-      own_ = std::move(fields);
-    }
-    return *this;
-  }
 
-  // The fields, edits applied (built once when a policy reads them after an edit).
-  const HeaderList &headers() const;
-  // As HeaderList's set and remove, without copying a viewed upstream's fields.
-  void setHeader(std::string_view name, std::string_view value);
-  void removeHeader(std::string_view name);
+  // The fields, edits applied.
+  const HeaderList &headers() const { return headers_.headers(); }
+  EditedHeaders &changeHeaders() { return headers_; }
   // Calls fn(name, value) for each field as it goes downstream, in order.
-  template <typename Fn> void forEachField(Fn fn) const {
-    if (!upstream_) {
-      for (const auto &[name, value] : own_.fields())
-        fn(name, value);
-      return;
-    }
-    const HeaderFields &fields = upstream_->fields();
-    for (size_t i = 0; i < fields.size(); ++i) {
-      size_t e = edits_.empty() ? 0 : editOf(fields[i].first);
-      if (e == edits_.size())
-        fn(fields[i].first, fields[i].second);
-      else if (edits_[e].value && edits_[e].at == i)
-        fn(edits_[e].name, *edits_[e].value);
-    }
-    for (const auto &[name, value] : added_.fields())
-      fn(name, value);
-  }
+  template <typename Fn> void forEachField(Fn fn) const { headers_.forEachField(fn); }
   // Becomes `upstream`: its status, and its header fields read in place (`upstream` must
   // outlive this response's use, and not change).
   void viewUpstream(const HttpResponse &upstream) {
     status = upstream.status;
     body.clear();
-    own_ = {};
-    dropView();
-    upstream_ = &upstream.headers;
+    headers_.view(upstream.headers);
   }
 
 private:
-  // An edit of a viewed upstream field: its fields of this name are replaced by one, at
-  // the place of the first (index `at`), or removed when there is no value.
-  struct Edit {
-    std::string name;
-    std::optional<std::string> value;
-    size_t at = 0;
-  };
-  size_t editOf(std::string_view name) const; // edits_.size() when there is none
-  void dropView();
-
-  HeaderList own_;
-  const HeaderList *upstream_ = nullptr;
-  std::vector<Edit> edits_;             // over upstream_'s fields
-  HeaderList added_;                    // after upstream_'s fields
-  mutable std::optional<HeaderList> applied_; // headers() after edits
+  EditedHeaders headers_; // a copy owns its fields (the upstream it viewed is another's)
 };
 
 struct Decision {
@@ -154,13 +106,46 @@ public:
   Decision decision;
   std::vector<Decision> errorDecisions;
   // The request as it goes upstream (upstream.req): the client's request until the
-  // upstream_request phase changes it. The copy is made at the first change: most
-  // policies make none, and a request's header strings are then never copied.
-  const HttpRequest &upstreamRequest() const { return upstreamRequest_ ? *upstreamRequest_ : request; }
-  HttpRequest &changeUpstreamRequest() {
-    if (!upstreamRequest_)
-      upstreamRequest_ = request;
-    return *upstreamRequest_;
+  // upstream_request phase changes it. Its header fields are then read in place, the
+  // changes kept as edits (EditedHeaders): a policy changes a field or two, and the header
+  // strings are never copied. The client request, writable in the request phase only,
+  // does not change under it (changeRequestHeaders guards the C++ callers).
+  std::string_view upstreamMethod() const { return upstreamMethod_ ? *upstreamMethod_ : request.method; }
+  std::string_view upstreamPath() const { return upstreamPath_ ? *upstreamPath_ : request.path; }
+  std::string_view upstreamQuery() const { return upstreamQuery_ ? *upstreamQuery_ : request.query; }
+  const HeaderList &upstreamHeaders() const {
+    return upstreamHeadersChanged_ ? upstreamHeaders_.headers() : request.headers;
+  }
+  // Calls fn(name, value) for each field of upstream.req, in order.
+  template <typename Fn> void forEachUpstreamField(Fn fn) const {
+    if (upstreamHeadersChanged_) {
+      upstreamHeaders_.forEachField(fn);
+      return;
+    }
+    for (const auto &[name, value] : request.headers.fields())
+      fn(name, value);
+  }
+  // upstream.req whole, as a request of its own (routec run, the tests).
+  HttpRequest upstreamRequest() const;
+  void setUpstreamMethod(std::string_view method) { upstreamMethod_ = method; }
+  void setUpstreamPath(std::string_view path) { upstreamPath_ = path; }
+  void setUpstreamQuery(std::string_view query) { upstreamQuery_ = query; }
+  EditedHeaders &changeUpstreamHeaders() {
+    if (!upstreamHeadersChanged_) {
+      upstreamHeadersChanged_ = true;
+      upstreamHeaders_.view(request.headers);
+    }
+    return upstreamHeaders_;
+  }
+  // The client request's fields, to change: upstream.req stops reading them first.
+  HeaderList &changeRequestHeaders() {
+    upstreamHeaders_.detach();
+    return request.headers;
+  }
+  // The upstream response's fields, to change: the response stops reading them first.
+  HeaderList &changeUpstreamResponseHeaders() {
+    response.changeHeaders().detach();
+    return upstreamResponse.headers;
   }
   std::string upstreamName, upstreamPeer;
   int64_t upstreamAttempt = 0;
@@ -209,7 +194,9 @@ private:
     }
   };
   Arena arena_;
-  std::optional<HttpRequest> upstreamRequest_;
+  std::optional<std::string> upstreamMethod_, upstreamPath_, upstreamQuery_; // upstream.req's own
+  EditedHeaders upstreamHeaders_; // over request.headers, once changed
+  bool upstreamHeadersChanged_ = false;
   Decision *current_ = &decision; // where route_respond() and friends record
 };
 

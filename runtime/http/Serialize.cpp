@@ -46,8 +46,11 @@ std::string_view reasonPhrase(int status) {
   }
 }
 
-void appendRequestLine(std::string &out, std::string_view method, std::string_view target) {
-  out.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+void appendRequestLine(std::string &out, std::string_view method, std::string_view path, std::string_view query) {
+  out.append(method).append(" ").append(path);
+  if (!query.empty())
+    out.append("?").append(query);
+  out.append(" HTTP/1.1\r\n");
 }
 
 void appendStatusLine(std::string &out, int status) {

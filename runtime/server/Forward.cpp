@@ -127,23 +127,24 @@ awaitable<void> Connection::forward(route::Exchange &x) {
 }
 
 void Connection::upstreamHead(const route::Exchange &x, const std::string &peerName, std::string &out) const {
-  const route::HttpRequest &r = x.upstreamRequest();
-  out.reserve(out.size() + r.method.size() + r.path.size() + r.query.size() + http::fieldsSize(r.headers.fields()) + 256);
-  http::appendRequestLine(out, r.method, r.query.empty() ? r.path : r.path + "?" + r.query);
+  std::string_view path = x.upstreamPath(), query = x.upstreamQuery();
+  // What the policy adds is a little more, roughly.
+  out.reserve(out.size() + path.size() + query.size() + http::fieldsSize(x.request.headers.fields()) + 256);
+  http::appendRequestLine(out, x.upstreamMethod(), path, query);
   bool host = false;
   std::string forwardedFor;
   http::HopByHop hopByHop(x.request.headers.fields());
-  for (const auto &[name, value] : r.headers.fields()) {
+  x.forEachUpstreamField([&](std::string_view name, std::string_view value) {
     if (hopByHop(name) || route::sameFieldName(name, "content-length") ||
         route::sameFieldName(name, "expect") || route::sameFieldName(name, "x-forwarded-proto"))
-      continue;
+      return;
     if (route::sameFieldName(name, "x-forwarded-for")) {
-      forwardedFor += value + ", ";
-      continue;
+      forwardedFor.append(value).append(", ");
+      return;
     }
     host = host || route::sameFieldName(name, "host");
     http::appendField(out, name, value);
-  }
+  });
   if (!host)
     http::appendField(out, "host", peerName);
   http::appendField(out, "x-forwarded-for", forwardedFor + x.clientIp);
