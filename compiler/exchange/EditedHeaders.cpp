@@ -91,11 +91,4 @@ void EditedHeaders::remove(std::string_view name) {
     edits_.push_back({std::string(name), std::nullopt, 0});
 }
 
-size_t EditedHeaders::editOf(std::string_view name) const {
-  size_t e = 0;
-  while (e < edits_.size() && !sameFieldName(edits_[e].name, name))
-    ++e;
-  return e;
-}
-
 } // namespace route

@@ -64,7 +64,14 @@ private:
     std::optional<std::string> value;
     size_t at = 0;
   };
-  size_t editOf(std::string_view name) const; // edits_.size() when there is none
+  // The edit of fields named `name`; edits_.size() when there is none. Inline: the fields
+  // going out are looked up one by one.
+  size_t editOf(std::string_view name) const {
+    size_t e = 0;
+    while (e < edits_.size() && !sameFieldName(edits_[e].name, name))
+      ++e;
+    return e;
+  }
 
   HeaderList own_;                    // when viewing nothing
   const HeaderList *base_ = nullptr;  // the viewed fields
