@@ -43,6 +43,7 @@ bench: build
 	@bench/policy_bench.sh
 	@bench/proxy_bench.sh
 	@bench/proxy_instructions.sh
+	@bench/io_bench.sh
 	@bench/reload_bench.py
 
 # The VS Code extension as a .vsix (npm packages only): editor-support/vscode/route-language.vsix.
