@@ -1,6 +1,6 @@
 // Asio plumbing the connection code shares: a read buffer, and reads and writes that give
-// up after a timeout. Included only by the server's own translation units: Asio is slow
-// to compile.
+// up after a timeout, through the worker's ring (Ring.h) where it has one. Included only by
+// the server's and upstreams' own translation units: Asio is slow to compile.
 #pragma once
 
 #include "config/ServerConfig.h"
