@@ -155,6 +155,10 @@ void Ring::flushSoon() {
     flushPosted_ = false;
     io_uring_submit(&state_->ring);
     reap();
+    // What the kernel did not take (EBUSY: its completion queue was full, and the reaping
+    // just made room) goes with the next flush.
+    if (io_uring_sq_ready(&state_->ring) > 0)
+      flushSoon();
   });
 }
 

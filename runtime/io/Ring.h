@@ -35,7 +35,9 @@ class Ring {
 public:
   // A ring for the calling thread, which must be the only one that runs `context` (and
   // the only one to use the ring); nullptr, and why in `why`, when the kernel refuses
-  // (io_uring missing, kernel.io_uring_disabled, a seccomp filter).
+  // (io_uring missing, kernel.io_uring_disabled, a seccomp filter). Destroy it after
+  // `context` stops running (a worker's thread ends so); what it leaves queued there only
+  // drops the coroutines that waited on it.
   static std::unique_ptr<Ring> open(boost::asio::io_context &context, std::string &why);
   ~Ring();
   Ring(const Ring &) = delete;
