@@ -28,23 +28,7 @@ pids+=($uring_pid)
 taskset -c 0 "$turnout" run "$work/bare.route" --listen 127.0.0.1:$epoll_port --threads 1 --io epoll \
   2>>"$work/turnout.log" & epoll_pid=$!
 pids+=($epoll_pid)
-cat > "$work/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  cpu-map 1/1 0
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  http-reuse always
-frontend f
-  bind 127.0.0.1:$haproxy_port
-  default_backend b
-backend b
-  server o 127.0.0.1:$origin_port
-EOF
+haproxy_conf $haproxy_port $origin_port
 taskset -c 0 haproxy -f "$work/haproxy.cfg" & haproxy_pid=$!
 pids+=($haproxy_pid)
 for port in $uring_port $epoll_port $haproxy_port; do wait_port $port; done

@@ -1,6 +1,7 @@
 # What the proxy benchmarks share (sourced, not run): a scratch folder that goes on exit
 # with every process started in `pids`, a wait for a port, the nginx origin they all
-# proxy to, and nginx's configuration as the peer proxy. Sets `work` and `pids`.
+# proxy to, and nginx's and HAProxy's configurations as the peer proxies. Sets `work` and
+# `pids`.
 work=$(mktemp -d /tmp/turnout-bench.XXXXXX)
 chmod 755 "$work" # nginx's workers run as nobody
 pids=()
@@ -69,4 +70,26 @@ nginx_proxy_conf() {
       proxy_set_header Connection \"\";
     }
   }"
+}
+
+# haproxy_conf LISTEN_PORT ORIGIN_PORT: $work/haproxy.cfg, HAProxy as a proxy the way turnout
+# runs (one thread on CPU 0, upstream connections reused).
+haproxy_conf() {
+  cat > "$work/haproxy.cfg" <<CONF
+global
+  nbthread 1
+  cpu-map 1/1 0
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  http-reuse always
+frontend f
+  bind 127.0.0.1:$1
+  default_backend b
+backend b
+  server o 127.0.0.1:$2
+CONF
 }

@@ -55,23 +55,7 @@ on response {
 }
 EOF
 nginx_proxy_conf $nginx_port $origin_port "worker_cpu_affinity 01;"
-cat > "$work/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  cpu-map 1/1 0
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  http-reuse always
-frontend f
-  bind 127.0.0.1:$haproxy_port
-  default_backend b
-backend b
-  server o 127.0.0.1:$origin_port
-EOF
+haproxy_conf $haproxy_port $origin_port
 
 # start_turnout POLICY PORT: sets started_pid.
 start_turnout() {
