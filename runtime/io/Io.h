@@ -129,50 +129,65 @@ private:
 // fires early or when a nearer deadline comes, so a request's dozen reads and writes cost
 // no timer operations, where a timer per operation cost a queue insert, a cancel and a
 // cancelled handler each.
+//
+// The timer's state lives apart, held by the watchdog alone: a handler whose timer expired
+// may already be queued when the watchdog's owner (a connection) ends, and it must find
+// nothing to act on rather than freed memory.
 class Watchdog {
 public:
   using Clock = std::chrono::steady_clock;
-  explicit Watchdog(const Executor &executor) : timer_(executor) {}
+  explicit Watchdog(const Executor &executor) : state_(std::make_shared<State>(executor)) {}
+  Watchdog(const Watchdog &) = delete;
+  Watchdog &operator=(const Watchdog &) = delete;
 
   template <typename Socket> void arm(Socket &socket, Duration timeout) {
-    fired_ = false;
-    armed_ = true;
-    deadline_ = Clock::now() + timeout;
-    target_ = &socket;
-    cancel_ = [](void *target) { cancelIo(*static_cast<Socket *>(target)); };
-    if (!waiting_ || deadline_ < waitingUntil_)
-      wait();
+    State &s = *state_;
+    s.fired = false;
+    s.armed = true;
+    s.deadline = Clock::now() + timeout;
+    s.target = &socket;
+    s.cancel = [](void *target) { cancelIo(*static_cast<Socket *>(target)); };
+    if (!s.waiting || s.deadline < s.waitingUntil)
+      wait(state_);
   }
-  void disarm() { armed_ = false; }
-  bool fired() const { return fired_; }
+  void disarm() { state_->armed = false; }
+  bool fired() const { return state_->fired; }
 
 private:
-  void wait() {
-    waiting_ = true;
-    waitingUntil_ = deadline_;
-    timer_.expires_at(deadline_); // cancels a wait already set, whose handler then returns
-    timer_.async_wait([this, generation = ++generation_](const error_code &ec) {
-      if (ec || generation != generation_)
-        return;
-      waiting_ = false;
-      if (!armed_)
+  struct State {
+    explicit State(const Executor &executor) : timer(executor) {}
+    Timer timer;
+    Clock::time_point deadline{}, waitingUntil{};
+    void *target = nullptr;
+    void (*cancel)(void *) = nullptr;
+    uint64_t generation = 0;
+    bool armed = false, waiting = false, fired = false;
+  };
+
+  static void wait(const std::shared_ptr<State> &state) {
+    State &s = *state;
+    s.waiting = true;
+    s.waitingUntil = s.deadline;
+    s.timer.expires_at(s.deadline); // cancels a wait already set, whose handler then returns
+    s.timer.async_wait([weak = std::weak_ptr<State>(state), generation = ++s.generation](const error_code &ec) {
+      std::shared_ptr<State> state = ec ? nullptr : weak.lock();
+      if (!state || generation != state->generation)
+        return; // cancelled, overtaken by a later wait, or the watchdog is gone
+      State &s = *state;
+      s.waiting = false;
+      if (!s.armed)
         return; // nothing to watch; the next arm() sets the timer again
-      if (Clock::now() < deadline_) {
-        wait(); // the deadline moved on since
+      if (Clock::now() < s.deadline) {
+        wait(state); // the deadline moved on since
         return;
       }
-      fired_ = true;
-      armed_ = false;
-      cancel_(target_);
+      s.fired = true;
+      s.armed = false;
+      s.cancel(s.target);
     });
   }
 
-  Timer timer_;
-  Clock::time_point deadline_{}, waitingUntil_{};
-  void *target_ = nullptr;
-  void (*cancel_)(void *) = nullptr;
-  uint64_t generation_ = 0;
-  bool armed_ = false, waiting_ = false, fired_ = false;
+  std::shared_ptr<State> state_;
 };
 
 // Waits until `socket` has something to read, holding no buffer meanwhile.
