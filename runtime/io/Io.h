@@ -193,7 +193,10 @@ private:
 // Waits until `socket` has something to read, holding no buffer meanwhile.
 template <typename Socket> awaitable<IoStatus> waitReadable(Socket &socket, Watchdog &dog, Duration timeout) {
   dog.arm(socket, timeout);
-  auto [ec] = co_await socket.async_wait(asio::socket_base::wait_read, asio::as_tuple(use_awaitable));
+  int fd;
+  Ring *ring = ringFor(socket, fd);
+  auto [ec] = ring ? co_await ring->asyncWaitReadable(fd, asio::as_tuple(use_awaitable))
+                   : co_await socket.async_wait(asio::socket_base::wait_read, asio::as_tuple(use_awaitable));
   dog.disarm();
   if (!ec)
     co_return IoStatus::Ok;

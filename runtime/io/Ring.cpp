@@ -5,6 +5,8 @@
 
 #include <liburing.h>
 
+#include <poll.h>
+
 #include <cstring>
 
 namespace turnout {
@@ -90,27 +92,33 @@ void Ring::give(Op *op) {
   free_ = op;
 }
 
-void Ring::submitRead(Op *op, int fd) {
-  op->read = true;
+io_uring_sqe *Ring::entryFor(Op *op) {
   io_uring_sqe *sqe = state_->entry();
-  if (!sqe) {
+  if (!sqe)
     fail(op);
-    return;
-  }
-  io_uring_prep_recv(sqe, fd, op->iov[0].iov_base, op->iov[0].iov_len, 0);
+  return sqe;
+}
+
+void Ring::queued(Op *op, io_uring_sqe *sqe) {
   io_uring_sqe_set_data(sqe, op);
   op->inFlight = true;
   ++operations_;
   flushSoon();
 }
 
-void Ring::submitWrite(Op *op, int fd, size_t buffers) {
-  op->read = false;
-  io_uring_sqe *sqe = state_->entry();
-  if (!sqe) {
-    fail(op);
-    return;
+void Ring::submitRead(Op *op, int fd) {
+  op->kind = Kind::Read;
+  if (io_uring_sqe *sqe = entryFor(op)) {
+    io_uring_prep_recv(sqe, fd, op->iov[0].iov_base, op->iov[0].iov_len, 0);
+    queued(op, sqe);
   }
+}
+
+void Ring::submitWrite(Op *op, int fd, size_t buffers) {
+  op->kind = Kind::Write;
+  io_uring_sqe *sqe = entryFor(op);
+  if (!sqe)
+    return;
   if (buffers == 1) {
     io_uring_prep_send(sqe, fd, op->iov[0].iov_base, op->iov[0].iov_len, MSG_NOSIGNAL);
   } else {
@@ -119,10 +127,17 @@ void Ring::submitWrite(Op *op, int fd, size_t buffers) {
     op->message.msg_iovlen = buffers;
     io_uring_prep_sendmsg(sqe, fd, &op->message, MSG_NOSIGNAL);
   }
-  io_uring_sqe_set_data(sqe, op);
-  op->inFlight = true;
-  ++operations_;
-  flushSoon();
+  queued(op, sqe);
+}
+
+// One-shot: a poll that stayed armed would complete again for bytes the reads that follow
+// it take anyway.
+void Ring::submitPoll(Op *op, int fd) {
+  op->kind = Kind::Poll;
+  if (io_uring_sqe *sqe = entryFor(op)) {
+    io_uring_prep_poll_add(sqe, fd, POLLIN);
+    queued(op, sqe);
+  }
 }
 
 void Ring::fail(Op *op) {
@@ -175,7 +190,7 @@ void Ring::reap() {
     size_t bytes = 0;
     if (result > 0)
       bytes = static_cast<size_t>(result);
-    else if (result == 0 && op->read)
+    else if (result == 0 && op->kind == Kind::Read)
       ec = asio::error::eof;
     else if (result < 0)
       ec = error_code(-result, boost::system::system_category());

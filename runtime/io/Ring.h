@@ -29,6 +29,8 @@
 #include <type_traits>
 #include <vector>
 
+struct io_uring_sqe;
+
 namespace turnout {
 
 class Ring {
@@ -77,8 +79,21 @@ public:
         },
         token, fd, buffers);
   }
-  // Ends every read and write in flight on `fd` with operation_aborted, before the call
-  // returns: the descriptor may be closed right after.
+  // Completes with (error) when `fd` has something to read, or its peer closed, holding
+  // no buffer meanwhile: a socket's async_wait(wait_read) without the epoll_ctl that
+  // Asio's reactor makes for every such wait.
+  template <typename Token> auto asyncWaitReadable(int fd, Token &&token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this](auto handler, int fd) {
+          Op *op = hold([handler = std::move(handler)](boost::system::error_code ec, size_t) mutable {
+            std::move(handler)(ec);
+          });
+          submitPoll(op, fd);
+        },
+        token, fd);
+  }
+  // Ends every read, write and wait in flight on `fd` with operation_aborted, before the
+  // call returns: the descriptor may be closed right after.
   void cancel(int fd);
   // Reads and writes submitted so far.
   uint64_t operations() const { return operations_; }
@@ -87,12 +102,14 @@ private:
   static constexpr size_t kMaxBuffers = 4;
   static constexpr size_t kHandlerBytes = 160;
 
-  // One read or write in flight: its buffers, and the handler that waits for it.
+  enum class Kind : uint8_t { Read, Write, Poll };
+
+  // One read, write or wait in flight: its buffers, and the handler that waits for it.
   struct Op {
     // Runs the handler with the result (true), or destroys it unrun (false: shutdown).
     void (*finish)(Op *op, Ring &ring, bool run, boost::system::error_code ec, size_t bytes) = nullptr;
     Op *nextFree = nullptr;
-    bool read = false;
+    Kind kind = Kind::Read;
     bool inFlight = false;
     ::iovec iov[kMaxBuffers] = {};
     ::msghdr message = {};
@@ -122,6 +139,9 @@ private:
   void give(Op *op);
   void submitRead(Op *op, int fd);
   void submitWrite(Op *op, int fd, size_t buffers);
+  void submitPoll(Op *op, int fd);
+  io_uring_sqe *entryFor(Op *op); // null when there is no room, and `op` failed
+  void queued(Op *op, io_uring_sqe *sqe);
   void fail(Op *op); // completes it with no_buffer_space: no room in the ring
   void flushSoon();
   void reap();

@@ -149,8 +149,9 @@ awaitable<bool> Connection::readHead() {
 
 // For a moment the wait holds a read buffer, if the worker lends one, and the request is
 // read as it arrives; a wait for readiness alone costs a system call (epoll_ctl) per
-// request. A connection idle for longer gives the buffer back, so that thousands of idle
-// connections hold none.
+// request through epoll, and a second trip through the ring (the poll, then the read). A
+// connection idle for longer gives the buffer back, so that thousands of idle connections
+// hold none.
 awaitable<IoStatus> Connection::waitForRequest(Duration timeout) {
   constexpr Duration kBufferedWait = std::chrono::seconds(1);
   BufferPool &buffers = worker_.buffers();

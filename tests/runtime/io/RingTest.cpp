@@ -140,6 +140,38 @@ TEST_F(RingTest, CancelEndsAReadBeforeItReturns) {
   EXPECT_EQ(::recv(peer_, &byte, 1, 0), 0) << "the peer sees the close";
 }
 
+TEST_F(RingTest, AWaitForBytesEndsWhenTheyComeAndTakesNone) {
+  IoStatus status = IoStatus::Failed;
+  Timer later(context_.get_executor());
+  later.expires_after(50ms);
+  later.async_wait([&](const error_code &) { ASSERT_EQ(::send(peer_, "wake", 4, 0), 4); });
+  run([&]() -> awaitable<void> { status = co_await waitReadable(ours_, dog_, 2s); });
+  EXPECT_EQ(status, IoStatus::Ok);
+  EXPECT_EQ(ring_->operations(), 1u) << "the wait went through the ring";
+  InputBuffer in(buffers_);
+  run([&]() -> awaitable<void> { status = co_await readSome(ours_, in, dog_, 1s); });
+  EXPECT_EQ(std::string(in.data(), in.size()), "wake") << "the wait left the bytes to the read";
+}
+
+TEST_F(RingTest, AWaitForBytesEndsWhenThePeerCloses) {
+  ::close(std::exchange(peer_, -1));
+  IoStatus status = IoStatus::Failed;
+  run([&]() -> awaitable<void> { status = co_await waitReadable(ours_, dog_, 1s); });
+  EXPECT_EQ(status, IoStatus::Ok) << "readable: the read that follows finds the end";
+}
+
+TEST_F(RingTest, AWaitForBytesTimesOutThroughTheWatchdog) {
+  IoStatus status = IoStatus::Ok;
+  auto started = std::chrono::steady_clock::now();
+  run([&]() -> awaitable<void> { status = co_await waitReadable(ours_, dog_, 100ms); });
+  EXPECT_EQ(status, IoStatus::TimedOut);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 100ms);
+  // The cancelled wait is gone from the ring: the next one sees new bytes.
+  ASSERT_EQ(::send(peer_, "next", 4, 0), 4);
+  run([&]() -> awaitable<void> { status = co_await waitReadable(ours_, dog_, 1s); });
+  EXPECT_EQ(status, IoStatus::Ok);
+}
+
 TEST_F(RingTest, WritesGatheredPiecesInOrder) {
   IoStatus status = IoStatus::Failed;
   run([&]() -> awaitable<void> { status = co_await writeAll(ours_, gather("head|", "body"), dog_, 1s); });
