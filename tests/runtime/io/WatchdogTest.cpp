@@ -45,13 +45,15 @@ TEST(Watchdog, AnExpiredTimersHandlerOutlivingItsWatchdogDoesNothing) {
   asio::io_context context;
   CountingSocket socket;
   auto dog = std::make_unique<Watchdog>(context.get_executor());
-  dog->arm(socket, Duration(1));
+  // Far enough off that the loop's first look at its timers, before this handler runs,
+  // finds nothing expired (a deadline already past then queues the handler first).
+  dog->arm(socket, std::chrono::duration_cast<Duration>(50ms));
   asio::post(context, [&] {
-    std::this_thread::sleep_for(20ms); // the deadline passes meanwhile
+    std::this_thread::sleep_for(100ms); // the deadline passes meanwhile
     // Runs after the loop's next look at its timers, which queues the expired handler.
     asio::post(context, [&] { dog.reset(); });
   });
-  context.run_for(200ms);
+  context.run_for(300ms);
   EXPECT_EQ(dog, nullptr);
   EXPECT_EQ(socket.cancels, 0);
 }
