@@ -101,17 +101,28 @@ void appendLastChunk(std::string &out, const Fields &trailers) {
   out.append("\r\n");
 }
 
-std::string localResponse(int status, std::string_view body, bool close, const Fields &extra) {
+std::string localResponse(int status, std::string_view body, bool close, const Fields &fields, bool toHead) {
+  bool bodyless = status < 200 || status == 204 || status == 304;
   std::string out;
   appendStatusLine(out, status);
-  for (const auto &[name, value] : extra)
+  bool typed = false;
+  static const Fields kNone;
+  const HopByHop hopByHop(kNone); // a Connection field of the policy's names nothing to drop
+  for (const auto &[name, value] : fields) {
+    if (hopByHop(name) || route::sameFieldName(name, "content-length"))
+      continue;
+    typed = typed || route::sameFieldName(name, "content-type");
     appendField(out, name, value);
-  appendField(out, "content-type", "text/plain; charset=utf-8");
-  appendField(out, "content-length", std::to_string(body.size()));
+  }
+  if (!typed && !body.empty() && !bodyless)
+    appendField(out, "content-type", "text/plain; charset=utf-8");
+  if (!bodyless)
+    appendField(out, "content-length", std::to_string(body.size()));
   if (close)
     appendField(out, "connection", "close");
   appendFieldsEnd(out);
-  out.append(body);
+  if (!bodyless && !toHead)
+    out.append(body);
   return out;
 }
 

@@ -22,7 +22,12 @@ size_t fieldsSize(const Fields &fields);
 void appendChunk(std::string &out, std::string_view data);
 void appendLastChunk(std::string &out, const Fields &trailers);
 
-// A small complete response of the proxy's own: text/plain, with Content-Length.
-std::string localResponse(int status, std::string_view body, bool close, const Fields &extra = {});
+// A complete response of the proxy's own (an error, a policy's respond or redirect):
+// `fields` less hop-by-hop ones and Content-Length, a plain-text Content-Type when they
+// name none and there is a body, the body's Content-Length, Connection: close when
+// `close`, then the body. 1xx, 204 and 304 carry neither; an answer to HEAD states the
+// length and leaves the body out.
+std::string localResponse(int status, std::string_view body, bool close, const Fields &fields = {},
+                          bool toHead = false);
 
 } // namespace turnout::http

@@ -298,29 +298,10 @@ awaitable<void> Connection::answerLocally(route::Exchange &x) {
   if (request_.hasBody() && !request_.messageComplete())
     keepAlive_ = false;
   int status = static_cast<int>(x.response.status);
-  bool bodyless = x.request.method == "HEAD" || status == 204 || status == 304 || status < 200;
-  std::string out;
-  http::appendStatusLine(out, status);
-  bool typed = false;
-  static const http::Fields kNoFields; // a policy's Connection field names nothing to drop
-  const http::HopByHop hopByHop(kNoFields);
-  for (const auto &[name, value] : x.response.headers().fields()) {
-    if (hopByHop(name) || route::sameFieldName(name, "content-length"))
-      continue;
-    typed = typed || route::sameFieldName(name, "content-type");
-    http::appendField(out, name, value);
-  }
-  if (!typed && !x.response.body.empty())
-    http::appendField(out, "content-type", "text/plain; charset=utf-8");
-  if (status != 204 && status != 304 && status >= 200)
-    http::appendField(out, "content-length", std::to_string(x.response.body.size()));
-  if (!keepAlive_)
-    http::appendField(out, "connection", "close");
-  http::appendFieldsEnd(out);
-  if (!bodyless) {
-    out += x.response.body;
+  bool toHead = x.request.method == "HEAD";
+  std::string out = http::localResponse(status, x.response.body, !keepAlive_, x.response.headers().fields(), toHead);
+  if (!toHead && status >= 200 && status != 204 && status != 304)
     x.responseBytes = static_cast<int64_t>(x.response.body.size());
-  }
   co_await writeClient(out);
 }
 
