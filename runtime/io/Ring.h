@@ -95,7 +95,7 @@ public:
   // Ends every read, write and wait in flight on `fd` with operation_aborted, before the
   // call returns: the descriptor may be closed right after.
   void cancel(int fd);
-  // Reads and writes submitted so far.
+  // Reads, writes and waits submitted so far.
   uint64_t operations() const { return operations_; }
 
 private:
