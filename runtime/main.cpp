@@ -9,8 +9,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <map>
-
 int main(int argc, char **argv) {
   CLI::App app{"turnout: a programmable HTTP reverse proxy and load balancer", "turnout"};
   app.set_version_flag("--version", "turnout " TURNOUT_VERSION);
@@ -36,9 +34,8 @@ int main(int argc, char **argv) {
   run->add_option("--admin", config.admin.socket,
                   "A Unix socket for the control plane (routec load, versions, rollback)");
   run->add_option("--pid-file", config.pidFile, "A file to write the process id to while serving");
-  run->add_option("--io", config.io, "How sockets are read and written: uring (epoll where refused) or epoll")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, turnout::ServerConfig::Io>{
-          {"uring", turnout::ServerConfig::Io::Uring}, {"epoll", turnout::ServerConfig::Io::Epoll}}));
+  std::string io;
+  run->add_option("--io", io, "How sockets are read and written: uring (epoll where refused) or epoll");
   std::string adminHttp;
   run->add_option("--admin-http", adminHttp, "The control plane over HTTP on a loopback HOST:PORT (needs a token)");
   run->add_option("--admin-token-file", config.admin.tokenFile, "The bearer token the admin HTTP listener requires");
@@ -60,6 +57,15 @@ int main(int argc, char **argv) {
       fmt::print(stderr, "{}: the config names no policy (key 'policy')\n", configPath);
       return 2;
     }
+  }
+  if (!io.empty()) {
+    std::string error;
+    auto parsed = turnout::parseIo(io, error);
+    if (!parsed) {
+      fmt::print(stderr, "turnout: --io {}\n", error);
+      return 2;
+    }
+    config.io = *parsed;
   }
   if (!adminHttp.empty()) {
     std::string error;

@@ -56,6 +56,15 @@ std::optional<ListenAddress> parseListenAddress(const std::string &text, std::st
   return out;
 }
 
+std::optional<ServerConfig::Io> parseIo(const std::string &text, std::string &error) {
+  if (text == "uring")
+    return ServerConfig::Io::Uring;
+  if (text == "epoll")
+    return ServerConfig::Io::Epoll;
+  error = fmt::format("must be uring or epoll, not '{}'", text);
+  return std::nullopt;
+}
+
 std::optional<ListenAddress> parseAdminHttpAddress(const std::string &text, std::string &error) {
   std::optional<ListenAddress> address = parseListenAddress(text, error);
   if (!address)
@@ -244,10 +253,11 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
              }},
             {"io",
              [&](const YAML::Node &node, const std::string &name) {
-               std::string io = r.string(node, name);
-               if (io != "uring" && io != "epoll")
-                 r.fail(node, fmt::format("'{}' must be uring or epoll, not '{}'", name, io));
-               config.io = io == "uring" ? ServerConfig::Io::Uring : ServerConfig::Io::Epoll;
+               std::string error;
+               if (auto io = parseIo(r.string(node, name), error))
+                 config.io = *io;
+               else
+                 r.fail(node, fmt::format("'{}' {}", name, error));
              }},
             {"pid_file", [&](const YAML::Node &node, const std::string &name) { config.pidFile = r.string(node, name); }},
             {"upgrade_socket",

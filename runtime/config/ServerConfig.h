@@ -91,6 +91,10 @@ struct ServerConfig {
   unsigned threadCount() const;
 };
 
+// "uring" or "epoll" (the config's `io`, `turnout run --io`); nothing, and why in
+// `error`, for another name.
+std::optional<ServerConfig::Io> parseIo(const std::string &text, std::string &error);
+
 // Reads a YAML server config. Unknown keys and bad values are errors naming the key and
 // its FILE:LINE:COL; returns nothing and says why in `error`.
 std::optional<ServerConfig> loadServerConfig(const std::string &path, std::string &error);
