@@ -2,6 +2,9 @@
 """Generates a large Route policy of host + path routing rules, as a big site's gateway
 would have: N rules over U upstreams, with a few regex redirects and ACL checks mixed in.
 
+Its peers are loopback addresses where nothing listens (127.X.Y.1 and .2): a benchmark that
+serves it connects nowhere off this machine, and a routed request meets a dead peer.
+
 usage: gen_policy.py RULES [UPSTREAMS] > policy.route
 """
 import sys
@@ -11,8 +14,8 @@ upstreams = int(sys.argv[2]) if len(sys.argv) > 2 else max(1, min(100, rules // 
 
 out = []
 for u in range(upstreams):
-    out.append(f'upstream u{u} {{\n    servers = ["10.{u // 250}.{u % 250}.1:8080", '
-               f'"10.{u // 250}.{u % 250}.2:8080" weight 2]\n    retries = 1\n}}\n')
+    out.append(f'upstream u{u} {{\n    servers = ["127.{u // 250 + 1}.{u % 250}.1:8080", '
+               f'"127.{u // 250 + 1}.{u % 250}.2:8080" weight 2]\n    retries = 1\n}}\n')
 out.append("acl internal { 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, ::1/128 }\n")
 out.append("on request {\n")
 routed = 0

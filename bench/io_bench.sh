@@ -22,6 +22,7 @@ source "$root/bench/origin.sh"
 start_origin $origin_port 10
 printf 'upstream origin { servers = ["127.0.0.1:%s"] }\non request { route origin }\n' \
   $origin_port > "$work/bare.route"
+require_loopback "$work/bare.route"
 taskset -c 0 "$turnout" run "$work/bare.route" --listen 127.0.0.1:$uring_port --threads 1 --io uring \
   2>>"$work/turnout.log" & uring_pid=$!
 pids+=($uring_pid)

@@ -1,7 +1,8 @@
 # What the proxy benchmarks share (sourced, not run): a scratch folder that goes on exit
 # with every process started in `pids`, a wait for a port, the nginx origin they all
-# proxy to, and nginx's and HAProxy's configurations as the peer proxies. Sets `work` and
-# `pids`.
+# proxy to, nginx's and HAProxy's configurations as the peer proxies, and the check that a
+# policy turnout serves sends traffic to loopback alone. Sets `work` and `pids`; needs
+# `root` and `build`.
 work=$(mktemp -d /tmp/turnout-bench.XXXXXX)
 chmod 755 "$work" # nginx's workers run as nobody
 pids=()
@@ -11,6 +12,12 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# require_loopback POLICY...: exits naming any peer off loopback (tests/runtime/harness.py
+# asks routec for the peers). A benchmark connects to this machine alone.
+require_loopback() {
+  python3 "$root/tests/runtime/harness.py" require-loopback "$build/compiler/routec" "$@" || exit 1
+}
 
 wait_port() {
   for _ in $(seq 100); do

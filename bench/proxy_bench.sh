@@ -59,6 +59,7 @@ haproxy_conf $haproxy_port $origin_port
 
 # start_turnout POLICY PORT: sets started_pid.
 start_turnout() {
+  require_loopback "$1"
   taskset -c 0 "$turnout" run "$1" --listen 127.0.0.1:$2 --threads 1 2>>"$work/turnout.log" &
   started_pid=$!
   pids+=($started_pid)

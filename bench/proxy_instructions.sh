@@ -42,6 +42,7 @@ count() {
 
 printf 'upstream origin { servers = ["127.0.0.1:%s"] }\non request { route origin }\n' \
   $origin_port > "$work/bare.route"
+require_loopback "$work/bare.route"
 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/turnout.cg" \
   "$build/runtime/turnout" run "$work/bare.route" --listen 127.0.0.1:$proxy_port --threads 1 \
   2>/dev/null & turnout_pid=$!

@@ -22,13 +22,11 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "release")
 TURNOUT = os.path.join(BUILD, "runtime", "turnout")
+sys.path.insert(0, os.path.join(ROOT, "tests", "runtime"))
+import harness  # noqa: E402  (the loopback guard the tests use)
+from harness import free_port  # noqa: E402
+harness.ROUTEC = os.path.join(BUILD, "compiler", "routec")
 RELOADS = int(os.environ.get("RELOADS", "100"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(predicate, timeout=15):
@@ -54,7 +52,9 @@ def percentiles(samples):
 
 
 def turnout_reloads(work, policy_path):
-    source = open(policy_path).read()
+    """Reloads of `policy_path`, served as its loopback copy: the examples' peers are a
+    real deployment's addresses, and a served policy's health checks probe at once."""
+    source = open(harness.loopback_copy(policy_path, work)).read()
     admin = os.path.join(work, "admin.sock")
     port = free_port()
     paths = [os.path.join(work, f"reload{i}.route") for i in range(2)]

@@ -136,4 +136,10 @@ LoadedPolicy *Compilation::loadText(const std::string &path, std::string text) {
   return finish(std::make_unique<LoadedPolicy>(), root);
 }
 
+LoadedPolicy *Compilation::loadFiles(const std::vector<std::pair<std::string, std::string>> &files) {
+  for (size_t i = 1; i < files.size(); ++i)
+    provide(files[i].first, files[i].second);
+  return loadText(files.front().first, files.front().second);
+}
+
 } // namespace route

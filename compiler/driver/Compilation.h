@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace route {
@@ -37,6 +38,9 @@ public:
   // Makes `path` read as `text` when imported, without the file system (the sources an
   // artifact carries).
   void provide(const std::string &path, std::string text);
+  // Loads a policy from its files alone, as an artifact carries them: path and text, the
+  // root first, then the files it imports.
+  LoadedPolicy *loadFiles(const std::vector<std::pair<std::string, std::string>> &files);
 
 private:
   struct ImportFrame;

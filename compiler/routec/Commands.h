@@ -23,6 +23,8 @@ struct DumpOptions {
   bool ast = false;
   bool ir = false;
   bool assembly = false;
+  bool upstreams = false; // every upstream's peers, as text or (json) JSON
+  bool json = false;
 };
 int dump(const DumpOptions &options);
 

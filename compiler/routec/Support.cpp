@@ -1,16 +1,46 @@
 #include "routec/Support.h"
 
+#include "artifact/Artifact.h"
 #include "routec/Commands.h"
 
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <fstream>
+#include <optional>
+#include <sstream>
 
 namespace routec {
 
+namespace {
+
+// An artifact's sources, or nothing when `path` is not an artifact (it may be a source, or
+// unreadable: Compilation::load reports that). `error` is set for a damaged artifact.
+std::optional<route::Artifact> readArtifactAt(const std::string &path, std::string &error) {
+  std::ifstream in(path, std::ios::binary);
+  char head[64] = {};
+  in.read(head, sizeof head);
+  if (!route::looksLikeArtifact(std::string_view(head, static_cast<size_t>(in.gcount()))))
+    return std::nullopt;
+  in.clear();
+  in.seekg(0);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return route::readArtifact(bytes.view(), error);
+}
+
+} // namespace
+
 route::LoadedPolicy *loadPolicy(route::Compilation &compilation, const std::string &path,
                                 int &exitCode) {
-  route::LoadedPolicy *policy = compilation.load(path);
+  std::string error;
+  std::optional<route::Artifact> artifact = readArtifactAt(path, error);
+  if (!error.empty()) {
+    std::fprintf(stderr, "%s: %s\n", path.c_str(), error.c_str());
+    exitCode = kExitUsage;
+    return nullptr;
+  }
+  route::LoadedPolicy *policy = artifact ? compilation.loadFiles(artifact->files) : compilation.load(path);
   std::fputs(compilation.diags().renderText().c_str(), stderr);
   if (!policy) {
     exitCode = kExitUsage;

@@ -40,8 +40,13 @@ int main(int argc, char **argv) {
   CLI::Option *ir = dumpCommand->add_flag("--ir", dump.ir, "The JIT's optimised LLVM IR");
   CLI::Option *assembly =
       dumpCommand->add_flag("--asm", dump.assembly, "The JIT's machine code, as assembly");
-  ast->excludes(ir, assembly);
-  ir->excludes(assembly);
+  CLI::Option *upstreams = dumpCommand->add_flag(
+      "--upstreams", dump.upstreams,
+      "Every upstream's peers (where the proxy connects and health checks probe): a line each");
+  dumpCommand->add_flag("--json", dump.json, "With --upstreams: as JSON");
+  ast->excludes(ir, assembly, upstreams);
+  ir->excludes(assembly, upstreams);
+  assembly->excludes(upstreams);
 
   routec::TestOptions test;
   CLI::App *testCommand = app.add_subcommand("test", "Run the test blocks of policies");

@@ -60,9 +60,7 @@ std::shared_ptr<const Policy> Policy::load(const std::string &path, std::string 
       diagnostics = fmt::format("{}: {}\n", path, error);
       return nullptr;
     }
-    for (size_t i = 1; i < artifact->files.size(); ++i)
-      policy->compilation_->provide(artifact->files[i].first, artifact->files[i].second);
-    policy->loaded_ = policy->compilation_->loadText(artifact->files[0].first, artifact->files[0].second);
+    policy->loaded_ = policy->compilation_->loadFiles(artifact->files);
   } else {
     policy->loaded_ = policy->compilation_->load(path);
   }

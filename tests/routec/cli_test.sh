@@ -109,6 +109,18 @@ contains dump-asm out "route_phase_request:"
 check dump-needs-a-view 2 "$routec" dump examples/maintenance.route
 check dump-one-view 2 "$routec" dump --ast --ir examples/maintenance.route
 check dump-bad-policy 1 "$routec" dump --ast "$work/bad.route"
+# routec dump --upstreams: every peer the proxy would connect to (the tests' loopback guard
+# reads it), from a source or from an artifact's sources.
+check dump-upstreams 0 "$routec" dump --upstreams examples/api_gateway.route
+contains dump-upstreams out "users 10.0.1.10:8080 weight 1"
+contains dump-upstreams out "legacy 10.0.9.5:80 weight 1"
+check dump-upstreams-json 0 "$routec" dump --upstreams --json examples/canary.route
+contains dump-upstreams-json out '"address": "10.0.0.1:8080"'
+contains dump-upstreams-json out '"weight": 3'
+check dump-json-alone 2 "$routec" dump --ast --json examples/canary.route
+check dump-upstreams-build 0 "$routec" build examples/maintenance.route -o "$work/maintenance.art"
+check dump-upstreams-artifact 0 "$routec" dump --upstreams "$work/maintenance.art"
+contains dump-upstreams-artifact out "site 192.168.10.21:8080 weight 1"
 
 # routec test: one line per failure with its location, then the plain closing count.
 check test-pass 0 "$routec" test examples/redirects.route examples/canary.route

@@ -46,6 +46,8 @@ class Admin:
         self.file = self.socket.makefile("rw")
 
     def ask(self, request):
+        if isinstance(request, dict) and request.get("command") == "load" and "path" in request:
+            harness.require_loopback(request["path"])
         self.file.write((request if isinstance(request, str) else json.dumps(request)) + "\n")
         self.file.flush()
         return json.loads(self.file.readline())
@@ -101,6 +103,8 @@ class Load:
 
 
 def routec(*args):
+    if args[0] == "load":
+        harness.require_loopback(args[-1])
     return subprocess.run([harness.ROUTEC, *args], capture_output=True, text=True, timeout=60)
 
 

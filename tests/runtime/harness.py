@@ -1,11 +1,24 @@
 """What the end-to-end tests of turnout share: free ports, origins (examples/origin.py) and
 proxies started and stopped by the tests, curl and raw-socket clients. Loopback only.
 
+Every test stays on this machine: it connects to 127.0.0.0/8 and [::1] alone. turnout
+connects wherever its policy's peers are (and its health checks probe them at once), so
+`start` refuses to start it on a policy that names a peer off loopback, and the admin
+loads of the tests go through `require_loopback` too. A policy written for a real
+deployment (examples/) is served as `loopback_copy` makes it: every peer that is not on
+loopback becomes a closed loopback port, a dead peer.
+
 TURNOUT and ROUTEC name the binaries; the test scripts set them from their arguments.
 TURNOUT_IO in the environment (uring or epoll) chooses how the proxies started here read
 and write their sockets; unset, turnout's default.
+
+As a command, for the benchmark scripts:
+  harness.py require-loopback ROUTEC POLICY...    exit 1 naming any peer off loopback
+  harness.py loopback-copy ROUTEC POLICY OUT      write OUT with such peers on closed ports
 """
 import hashlib
+import ipaddress
+import json
 import os
 import re
 import signal
@@ -27,6 +40,66 @@ IO = os.environ.get("TURNOUT_IO")
 STARTED = []  # every process a test started: none outlives the test run
 
 
+def peers(policy):
+    """The peers of `policy` (a source or an artifact) as `routec dump --upstreams` reads
+    them: (upstream, address, host) each; None when routec cannot read the policy, which
+    turnout then refuses to serve as well."""
+    result = subprocess.run([ROUTEC, "dump", "--upstreams", "--json", policy], capture_output=True, text=True)
+    if result.returncode != 0:
+        return None
+    return [(u["name"], p["address"], p["host"]) for u in json.loads(result.stdout)["upstreams"] for p in u["peers"]]
+
+
+def on_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # another name: resolving it would already leave the machine
+
+
+def off_loopback(policy):
+    return [f"{upstream} {address}" for upstream, address, host in peers(policy) or [] if not on_loopback(host)]
+
+
+def require_loopback(policy):
+    """Refuses a policy whose peers are not all on loopback: a test must never make turnout
+    connect (or probe) anywhere else."""
+    outside = off_loopback(policy)
+    if outside:
+        raise RuntimeError(f"{policy} names peers off loopback ({', '.join(outside)}): "
+                           "serve harness.loopback_copy(...) of it instead")
+
+
+def loopback_copy(policy, directory):
+    """Writes a copy of the source `policy` into `directory` in which every peer off
+    loopback is a closed loopback port (a dead peer: connects are refused at once); returns
+    its path. The original keeps its realistic addresses."""
+    with open(policy) as f:
+        text = f.read()
+    for address in {address for _, address, host in peers(policy) or [] if not on_loopback(host)}:
+        text = text.replace(f'"{address}"', f'"127.0.0.1:{free_port()}"')
+    copy = os.path.join(directory, "loopback-" + os.path.basename(policy))
+    with open(copy, "w") as f:
+        f.write(text)
+    require_loopback(copy)
+    return copy
+
+
+def served_policy(command):
+    """The policy a turnout command line serves, or None: `run POLICY`, or `--config FILE`'s
+    `policy:` key."""
+    args = list(command[1:])
+    if "run" in args and args.index("run") + 1 < len(args):
+        return args[args.index("run") + 1]
+    if "--config" in args and args.index("--config") + 1 < len(args):
+        with open(args[args.index("--config") + 1]) as f:
+            match = re.search(r"^policy:\s*(\S+)\s*$", f.read(), re.M)
+        return match.group(1) if match else None
+    return None
+
+
 @atexit.register
 def _stop_leftovers():
     for process in STARTED:
@@ -37,7 +110,10 @@ def _stop_leftovers():
 
 def start(command, **kwargs):
     """Starts a process for a test; its stdout goes nowhere (a process left running must
-    not hold the test runner's output open)."""
+    not hold the test runner's output open). turnout only on a policy whose peers are all
+    on loopback."""
+    if command[0] == TURNOUT and served_policy(command):
+        require_loopback(served_policy(command))
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, **kwargs)
     STARTED.append(process)
     return process
@@ -184,3 +260,19 @@ def raw(port, data, timeout=5, read_all=True):
 
 def statuses(response_bytes):
     return [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3})", response_bytes)]
+
+
+if __name__ == "__main__":
+    usage = "usage: harness.py require-loopback ROUTEC POLICY... | loopback-copy ROUTEC POLICY OUT"
+    if len(sys.argv) < 4:
+        sys.exit(usage)
+    ROUTEC = sys.argv[2]
+    if sys.argv[1] == "require-loopback":
+        outside = [f"{policy}: {peer}" for policy in sys.argv[3:] for peer in off_loopback(policy)]
+        if outside:
+            sys.exit("peers off loopback:\n  " + "\n  ".join(outside))
+    elif sys.argv[1] == "loopback-copy" and len(sys.argv) == 5:
+        copy = loopback_copy(sys.argv[3], os.path.dirname(os.path.abspath(sys.argv[4])))
+        os.replace(copy, sys.argv[4])
+    else:
+        sys.exit(usage)

@@ -2,7 +2,7 @@
 """End-to-end tests of the turnout proxy: real processes on loopback only.
 
 Each test class starts its own origins (examples/origin.py) and its own turnout, drives
-them with curl and raw sockets, and stops them. Usage: proxy_test.py TURNOUT [unittest args]
+them with curl and raw sockets, and stops them. Usage: proxy_test.py TURNOUT ROUTEC [unittest args]
 """
 import os
 import re
@@ -18,8 +18,9 @@ import unittest
 import harness
 from harness import PATTERN, Origin, Proxy, curl, free_port, pattern_sha256, raw, rss_kb, statuses, wait_for_port
 
-if len(sys.argv) > 1:
+if len(sys.argv) > 2:
     harness.TURNOUT = os.path.abspath(sys.argv.pop(1))
+    harness.ROUTEC = os.path.abspath(sys.argv.pop(1))
 
 
 class LoadBalancing(unittest.TestCase):
@@ -538,15 +539,45 @@ timeouts:
 
 class Examples(unittest.TestCase):
     """The policies of examples/ served by turnout and driven through curl (the answers
-    they give themselves: their upstreams are not on this machine)."""
+    they give themselves). Their peers name a real deployment's addresses: each is served
+    as a copy whose peers off loopback are closed loopback ports."""
 
     def serve(self, name):
+        directory = tempfile.mkdtemp(prefix="turnout-test-")
+        policy = harness.loopback_copy(os.path.join(harness.ROOT, "examples", name), directory)
         port = free_port()
-        process = subprocess.Popen([harness.TURNOUT, "run", os.path.join(harness.ROOT, "examples", name), "--listen",
-                                    f"127.0.0.1:{port}", "--threads", "1"], stderr=subprocess.DEVNULL)
+        process = harness.start([harness.TURNOUT, "run", policy, "--listen", f"127.0.0.1:{port}", "--threads", "1"],
+                                stderr=subprocess.DEVNULL)
         self.addCleanup(lambda: (process.terminate(), process.wait()))
         wait_for_port(port, process)
         return f"http://127.0.0.1:{port}"
+
+    def test_a_policy_with_peers_off_loopback_is_never_started(self):
+        for name in ("api_gateway.route", "maintenance.route", "canary.route", "load_balancer.route"):
+            policy = os.path.join(harness.ROOT, "examples", name)
+            with self.subTest(name):
+                with self.assertRaisesRegex(RuntimeError, "names peers off loopback"):
+                    harness.start([harness.TURNOUT, "run", policy, "--listen", f"127.0.0.1:{free_port()}"])
+        with tempfile.TemporaryDirectory() as directory:
+            config = os.path.join(directory, "turnout.yaml")
+            with open(config, "w") as f:
+                f.write(f"policy: {os.path.join(harness.ROOT, 'examples', 'maintenance.route')}\n")
+            with self.assertRaisesRegex(RuntimeError, r"site 192\.168\.10\.20:8080"):
+                harness.start([harness.TURNOUT, "--config", config])
+            named = os.path.join(directory, "named.route")
+            with open(named, "w") as f:
+                f.write('upstream far { servers = ["origin.example.com:80", "[::1]:8080"] }\non request { route far }\n')
+            self.assertEqual(harness.off_loopback(named), ["far origin.example.com:80"])
+
+    def test_the_loopback_copy_keeps_the_policy_and_moves_its_peers(self):
+        with tempfile.TemporaryDirectory() as directory:
+            original = os.path.join(harness.ROOT, "examples", "api_gateway.route")
+            copy = harness.loopback_copy(original, directory)
+            self.assertEqual(harness.off_loopback(copy), [])
+            self.assertEqual([upstream for upstream, _, _ in harness.peers(copy)],
+                             [upstream for upstream, _, _ in harness.peers(original)])
+            self.assertTrue(all(host == "127.0.0.1" for _, _, host in harness.peers(copy)))
+            self.assertIn('"10.0.1.10:8080"', open(original).read())
 
     def test_every_example_serves(self):
         for name in sorted(os.listdir(os.path.join(harness.ROOT, "examples"))):
