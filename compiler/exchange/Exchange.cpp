@@ -1,5 +1,9 @@
 #include "exchange/Exchange.h"
 
+#include "exchange/WireSyntax.h"
+
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 #include <utility>
@@ -87,6 +91,7 @@ PhaseRunner interpreted(const Interpreter &interpreter) {
 }
 
 void Exchange::runPhase(const PhaseRunner &policy, schema::Phase phase) {
+  phase_ = phase;
   route_arena_reset(arena_.arena);
   RouteCtx ctx{this, arena_.arena, &current_};
   policy(phase, &ctx, &trace);
@@ -121,6 +126,19 @@ HttpRequest Exchange::upstreamRequest() const {
   return r;
 }
 
+std::string describe(const Fault &fault, const SourceManager &sources) {
+  std::string where = "?";
+  if (fault.where.valid()) {
+    LineColumn lc = sources.lineColumn(fault.where.file, fault.where.begin);
+    where = fmt::format("{}:{}:{}", sources.path(fault.where.file), lc.line, lc.column);
+  }
+  return fmt::format("{}: run-time error in the {} phase: {}", where, schema::phase(fault.phase).name, fault.what);
+}
+
+void Exchange::answerFault() {
+  response = {500, "internal server error\n"};
+}
+
 void Exchange::answer(const Decision &d) {
   response = {d.status, d.kind == Decision::Kind::Redirect ? "" : d.body};
   if (d.kind == Decision::Kind::Redirect)
@@ -129,7 +147,18 @@ void Exchange::answer(const Decision &d) {
 
 void Exchange::run(const Program &program, const PhaseRunner &policy) {
   current_ = &decision;
+  runPhases(program, policy);
+  if (fault)
+    answerFault();
+  responseBytes = static_cast<int64_t>(response.body.size());
+  runPhase(policy, schema::Phase::Log);
+}
+
+// Every phase but log, as the proxy runs them; a fault ends the walk where it happened.
+void Exchange::runPhases(const Program &program, const PhaseRunner &policy) {
   runPhase(policy, schema::Phase::Request);
+  if (fault)
+    return;
   switch (decision.kind) {
   case Decision::Kind::Route: {
     const ast::UpstreamDecl *upstream = program.upstreams[decision.upstream];
@@ -140,9 +169,13 @@ void Exchange::run(const Program &program, const PhaseRunner &policy) {
     }
     upstreamAttempt = 1;
     runPhase(policy, schema::Phase::UpstreamRequest);
+    if (fault)
+      return;
     if (originError.empty()) {
       upstreamResponse = origin;
       runPhase(policy, schema::Phase::UpstreamResponse);
+      if (fault)
+        return;
       response.viewUpstream(upstreamResponse);
       break;
     }
@@ -157,6 +190,8 @@ void Exchange::run(const Program &program, const PhaseRunner &policy) {
     // retry until the upstream's retries are spent.
     for (;;) {
       const Decision &onError = runErrorPhase(policy);
+      if (fault)
+        return;
       if (onError.kind == Decision::Kind::Respond || onError.kind == Decision::Kind::Redirect) {
         answer(onError);
         break;
@@ -179,8 +214,6 @@ void Exchange::run(const Program &program, const PhaseRunner &policy) {
     break;
   }
   runPhase(policy, schema::Phase::Response);
-  responseBytes = static_cast<int64_t>(response.body.size());
-  runPhase(policy, schema::Phase::Log);
 }
 
 namespace {
@@ -213,6 +246,7 @@ std::string difference(const Exchange &a, const Exchange &b) {
       {"upstream response headers", {text(a.upstreamResponse.headers), text(b.upstreamResponse.headers)}},
       {"error status", {std::to_string(a.errorStatus), std::to_string(b.errorStatus)}},
       {"error decisions", {std::to_string(a.errorDecisions.size()), std::to_string(b.errorDecisions.size())}},
+      {"fault", {a.fault ? a.fault->what : "", b.fault ? b.fault->what : ""}},
   };
   for (const auto &[what, values] : parts)
     if (values.first != values.second)
@@ -332,8 +366,50 @@ RouteIp route_get_ip(RouteCtx *ctx, uint32_t variable) {
   return route_ParseIp({text.data(), text.size()});
 }
 
-void route_set_str(RouteCtx *ctx, uint32_t variable, RouteStr value) {
+// Records why a write was refused (the first refusal of the exchange stands) and returns
+// nonzero for the caller to end the phase (route/abi.h).
+static int refuse(RouteCtx *ctx, std::string what) {
   Exchange &x = *ctx->exchange;
+  if (!x.fault)
+    x.fault = route::Fault{std::move(what), {}, x.currentPhase()};
+  return 1;
+}
+
+static const char *nameOf(uint32_t variable) { return route::schema::variables()[variable].name; }
+
+// What a policy may write into a request line or a head, or why not ("" when it may).
+static std::string wireProblem(V variable, std::string_view text) {
+  switch (variable) {
+  case V::ReqMethod:
+  case V::UpstreamReqMethod:
+    return route::wire::isToken(text) ? "" : "a method is a token: letters, digits and !#$%&'*+-.^_`|~";
+  case V::ReqPath:
+  case V::UpstreamReqPath:
+  case V::ReqQuery:
+  case V::UpstreamReqQuery:
+    return route::wire::isTargetPart(text) ? "" : "a request target cannot hold a space, '#' or a control character";
+  default:
+    return "";
+  }
+}
+
+// How a refused value is shown: quoted, escaped, and cut after 64 bytes.
+static std::string shown(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text.substr(0, 64)) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\')
+      out += fmt::format("\\x{:02x}", u);
+    else
+      out += c;
+  }
+  return out + (text.size() > 64 ? "\"..." : "\"");
+}
+
+int route_set_str(RouteCtx *ctx, uint32_t variable, RouteStr value) {
+  Exchange &x = *ctx->exchange;
+  if (std::string problem = wireProblem(route::variableOf(variable), route::view(value)); !problem.empty())
+    return refuse(ctx, fmt::format("{} = {}: {}", nameOf(variable), shown(route::view(value)), problem));
   std::string text(route::view(value));
   switch (route::variableOf(variable)) {
   case V::ReqMethod:
@@ -360,11 +436,15 @@ void route_set_str(RouteCtx *ctx, uint32_t variable, RouteStr value) {
   default:
     break;
   }
+  return 0;
 }
 
-void route_set_int(RouteCtx *ctx, uint32_t variable, int64_t value) {
+int route_set_int(RouteCtx *ctx, uint32_t variable, int64_t value) {
   Exchange &x = *ctx->exchange;
-  switch (route::variableOf(variable)) {
+  V id = route::variableOf(variable);
+  if ((id == V::UpstreamRespStatus || id == V::RespStatus || id == V::ErrorStatus) && !route::wire::isFinalStatus(value))
+    return refuse(ctx, fmt::format("{} = {}: a status is from 200 to 599", nameOf(variable), value));
+  switch (id) {
   case V::UpstreamRespStatus:
     x.upstreamResponse.status = value;
     break;
@@ -377,6 +457,7 @@ void route_set_int(RouteCtx *ctx, uint32_t variable, int64_t value) {
   default:
     break;
   }
+  return 0;
 }
 
 RouteStr route_field_get(RouteCtx *ctx, uint32_t variable, RouteStr name) {
@@ -406,22 +487,46 @@ int route_field_has(RouteCtx *ctx, uint32_t variable, RouteStr name) {
   return headers && headers->has(key);
 }
 
-void route_field_set(RouteCtx *ctx, uint32_t variable, RouteStr name, RouteStr value) {
+int route_field_set(RouteCtx *ctx, uint32_t variable, RouteStr name, RouteStr value) {
+  if (!route::wire::isToken(route::view(name)))
+    return refuse(ctx, fmt::format("{}[{}]: a header name is a token: letters, digits and !#$%&'*+-.^_`|~",
+                                   nameOf(variable), shown(route::view(name))));
+  if (!route::wire::isFieldValue(route::view(value)))
+    return refuse(ctx, fmt::format("{}[{}] = {}: a header value cannot hold CR, LF, NUL or another control "
+                                   "character but tab",
+                                   nameOf(variable), shown(route::view(name)), shown(route::view(value))));
   changeHeaders(*ctx->exchange, variable, [&](auto &fields) { fields.set(route::view(name), route::view(value)); });
+  return 0;
 }
 
 void route_field_delete(RouteCtx *ctx, uint32_t variable, RouteStr name) {
   changeHeaders(*ctx->exchange, variable, [&](auto &fields) { fields.remove(route::view(name)); });
 }
 
-void route_respond(RouteCtx *ctx, int64_t status, RouteStr body) {
+int route_respond(RouteCtx *ctx, int64_t status, RouteStr body) {
+  if (!route::wire::isFinalStatus(status))
+    return refuse(ctx, fmt::format("respond {}: a status is from 200 to 599", status));
   route::Decision &d = **ctx->decision;
   d = {route::Decision::Kind::Respond, status, std::string(route::view(body)), "", 0};
+  return 0;
 }
 
-void route_redirect(RouteCtx *ctx, int64_t status, RouteStr location) {
+int route_redirect(RouteCtx *ctx, int64_t status, RouteStr location) {
+  if (status < 300 || status > 399)
+    return refuse(ctx, fmt::format("redirect {}: a redirect's status is from 300 to 399", status));
+  if (!route::wire::isFieldValue(route::view(location)))
+    return refuse(ctx, fmt::format("redirect to {}: a Location cannot hold CR, LF, NUL or another control "
+                                   "character but tab",
+                                   shown(route::view(location))));
   route::Decision &d = **ctx->decision;
   d = {route::Decision::Kind::Redirect, status, "", std::string(route::view(location)), 0};
+  return 0;
+}
+
+void route_fault(RouteCtx *ctx, uint32_t file, uint32_t offset) {
+  Exchange &x = *ctx->exchange;
+  if (x.fault && !x.fault->where.valid())
+    x.fault->where = {file, offset, offset};
 }
 
 void route_route(RouteCtx *ctx, uint32_t upstream) {

@@ -61,6 +61,18 @@ private:
   EditedHeaders headers_; // a copy owns its fields (the upstream it viewed is another's)
 };
 
+// A write the host refused because its value cannot go on the wire (route/abi.h): a
+// run-time error of the statement that made it. That phase ended there; the exchange is
+// answered 500, and nothing of what the policy wrote is sent.
+struct Fault {
+  std::string what;  // the variable and why: `resp.header["location"]: ... CR ...`
+  SourceRange where; // the statement
+  schema::Phase phase = schema::Phase::Request;
+};
+
+// "policy.route:12:5: run-time error in the response phase: resp.header[...] = ...: ..."
+std::string describe(const Fault &fault, const SourceManager &sources);
+
 struct Decision {
   enum class Kind { None, Respond, Redirect, Route, Retry } kind = Kind::None;
   int64_t status = 0;
@@ -156,6 +168,10 @@ public:
   int64_t errorStatus = 0;
   std::string errorKind, errorMessage;
   std::vector<SourceRange> trace;
+  std::optional<Fault> fault; // the first refused write, if any
+
+  // The answer to an exchange whose policy faulted: 500, the policy's own headers gone.
+  void answerFault();
 
   // Runs the phases as the proxy would: request; then upstream_request, the origin's
   // answer or error (and the error phase), upstream_response when routed; response; log.
@@ -175,9 +191,13 @@ public:
 
   // Sets the response to what a respond or redirect decision says.
   void answer(const Decision &d);
+  // The phase running, or that ran last.
+  schema::Phase currentPhase() const { return phase_; }
 
 private:
   friend struct ::RouteCtx;
+
+  void runPhases(const Program &program, const PhaseRunner &policy);
 
   // The memory of one phase's values, reused phase after phase: the exchange's own, or a
   // borrowed one. A copied exchange gets an arena of its own.
@@ -198,6 +218,7 @@ private:
   EditedHeaders upstreamHeaders_; // over request.headers, once changed
   bool upstreamHeadersChanged_ = false;
   Decision *current_ = &decision; // where route_respond() and friends record
+  schema::Phase phase_ = schema::Phase::Request; // the phase running, for a fault's record
 };
 
 // Where two runs of the same exchange ended differently (the decision, the response, the

@@ -541,6 +541,15 @@ struct Interpreter::Impl {
       f.trace->push_back(where);
   }
 
+  // A write the host refused (route/abi.h) is a run-time error of its statement: the host
+  // learns where, and the phase ends.
+  static Flow refused(int status, const ast::Stmt &stmt, Frame &f) {
+    if (status == 0)
+      return Flow::Next;
+    route_fault(f.ctx, stmt.range.file, stmt.range.begin);
+    return Flow::End;
+  }
+
   Flow exec(const ast::Block &block, Frame &f) const {
     size_t scope = f.locals.size();
     for (const ast::StmtPtr &stmt : block.stmts) {
@@ -577,15 +586,13 @@ struct Interpreter::Impl {
       if (assign.target->kind == ast::ExprKind::Index) {
         const auto &x = ast::as<ast::IndexExpr>(*assign.target);
         Value key = eval(*x.index, f);
-        route_field_set(f.ctx, variableIndex(*fieldVariable(*x.base)), key.s, value.s);
-        return Flow::Next;
+        return refused(route_field_set(f.ctx, variableIndex(*fieldVariable(*x.base)), key.s, value.s), stmt, f);
       }
       schema::VariableId id = *ast::as<ast::MemberExpr>(*assign.target).variable;
       if (variable(id).type == schema::FieldType::String)
-        route_set_str(f.ctx, variableIndex(id), value.s);
-      else
-        route_set_int(f.ctx, variableIndex(id), value.kind == Value::Kind::Bool ? value.b : value.i);
-      return Flow::Next;
+        return refused(route_set_str(f.ctx, variableIndex(id), value.s), stmt, f);
+      return refused(route_set_int(f.ctx, variableIndex(id), value.kind == Value::Kind::Bool ? value.b : value.i),
+                     stmt, f);
     }
     case ast::StmtKind::Delete: {
       const auto &x = ast::as<ast::IndexExpr>(*ast::as<ast::DeleteStmt>(stmt).target);
@@ -597,14 +604,14 @@ struct Interpreter::Impl {
       const auto &r = ast::as<ast::RespondStmt>(stmt);
       traced(f, stmt.range);
       Value status = eval(*r.status, f);
-      route_respond(f.ctx, status.i, r.body ? eval(*r.body, f).s : RouteStr{"", 0});
+      refused(route_respond(f.ctx, status.i, r.body ? eval(*r.body, f).s : RouteStr{"", 0}), stmt, f);
       return Flow::End;
     }
     case ast::StmtKind::Redirect: {
       const auto &r = ast::as<ast::RedirectStmt>(stmt);
       traced(f, stmt.range);
       int64_t status = r.status ? eval(*r.status, f).i : 302;
-      route_redirect(f.ctx, status, eval(*r.location, f).s);
+      refused(route_redirect(f.ctx, status, eval(*r.location, f).s), stmt, f);
       return Flow::End;
     }
     case ast::StmtKind::Route:

@@ -7,6 +7,7 @@
 #include <llvm/IR/CFG.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Module.h>
 
 #include <cctype>
@@ -46,6 +47,7 @@ std::vector<std::pair<const char *, void *>> hostSymbols() {
           HOST(rj_prefix_next),   HOST(rj_regex_set_match),
           HOST(route_get_int),    HOST(route_set_int),    HOST(route_route),
           HOST(route_retry),      HOST(route_ctx_arena),  HOST(route_call_builtin),
+          HOST(route_fault),
           {"memcmp", reinterpret_cast<void *>(&memcmp)}};
 #undef HOST
 }
@@ -632,6 +634,21 @@ private:
 
   static uint32_t variableIndex(schema::VariableId id) { return static_cast<uint32_t>(id); }
 
+  // A write the host refused (a nonzero `status`, route/abi.h) is a run-time error of
+  // statement `s`: the host learns where, and the phase ends. Rare: the branch is weighted
+  // so that the accepted path runs straight on.
+  void refusedEnds(Value *status, const ast::Stmt &s) {
+    auto *refused = llvm::BasicBlock::Create(c_, "write.refused", function_);
+    auto *accepted = llvm::BasicBlock::Create(c_, "write.accepted", function_);
+    b_.CreateCondBr(b_.CreateICmpNE(status, b_.getInt32(0)), refused, accepted,
+                    llvm::MDBuilder(c_).createBranchWeights(1, 1 << 20));
+    b_.SetInsertPoint(refused);
+    b_.CreateCall(host("route_fault", b_.getVoidTy(), {ptr_, i32_, i32_}),
+                  {ctx_, b_.getInt32(s.range.file), b_.getInt32(s.range.begin)});
+    end();
+    b_.SetInsertPoint(accepted);
+  }
+
   void statement(const ast::Stmt &s) {
     switch (s.kind) {
     case ast::StmtKind::If: {
@@ -669,19 +686,22 @@ private:
         const auto &x = ast::as<ast::IndexExpr>(*a.target);
         Value *name = spill(expr(*x.index));
         schema::VariableId map = *ast::as<ast::MemberExpr>(*x.base).variable;
-        b_.CreateCall(host("rj_field_set", b_.getVoidTy(), {ptr_, i32_, ptr_, ptr_}),
-                      {ctx_, b_.getInt32(variableIndex(map)), name, spill(value)});
+        refusedEnds(b_.CreateCall(host("rj_field_set", i32_, {ptr_, i32_, ptr_, ptr_}),
+                                  {ctx_, b_.getInt32(variableIndex(map)), name, spill(value)}),
+                    s);
         refreshFields(map, *x.index);
         return;
       }
       schema::VariableId id = *ast::as<ast::MemberExpr>(*a.target).variable;
       if (schema::variables()[static_cast<size_t>(id)].type == schema::FieldType::String)
-        b_.CreateCall(host("rj_set_str", b_.getVoidTy(), {ptr_, i32_, ptr_}),
-                      {ctx_, b_.getInt32(variableIndex(id)), spill(value)});
+        refusedEnds(b_.CreateCall(host("rj_set_str", i32_, {ptr_, i32_, ptr_}),
+                                  {ctx_, b_.getInt32(variableIndex(id)), spill(value)}),
+                    s);
       else
-        b_.CreateCall(host("route_set_int", b_.getVoidTy(), {ptr_, i32_, i64_}),
-                      {ctx_, b_.getInt32(variableIndex(id)),
-                       value->getType() == i1_ ? b_.CreateZExt(value, i64_) : value});
+        refusedEnds(b_.CreateCall(host("route_set_int", i32_, {ptr_, i32_, i64_}),
+                                  {ctx_, b_.getInt32(variableIndex(id)),
+                                   value->getType() == i1_ ? b_.CreateZExt(value, i64_) : value}),
+                    s);
       if (auto cached = variableSlots_.find(id); cached != variableSlots_.end() && cached->second.value)
         invalidate(cached->second, [&](Value *into) { readVariableInto(id, into); }); // the host may normalise what it stored
       return;
@@ -698,7 +718,7 @@ private:
       const auto &r = ast::as<ast::RespondStmt>(s);
       Value *status = expr(*r.status);
       Value *body = r.body ? expr(*r.body) : stringConstant("");
-      b_.CreateCall(host("rj_respond", b_.getVoidTy(), {ptr_, i64_, ptr_}), {ctx_, status, spill(body)});
+      refusedEnds(b_.CreateCall(host("rj_respond", i32_, {ptr_, i64_, ptr_}), {ctx_, status, spill(body)}), s);
       end();
       return;
     }
@@ -706,8 +726,7 @@ private:
       const auto &r = ast::as<ast::RedirectStmt>(s);
       Value *status = r.status ? expr(*r.status) : b_.getInt64(302);
       Value *location = expr(*r.location);
-      b_.CreateCall(host("rj_redirect", b_.getVoidTy(), {ptr_, i64_, ptr_}),
-                    {ctx_, status, spill(location)});
+      refusedEnds(b_.CreateCall(host("rj_redirect", i32_, {ptr_, i64_, ptr_}), {ctx_, status, spill(location)}), s);
       end();
       return;
     }

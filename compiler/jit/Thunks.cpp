@@ -60,8 +60,8 @@ void rj_get_str(RouteCtx *ctx, uint32_t variable, RouteStr *out) {
   *out = route_get_str(ctx, variable);
 }
 void rj_get_ip(RouteCtx *ctx, uint32_t variable, RouteIp *out) { *out = route_get_ip(ctx, variable); }
-void rj_set_str(RouteCtx *ctx, uint32_t variable, const RouteStr *value) {
-  route_set_str(ctx, variable, *value);
+int32_t rj_set_str(RouteCtx *ctx, uint32_t variable, const RouteStr *value) {
+  return route_set_str(ctx, variable, *value);
 }
 void rj_field_get(RouteCtx *ctx, uint32_t variable, const RouteStr *name, RouteStr *out) {
   *out = route_field_get(ctx, variable, *name);
@@ -69,17 +69,17 @@ void rj_field_get(RouteCtx *ctx, uint32_t variable, const RouteStr *name, RouteS
 int32_t rj_field_has(RouteCtx *ctx, uint32_t variable, const RouteStr *name) {
   return route_field_has(ctx, variable, *name);
 }
-void rj_field_set(RouteCtx *ctx, uint32_t variable, const RouteStr *name, const RouteStr *value) {
-  route_field_set(ctx, variable, *name, *value);
+int32_t rj_field_set(RouteCtx *ctx, uint32_t variable, const RouteStr *name, const RouteStr *value) {
+  return route_field_set(ctx, variable, *name, *value);
 }
 void rj_field_delete(RouteCtx *ctx, uint32_t variable, const RouteStr *name) {
   route_field_delete(ctx, variable, *name);
 }
-void rj_respond(RouteCtx *ctx, int64_t status, const RouteStr *body) {
-  route_respond(ctx, status, *body);
+int32_t rj_respond(RouteCtx *ctx, int64_t status, const RouteStr *body) {
+  return route_respond(ctx, status, *body);
 }
-void rj_redirect(RouteCtx *ctx, int64_t status, const RouteStr *location) {
-  route_redirect(ctx, status, *location);
+int32_t rj_redirect(RouteCtx *ctx, int64_t status, const RouteStr *location) {
+  return route_redirect(ctx, status, *location);
 }
 int32_t rj_str_compare(const RouteStr *a, const RouteStr *b) {
   int order = view(a).compare(view(b));

@@ -47,13 +47,13 @@ private:
 extern "C" {
 void rj_get_str(RouteCtx *ctx, uint32_t variable, RouteStr *out);
 void rj_get_ip(RouteCtx *ctx, uint32_t variable, RouteIp *out);
-void rj_set_str(RouteCtx *ctx, uint32_t variable, const RouteStr *value);
+int32_t rj_set_str(RouteCtx *ctx, uint32_t variable, const RouteStr *value);
 void rj_field_get(RouteCtx *ctx, uint32_t variable, const RouteStr *name, RouteStr *out);
 int32_t rj_field_has(RouteCtx *ctx, uint32_t variable, const RouteStr *name);
-void rj_field_set(RouteCtx *ctx, uint32_t variable, const RouteStr *name, const RouteStr *value);
+int32_t rj_field_set(RouteCtx *ctx, uint32_t variable, const RouteStr *name, const RouteStr *value);
 void rj_field_delete(RouteCtx *ctx, uint32_t variable, const RouteStr *name);
-void rj_respond(RouteCtx *ctx, int64_t status, const RouteStr *body);
-void rj_redirect(RouteCtx *ctx, int64_t status, const RouteStr *location);
+int32_t rj_respond(RouteCtx *ctx, int64_t status, const RouteStr *body);
+int32_t rj_redirect(RouteCtx *ctx, int64_t status, const RouteStr *location);
 int32_t rj_str_compare(const RouteStr *a, const RouteStr *b);
 int32_t rj_str_starts(const RouteStr *s, const RouteStr *prefix);
 int32_t rj_str_ends(const RouteStr *s, const RouteStr *suffix);

@@ -75,11 +75,16 @@ int run(const RunOptions &options) {
   route::Interpreter interpreter(policy->program);
   exchange.run(policy->program, interpreter);
   const route::SourceManager &sources = compilation.sources();
-  bool routed = exchange.decision.kind == route::Decision::Kind::Route;
+  // A run-time error before the request went upstream leaves nothing to show of it.
+  bool faultedEarly = exchange.fault && (exchange.fault->phase == route::schema::Phase::Request ||
+                                         exchange.fault->phase == route::schema::Phase::UpstreamRequest);
+  bool routed = exchange.decision.kind == route::Decision::Kind::Route && !faultedEarly;
 
   if (options.json) {
     nlohmann::json out;
     out["decision"] = describeDecision(exchange, policy->program);
+    if (exchange.fault)
+      out["error"] = route::describe(*exchange.fault, sources);
     if (routed) {
       const route::HttpRequest &up = exchange.upstreamRequest();
       out["upstream"] = {{"name", exchange.upstreamName}, {"peer", exchange.upstreamPeer}};
@@ -105,6 +110,8 @@ int run(const RunOptions &options) {
   }
 
   std::string text = fmt::format("decision: {}\n", describeDecision(exchange, policy->program));
+  if (exchange.fault)
+    text += route::describe(*exchange.fault, sources) + "; answered 500\n";
   if (routed) {
     const route::HttpRequest &up = exchange.upstreamRequest();
     text += fmt::format("upstream: {} (peer {}, attempt {})\n", exchange.upstreamName,

@@ -100,6 +100,7 @@ private:
   void checkBlock(ast::Block &block);
   void checkStatement(ast::Stmt &stmt);
   void checkAssign(ast::AssignStmt &stmt);
+  void lintWireValue(ast::Expr &value, schema::VariableId variable);
   void checkDelete(ast::DeleteStmt &stmt);
   void checkIf(ast::IfStmt &stmt);
   bool checkAction(schema::ActionId action, SourceRange at);

@@ -1,5 +1,7 @@
 #include "sema/CheckerImpl.h"
 
+#include "exchange/WireSyntax.h"
+
 #include <fmt/format.h>
 #include <re2/re2.h>
 
@@ -339,11 +341,7 @@ void Checker::checkHeaderName(ast::Expr &index) {
   auto &lit = ast::as<ast::LiteralExpr>(index);
   if (lit.literal != ast::LiteralKind::String)
     return;
-  static const std::string_view tchar = "!#$%&'*+-.^_`|~";
-  bool valid = !lit.stringValue.empty();
-  for (unsigned char c : lit.stringValue)
-    valid &= std::isalnum(c) || tchar.find(static_cast<char>(c)) != std::string_view::npos;
-  if (!valid)
+  if (!wire::isToken(lit.stringValue))
     diags_.error("bad-header-name", index.range,
                  fmt::format("\"{}\" is not a valid header name", lit.stringValue))
         .withHint("header names are tokens: letters, digits and !#$%&'*+-.^_`|~");

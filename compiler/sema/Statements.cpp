@@ -1,5 +1,7 @@
 #include "sema/CheckerImpl.h"
 
+#include "exchange/WireSyntax.h"
+
 #include <fmt/format.h>
 
 namespace route::sema {
@@ -153,7 +155,8 @@ void Checker::checkStatement(ast::Stmt &stmt) {
                      fmt::format("{} is not a redirect status", *status))
             .withHint("redirects are 301, 302, 303, 307 or 308");
     }
-    expectType(*redirect.location, types().string(), "a redirect location");
+    if (expectType(*redirect.location, types().string(), "a redirect location"))
+      lintWireValue(*redirect.location, schema::VariableId::RespHeader);
     break;
   }
   case ast::StmtKind::Route: {
@@ -228,6 +231,41 @@ const schema::VariableInfo *Checker::writableTarget(ast::Expr &target, const cha
   return variable;
 }
 
+// A constant that can never go on the wire as `variable` (a header value with CR or LF, a
+// path with a space): its write is refused at run time, every time (a 500).
+void Checker::lintWireValue(ast::Expr &value, schema::VariableId variable) {
+  ConstValue v = evaluate(value);
+  const auto *text = std::get_if<std::string>(&v.value);
+  if (!text)
+    return;
+  using V = schema::VariableId;
+  const char *problem = nullptr;
+  switch (variable) {
+  case V::ReqMethod:
+  case V::UpstreamReqMethod:
+    problem = wire::isToken(*text) ? nullptr : "a method is a token";
+    break;
+  case V::ReqPath:
+  case V::UpstreamReqPath:
+  case V::ReqQuery:
+  case V::UpstreamReqQuery:
+    problem = wire::isTargetPart(*text) ? nullptr : "a request target cannot hold a space, '#' or a control character";
+    break;
+  case V::ReqHeader:
+  case V::UpstreamReqHeader:
+  case V::UpstreamRespHeader:
+  case V::RespHeader:
+    problem = wire::isFieldValue(*text) ? nullptr : "a header value cannot hold CR, LF, NUL or another control character";
+    break;
+  default:
+    break;
+  }
+  if (problem)
+    diags_.warning("off-wire-value", value.range,
+                   fmt::format("this value can never be sent: {}", problem))
+        .withHint("the write is a run-time error each time it runs: the request is answered 500");
+}
+
 void Checker::checkAssign(ast::AssignStmt &stmt) {
   ast::Expr &target = *stmt.target;
   if (target.kind == ast::ExprKind::Name) {
@@ -265,6 +303,7 @@ void Checker::checkAssign(ast::AssignStmt &stmt) {
     checkExpr(*stmt.value);
     return;
   }
+  lintWireValue(*stmt.value, variable->id);
   std::string what = fmt::format("a value for {}", variable->name);
   if (expectType(*stmt.value, want, what.c_str()) && want->kind() == TypeKind::Int &&
       std::string_view(variable->name).ends_with(".status")) {

@@ -1,5 +1,7 @@
 #include "http/Parser.h"
 
+#include "exchange/WireSyntax.h"
+
 #include <llhttp.h>
 
 #include <algorithm>
@@ -27,7 +29,6 @@ private:
 };
 
 constexpr CharSet kAuthorityChars("-._~:[]%!$&'()*+,;=");
-constexpr CharSet kTokenChars("!#$%&'*+-.^_`|~"); // RFC 9110 5.6.2
 } // namespace
 
 bool validAuthority(std::string_view authority) {
@@ -122,12 +123,10 @@ struct Callbacks {
     self.inValue_ = true;
     const Fields &fields = self.headComplete_ ? self.trailers_ : self.head_.fields;
     const std::string &name = fields.back().first;
-    if (name.empty() || !std::all_of(name.begin(), name.end(), isTokenChar))
+    if (!route::wire::isToken(name))
       return fail(self, 400, "invalid header field name");
     return 0;
   }
-
-  static bool isTokenChar(char c) { return kTokenChars.has(c); }
 
   static int onHeadersComplete(llhttp_t *p) {
     Parser &self = of(p);
@@ -155,6 +154,8 @@ struct Callbacks {
   static int onMessageComplete(llhttp_t *p) {
     Parser &self = of(p);
     self.messageComplete_ = true;
+    // Upgrade (with Connection: upgrade), CONNECT, or any 101: what follows is not HTTP.
+    self.switched_ = p->upgrade || (p->type == HTTP_RESPONSE && p->status_code == 101);
     return HPE_PAUSED;
   }
 };
@@ -194,6 +195,7 @@ size_t Parser::feed(const char *data, size_t size) {
     // CONNECT or Upgrade: the message itself is complete; what follows is not HTTP, and
     // the proxy does not tunnel, so the connection ends after the answer.
     messageComplete_ = true;
+    switched_ = true;
     return taken;
   }
   if (errorStatus_ == 0) {
@@ -221,6 +223,12 @@ void Parser::finish() {
 }
 
 void Parser::next() {
+  // After a switch of protocols, whatever follows is not HTTP: the connection carries no
+  // other message, and a parser that went on would take no byte of it.
+  if (switched_ && errorStatus_ == 0) {
+    errorStatus_ = impl_->parser.type == HTTP_REQUEST ? 400 : 502;
+    errorReason_ = "the connection switched protocols";
+  }
   Fields fields = std::move(head_.fields);
   fields.clear();
   head_ = Head{};
@@ -244,6 +252,7 @@ void Parser::recycle(Fields fields) {
 }
 
 void Parser::reset() {
+  switched_ = false;
   errorStatus_ = 0;
   errorReason_.clear();
   llhttp_reset(&impl_->parser);

@@ -93,6 +93,7 @@ private:
   uint64_t contentLength_ = 0;
   size_t headBytes_ = 0;
   bool started_ = false, headComplete_ = false, messageComplete_ = false, noBody_ = false;
+  bool switched_ = false; // the message switched protocols (101, CONNECT): nothing follows
   bool inValue_ = false;
   enum class ValuePiece { None, EndedAtInputEnd, EndedInside } valuePiece_ = ValuePiece::None;
   const char *inputEnd_ = nullptr;

@@ -102,6 +102,10 @@ Policy::~Policy() = default;
 
 const route::Program &Policy::program() const { return loaded_->program; }
 
+std::string Policy::describe(const route::Fault &fault) const {
+  return route::describe(fault, compilation_->sources());
+}
+
 std::string Policy::balanceKey(route::Exchange &exchange, uint32_t upstream) const {
   const route::ast::Expr *key = program().upstreams[upstream]->config.balanceKey;
   return key ? exchange.balanceKey(*interpreter_, *key) : std::string();

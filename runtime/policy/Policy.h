@@ -43,6 +43,8 @@ public:
   const route::Decision &runErrorPhase(route::Exchange &exchange) const {
     return exchange.runErrorPhase(runner_);
   }
+  // A run-time error of this policy, for the log: "FILE:LINE:COL: run-time error in ...".
+  std::string describe(const route::Fault &fault) const;
   // The balancing key of upstream `upstream` for this exchange; "" when it has none.
   std::string balanceKey(route::Exchange &exchange, uint32_t upstream) const;
 

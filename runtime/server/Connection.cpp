@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace turnout {
 
@@ -266,7 +267,7 @@ awaitable<void> Connection::handle() {
                served_ < worker_.config().limits.maxRequestsPerConnection;
 
   policy_->runPhase(x, Phase::Request);
-  switch (x.decision.kind) {
+  switch (x.fault ? route::Decision::Kind::None : x.decision.kind) {
   case route::Decision::Kind::Route:
     co_await forward(x);
     break;
@@ -276,7 +277,8 @@ awaitable<void> Connection::handle() {
     co_await answerLocally(x);
     break;
   default:
-    x.response = {404, "no route\n"};
+    if (!x.fault)
+      x.response = {404, "no route\n"};
     co_await answerLocally(x);
     break;
   }
@@ -291,10 +293,16 @@ awaitable<void> Connection::handle() {
 }
 
 // An answer of the proxy's own (a respond, a redirect, a 404 or an upstream error),
-// after the response phase had its say. A request body that was not read is not
-// skipped: the connection closes after the answer.
+// after the response phase had its say; or, when the policy made a run-time error (a
+// value that cannot go on the wire), a plain 500 with nothing the policy wrote. A request
+// body that was not read is not skipped: the connection closes after the answer.
 awaitable<void> Connection::answerLocally(route::Exchange &x) {
-  policy_->runPhase(x, Phase::Response);
+  if (!x.fault)
+    policy_->runPhase(x, Phase::Response);
+  if (x.fault) {
+    spdlog::error("request {}: {}; answered 500", x.requestId, policy_->describe(*x.fault));
+    x.answerFault();
+  }
   if (request_.hasBody() && !request_.messageComplete())
     keepAlive_ = false;
   int status = static_cast<int>(x.response.status);

@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define ROUTE_ABI_VERSION 1
+#define ROUTE_ABI_VERSION 2
 
 typedef struct RouteStr {
   const char *data;
@@ -87,17 +87,24 @@ RouteArena *route_ctx_arena(RouteCtx *ctx);
 RouteStr route_get_str(RouteCtx *ctx, uint32_t variable);
 int64_t route_get_int(RouteCtx *ctx, uint32_t variable);
 RouteIp route_get_ip(RouteCtx *ctx, uint32_t variable);
-void route_set_str(RouteCtx *ctx, uint32_t variable, RouteStr value);
-void route_set_int(RouteCtx *ctx, uint32_t variable, int64_t value);
+/* Writes. Each returns 0, or nonzero when it refuses a value that cannot go on the wire
+ * (a CR or LF in a header value, a space in a path, a status outside 200-599, ...): the
+ * exchange then holds a run-time fault, and the caller reports where with route_fault and
+ * ends the phase. */
+int route_set_str(RouteCtx *ctx, uint32_t variable, RouteStr value);
+int route_set_int(RouteCtx *ctx, uint32_t variable, int64_t value);
 /* Header and string-map variables, by case-insensitive name. A header with several
  * values reads as their comma-joined list. */
 RouteStr route_field_get(RouteCtx *ctx, uint32_t variable, RouteStr name);
 int route_field_has(RouteCtx *ctx, uint32_t variable, RouteStr name);
-void route_field_set(RouteCtx *ctx, uint32_t variable, RouteStr name, RouteStr value);
+int route_field_set(RouteCtx *ctx, uint32_t variable, RouteStr name, RouteStr value);
 void route_field_delete(RouteCtx *ctx, uint32_t variable, RouteStr name);
 /* Decisions. An upstream is named by its index in the policy's declaration order. */
-void route_respond(RouteCtx *ctx, int64_t status, RouteStr body);
-void route_redirect(RouteCtx *ctx, int64_t status, RouteStr location);
+int route_respond(RouteCtx *ctx, int64_t status, RouteStr body);
+int route_redirect(RouteCtx *ctx, int64_t status, RouteStr location);
+/* The statement whose write was refused: its file (the policy's FileId) and the byte
+ * offset where it begins. */
+void route_fault(RouteCtx *ctx, uint32_t file, uint32_t offset);
 void route_route(RouteCtx *ctx, uint32_t upstream);
 void route_retry(RouteCtx *ctx);
 

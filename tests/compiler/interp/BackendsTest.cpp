@@ -34,6 +34,12 @@ void expectJitAgrees(const Program &program, Exchange prepared, const Exchange &
   EXPECT_EQ(prepared.upstreamRequest().path, interpreted.upstreamRequest().path);
   EXPECT_EQ(fields(prepared.upstreamRequest().headers), fields(interpreted.upstreamRequest().headers));
   EXPECT_EQ(prepared.errorDecisions.size(), interpreted.errorDecisions.size());
+  ASSERT_EQ(prepared.fault.has_value(), interpreted.fault.has_value());
+  if (prepared.fault) {
+    EXPECT_EQ(prepared.fault->what, interpreted.fault->what);
+    EXPECT_EQ(prepared.fault->where.begin, interpreted.fault->where.begin);
+    EXPECT_EQ(prepared.fault->phase, interpreted.fault->phase);
+  }
 }
 
 // Runs an exchange on the interpreter, then the same on the JIT, and returns the first.
@@ -188,6 +194,37 @@ TEST(Interpreter, ConnectFailuresMoveToTheNextPeerBeforeTheErrorPhase) {
   Exchange x = runBoth(policy->program, prepared);
   EXPECT_EQ(x.response.body, "gave up after 3");
   EXPECT_EQ(x.errorDecisions.size(), 1u);
+}
+
+TEST(Interpreter, AWriteThatCannotGoOnTheWireIsARunTimeErrorOfItsStatement) {
+  // Each write refused: the phase ends at it, the exchange is answered 500, and nothing the
+  // policy wrote is kept. Both back ends stop at the same statement.
+  struct Case {
+    const char *body;
+    const char *what;
+  };
+  for (const Case &c : {
+           Case{"redirect 302 req.arg[\"to\"]", "redirect to \"/a\\x0d\\x0ab\""},
+           Case{"req.path = url_decode(req.arg[\"to\"])", "req.path = \"/a\\x0d\\x0ab\": a request target"},
+           Case{"req.header[\"x\"] = url_decode(req.arg[\"to\"])", "req.header[\"x\"] = \"/a\\x0d\\x0ab\""},
+           Case{"req.header[req.arg[\"n\"]] = \"v\"", "req.header[\"a b\"]: a header name is a token"},
+           Case{"req.method = req.arg[\"n\"]", "req.method = \"a b\": a method is a token"},
+           Case{"respond s \"x\"", "respond 99: a status is from 200 to 599"},
+       }) {
+    SCOPED_TRACE(c.body);
+    auto r = run("", std::string("req.header[\"kept\"] = \"no\"\nlet s = parse_int(req.arg[\"s\"], 200)\n"
+                             "if req.host != \"\" {\n") + c.body +
+                         "\n}\nrespond 200 \"unreached\"",
+                 "http://example.com/p?to=/a%0d%0ab&n=a%20b&s=99");
+    const Exchange &x = r->exchange;
+    ASSERT_TRUE(x.fault.has_value());
+    EXPECT_NE(x.fault->what.find(c.what), std::string::npos) << x.fault->what;
+    EXPECT_EQ(x.fault->phase, schema::Phase::Request);
+    EXPECT_EQ(describe(*x.fault, r->compilation.sources()).substr(0, 11), "t.route:7:1");
+    EXPECT_EQ(x.response.status, 500);
+    EXPECT_EQ(x.response.body, "internal server error\n");
+    EXPECT_TRUE(x.response.headers().fields().empty());
+  }
 }
 
 TEST(Interpreter, UnroutedRequestsGet404) {

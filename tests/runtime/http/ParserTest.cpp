@@ -19,6 +19,88 @@ size_t feedByteByByte(Parser &p, std::string_view text) {
   return used;
 }
 
+// Drives a parser over `text` delivered `chunk` bytes at a time, as the proxy reads a
+// response: interim 1xx messages are passed over with next() (a 101 too: a parser must
+// then refuse to go on, not spin), body bytes are taken as they come. Every call must take
+// bytes, take all it was given (and so ask for more), or change the parser's state; the
+// walk ends complete or failed within a bound. Returns "complete", "failed" or "more".
+std::string drive(Parser &p, std::string_view text, size_t chunk) {
+  size_t pos = 0, available = 0;
+  size_t bound = 4 * text.size() + 64;
+  for (size_t step = 0; step < bound; ++step) {
+    if (p.failed())
+      return "failed";
+    if (p.messageComplete()) {
+      if (p.head().status >= 100 && p.head().status < 200) {
+        p.next();
+        continue;
+      }
+      return "complete";
+    }
+    if (pos == available) {
+      if (available == text.size()) {
+        p.finish();
+        return p.messageComplete() ? "complete" : p.failed() ? "failed" : "more";
+      }
+      available = std::min(text.size(), available + chunk);
+    }
+    bool head = p.headComplete(), done = p.messageComplete();
+    size_t n = p.feed(text.data() + pos, available - pos);
+    EXPECT_TRUE(n > 0 || p.failed() || head != p.headComplete() || done != p.messageComplete())
+        << "no progress at byte " << pos << " of " << text;
+    pos += n;
+    p.body().clear();
+  }
+  ADD_FAILURE() << "the parser made no end of " << text;
+  return "spun";
+}
+
+TEST(Parser, EveryResponseShapeEndsOrFailsAtEverySplit) {
+  struct Case {
+    std::string text;
+    const char *outcome;
+  };
+  std::string continues;
+  for (int i = 0; i < 20; ++i)
+    continues += "HTTP/1.1 100 Continue\r\n\r\n";
+  const Case cases[] = {
+      {"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "complete"},
+      {continues + "HTTP/1.1 204 No Content\r\n\r\n", "complete"},
+      {"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "complete"},
+      {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n\x81\x05hello", "failed"},
+      {"HTTP/1.1 101 Switching Protocols\r\n\r\n", "failed"},
+      {"HTTP/1.1 200 OK\r\nConnection: upgrade\r\nUpgrade: h2c\r\nContent-Length: 3\r\n\r\nabc", "complete"},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX: y\r\n\r\n", "complete"},
+      {"HTTP/1.1 200 OK\r\n\r\nuntil the connection ends", "complete"},
+      {"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", "complete"},
+      {"HTTP/1.1 2x0 OK\r\n\r\n", "failed"},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", "failed"},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "failed"},
+      {"\x16\x03\x01\x02\x00\x01\x00", "failed"},
+  };
+  for (const Case &c : cases) {
+    for (size_t chunk = 1; chunk <= c.text.size(); ++chunk) {
+      SCOPED_TRACE(testing::Message() << c.text << " in pieces of " << chunk);
+      Parser p(Parser::Kind::Response);
+      EXPECT_EQ(drive(p, c.text, chunk), c.outcome);
+    }
+  }
+}
+
+TEST(Parser, RequestsThatSwitchProtocolsEndTheConnectionsHttp) {
+  for (std::string text : {"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n\x16\x03\x01",
+                           "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x01"}) {
+    for (size_t chunk = 1; chunk <= text.size(); ++chunk) {
+      SCOPED_TRACE(testing::Message() << text << " in pieces of " << chunk);
+      Parser p(Parser::Kind::Request);
+      EXPECT_EQ(drive(p, text, chunk), "complete");
+      p.next();
+      EXPECT_TRUE(p.failed());
+      EXPECT_EQ(p.feed(text.data(), text.size()), 0u);
+    }
+  }
+}
+
 TEST(Parser, StopsAfterTheHeadAndAfterTheMessage) {
   Parser p(Parser::Kind::Request);
   std::string text = "POST /a?b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: y\r\n\r\n";
