@@ -157,6 +157,17 @@ void Ring::cancel(int fd) {
   flushSoon(); // to deliver the cancelled operations' completions
 }
 
+void Ring::callOff(WatchHandle handle) {
+  // SQEs go to the kernel in order: an operation that reuses this Op after its completion
+  // was reaped is queued behind this cancellation, which cannot reach it.
+  io_uring_sqe *sqe = state_->entry();
+  if (!sqe)
+    return;
+  io_uring_prep_cancel64(sqe, reinterpret_cast<uint64_t>(handle), 0);
+  io_uring_sqe_set_data(sqe, nullptr);
+  flushSoon();
+}
+
 // Submits in one system call what the handlers that ran since the last flush queued: the
 // batching that makes the ring cheaper than a call per read and write. Completions that
 // came with it (bytes that were there already, writes with room) run at once; the reads

@@ -92,6 +92,23 @@ public:
         },
         token, fd);
   }
+  // Calls `handler(error)` once `fd` has something to read or its peer closed, as
+  // asyncWaitReadable does, and returns a handle for callOff: a watch kept on an idle
+  // connection, called off when the connection is used again.
+  using WatchHandle = const void *;
+  template <typename Handler> WatchHandle watchReadable(int fd, Handler &&handler) {
+    Op *op = hold([handler = std::move(handler)](boost::system::error_code ec, size_t) mutable {
+      std::move(handler)(ec);
+    });
+    submitPoll(op, fd);
+    return op;
+  }
+  // Ends the watch `handle`, with the next flush (no system call of its own): its handler
+  // sees operation_aborted, unless it ran already. Call it at most once, and never after
+  // that handler ran (the handle may name another operation by then). Names the watch, not
+  // the descriptor, which may be closed before the flush: its file stays open until then.
+  void callOff(WatchHandle handle);
+
   // Ends every read, write and wait in flight on `fd` with operation_aborted, before the
   // call returns: the descriptor may be closed right after.
   void cancel(int fd);

@@ -92,6 +92,10 @@ awaitable<void> Connection::forward(route::Exchange &x) {
       if (!rewritten) {
         policy_->runPhase(x, Phase::UpstreamRequest);
         rewritten = true;
+        if (x.fault) { // nothing of the request goes upstream
+          co_await answerLocally(x);
+          co_return;
+        }
       }
       result = co_await this->attempt(x, upstream, peer, replay);
       // A pooled connection the peer had closed is not the peer's fault: once more, fresh.
@@ -112,6 +116,10 @@ awaitable<void> Connection::forward(route::Exchange &x) {
     if (again && (x.errorKind == "connect_failed" || x.errorKind == "connect_timeout"))
       continue; // nothing reached the peer: the next one, without asking the policy
     const route::Decision &onError = policy_->runErrorPhase(x);
+    if (x.fault) {
+      co_await answerLocally(x);
+      co_return;
+    }
     if (onError.kind == route::Decision::Kind::Respond || onError.kind == route::Decision::Kind::Redirect) {
       x.answer(onError);
       co_await answerLocally(x);
@@ -267,14 +275,21 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   // The response head; interim 1xx responses are read and dropped.
   http::Parser &response = upstreamParser_;
   response.reset();
-  if (x.request.method == "HEAD")
+  // What frames the upstream's answer is the method that went upstream.
+  bool upstreamHead = x.upstreamMethod() == "HEAD";
+  if (upstreamHead)
     response.expectNoBody();
   InputBuffer &in = upstreamIn_;
   in.clear();
   while (!response.headComplete() || (response.head().status < 200 && response.messageComplete())) {
+    if (response.headComplete() && response.head().status == 101) {
+      // What follows is not HTTP, and this proxy opens no tunnel: the connection is closed.
+      fail(x, 502, "bad_response", fmt::format("{} switched protocols, which this proxy does not do", peerName));
+      co_return Attempt::Failed;
+    }
     if (response.headComplete()) { // an interim response, complete: the next message
       response.next();
-      if (x.request.method == "HEAD")
+      if (upstreamHead)
         response.expectNoBody();
       continue;
     }
@@ -298,10 +313,6 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
       co_return Attempt::Failed;
     }
   }
-  if (response.head().status == 101) {
-    fail(x, 502, "bad_response", fmt::format("{} switched protocols, which this proxy does not do", peerName));
-    co_return Attempt::Failed;
-  }
   balancer.succeeded(peer);
 
   // From here on the response belongs to the client: no retry, no error phase.
@@ -309,15 +320,28 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   x.upstreamResponse.headers = route::HeaderList(std::move(response.head().fields));
   policy_->runPhase(x, Phase::UpstreamResponse);
   x.response.viewUpstream(x.upstreamResponse);
-  policy_->runPhase(x, Phase::Response);
+  if (!x.fault)
+    policy_->runPhase(x, Phase::Response);
+  if (x.fault) {
+    // The response is not relayed: its connection closes with this attempt, unread.
+    co_await answerLocally(x);
+    co_return Attempt::Done;
+  }
 
   if (request_.hasBody() && !request_.messageComplete())
     keepAlive_ = false;
+  // The response downstream is framed by what is sent: the status going down and the
+  // client's own method (RFC 9110 6.4.1), whatever the policy rewrote upstream. A HEAD,
+  // 204 or 304 answer carries no body; a body the upstream sends with one is not relayed.
+  // An answer that must carry one while the upstream's has none (a GET sent upstream as
+  // HEAD, a 304 the policy made a 200) carries an empty one.
   int code = static_cast<int>(x.response.status);
+  bool clientHead = request_.head().method == "HEAD";
+  bool bodiless = clientHead || code == 204 || code == 304;
   enum class Framing { None, Length, Chunked, Close } framing;
-  if (!response.hasBody())
+  if (bodiless)
     framing = Framing::None;
-  else if (response.hasContentLength())
+  else if (!response.hasBody() || response.hasContentLength())
     framing = Framing::Length;
   else if (request_.head().versionMinor >= 1)
     framing = Framing::Chunked;
@@ -325,6 +349,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     framing = Framing::Close;
   if (framing == Framing::Close)
     keepAlive_ = false;
+  uint64_t length = response.hasBody() ? response.contentLength() : 0;
 
   out.clear();
   out.reserve(http::fieldsSize(x.upstreamResponse.headers.fields()) + 256); // what the policy adds, roughly
@@ -334,8 +359,9 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     if (!hopByHop(name) && !route::sameFieldName(name, "content-length"))
       http::appendField(out, name, value);
   });
-  if (framing == Framing::Length || (framing == Framing::None && response.hasContentLength() &&
-                                     code != 204 && code >= 200))
+  if (framing == Framing::Length)
+    http::appendField(out, "content-length", std::to_string(length));
+  else if (code != 204 && response.hasContentLength()) // HEAD and 304: the length a GET would get
     http::appendField(out, "content-length", std::to_string(response.contentLength()));
   if (framing == Framing::Chunked)
     http::appendField(out, "transfer-encoding", "chunked");
@@ -349,6 +375,12 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   // of known length goes from the read buffer to the client as it is, without passing
   // through the parser (which has nothing to check in it) or a copy.
   bool upstreamDone = !response.hasBody() || response.messageComplete();
+  if (framing == Framing::None && !upstreamDone) {
+    // A body the client will not get: left unread, and its connection closes with the
+    // attempt (its bytes must never reach another request).
+    co_await writeClient(out);
+    co_return Attempt::Done;
+  }
   bool streamed = !upstreamDone && framing == Framing::Length;
   if (streamed) {
     uint64_t remaining = response.contentLength();

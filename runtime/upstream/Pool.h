@@ -1,8 +1,11 @@
 // Idle upstream connections of one worker thread, by peer identity, for reuse by later
-// requests (HTTP keep-alive). Only a connection whose last exchange ended cleanly comes
-// back here; one that the peer closed or wrote to while idle is dropped when taken.
+// requests (HTTP keep-alive). Only a connection whose last response was read to its exact
+// end comes back here. While idle, each is watched, as nginx keeps a read armed on its
+// idle upstream connections: bytes (a peer that sends what nobody asked for, which would
+// otherwise be read as the next request's response) or the peer's close drop it at once.
 #pragma once
 
+#include "io/Ring.h"
 #include "upstream/Stream.h"
 
 #include <chrono>
@@ -31,10 +34,18 @@ private:
   struct Idle {
     Stream stream;
     Clock::time_point since, expires;
+    uint64_t id;                           // what its watch names it by
+    Ring::WatchHandle watch = nullptr;     // through the worker's ring; null: Asio's reactor
   };
+  void watch(std::vector<Idle> &list, Idle &idle);
+  // Ends the watch of a connection leaving the pool (taken, or closed).
+  static void callOff(Idle &idle);
+  // A watched connection had bytes or its peer's close: it goes.
+  static void drop(std::vector<Idle> &list, uint64_t id);
   // Shorter than any keep-alive timeout upstream servers use (nginx 75 s, Node.js 5 s).
   static constexpr std::chrono::milliseconds kTrustedIdle{1000};
   size_t idlePerPeer_;
+  uint64_t nextId_ = 0;
   std::unordered_map<std::string, std::vector<Idle>> idle_;
 };
 

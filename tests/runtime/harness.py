@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import atexit
 
@@ -179,6 +180,102 @@ class Origin:
     def stop(self):
         self.process.kill()
         self.process.wait()
+
+
+class RawOrigin:
+    """An origin on loopback that answers as a test scripts it, byte for byte: an upstream
+    that misbehaves. `answer(request, n)` gets the n-th request's raw bytes (head and body;
+    n counts from 0 over all connections) and returns the bytes to send, or (bytes, keep)
+    where keep=False closes the connection after them; it may sleep. The bytes may be a
+    list whose numbers are pauses in seconds between the pieces. What each connection
+    received is kept in `received` (one bytes object per connection, in accept order)."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.received = []
+        self.requests = 0
+        self.lock = threading.Lock()
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.connections = []
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections.append(connection)
+                self.received.append(b"")
+                index = len(self.received) - 1
+            threading.Thread(target=self.serve, args=(connection, index), daemon=True).start()
+
+    @staticmethod
+    def read_request(connection, pending):
+        """One request from `pending` + the socket: (request bytes, what is left), or None."""
+        def more():
+            piece = connection.recv(65536)
+            if not piece:
+                raise EOFError
+            return piece
+        try:
+            while b"\r\n\r\n" not in pending:
+                pending += more()
+            end = pending.index(b"\r\n\r\n") + 4
+            head = pending[:end].lower()
+            if b"transfer-encoding: chunked" in head:
+                while not re.search(rb"\r\n0\r\n(?:[^\r\n]+\r\n)*\r\n", pending[end - 2:]):
+                    pending += more()
+                match = re.search(rb"\r\n0\r\n(?:[^\r\n]+\r\n)*\r\n", pending[end - 2:])
+                end = end - 2 + match.end()
+            else:
+                length = re.search(rb"content-length: *(\d+)", head)
+                end += int(length.group(1)) if length else 0
+                while len(pending) < end:
+                    pending += more()
+            return pending[:end], pending[end:]
+        except (EOFError, OSError):
+            return None
+
+    def serve(self, connection, index):
+        pending = b""
+        with connection:
+            while True:
+                got = self.read_request(connection, pending)
+                if got is None:
+                    return
+                request, pending = got
+                with self.lock:
+                    self.received[index] += request
+                    n = self.requests
+                    self.requests += 1
+                reply = self.answer(request, n)
+                keep = True
+                if isinstance(reply, tuple):
+                    reply, keep = reply
+                try:
+                    for piece in reply if isinstance(reply, list) else [reply]:
+                        if isinstance(piece, (int, float)):
+                            time.sleep(piece)
+                        elif piece:
+                            connection.sendall(piece)
+                except OSError:
+                    return
+                if not keep:
+                    return
+
+    def stop(self):
+        self.listener.close()
+        with self.lock:
+            for connection in self.connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 class Proxy:

@@ -473,6 +473,198 @@ on request {{ route o }}
         proxy.stderr.close()
 
 
+class PolicyValuesOnTheWire(unittest.TestCase):
+    """A value a policy writes that cannot go on the wire (CR or LF in a header value or a
+    redirect, a space in a path, a status outside 200-599) is a run-time error of the rule:
+    the client gets 500, nothing of it is sent either way, and the log names the rule."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="turnout-test-")
+        cls.origin = harness.RawOrigin(lambda request, n: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        cls.proxy = Proxy(cls.dir, f"""
+upstream o {{ servers = ["127.0.0.1:{cls.origin.port}"] }}
+on request {{
+    if req.path == "/next" {{
+        redirect 302 req.arg["next"]
+    }}
+    if req.path == "/method" {{
+        req.method = req.arg["m"]
+    }}
+    route o
+}}
+on upstream_request {{
+    upstream.req.path = url_decode(req.path)
+    upstream.req.header["x-tag"] = req.arg["tag"]
+}}
+on response {{
+    resp.header["x-echo"] = req.arg["v"]
+    resp.status = parse_int(req.arg["s"], resp.status)
+}}
+""")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.origin.stop()
+
+    def exchange(self, target):
+        before = self.origin.requests
+        out = raw(self.proxy.port, f"GET {target} HTTP/1.1\r\nHost: a\r\n\r\n".encode(), read_all=False)
+        return out, self.origin.requests - before
+
+    def log(self):
+        with open(self.proxy.stderr.name) as f:
+            return f.read()
+
+    def test_a_redirect_to_a_value_with_crlf_is_a_500_and_splits_nothing(self):
+        out, sent = self.exchange("/next?next=http://a/%0d%0aSet-Cookie:%20evil=1")
+        self.assertTrue(out.startswith(b"HTTP/1.1 500 "), out)
+        self.assertNotIn(b"evil", out)
+        self.assertNotIn(b"location", out.lower())
+        self.assertEqual(sent, 0)
+        self.assertRegex(self.log(), r"policy-\d+\.route:5:9: run-time error in the request phase: redirect to "
+                                     r'"http://a/\\x0d\\x0aSet-Cookie: evil=1"')
+
+    def test_a_decoded_path_cannot_smuggle_a_second_request_upstream(self):
+        out, sent = self.exchange("/x%20HTTP/1.1%0d%0aHost:%20b%0d%0a%0d%0aGET%20/y")
+        self.assertTrue(out.startswith(b"HTTP/1.1 500 "), out)
+        self.assertEqual(sent, 0)
+        self.assertRegex(self.log(), r"route:13:5: run-time error in the upstream_request phase: upstream.req.path")
+        self.assertEqual(self.exchange("/fine")[0].split(b"\r\n")[0], b"HTTP/1.1 200 OK")  # the next one goes
+
+    def test_header_values_and_names_with_control_bytes_are_refused_both_ways(self):
+        out, sent = self.exchange("/a?tag=x%0d%0aInjected:%201")
+        self.assertTrue(out.startswith(b"HTTP/1.1 500 "), out)
+        self.assertEqual(sent, 0)
+        out, sent = self.exchange("/a?v=x%0aSet-Cookie:%20a=b")
+        self.assertTrue(out.startswith(b"HTTP/1.1 500 "), out)
+        self.assertNotIn(b"set-cookie", out.lower())
+        self.assertNotIn(b"x-echo", out.lower())
+        self.assertEqual(sent, 1)  # the response phase faulted: the origin had answered
+        self.assertEqual(self.exchange("/a?v=tab%09ok")[0].split(b"\r\n")[0], b"HTTP/1.1 200 OK")
+
+    def test_a_method_that_is_not_a_token_is_refused(self):
+        out, sent = self.exchange("/method?m=GET%20/admin")
+        self.assertTrue(out.startswith(b"HTTP/1.1 500 "), out)
+        self.assertEqual(sent, 0)
+
+    def test_a_status_outside_200_to_599_is_refused(self):
+        for status in ("1000", "101", "0", "-1"):
+            with self.subTest(status):
+                out, _ = self.exchange(f"/a?s={status}")
+                self.assertTrue(out.startswith(b"HTTP/1.1 500 "), out)
+        self.assertTrue(self.exchange("/a?s=418")[0].startswith(b"HTTP/1.1 418 "))
+
+
+class BrokenUpstreams(unittest.TestCase):
+    """Upstreams that answer what they should not: the client gets a 502 (through the
+    error phase), and neither the worker nor the next client's connection pays for it."""
+
+    def serve(self, answer, policy_extra=""):
+        directory = tempfile.mkdtemp(prefix="turnout-test-")
+        origin = harness.RawOrigin(answer)
+        self.addCleanup(origin.stop)
+        proxy = Proxy(directory, f"""
+upstream o {{
+    servers = ["127.0.0.1:{origin.port}"]
+    retries = 0
+}}
+on request {{ route o }}
+{policy_extra}
+""")
+        self.addCleanup(proxy.stop)
+        return origin, proxy
+
+    def test_a_101_nobody_asked_for_is_a_502_and_the_worker_goes_on(self):
+        def answer(request, n):
+            if b"/switch" in request:
+                return b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n\x81\x05hello"
+            return b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        origin, proxy = self.serve(answer, 'on error { if error.kind == "bad_response" { respond 502 "switched\\n" } }')
+        out = raw(proxy.port, b"GET /switch HTTP/1.1\r\nHost: a\r\n\r\n", read_all=False)
+        self.assertTrue(out.startswith(b"HTTP/1.1 502 "), out)
+        self.assertTrue(out.endswith(b"switched\n"), out)
+        # The one worker is free: the next request on a new connection is answered at once.
+        started = time.time()
+        self.assertEqual(curl(proxy.url("/next"))[::2], (200, b"ok"))
+        self.assertLess(time.time() - started, 5)
+        cpu = sum(int(v) for v in open(f"/proc/{proxy.process.pid}/stat").read().split(")")[1].split()[11:13])
+        time.sleep(1)
+        cpu_later = sum(int(v) for v in open(f"/proc/{proxy.process.pid}/stat").read().split(")")[1].split()[11:13])
+        self.assertLess(cpu_later - cpu, 20)  # clock ticks in a second: not spinning
+
+    def keep_alive(self, port, *requests):
+        """Sends `requests` one after another on one connection; returns every byte read
+        until the connection has been quiet for a moment."""
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.settimeout(1)
+            out = b""
+            for request in requests:
+                s.sendall(request)
+                try:
+                    while True:
+                        piece = s.recv(65536)
+                        if not piece:
+                            break
+                        out += piece
+                except socket.timeout:
+                    pass
+            return out
+
+    def test_bytes_an_idle_upstream_connection_sends_reach_no_one(self):
+        # After each answer the origin sends more on the same connection, a moment later:
+        # a body on HEAD, a body on 204, bytes past Content-Length. None of it may become
+        # the answer to the next request on that connection.
+        def answer(request, n):
+            if request.startswith(b"HEAD"):
+                return [b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n", 0.2, b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"]
+            if b"/204" in request:
+                return [b"HTTP/1.1 204 No Content\r\n\r\n", 0.2, b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"]
+            if b"/extra" in request:
+                return [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 0.2, b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"]
+            return b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"
+        origin, proxy = self.serve(answer)
+        for first in (["-I", proxy.url("/head")], [proxy.url("/204")], [proxy.url("/extra")]):
+            with self.subTest(first[-1]):
+                curl(*first)
+                time.sleep(0.5)  # the stray bytes have come while the connection was idle
+                for _ in range(3):
+                    self.assertEqual(curl(proxy.url("/next"))[::2], (200, b"fresh"))
+        self.assertGreaterEqual(len(origin.received), 3)  # each tainted connection was dropped
+
+    def test_the_status_sent_frames_the_response_not_the_upstreams(self):
+        origin, proxy = self.serve(
+            lambda request, n: b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world",
+            'on response { if req.path == "/304" { resp.status = 304 } }')
+        out = self.keep_alive(proxy.port, b"GET /304 HTTP/1.1\r\nHost: a\r\n\r\n", b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+        first, _, rest = out.partition(b"\r\n\r\n")
+        self.assertTrue(first.startswith(b"HTTP/1.1 304 "), out)
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200 OK\r\n"), out)  # no stranded body between
+        self.assertTrue(rest.endswith(b"\r\n\r\nhello world"), out)
+        self.assertEqual(len(origin.received), 2)  # the body not relayed was not pooled
+
+    def test_a_head_the_policy_sends_upstream_as_get_gets_no_body(self):
+        origin, proxy = self.serve(
+            lambda request, n: b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world",
+            'on upstream_request { upstream.req.method = "GET" }')
+        out = self.keep_alive(proxy.port, b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        head, _, rest = out.partition(b"\r\n\r\n")
+        self.assertIn(b"content-length: 11", head.lower())
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200 OK\r\n"), out)
+        self.assertTrue(origin.received[0].startswith(b"GET / "))
+
+    def test_a_get_the_policy_sends_upstream_as_head_gets_an_empty_body(self):
+        origin, proxy = self.serve(
+            lambda request, n: b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n" + (b"" if request.startswith(b"HEAD") else b"hello world"),
+            'on upstream_request { if req.path == "/h" { upstream.req.method = "HEAD" } }')
+        out = self.keep_alive(proxy.port, b"GET /h HTTP/1.1\r\nHost: a\r\n\r\n", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        head, _, rest = out.partition(b"\r\n\r\n")
+        self.assertIn(b"content-length: 0", head.lower())
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200 OK\r\n"), out)
+        self.assertTrue(rest.endswith(b"hello world"), out)
+
+
 class Limits(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
