@@ -217,6 +217,9 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
                        {"max_requests_per_connection",
                         [&](auto &n, auto &k) { l.maxRequestsPerConnection = r.count(n, k); }},
                        {"max_connections", [&](auto &n, auto &k) { l.maxConnections = r.count(n, k); }},
+                       {"max_connections_per_client",
+                        [&](auto &n, auto &k) { l.maxConnectionsPerClient = r.count(n, k); }},
+                       {"min_body_rate", [&](auto &n, auto &k) { l.minBodyRate = r.size(n, k); }},
                        {"replay_buffer_bytes", [&](auto &n, auto &k) { l.replayBufferBytes = r.size(n, k); }}});
              }},
             {"timeouts",
@@ -226,6 +229,7 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
                       {{"header_read", [&](auto &n, auto &k) { t.headerRead = r.duration(n, k); }},
                        {"keepalive_idle", [&](auto &n, auto &k) { t.keepaliveIdle = r.duration(n, k); }},
                        {"body_read", [&](auto &n, auto &k) { t.bodyRead = r.duration(n, k); }},
+                       {"body_rate_after", [&](auto &n, auto &k) { t.bodyRateAfter = r.duration(n, k); }},
                        {"send", [&](auto &n, auto &k) { t.send = r.duration(n, k); }},
                        {"shutdown_grace", [&](auto &n, auto &k) { t.shutdownGrace = r.duration(n, k); }}});
              }},

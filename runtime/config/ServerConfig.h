@@ -43,13 +43,20 @@ struct ServerConfig {
     uint64_t maxBodyBytes = 0;          // client_max_body_size; 0: no limit
     uint64_t maxRequestsPerConnection = 1000; // keepalive_requests
     uint64_t maxConnections = 10000;    // per process; worker_connections is per worker
+    // From one client address (nginx's limit_conn, which has no default): a tenth of
+    // max_connections, far above what a NAT's users open (a browser keeps 6 per host).
+    uint64_t maxConnectionsPerClient = 1000; // 0: no limit
+    // A request body slower than this (bytes per second of waiting for it, once
+    // body_rate_after has passed) is cut off with 408, as Apache's mod_reqtimeout MinRate.
+    uint64_t minBodyRate = 500; // 0: no floor
     size_t replayBufferBytes = 64 * 1024; // a request body this small can be retried
   } limits;
 
   struct Timeouts {
-    Duration headerRead{60'000};   // client_header_timeout
+    Duration headerRead{60'000};   // client_header_timeout: for the whole head, from its first byte
     Duration keepaliveIdle{75'000}; // keepalive_timeout
     Duration bodyRead{60'000};     // client_body_timeout, between two reads
+    Duration bodyRateAfter{10'000}; // min_body_rate applies once a body was waited for this long
     Duration send{60'000};         // send_timeout, between two writes
     Duration shutdownGrace{30'000}; // after SIGTERM, for requests in flight to finish
   } timeouts;

@@ -146,6 +146,10 @@ struct Callbacks {
     return self.hasBody() ? HPE_PAUSED : 1;
   }
 
+  // Chunk extensions count against the head's limit with the trailers: nobody needs them,
+  // and a body of endless extensions would otherwise be read without bound.
+  static int onChunkExtension(llhttp_t *p, const char *, size_t length) { return count(of(p), length); }
+
   static int onBody(llhttp_t *p, const char *at, size_t length) {
     of(p).body_.append(at, length);
     return 0;
@@ -170,6 +174,8 @@ Parser::Parser(Kind kind, HeadLimits limits) : impl_(std::make_unique<Impl>()), 
   impl_->settings.on_header_field_complete = Callbacks::onHeaderFieldComplete;
   impl_->settings.on_header_value_complete = Callbacks::onHeaderValueComplete;
   impl_->settings.on_headers_complete = Callbacks::onHeadersComplete;
+  impl_->settings.on_chunk_extension_name = Callbacks::onChunkExtension;
+  impl_->settings.on_chunk_extension_value = Callbacks::onChunkExtension;
   impl_->settings.on_body = Callbacks::onBody;
   impl_->settings.on_message_complete = Callbacks::onMessageComplete;
   llhttp_init(&impl_->parser, kind == Kind::Request ? HTTP_REQUEST : HTTP_RESPONSE, &impl_->settings);

@@ -113,11 +113,15 @@ awaitable<void> Connection::serve() {
 // left, idled out, or sent something that got a 4xx answer.
 awaitable<bool> Connection::readHead() {
   const auto &timeouts = worker_.config().timeouts;
+  // Between requests a client may idle for the keep-alive timeout; a head, from its first
+  // byte (a new connection's first head: from the accept), has header_read in all,
+  // however its bytes trickle in (slowloris), as nginx's client_header_timeout.
+  auto headDeadline = std::chrono::steady_clock::now() + timeouts.headerRead;
   while (!request_.headComplete() && !request_.messageComplete() && !request_.failed()) {
     if (in_.empty()) {
-      // Between requests a client may idle for the keep-alive timeout; once it has begun
-      // one, it has the header timeout to finish the head (slowloris).
       Duration timeout = served_ > 0 && !request_.started() ? timeouts.keepaliveIdle : timeouts.headerRead;
+      if (request_.started() || served_ == 0)
+        timeout = std::max(Duration(1), std::chrono::duration_cast<Duration>(headDeadline - std::chrono::steady_clock::now()));
       if (worker_.draining())
         timeout = std::min(timeout, kDrainingWait);
       IoStatus status = IoStatus::Ok;
@@ -138,7 +142,10 @@ awaitable<bool> Connection::readHead() {
         co_return false;
       }
     }
+    bool started = request_.started();
     in_.consume(request_.feed(in_.data(), in_.size()));
+    if (!started && request_.started() && served_ > 0)
+      headDeadline = std::chrono::steady_clock::now() + timeouts.headerRead;
   }
   if (request_.failed()) {
     co_await writeClient(http::localResponse(request_.errorStatus(),
@@ -254,6 +261,7 @@ awaitable<void> Connection::handle() {
   policy_ = &version_->policy();
   ++served_;
   bodyBytes_ = 0;
+  bodyWaited_ = {};
   sentContinue_ = false;
   route::Exchange &x = exchange_.emplace(worker_.phaseArena());
   int status = 400;
@@ -343,13 +351,28 @@ awaitable<Connection::BodyRead> Connection::readBody() {
     }
     if (!request_.body().empty() || request_.messageComplete())
       co_return BodyRead::Ok;
+    auto waitStarted = std::chrono::steady_clock::now();
     IoStatus status = co_await readSome(client_, in_, clientDog_, worker_.config().timeouts.bodyRead);
     if (status != IoStatus::Ok) {
       keepAlive_ = false;
       clientGone_ = true;
       co_return BodyRead::Gone;
     }
+    // The time spent waiting for the client, not for the upstream to take what it sent.
+    bodyWaited_ += std::chrono::steady_clock::now() - waitStarted;
+    if (tooSlow()) {
+      keepAlive_ = false;
+      co_return BodyRead::TooSlow;
+    }
   }
+}
+
+bool Connection::tooSlow() const {
+  const ServerConfig &config = worker_.config();
+  if (config.limits.minBodyRate == 0 || bodyWaited_ < config.timeouts.bodyRateAfter)
+    return false;
+  double seconds = std::chrono::duration<double>(bodyWaited_).count();
+  return static_cast<double>(bodyBytes_ + in_.size()) < static_cast<double>(config.limits.minBodyRate) * seconds;
 }
 
 void Connection::frameBody(std::string &out) {

@@ -23,7 +23,7 @@ public:
 
 private:
   enum class Attempt { Done, Failed, Stale };
-  enum class BodyRead { Ok, Bad, TooLarge, Gone };
+  enum class BodyRead { Ok, Bad, TooLarge, TooSlow, Gone };
   struct Replay; // a request body kept for another attempt
 
   // Downstream (Connection.cpp).
@@ -38,6 +38,8 @@ private:
   awaitable<bool> writeClient(std::string_view bytes, std::string_view more = {});
   // Reads until the request parser yields body bytes or ends the body.
   awaitable<BodyRead> readBody();
+  // Whether the body arrives slower than limits.min_body_rate.
+  bool tooSlow() const;
   // Moves the body bytes parsed so far to `out`, framed as they go upstream.
   void frameBody(std::string &out);
   void finishExchange(route::Exchange &x);
@@ -72,6 +74,7 @@ private:
   int64_t clientPort_ = 0, serverPort_ = 0;
   uint64_t served_ = 0;
   uint64_t bodyBytes_ = 0; // request body bytes read so far
+  std::chrono::steady_clock::duration bodyWaited_{}; // waiting for them
   bool keepAlive_ = true;
   bool idle_ = false; // waiting for the first byte of a request
   bool clientGone_ = false;

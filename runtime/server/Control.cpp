@@ -212,7 +212,8 @@ json Control::stats() const {
   return json{{"ok", true},
               {"version", activeId_},
               {"workers", workers_.size()},
-              {"connections", shared_.connections.load()},
+              {"connections", shared_.admission.connections()},
+              {"connections_refused", shared_.admission.refused()},
               {"requests", requests},
               {"uptime_seconds", uptime},
               {"pid", ::getpid()}};

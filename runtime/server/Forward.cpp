@@ -72,8 +72,11 @@ awaitable<void> Connection::forward(route::Exchange &x) {
   if (body == BodyRead::Gone)
     co_return;
   if (body != BodyRead::Ok) {
-    int status = body == BodyRead::Bad ? 400 : 413;
-    co_await writeClient(http::localResponse(status, body == BodyRead::Bad ? "bad request body\n" : "request body too large\n", true));
+    int status = body == BodyRead::Bad ? 400 : body == BodyRead::TooSlow ? 408 : 413;
+    const char *why = body == BodyRead::Bad       ? "bad request body\n"
+                      : body == BodyRead::TooSlow ? "request body too slow\n"
+                                                  : "request body too large\n";
+    co_await writeClient(http::localResponse(status, why, true));
     x.response.status = status;
     co_return;
   }

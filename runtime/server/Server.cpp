@@ -260,13 +260,13 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
       worker->drain();
     auto deadline = std::chrono::steady_clock::now() + config.timeouts.shutdownGrace;
     auto busy = [&] {
-      return shared.connections > 0 ||
+      return shared.admission.connections() > 0 ||
              std::any_of(workers.begin(), workers.end(), [](const auto &worker) { return !worker->drained(); });
     };
     while (busy() && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (shared.connections > 0)
-      spdlog::warn("{} connections still open after the grace period", shared.connections.load());
+    if (shared.admission.connections() > 0)
+      spdlog::warn("{} connections still open after the grace period", shared.admission.connections());
   }
   for (auto &worker : workers)
     worker->stop();

@@ -104,16 +104,6 @@ void Worker::flushAccessLog() {
   accessBuffer_.clear();
 }
 
-bool Worker::admit() {
-  uint64_t now = ++shared_.connections;
-  if (now <= shared_.config.limits.maxConnections)
-    return true;
-  --shared_.connections;
-  return false;
-}
-
-void Worker::release() { --shared_.connections; }
-
 void Worker::drain() {
   asio::post(context_, [this] {
     draining_ = true;
@@ -144,21 +134,27 @@ awaitable<void> Worker::acceptLoop(Acceptor &acceptor) {
       co_await pause.async_wait(asio::as_tuple(use_awaitable));
       continue;
     }
-    if (!admit()) {
+    error_code peerError;
+    Admission::Ticket ticket = shared_.admission.admit(socket.remote_endpoint(peerError).data());
+    if (!ticket.admitted) {
       error_code ignored;
-      socket.close(ignored); // over limits.max_connections
+      socket.close(ignored); // over limits.max_connections or max_connections_per_client
       continue;
     }
-    asio::co_spawn(context_, serveConnection(*this, std::move(socket)), [this](std::exception_ptr failure) {
-      release();
-      if (failure) {
-        try {
-          std::rethrow_exception(failure);
-        } catch (const std::exception &e) {
-          spdlog::error("a connection ended on an error: {}", e.what());
-        }
-      }
-    });
+    asio::co_spawn(context_, serveConnection(*this, std::move(socket)),
+                   [this, ticket = std::move(ticket)](std::exception_ptr failure) {
+                     shared_.admission.release(ticket);
+                     if (!failure)
+                       return;
+                     // Whatever a connection throws ends that connection, never the worker.
+                     try {
+                       std::rethrow_exception(failure);
+                     } catch (const std::exception &e) {
+                       spdlog::error("a connection ended on an error: {}", e.what());
+                     } catch (...) {
+                       spdlog::error("a connection ended on an error that is not an exception");
+                     }
+                   });
   }
 }
 

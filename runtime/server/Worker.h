@@ -4,6 +4,7 @@
 #pragma once
 
 #include "policy/Policy.h"
+#include "server/Admission.h"
 #include "io/Io.h"
 #include "upstream/Balancer.h"
 #include "upstream/PeerStates.h"
@@ -23,7 +24,7 @@ using Acceptor = asio::basic_socket_acceptor<asio::generic::stream_protocol, Exe
 
 struct SharedState {
   const ServerConfig &config;
-  std::atomic<uint64_t> connections{0};
+  Admission admission{config.limits.maxConnections, config.limits.maxConnectionsPerClient};
   int accessLog = -1; // a file descriptor, or -1
 };
 
@@ -82,8 +83,6 @@ public:
   void join();
 
   // Connection accounting against limits.max_connections.
-  bool admit();
-  void release();
 
   // Graceful shutdown, from any thread: stop accepting, close idle connections, and let
   // each busy one end after its current request.

@@ -4,6 +4,7 @@
 Each test class starts its own origins (examples/origin.py) and its own turnout, drives
 them with curl and raw sockets, and stops them. Usage: proxy_test.py TURNOUT ROUTEC [unittest args]
 """
+import json
 import os
 import re
 import signal
@@ -727,6 +728,102 @@ timeouts:
         time.sleep(1.5)  # the log is flushed every second
         with open(self.proxy.access_log) as f:
             self.assertIn('"GET /logged HTTP/1.1" 200', f.read())
+
+
+class SlowAndManyClients(unittest.TestCase):
+    """header_read bounds a whole head however its bytes trickle; a body has a floor on its
+    rate; one address holds at most max_connections_per_client connections."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="turnout-test-")
+        cls.origin = Origin(cls.dir)
+        cls.admin = os.path.join(cls.dir, "admin.sock")
+        cls.proxy = Proxy(cls.dir, f"""
+upstream o {{ servers = ["127.0.0.1:{cls.origin.port}"] }}
+on request {{ route o }}
+""", config=f"""
+limits:
+  max_connections_per_client: 5
+  min_body_rate: 1k
+  max_header_bytes: 8k
+timeouts:
+  header_read: 1s
+  body_rate_after: 1s
+admin:
+  socket: {cls.admin}
+""")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.origin.stop()
+
+    def trickle(self, head, data, pause):
+        """Sends `head`, then `data` a byte every `pause` seconds; returns what came back
+        and how long it took."""
+        started = time.time()
+        with socket.create_connection(("127.0.0.1", self.proxy.port)) as s:
+            s.settimeout(pause)
+            s.sendall(head)
+            out = b""
+            for byte in data:
+                try:
+                    s.sendall(bytes([byte]))
+                except OSError:
+                    break
+                try:
+                    piece = s.recv(65536)
+                    out += piece
+                    if not piece or out:
+                        break
+                except socket.timeout:
+                    pass
+                if time.time() - started > 10:
+                    break
+            return out, time.time() - started
+
+    def test_a_head_that_trickles_gets_408_within_header_read(self):
+        out, took = self.trickle(b"GET / HTTP/1.1\r\nHost: a\r\n", b"X-Slow: " + b"a" * 200, 0.2)
+        self.assertTrue(out.startswith(b"HTTP/1.1 408 "), out)
+        self.assertLess(took, 2.5)
+
+    def test_a_body_slower_than_min_body_rate_gets_408(self):
+        out, took = self.trickle(b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n", b"x" * 200, 0.1)
+        self.assertTrue(out.startswith(b"HTTP/1.1 408 "), out)
+        self.assertLess(took, 4)
+        self.assertEqual([r for r in self.origin.requests() if "/upload" in r], [])
+
+    def test_chunk_extensions_count_against_the_header_limit(self):
+        body = b"1;" + b"e" * 9000 + b"\r\nx\r\n0\r\n\r\n"
+        out = raw(self.proxy.port, b"POST /ext HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + body)
+        self.assertTrue(out.startswith(b"HTTP/1.1 400 "), out)
+        self.assertEqual([r for r in self.origin.requests() if "/ext" in r], [])
+
+    def test_one_address_holds_at_most_max_connections_per_client(self):
+        held = [socket.create_connection(("127.0.0.1", self.proxy.port)) for _ in range(5)]
+        try:
+            time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", self.proxy.port)) as extra:
+                extra.settimeout(2)
+                extra.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                try:
+                    self.assertEqual(extra.recv(100), b"")  # closed at once, unanswered
+                except ConnectionResetError:
+                    pass
+            # Another address on this machine is another client.
+            with socket.create_connection(("127.0.0.1", self.proxy.port), source_address=("127.0.0.2", 0)) as other:
+                other.settimeout(5)
+                other.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                self.assertTrue(other.recv(100).startswith(b"HTTP/1.1 200 "))
+            stats = json.loads(subprocess.run([harness.ROUTEC, "stats", "--admin", self.admin, "--json"],
+                                              capture_output=True, text=True).stdout)
+            self.assertGreaterEqual(stats["connections_refused"], 1)
+        finally:
+            for s in held:
+                s.close()
+        time.sleep(0.2)
+        self.assertEqual(curl(self.proxy.url("/"))[0], 200)  # the address is welcome again
 
 
 class Examples(unittest.TestCase):
