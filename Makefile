@@ -28,14 +28,26 @@ asan: deps
 	@cmake --build --preset asan -j $(JOBS)
 	@ctest --preset asan -j $(JOBS)
 
-# libFuzzer over parse+check, built with clang; FUZZ_SECONDS bounds the run.
+# libFuzzer, each target for FUZZ_SECONDS (FUZZ_TARGETS to choose): parse+check, the HTTP/1
+# request and response parsers, the artifact reader. Built with clang; what a run finds
+# new stays in build/fuzz/corpus/TARGET, its seeds in tests/fuzz.
 FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= check http1_request http1_response artifact
 fuzz: deps
 	@[ -f build/fuzz/build.ninja ] || cmake --preset fuzz
-	@cmake --build --preset fuzz -j $(JOBS) --target fuzz_check
-	@mkdir -p build/fuzz/corpus
-	@build/fuzz/tests/fuzz/fuzz_check -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
-	  -timeout=10 -rss_limit_mb=2048 build/fuzz/corpus tests/fuzz/corpus
+	@cmake --build --preset fuzz -j $(JOBS) $(addprefix --target fuzz_,$(FUZZ_TARGETS))
+	@for target in $(FUZZ_TARGETS); do \
+	  case $$target in \
+	    check) seeds=tests/fuzz/corpus; len=8192;; \
+	    http1_request) seeds=tests/fuzz/http1/request_corpus; len=4096;; \
+	    http1_response) seeds=tests/fuzz/http1/response_corpus; len=4096;; \
+	    artifact) seeds=tests/fuzz/artifact/corpus; len=65536;; \
+	  esac; \
+	  mkdir -p build/fuzz/corpus/$$target; \
+	  echo "fuzz_$$target for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/tests/fuzz/fuzz_$$target -max_total_time=$(FUZZ_SECONDS) -max_len=$$len \
+	    -timeout=10 -rss_limit_mb=2048 build/fuzz/corpus/$$target $$seeds || exit 1; \
+	done
 
 bench: build
 	@./install-deps.sh --bench
