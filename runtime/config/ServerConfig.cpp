@@ -1,5 +1,7 @@
 #include "config/ServerConfig.h"
 
+#include "exchange/WireSyntax.h"
+
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -237,7 +239,17 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
              [&](const YAML::Node &node, const std::string &name) {
                r.keys(node, name,
                       {{"idle_per_peer",
-                        [&](auto &n, auto &k) { config.upstreams.idlePerPeer = r.count(n, k, 100000); }}});
+                        [&](auto &n, auto &k) { config.upstreams.idlePerPeer = r.count(n, k, 100000); }},
+                       {"pass_request_trailers", [&](auto &n, auto &k) {
+                          if (!n.IsSequence())
+                            r.fail(n, fmt::format("'{}' must be a list of field names", k));
+                          for (const YAML::Node &item : n) {
+                            std::string field = r.string(item, k);
+                            if (!route::wire::isToken(field))
+                              r.fail(item, fmt::format("'{}': '{}' is not a field name", k, field));
+                            config.upstreams.passRequestTrailers.push_back(field);
+                          }
+                        }}});
              }},
             {"admin",
              [&](const YAML::Node &node, const std::string &name) {

@@ -68,6 +68,9 @@ struct ServerConfig {
     // a second and tripled p99). nginx's usual `keepalive 32` is that trap; HAProxy keeps
     // them all; 1,024 is Envoy's default connection limit per cluster.
     size_t idlePerPeer = 1024;
+    // Request trailers (after a chunked body) go upstream only by these names: a trailer
+    // could carry what the policy deleted from the head, past its eyes. Default: none.
+    std::vector<std::string> passRequestTrailers;
   } upstreams;
 
   struct Admin {

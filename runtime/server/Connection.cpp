@@ -39,6 +39,22 @@ std::pair<std::string, int64_t> addressOf(const asio::generic::stream_protocol::
   return {text, 0};
 }
 
+// What a client or a policy wrote, as an access log field: bytes outside printable ASCII,
+// and the quote and backslash, as \xHH (nginx's escape=default), so that no value can end
+// a field or a line early.
+std::string escaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\')
+      out += fmt::format("\\x{:02X}", u);
+    else
+      out += c;
+  }
+  return out;
+}
+
 std::string lowercase(std::string_view text) {
   std::string out(text);
   for (char &c : out)
@@ -375,11 +391,20 @@ bool Connection::tooSlow() const {
   return static_cast<double>(bodyBytes_ + in_.size()) < static_cast<double>(config.limits.minBodyRate) * seconds;
 }
 
+http::Fields Connection::passedTrailers() const {
+  http::Fields passed;
+  for (const auto &field : request_.trailers())
+    for (const std::string &name : worker_.config().upstreams.passRequestTrailers)
+      if (route::sameFieldName(field.first, name))
+        passed.push_back(field);
+  return passed;
+}
+
 void Connection::frameBody(std::string &out) {
   if (request_.chunked()) {
     http::appendChunk(out, request_.body());
     if (request_.messageComplete())
-      http::appendLastChunk(out, request_.trailers());
+      http::appendLastChunk(out, passedTrailers());
   } else {
     out += request_.body();
   }
@@ -391,8 +416,8 @@ void Connection::finishExchange(route::Exchange &x) {
   x.durationNs = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
   policy_->runPhase(x, Phase::Log);
   if (worker_.accessLogging())
-    worker_.accessLog(fmt::format("{} \"{} {} {}\" {} {} {} {} {:.3f}\n", clientIp_, x.request.method,
-                                  request_.head().target, x.request.version, x.response.status, x.responseBytes,
+    worker_.accessLog(fmt::format("{} \"{} {} {}\" {} {} {} {} {:.3f}\n", clientIp_, escaped(x.request.method),
+                                  escaped(request_.head().target), x.request.version, x.response.status, x.responseBytes,
                                   x.requestId, x.upstreamPeer.empty() ? "-" : x.upstreamPeer,
                                   static_cast<double>(x.durationNs) / 1e6));
 }

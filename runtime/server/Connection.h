@@ -40,6 +40,8 @@ private:
   awaitable<BodyRead> readBody();
   // Whether the body arrives slower than limits.min_body_rate.
   bool tooSlow() const;
+  // The request's trailers that go upstream (upstreams.pass_request_trailers).
+  http::Fields passedTrailers() const;
   // Moves the body bytes parsed so far to `out`, framed as they go upstream.
   void frameBody(std::string &out);
   void finishExchange(route::Exchange &x);

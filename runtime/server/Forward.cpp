@@ -15,6 +15,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// RFC 9110 9.2.2.
+bool idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || method == "OPTIONS" ||
+         method == "TRACE";
+}
+
 const char *defaultBody(int64_t status) {
   switch (status) {
   case 503:
@@ -101,8 +107,11 @@ awaitable<void> Connection::forward(route::Exchange &x) {
         }
       }
       result = co_await this->attempt(x, upstream, peer, replay);
-      // A pooled connection the peer had closed is not the peer's fault: once more, fresh.
-      if (result == Attempt::Stale && !replay.overflowed)
+      // A pooled connection the peer had closed is not the peer's fault: once more, fresh,
+      // for a request that may be sent twice. Another (a POST) may have been acted on; it
+      // goes again only if the error phase asks (nginx's proxy_next_upstream without
+      // non_idempotent).
+      if (result == Attempt::Stale && !replay.overflowed && idempotent(x.upstreamMethod()))
         result = co_await this->attempt(x, upstream, peer, replay);
       if (result == Attempt::Stale)
         fail(x, 502, "upstream_reset", fmt::format("{} closed the connection", x.upstreamPeer));
@@ -188,7 +197,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   std::string identity = config.tls ? fmt::format("{} tls {} {}", peerName, config.sni, config.verify) : peerName;
   // The connection and its watchdog are the Connection's, not this frame's: a coroutine
   // frame over 1 KiB is never recycled by Asio, and this one would be.
-  upstreamSocket_ = worker_.pool().take(identity, request_.messageComplete());
+  upstreamSocket_ = worker_.pool().take(identity, request_.messageComplete() && idempotent(x.upstreamMethod()));
   bool reused = upstreamSocket_.has_value();
   if (!reused)
     upstreamSocket_.emplace(worker_.context().get_executor());

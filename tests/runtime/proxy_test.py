@@ -634,6 +634,27 @@ on request {{ route o }}
                     self.assertEqual(curl(proxy.url("/next"))[::2], (200, b"fresh"))
         self.assertGreaterEqual(len(origin.received), 3)  # each tainted connection was dropped
 
+    def test_a_post_is_not_sent_again_on_its_own_after_a_reused_connection_failed(self):
+        # Every second request on the origin's connections is read and left unanswered, the
+        # connection closed: the proxy met a pooled connection that died under the request.
+        origin, proxy = self.serve(lambda request, n: (None, False) if n % 2 else b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        self.assertEqual(curl(proxy.url("/a"))[0], 200)
+        self.assertEqual(curl("-X", "POST", "--data-binary", "pay once", proxy.url("/pay"))[0], 502)
+        self.assertEqual(sum(r.count(b"POST /pay") for r in origin.received), 1)
+        self.assertEqual(curl(proxy.url("/b"))[0], 200)
+        self.assertEqual(curl(proxy.url("/c"))[0], 200)  # a GET goes again, on a fresh connection
+        self.assertEqual(sum(r.count(b"GET /c") for r in origin.received), 2)
+
+    def test_request_trailers_go_upstream_only_by_name(self):
+        origin, proxy = self.serve(lambda request, n: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                                   'on upstream_request { delete upstream.req.header["x-secret"] }')
+        raw(proxy.port, b"POST /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                        b"2\r\nhi\r\n0\r\nX-Secret: smuggled\r\nX-Checksum: 1\r\n\r\n")
+        sent = b"".join(origin.received)
+        self.assertIn(b"\r\n0\r\n\r\n", sent)
+        self.assertNotIn(b"smuggled", sent)
+        self.assertNotIn(b"X-Checksum", sent)
+
     def test_the_status_sent_frames_the_response_not_the_upstreams(self):
         origin, proxy = self.serve(
             lambda request, n: b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world",
@@ -728,6 +749,17 @@ timeouts:
         time.sleep(1.5)  # the log is flushed every second
         with open(self.proxy.access_log) as f:
             self.assertIn('"GET /logged HTTP/1.1" 200', f.read())
+
+    def test_the_access_log_escapes_what_a_client_sent(self):
+        raw(self.proxy.port, b'GET /quote"d\xff"\\forged HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+        time.sleep(1.5)
+        with open(self.proxy.access_log, "rb") as f:
+            lines = [line for line in f.read().split(b"\n") if b"/quote" in line]
+        self.assertEqual(len(lines), 1)
+        self.assertIn(b'"GET /quote\\x22d\\xFF\\x22\\x5Cforged HTTP/1.1" ', lines[0])
+        for line in lines:  # one field between two quotes, whatever the target held
+            self.assertEqual(line.count(b'"'), 2, line)
+            self.assertTrue(all(32 <= b < 127 for b in line), line)
 
 
 class SlowAndManyClients(unittest.TestCase):
