@@ -96,24 +96,21 @@ Connection::Connection(Worker &worker, Socket socket)
 
 Connection::~Connection() { worker_.forget(this); }
 
+// A client between requests may have sent its next one already, or be sending it now:
+// closing at once would reset it (a keep-alive client under load met one reset per
+// connection across a binary upgrade). It gets a quiet second; a request that comes is
+// answered with Connection: close, and a connection quiet for that long closes.
 void Connection::closeIfIdle() {
-  if (!idle_)
-    return;
-  if (served_ == 0) {
-    // Accepted just before the drain: its first request is most likely on its way (a
-    // binary upgrade hands over the listeners under load). A second to send it.
+  if (idle_)
     clientDog_.arm(client_, kDrainingWait);
-    return;
-  }
-  cancelIo(client_);
 }
 
 awaitable<void> Connection::serve() {
   worker_.track(this);
   for (;;) {
-    // A draining worker still answers a connection's first request: the client sent it
-    // before it could know (refusing it would reset the connection).
-    if ((served_ > 0 && worker_.draining()) || !co_await readHead())
+    // A draining worker still answers a request that comes within a quiet second (readHead):
+    // the client sent it before it could know (refusing it would reset the connection).
+    if (!co_await readHead())
       break;
     co_await handle();
     if (!keepAlive_ || clientGone_ || worker_.draining())
@@ -187,11 +184,8 @@ awaitable<IoStatus> Connection::waitForRequest(Duration timeout) {
       co_return status;
     in_.clear();
     timeout -= hold;
-    if (worker_.draining()) { // a drain came as the hold ended, with no wait to cancel
-      if (served_ > 0)
-        co_return IoStatus::Closed;
+    if (worker_.draining()) // a drain came as the hold ended, with no wait to shorten
       timeout = std::min(timeout, kDrainingWait);
-    }
   }
   co_return co_await waitReadable(client_, clientDog_, timeout);
 }

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <thread>
 
 namespace turnout {
 
@@ -254,7 +255,15 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
                threads == 1 ? "" : "s", first.path(), first.backend(), first.id(),
                config.admin.socket.empty() ? "" : "; admin socket " + config.admin.socket);
   control.run();
-  if (received == SIGTERM || received == SIGQUIT) {
+  // Stopping never waits on a worker's cooperation: one stuck in a handler cannot keep the
+  // process alive past the grace period and a second to stop (SIGINT: the second alone).
+  bool graceful = received == SIGTERM || received == SIGQUIT;
+  std::thread([wait = (graceful ? config.timeouts.shutdownGrace : Duration(0)) + Duration(1000)] {
+    std::this_thread::sleep_for(wait);
+    spdlog::error("the workers did not stop within {} ms; exiting without them", wait.count());
+    std::_Exit(1);
+  }).detach();
+  if (graceful) {
     // Graceful: no new connections; requests in flight finish, within the grace period.
     for (auto &worker : workers)
       worker->drain();

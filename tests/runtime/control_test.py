@@ -531,5 +531,28 @@ class BinaryUpgrade(unittest.TestCase):
         self.assertNotIn("not in this configuration", log)
 
 
+    def test_an_upgrade_under_keep_alive_load_resets_no_connection(self):
+        # Clients that keep their connections: each is answered with Connection: close once
+        # the old process drains, and goes on with the new one; none meets a reset.
+        policy = os.path.join(self.dir, "new.route")
+        with open(policy, "w") as f:
+            f.write('on request { respond 200 "new\\n" }\n')
+        load = Load(self.old.port, clients=8, requests_per_connection=1_000_000)
+        try:
+            time.sleep(0.3)
+            self.new = harness.start([harness.TURNOUT, "run", policy, "--listen", f"127.0.0.1:{self.old.port}",
+                                      "--listen", f"unix:{self.unix_socket}", "--upgrade",
+                                      "--upgrade-socket", self.upgrade_socket], stderr=subprocess.DEVNULL)
+            deadline = time.time() + 10
+            while not os.path.exists(self.upgrade_socket) and time.time() < deadline:
+                time.sleep(0.01)
+            self.old.process.send_signal(signal.SIGQUIT)
+            self.assertEqual(self.old.process.wait(timeout=15), 0)
+            time.sleep(0.5)
+        finally:
+            load.stop()
+        self.assertEqual(load.failures, [])
+        self.assertEqual(set(load.bodies), {"old\n", "new\n"})
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
