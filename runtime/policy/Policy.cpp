@@ -1,5 +1,7 @@
 #include "policy/Policy.h"
 
+#include <sys/stat.h>
+
 #include "driver/Compilation.h"
 #include "jit/Jit.h"
 
@@ -47,6 +49,18 @@ std::shared_ptr<const Policy> Policy::load(const std::string &path, std::string 
   std::shared_ptr<Policy> policy(new Policy());
   policy->path_ = path;
   policy->compilation_ = std::make_unique<route::Compilation>();
+  // A device, a FIFO or a huge file would hold the control plane (or its memory) hostage.
+  struct stat info;
+  if (::stat(path.c_str(), &info) != 0) {
+    diagnostics = fmt::format("{}: {}\n", path, std::strerror(errno));
+    return nullptr;
+  }
+  if (!S_ISREG(info.st_mode) || static_cast<uint64_t>(info.st_size) > route::Compilation::kMaxFileSize) {
+    diagnostics = fmt::format("{}: {}\n", path,
+                              S_ISREG(info.st_mode) ? "larger than 64 MiB, the most a policy or artifact may be"
+                                                    : "not a regular file");
+    return nullptr;
+  }
   std::string bytes = readAll(path);
   std::optional<route::Artifact> artifact;
   if (route::looksLikeArtifact(bytes)) {

@@ -339,13 +339,23 @@ bool Control::listenHttp(const ListenAddress &address, std::string token, std::s
   return true;
 }
 
-// One request per connection: the head, a body of at most kMaxRequestLine, the answer.
+// One request per connection: the head, a body of at most kMaxRequestLine, the answer. At
+// most kMaxHttpSessions at once, and the whole request within kHttpRequestTime: before
+// it is authenticated, a client of this port is anyone on the machine.
 awaitable<void> Control::httpSession(TcpSocket socket) {
+  if (httpSessions_ >= kMaxHttpSessions)
+    co_return; // closed unanswered
+  ++httpSessions_;
+  struct Count {
+    size_t &sessions;
+    ~Count() { --sessions; }
+  } count{httpSessions_};
   http::Parser request(http::Parser::Kind::Request);
   BufferPool buffers(16 * 1024);
   InputBuffer in(buffers);
   Watchdog dog(socket.get_executor());
-  const Duration timeout = std::chrono::seconds(10);
+  const auto deadline = std::chrono::steady_clock::now() + kHttpRequestTime;
+  const Duration timeout = kHttpRequestTime;
   auto reply = [&](int status, const json &body) -> awaitable<void> {
     std::string text = body.dump() + "\n", out;
     http::appendStatusLine(out, status);
@@ -358,7 +368,8 @@ awaitable<void> Control::httpSession(TcpSocket socket) {
     co_await writeAll(socket, out + text, dog, timeout);
   };
   while (!request.messageComplete() && !request.failed()) {
-    if (in.empty() && co_await readSome(socket, in, dog, timeout) != IoStatus::Ok)
+    auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
+    if (in.empty() && (left <= Duration(0) || co_await readSome(socket, in, dog, left) != IoStatus::Ok))
       co_return;
     in.consume(request.feed(in.data(), in.size()));
     if (request.body().size() > kMaxRequestLine) {

@@ -82,6 +82,10 @@ private:
   uint64_t adminInode_ = 0; // the socket file this process made
   std::unique_ptr<TcpAcceptor> http_;
   std::string token_;
+  // The HTTP listener's sessions: how many at once, and how long a request may take.
+  static constexpr size_t kMaxHttpSessions = 16;
+  static constexpr Duration kHttpRequestTime{10'000};
+  size_t httpSessions_ = 0;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   Timer releaseTimer_{context_};
 };

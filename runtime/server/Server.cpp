@@ -82,6 +82,13 @@ bool boundTo(int fd, const Endpoint &endpoint) {
 
 // The admin HTTP listener's bearer token: the file's first line, at least 16 bytes.
 bool readToken(const std::string &path, std::string &token, std::string &error) {
+  // As ssh treats a private key: a secret others can read is no secret.
+  struct stat info;
+  if (::stat(path.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
+    error = fmt::format("the admin token file {} is readable by others (mode {:04o}): chmod 600 it", path,
+                        info.st_mode & 07777);
+    return false;
+  }
   std::FILE *file = std::fopen(path.c_str(), "r");
   char line[4096] = {};
   bool read = file && std::fgets(line, sizeof line, file);

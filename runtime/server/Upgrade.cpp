@@ -43,6 +43,13 @@ bool addressOf(const std::string &path, sockaddr_un &address, std::string &error
   return true;
 }
 
+// Whether the process at the other end of the Unix socket `fd` runs as this one's user.
+bool sameUser(int fd) {
+  ucred credentials{};
+  socklen_t size = sizeof credentials;
+  return ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &size) == 0 && credentials.uid == ::getuid();
+}
+
 } // namespace
 
 std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds timeout, std::string &error) {
@@ -73,6 +80,11 @@ std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds 
     error = polled == 0 ? fmt::format("no process passed its listeners on {} within {} s (send it SIGQUIT)", path,
                                       timeout.count())
                         : fmt::format("accepting on the upgrade socket {}: {}", path, std::strerror(errno));
+    return {};
+  }
+  if (!sameUser(peer)) {
+    ::close(peer);
+    error = fmt::format("a process of another user connected to the upgrade socket {}", path);
     return {};
   }
   Handover in(kMaxListeners);
@@ -109,6 +121,13 @@ bool sendListeners(const std::string &path, const std::vector<int> &listeners, s
     error = fmt::format("no new process waits on {}: {} (start one with --upgrade)", path, std::strerror(errno));
     if (peer >= 0)
       ::close(peer);
+    return false;
+  }
+  // Listening sockets go only to a process of this user: another could serve (or spy on)
+  // this proxy's traffic.
+  if (!sameUser(peer)) {
+    error = fmt::format("the process waiting on {} is not this user's; its listeners stay here", path);
+    ::close(peer);
     return false;
   }
   Handover out(listeners.size());

@@ -345,6 +345,7 @@ class AdminOverHttp(unittest.TestCase):
         cls.token_file = os.path.join(cls.dir, "token")
         with open(cls.token_file, "w") as f:
             f.write(cls.token + "\n")
+        os.chmod(cls.token_file, 0o600)
         cls.admin_port = harness.free_port()
         cls.proxy = Proxy(cls.dir, answering("one", 9), extra=["--admin-http", f"127.0.0.1:{cls.admin_port}",
                                                                "--admin-token-file", cls.token_file])
@@ -376,6 +377,64 @@ class AdminOverHttp(unittest.TestCase):
         status, versions = self.admin(f"http://127.0.0.1:{self.admin_port}/v1/versions")
         self.assertEqual(versions["active"], answer["version"]["id"])
         self.assertEqual(self.admin(f"http://127.0.0.1:{self.admin_port}/v1/nothing")[0], 404)
+
+    def test_a_token_file_others_can_read_is_refused(self):
+        shared = os.path.join(self.dir, "shared-token")
+        with open(shared, "w") as f:
+            f.write(self.token + "\n")
+        os.chmod(shared, 0o644)
+        result = subprocess.run([harness.TURNOUT, "run", self.proxy.policy, "--listen", f"127.0.0.1:{harness.free_port()}",
+                                 "--admin-http", f"127.0.0.1:{harness.free_port()}", "--admin-token-file", shared],
+                                capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("is readable by others (mode 0644)", result.stderr)
+
+    def test_idle_and_slow_sessions_cannot_hold_the_listener(self):
+        # 16 sessions at most, each with 10 s for its whole request: a crowd that trickles
+        # bytes is closed, and the owner gets through once it is.
+        crowd = []
+        for _ in range(40):
+            s = socket.create_connection(("127.0.0.1", self.admin_port))
+            s.sendall(b"GET /v1/stats HTTP/1.1\r\n")
+            crowd.append(s)
+        try:
+            time.sleep(0.5)
+            closed = 0
+            for s in crowd:
+                s.settimeout(0.05)
+                try:
+                    closed += s.recv(10) == b""
+                except (socket.timeout, ConnectionResetError):
+                    pass
+            self.assertGreaterEqual(closed, 40 - 16)  # over the cap: closed unanswered
+            started = time.time()
+            for s in crowd:
+                s.settimeout(15)
+                try:
+                    while s.recv(100):
+                        pass
+                except (socket.timeout, ConnectionResetError):
+                    pass
+            self.assertLess(time.time() - started, 12)  # the deadline ended the slow ones
+            self.assertEqual(self.admin(f"http://127.0.0.1:{self.admin_port}/v1/stats")[0], 200)
+        finally:
+            for s in crowd:
+                s.close()
+
+    def test_a_load_refuses_what_is_not_a_regular_file_or_too_large(self):
+        fifo = os.path.join(self.dir, "fifo.route")
+        os.mkfifo(fifo)
+        huge = os.path.join(self.dir, "huge.route")
+        with open(huge, "wb") as f:
+            f.truncate(65 * 1024 * 1024)
+        for path, why in ((fifo, "not a regular file"), (huge, "larger than 64 MiB"), (self.dir, "not a regular file")):
+            with self.subTest(path):
+                started = time.time()
+                status, answer = self.admin("-X", "POST", "--data-binary", json.dumps({"command": "load", "path": path}),
+                                            f"http://127.0.0.1:{self.admin_port}/v1/admin")
+                self.assertFalse(answer["ok"])
+                self.assertIn(why, json.dumps(answer))
+                self.assertLess(time.time() - started, 5)
 
     def test_only_loopback_addresses_are_accepted(self):
         result = subprocess.run([harness.TURNOUT, "run", self.proxy.policy, "--admin-http", "0.0.0.0:9901",
@@ -490,6 +549,30 @@ class BinaryUpgrade(unittest.TestCase):
         if self.new:
             self.new.send_signal(signal.SIGTERM)
             self.assertEqual(self.new.wait(timeout=10), 0)
+
+    @unittest.skipUnless(os.getuid() == 0, "needs root, to wait on the socket as another user")
+    def test_the_listeners_go_to_no_other_user(self):
+        # Another user's process waits on the upgrade socket: the old process keeps its
+        # listeners, and serves on.
+        os.chmod(self.dir, 0o777)
+        waiter = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
+                                   "import socket, sys\n"
+                                   "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)\n"
+                                   "c, _ = s.accept(); c.settimeout(5); print(len(c.recv(100)))\n",
+                                   self.upgrade_socket], stdout=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 10
+            while not os.path.exists(self.upgrade_socket) and time.time() < deadline:
+                time.sleep(0.01)
+            self.old.process.send_signal(signal.SIGQUIT)
+            self.assertEqual(waiter.communicate(timeout=10)[0].strip(), "0")  # nothing came
+        finally:
+            waiter.kill()
+            waiter.wait()
+        self.assertIsNone(self.old.process.poll())
+        self.assertEqual(curl(self.old.url("/"))[2], b"old\n")
+        with open(self.old.stderr.name) as f:
+            self.assertIn("is not this user's; its listeners stay here", f.read())
 
     def test_sigquit_without_a_new_process_keeps_serving(self):
         self.old.process.send_signal(signal.SIGQUIT)
