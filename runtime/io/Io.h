@@ -9,7 +9,10 @@
 
 #include <boost/asio.hpp>
 
+#include <sys/socket.h>
+
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -97,6 +100,17 @@ template <typename Socket> Ring *ringFor(Socket &socket, int &fd) {
   Ring *ring = Ring::current();
   fd = ring ? plainDescriptor(socket) : -1;
   return fd >= 0 ? ring : nullptr;
+}
+
+// What waits to be read on a socket, looked at without reading it (one system call): nothing
+// yet, bytes, or the peer's close (or an error).
+enum class Pending { Nothing, Bytes, Closed };
+inline Pending pending(int fd) {
+  char byte;
+  ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0)
+    return Pending::Bytes;
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? Pending::Nothing : Pending::Closed;
 }
 
 // Ends every read, write and wait in flight on `socket` with operation_aborted.

@@ -255,7 +255,16 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
                         ? co_await writeAll(socket, out, dog, within(config.writeTimeoutNs))
                         : co_await writeAll(socket, gather(out, replay.bytes), dog, within(config.writeTimeoutNs));
   size_t replayLimit = worker_.config().limits.replayBufferBytes;
+  // An upstream may answer before it has read the whole body (a 401, a 413): that answer is
+  // the client's, not a 502, whether it comes between two pieces of the body or the
+  // upstream stopped reading (a write that fails or times out) once it had answered.
+  int upstreamFd = socket.lowest().native_handle();
+  bool answeredEarly = false;
   while (status == IoStatus::Ok && !request_.messageComplete()) {
+    if (pending(upstreamFd) == Pending::Bytes) {
+      answeredEarly = true;
+      break;
+    }
     if (co_await readBody() != BodyRead::Ok) {
       // Mid-body, with part of it upstream: no answer can be framed, the connection ends.
       clientGone_ = true;
@@ -273,7 +282,9 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     status = co_await writeAll(socket, out, dog, within(config.writeTimeoutNs));
   }
   replay.complete = !replay.overflowed;
-  if (status != IoStatus::Ok) {
+  if (status != IoStatus::Ok && !request_.messageComplete() && pending(upstreamFd) == Pending::Bytes)
+    answeredEarly = true;
+  if (status != IoStatus::Ok && !answeredEarly) {
     if (status == IoStatus::TimedOut) {
       fail(x, 504, "write_timeout", fmt::format("writing to {} timed out", peerName));
       co_return Attempt::Failed;
@@ -455,7 +466,9 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     clientGone_ = true;
     co_return Attempt::Done;
   }
-  if (response.keepAlive() && in.empty() && !response.bodyUntilClose())
+  // The upstream read a request whose body it did not take whole only if it answered early:
+  // what it left unread would be read as the next request.
+  if (!answeredEarly && response.keepAlive() && in.empty() && !response.bodyUntilClose())
     worker_.pool().put(identity, std::move(socket), fromNanoseconds(config.idleTimeoutNs));
   co_return Attempt::Done;
 }

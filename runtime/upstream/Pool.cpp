@@ -6,16 +6,6 @@
 
 namespace turnout::upstream {
 
-namespace {
-// An idle HTTP/1 connection has nothing to read: end of stream means the peer closed it,
-// and bytes mean it broke the protocol. Either way it is not reused.
-bool stillIdle(TcpSocket &socket) {
-  char byte;
-  ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
-} // namespace
-
 std::optional<Stream> Pool::take(const std::string &peer, bool retryable) {
   auto found = idle_.find(peer);
   if (found == idle_.end())
@@ -30,7 +20,9 @@ std::optional<Stream> Pool::take(const std::string &peer, bool retryable) {
     // look, for a request that can be sent again: a peer that closed it within that moment
     // meets the one retry on a fresh connection that a stale pooled connection gets.
     bool trusted = retryable && now - idle.since < kTrustedIdle;
-    if (idle.expires > now && (trusted || stillIdle(idle.stream.lowest())))
+    // An idle HTTP/1 connection has nothing to read: end of stream means the peer closed
+    // it, and bytes mean it broke the protocol. Either way it is not reused.
+    if (idle.expires > now && (trusted || pending(idle.stream.lowest().native_handle()) == Pending::Nothing))
       return std::move(idle.stream);
     idle.stream.close();
   }

@@ -655,6 +655,37 @@ on request {{ route o }}
         self.assertNotIn(b"smuggled", sent)
         self.assertNotIn(b"X-Checksum", sent)
 
+    def test_an_upstream_that_answers_before_reading_the_body_is_heard(self):
+        # The answer goes out after the head, and the origin reads no more: the proxy stops
+        # sending at the answer, and the client gets it (not a 502 when the origin closes).
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        self.addCleanup(listener.close)
+
+        def serve():
+            while True:
+                try:
+                    connection, _ = listener.accept()
+                except OSError:
+                    return
+                with connection:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += connection.recv(65536)
+                    connection.sendall(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\ntoo large")
+                    time.sleep(3)
+        threading.Thread(target=serve, daemon=True).start()
+        directory = tempfile.mkdtemp(prefix="turnout-test-")
+        proxy = Proxy(directory, f"""
+upstream o {{ servers = ["127.0.0.1:{listener.getsockname()[1]}"] }}
+on request {{ route o }}
+""")
+        self.addCleanup(proxy.stop)
+        status, _, body = curl("-X", "POST", "-H", "Expect:", "--data-binary", "@-", proxy.url("/upload"),
+                               data=b"x" * (32 << 20))
+        self.assertEqual((status, body), (413, b"too large"))
+
     def test_the_status_sent_frames_the_response_not_the_upstreams(self):
         origin, proxy = self.serve(
             lambda request, n: b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world",
