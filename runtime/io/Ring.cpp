@@ -7,6 +7,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace turnout {
@@ -92,13 +93,6 @@ void Ring::give(Op *op) {
   free_ = op;
 }
 
-io_uring_sqe *Ring::entryFor(Op *op) {
-  io_uring_sqe *sqe = state_->entry();
-  if (!sqe)
-    fail(op);
-  return sqe;
-}
-
 void Ring::queued(Op *op, io_uring_sqe *sqe) {
   io_uring_sqe_set_data(sqe, op);
   op->inFlight = true;
@@ -108,47 +102,85 @@ void Ring::queued(Op *op, io_uring_sqe *sqe) {
 
 void Ring::submitRead(Op *op, int fd) {
   op->kind = Kind::Read;
-  if (io_uring_sqe *sqe = entryFor(op)) {
-    io_uring_prep_recv(sqe, fd, op->iov[0].iov_base, op->iov[0].iov_len, 0);
-    queued(op, sqe);
-  }
+  submit(op, fd, 1);
 }
 
 void Ring::submitWrite(Op *op, int fd, size_t buffers) {
   op->kind = Kind::Write;
-  io_uring_sqe *sqe = entryFor(op);
-  if (!sqe)
-    return;
-  if (buffers == 1) {
-    io_uring_prep_send(sqe, fd, op->iov[0].iov_base, op->iov[0].iov_len, MSG_NOSIGNAL);
-  } else {
-    op->message = {};
-    op->message.msg_iov = op->iov;
-    op->message.msg_iovlen = buffers;
-    io_uring_prep_sendmsg(sqe, fd, &op->message, MSG_NOSIGNAL);
-  }
-  queued(op, sqe);
+  submit(op, fd, buffers);
 }
 
 // One-shot: a poll that stayed armed would complete again for bytes the reads that follow
 // it take anyway.
 void Ring::submitPoll(Op *op, int fd) {
   op->kind = Kind::Poll;
-  if (io_uring_sqe *sqe = entryFor(op)) {
-    io_uring_prep_poll_add(sqe, fd, POLLIN);
-    queued(op, sqe);
-  }
+  submit(op, fd, 0);
 }
 
-void Ring::fail(Op *op) {
-  op->inFlight = true;
-  asio::post(context_, [this, op] { op->finish(op, *this, true, asio::error::no_buffer_space, 0); });
+void Ring::submit(Op *op, int fd, size_t buffers) {
+  op->fd = fd;
+  op->buffers = buffers;
+  io_uring_sqe *sqe = deferred_.empty() ? state_->entry() : nullptr; // in order behind those waiting
+  if (!sqe) {
+    // No room even after a submission (the kernel refuses more while completions wait to
+    // be reaped): the operation waits for the next flush, which reaps first. Never a
+    // failure that epoll would not have had.
+    op->inFlight = true;
+    deferred_.push_back(op);
+    flushSoon();
+    return;
+  }
+  prepare(op, sqe);
+}
+
+void Ring::prepare(Op *op, io_uring_sqe *sqe) {
+  switch (op->kind) {
+  case Kind::Read:
+    io_uring_prep_recv(sqe, op->fd, op->iov[0].iov_base, op->iov[0].iov_len, 0);
+    break;
+  case Kind::Write:
+    if (op->buffers == 1) {
+      io_uring_prep_send(sqe, op->fd, op->iov[0].iov_base, op->iov[0].iov_len, MSG_NOSIGNAL);
+    } else {
+      op->message = {};
+      op->message.msg_iov = op->iov;
+      op->message.msg_iovlen = op->buffers;
+      io_uring_prep_sendmsg(sqe, op->fd, &op->message, MSG_NOSIGNAL);
+    }
+    break;
+  case Kind::Poll:
+    io_uring_prep_poll_add(sqe, op->fd, POLLIN);
+    break;
+  }
+  queued(op, sqe);
+}
+
+void Ring::submitDeferred() {
+  size_t taken = 0;
+  for (; taken < deferred_.size(); ++taken) {
+    io_uring_sqe *sqe = state_->entry();
+    if (!sqe)
+      break;
+    prepare(deferred_[taken], sqe);
+  }
+  deferred_.erase(deferred_.begin(), deferred_.begin() + static_cast<std::ptrdiff_t>(taken));
 }
 
 void Ring::cancel(int fd) {
+  // Deferred operations on `fd` are not in the kernel yet: they end here.
+  std::erase_if(deferred_, [&](Op *op) {
+    if (op->fd != fd)
+      return false;
+    asio::post(context_, [this, op] { op->finish(op, *this, true, asio::error::operation_aborted, 0); });
+    return true;
+  });
   io_uring_sqe *sqe = state_->entry();
-  if (!sqe)
+  if (!sqe) {
+    // No room for the cancellation: what is in flight on `fd` ends all the same (reads see
+    // the end of the stream, writes an error), so that a timeout or a drain takes effect.
+    ::shutdown(fd, SHUT_RDWR);
     return;
+  }
   io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
   io_uring_sqe_set_data(sqe, nullptr);
   // Now, not at the next flush: the caller may close the descriptor, whose number the
@@ -160,6 +192,15 @@ void Ring::cancel(int fd) {
 void Ring::callOff(WatchHandle handle) {
   // SQEs go to the kernel in order: an operation that reuses this Op after its completion
   // was reaped is queued behind this cancellation, which cannot reach it.
+  auto deferred = std::find(deferred_.begin(), deferred_.end(), handle);
+  if (deferred != deferred_.end()) { // not in the kernel yet: it ends here
+    Op *op = *deferred;
+    deferred_.erase(deferred);
+    asio::post(context_, [this, op] { op->finish(op, *this, true, asio::error::operation_aborted, 0); });
+    return;
+  }
+  // Without room the watch stays until its socket has news: its handler then finds it
+  // taken, and the socket's file lingers until then.
   io_uring_sqe *sqe = state_->entry();
   if (!sqe)
     return;
@@ -181,6 +222,10 @@ void Ring::flushSoon() {
     flushPosted_ = false;
     io_uring_submit(&state_->ring);
     reap();
+    if (!deferred_.empty()) { // room was made by the reaping
+      submitDeferred();
+      flushSoon();
+    }
     // What the kernel did not take (EBUSY: its completion queue was full, and the reaping
     // just made room) goes with the next flush.
     if (io_uring_sq_ready(&state_->ring) > 0)

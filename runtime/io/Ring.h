@@ -128,6 +128,8 @@ private:
     Op *nextFree = nullptr;
     Kind kind = Kind::Read;
     bool inFlight = false;
+    int fd = -1;
+    size_t buffers = 0; // a write's iov entries
     ::iovec iov[kMaxBuffers] = {};
     ::msghdr message = {};
     alignas(std::max_align_t) unsigned char handler[kHandlerBytes];
@@ -157,9 +159,10 @@ private:
   void submitRead(Op *op, int fd);
   void submitWrite(Op *op, int fd, size_t buffers);
   void submitPoll(Op *op, int fd);
-  io_uring_sqe *entryFor(Op *op); // null when there is no room, and `op` failed
+  void submit(Op *op, int fd, size_t buffers);  // or defers it while the ring has no room
+  void prepare(Op *op, io_uring_sqe *sqe);
+  void submitDeferred();
   void queued(Op *op, io_uring_sqe *sqe);
-  void fail(Op *op); // completes it with no_buffer_space: no room in the ring
   void flushSoon();
   void reap();
   void waitForCompletions();
@@ -168,6 +171,7 @@ private:
   std::unique_ptr<State> state_;
   std::vector<std::unique_ptr<Op>> ops_; // every op made; the free ones chained by nextFree
   Op *free_ = nullptr;
+  std::vector<Op *> deferred_; // waiting for room in the ring, in submission order
   uint64_t operations_ = 0;
   bool flushPosted_ = false;
   static thread_local Ring *current_;

@@ -216,5 +216,32 @@ TEST_F(RingTest, ARingDestroyedWithAReadInFlightDropsItsHandler) {
   EXPECT_EQ(in.use_count(), 1);
 }
 
+// More operations in one turn than the rings hold, each completing at once: the
+// completion queue overflows and the kernel refuses more submissions for a while. None
+// may fail where epoll would have done it: each waits for room and goes.
+TEST_F(RingTest, AFullRingDelaysOperationsAndFailsNone) {
+  constexpr int kOperations = 3000;
+  std::vector<int> peers;
+  std::vector<std::unique_ptr<LocalSocket>> sockets;
+  int succeeded = 0, failed = 0;
+  for (int i = 0; i < kOperations; ++i) {
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+    sockets.push_back(std::make_unique<LocalSocket>(context_, Local(), fds[0]));
+    peers.push_back(fds[1]);
+    static const char byte = 'x';
+    ring_->asyncWriteSome(fds[0], asio::buffer(&byte, 1), [&](const error_code &ec, size_t n) {
+      (ec || n != 1 ? failed : succeeded) += 1;
+    });
+  }
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (succeeded + failed < kOperations && std::chrono::steady_clock::now() < deadline)
+    context_.run_one_for(100ms);
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(succeeded, kOperations);
+  for (int fd : peers)
+    ::close(fd);
+}
+
 } // namespace
 } // namespace turnout
