@@ -718,6 +718,49 @@ on request {{ route o }}
         self.assertTrue(rest.endswith(b"hello world"), out)
 
 
+class StoppingAStuckWorker(unittest.TestCase):
+    """SIGTERM ends the process within shutdown_grace and a second, whatever a worker does:
+    here one is stuck in a write to an access log that nobody reads (a FIFO)."""
+
+    def test_sigterm_ends_a_process_whose_worker_is_stuck(self):
+        directory = tempfile.mkdtemp(prefix="turnout-test-")
+        fifo = os.path.join(directory, "access.fifo")
+        os.mkfifo(fifo)
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # there, and never read
+        self.addCleanup(os.close, reader)
+        policy = os.path.join(directory, "p.route")
+        with open(policy, "w") as f:
+            f.write('on request { respond 200 "' + "x" * 100 + '" }\n')
+        config = os.path.join(directory, "turnout.yaml")
+        port = free_port()
+        with open(config, "w") as f:
+            f.write(f"listen: ['127.0.0.1:{port}']\nthreads: 1\npolicy: {policy}\n"
+                    f"timeouts:\n  shutdown_grace: 1s\nlog:\n  access: {fifo}\n")
+        process = harness.start([harness.TURNOUT, "--config", config], stderr=subprocess.DEVNULL)
+        wait_for_port(port, process)
+        stuck = False
+        for _ in range(5000):  # until the pipe is full and the worker blocks writing to it
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                    s.settimeout(0.5)
+                    s.sendall(b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                    if not s.recv(100):
+                        continue
+            except socket.timeout:
+                stuck = True
+                break
+        self.assertTrue(stuck, "the worker never blocked")
+        started = time.time()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            self.fail("turnout outlived SIGTERM with a stuck worker")
+        self.assertLess(time.time() - started, 4)
+
+
 class Limits(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -21,9 +21,11 @@ listen: ["127.0.0.1:8080", "[::1]:8081", "unix:/tmp/t.sock"]
 threads: 4
 policy: p.route
 limits: {max_request_line: 4k, max_header_bytes: 16KiB, max_header_count: 50, max_body_bytes: 1m,
-         max_requests_per_connection: 10, max_connections: 100, replay_buffer_bytes: 128k}
-timeouts: {header_read: 5s, keepalive_idle: 500ms, body_read: 1m, send: 1h, shutdown_grace: 5s}
-upstreams: {idle_per_peer: 8}
+         max_requests_per_connection: 10, max_connections: 100, replay_buffer_bytes: 128k,
+         max_connections_per_client: 7, min_body_rate: 2k}
+timeouts: {header_read: 5s, keepalive_idle: 500ms, body_read: 1m, send: 1h, shutdown_grace: 5s,
+           body_rate_after: 3s}
+upstreams: {idle_per_peer: 8, pass_request_trailers: [grpc-timeout, X-Checksum]}
 admin: {socket: /run/t.sock, keep_versions: 3, http: "127.0.0.1:9901", token_file: /etc/t.token}
 pid_file: /run/t.pid
 upgrade_socket: /run/t-upgrade.sock
@@ -43,6 +45,10 @@ log: {level: warn, access: /tmp/access.log}
   EXPECT_EQ(config->timeouts.send, Duration(3'600'000));
   EXPECT_EQ(config->timeouts.shutdownGrace, Duration(5'000));
   EXPECT_EQ(config->upstreams.idlePerPeer, 8u);
+  EXPECT_EQ(config->upstreams.passRequestTrailers, (std::vector<std::string>{"grpc-timeout", "X-Checksum"}));
+  EXPECT_EQ(config->limits.maxConnectionsPerClient, 7u);
+  EXPECT_EQ(config->limits.minBodyRate, 2048u);
+  EXPECT_EQ(config->timeouts.bodyRateAfter, Duration(3'000));
   EXPECT_EQ(config->log.level, "warn");
   EXPECT_EQ(config->admin.socket, "/run/t.sock");
   EXPECT_EQ(config->admin.keepVersions, 3u);
@@ -52,6 +58,13 @@ log: {level: warn, access: /tmp/access.log}
   EXPECT_EQ(config->pidFile, "/run/t.pid");
   EXPECT_EQ(config->upgradeSocket, "/run/t-upgrade.sock");
   EXPECT_EQ(config->io, ServerConfig::Io::Epoll);
+}
+
+TEST(ServerConfig, TrailerNamesAreFieldNames) {
+  std::string error;
+  std::string path = write("upstreams:\n  pass_request_trailers: [\"bad name\"]\n");
+  EXPECT_FALSE(loadServerConfig(path, error));
+  EXPECT_NE(error.find("'upstreams.pass_request_trailers': 'bad name' is not a field name"), std::string::npos) << error;
 }
 
 TEST(ServerConfig, ErrorsNameTheKeyAndItsPlace) {
