@@ -574,6 +574,23 @@ class BinaryUpgrade(unittest.TestCase):
         with open(self.old.stderr.name) as f:
             self.assertIn("is not this user's; its listeners stay here", f.read())
 
+    def hand_over(self, load, policy, *extra, stderr):
+        """Starts a new turnout on `policy` with --upgrade while `load` runs, sends the old one
+        SIGQUIT, waits for it to drain and exit, then stops the load."""
+        try:
+            time.sleep(0.3)
+            self.new = harness.start([harness.TURNOUT, "run", policy, "--listen", f"127.0.0.1:{self.old.port}",
+                                      "--listen", f"unix:{self.unix_socket}", "--upgrade",
+                                      "--upgrade-socket", self.upgrade_socket, *extra], stderr=stderr)
+            deadline = time.time() + 10
+            while not os.path.exists(self.upgrade_socket) and time.time() < deadline:
+                time.sleep(0.01)
+            self.old.process.send_signal(signal.SIGQUIT)
+            self.assertEqual(self.old.process.wait(timeout=15), 0)
+            time.sleep(0.5)
+        finally:
+            load.stop()
+
     def test_sigquit_without_a_new_process_keeps_serving(self):
         self.old.process.send_signal(signal.SIGQUIT)
         time.sleep(0.3)
@@ -587,21 +604,8 @@ class BinaryUpgrade(unittest.TestCase):
         with open(policy, "w") as f:
             f.write('on request { respond 200 "new\\n" }\n')
         load = Load(self.old.port, requests_per_connection=1)  # a new connection per request
-        try:
-            time.sleep(0.3)
-            log = open(os.path.join(self.dir, "new.stderr"), "w")
-            self.new = harness.start([harness.TURNOUT, "run", policy, "--listen", f"127.0.0.1:{self.old.port}",
-                                         "--listen", f"unix:{self.unix_socket}", "--threads", "3", "--upgrade",
-                                         "--upgrade-socket", self.upgrade_socket, "--pid-file", self.pid_file],
-                                        stderr=log)
-            deadline = time.time() + 10
-            while not os.path.exists(self.upgrade_socket) and time.time() < deadline:
-                time.sleep(0.01)
-            self.old.process.send_signal(signal.SIGQUIT)
-            self.assertEqual(self.old.process.wait(timeout=15), 0)
-            time.sleep(0.5)
-        finally:
-            load.stop()
+        log = open(os.path.join(self.dir, "new.stderr"), "w")
+        self.hand_over(load, policy, "--threads", "3", "--pid-file", self.pid_file, stderr=log)
         self.assertEqual(load.failures, [])
         self.assertEqual(set(load.bodies), {"old\n", "new\n"})
         self.assertEqual(curl(self.old.url("/"))[2], b"new\n")
@@ -613,7 +617,6 @@ class BinaryUpgrade(unittest.TestCase):
         self.assertIn("took over 3 listening sockets", log)  # two TCP (a worker each), one Unix
         self.assertNotIn("not in this configuration", log)
 
-
     def test_an_upgrade_under_keep_alive_load_resets_no_connection(self):
         # Clients that keep their connections: each is answered with Connection: close once
         # the old process drains, and goes on with the new one; none meets a reset.
@@ -621,19 +624,7 @@ class BinaryUpgrade(unittest.TestCase):
         with open(policy, "w") as f:
             f.write('on request { respond 200 "new\\n" }\n')
         load = Load(self.old.port, clients=8, requests_per_connection=1_000_000)
-        try:
-            time.sleep(0.3)
-            self.new = harness.start([harness.TURNOUT, "run", policy, "--listen", f"127.0.0.1:{self.old.port}",
-                                      "--listen", f"unix:{self.unix_socket}", "--upgrade",
-                                      "--upgrade-socket", self.upgrade_socket], stderr=subprocess.DEVNULL)
-            deadline = time.time() + 10
-            while not os.path.exists(self.upgrade_socket) and time.time() < deadline:
-                time.sleep(0.01)
-            self.old.process.send_signal(signal.SIGQUIT)
-            self.assertEqual(self.old.process.wait(timeout=15), 0)
-            time.sleep(0.5)
-        finally:
-            load.stop()
+        self.hand_over(load, policy, stderr=subprocess.DEVNULL)
         self.assertEqual(load.failures, [])
         self.assertEqual(set(load.bodies), {"old\n", "new\n"})
 

@@ -337,21 +337,29 @@ def curl(*args, data=None):
 
 
 def raw(port, data, timeout=5, read_all=True):
-    """Sends bytes on a fresh connection and returns everything read until it closes."""
+    """Sends bytes on a fresh connection and returns everything read until it closes (or
+    `timeout` passes quiet; with read_all=False, the first piece)."""
+    return raw_in_turns(port, [data], timeout, read_all)
+
+
+def raw_in_turns(port, requests, timeout=5, read_all=True):
+    """Sends each of `requests` in turn on one fresh connection, reading after each until the
+    connection closes or has been quiet for `timeout`; returns all that was read."""
     with socket.create_connection(("127.0.0.1", port)) as s:
         s.settimeout(timeout)
-        s.sendall(data)
         out = b""
-        try:
-            while True:
-                piece = s.recv(65536)
-                if not piece:
-                    break
-                out += piece
-                if not read_all:
-                    break
-        except socket.timeout:
-            pass
+        for data in requests:
+            s.sendall(data)
+            try:
+                while True:
+                    piece = s.recv(65536)
+                    if not piece:
+                        return out
+                    out += piece
+                    if not read_all:
+                        break
+            except socket.timeout:
+                pass
         return out
 
 

@@ -17,7 +17,8 @@ import time
 import unittest
 
 import harness
-from harness import PATTERN, Origin, Proxy, curl, free_port, pattern_sha256, raw, rss_kb, statuses, wait_for_port
+from harness import (PATTERN, Origin, Proxy, curl, free_port, pattern_sha256, raw, raw_in_turns, rss_kb, statuses,
+                     wait_for_port)
 
 if len(sys.argv) > 2:
     harness.TURNOUT = os.path.abspath(sys.argv.pop(1))
@@ -595,24 +596,6 @@ on request {{ route o }}
         cpu_later = sum(int(v) for v in open(f"/proc/{proxy.process.pid}/stat").read().split(")")[1].split()[11:13])
         self.assertLess(cpu_later - cpu, 20)  # clock ticks in a second: not spinning
 
-    def keep_alive(self, port, *requests):
-        """Sends `requests` one after another on one connection; returns every byte read
-        until the connection has been quiet for a moment."""
-        with socket.create_connection(("127.0.0.1", port)) as s:
-            s.settimeout(1)
-            out = b""
-            for request in requests:
-                s.sendall(request)
-                try:
-                    while True:
-                        piece = s.recv(65536)
-                        if not piece:
-                            break
-                        out += piece
-                except socket.timeout:
-                    pass
-            return out
-
     def test_bytes_an_idle_upstream_connection_sends_reach_no_one(self):
         # After each answer the origin sends more on the same connection, a moment later:
         # a body on HEAD, a body on 204, bytes past Content-Length. None of it may become
@@ -690,7 +673,7 @@ on request {{ route o }}
         origin, proxy = self.serve(
             lambda request, n: b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world",
             'on response { if req.path == "/304" { resp.status = 304 } }')
-        out = self.keep_alive(proxy.port, b"GET /304 HTTP/1.1\r\nHost: a\r\n\r\n", b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+        out = raw_in_turns(proxy.port, [b"GET /304 HTTP/1.1\r\nHost: a\r\n\r\n", b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n"], timeout=1)
         first, _, rest = out.partition(b"\r\n\r\n")
         self.assertTrue(first.startswith(b"HTTP/1.1 304 "), out)
         self.assertTrue(rest.startswith(b"HTTP/1.1 200 OK\r\n"), out)  # no stranded body between
@@ -701,7 +684,7 @@ on request {{ route o }}
         origin, proxy = self.serve(
             lambda request, n: b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world",
             'on upstream_request { upstream.req.method = "GET" }')
-        out = self.keep_alive(proxy.port, b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        out = raw_in_turns(proxy.port, [b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"], timeout=1)
         head, _, rest = out.partition(b"\r\n\r\n")
         self.assertIn(b"content-length: 11", head.lower())
         self.assertTrue(rest.startswith(b"HTTP/1.1 200 OK\r\n"), out)
@@ -711,7 +694,7 @@ on request {{ route o }}
         origin, proxy = self.serve(
             lambda request, n: b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n" + (b"" if request.startswith(b"HEAD") else b"hello world"),
             'on upstream_request { if req.path == "/h" { upstream.req.method = "HEAD" } }')
-        out = self.keep_alive(proxy.port, b"GET /h HTTP/1.1\r\nHost: a\r\n\r\n", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        out = raw_in_turns(proxy.port, [b"GET /h HTTP/1.1\r\nHost: a\r\n\r\n", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"], timeout=1)
         head, _, rest = out.partition(b"\r\n\r\n")
         self.assertIn(b"content-length: 0", head.lower())
         self.assertTrue(rest.startswith(b"HTTP/1.1 200 OK\r\n"), out)
