@@ -258,10 +258,12 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   // An upstream may answer before it has read the whole body (a 401, a 413): that answer is
   // the client's, not a 502, whether it comes between two pieces of the body or the
   // upstream stopped reading (a write that fails or times out) once it had answered.
+  // Between pieces only over plain TCP: over TLS, bytes that wait may be the server's
+  // session tickets, not an answer.
   int upstreamFd = socket.lowest().native_handle();
   bool answeredEarly = false;
   while (status == IoStatus::Ok && !request_.messageComplete()) {
-    if (pending(upstreamFd) == Pending::Bytes) {
+    if (!socket.tls() && pending(upstreamFd) == Pending::Bytes) {
       answeredEarly = true;
       break;
     }
