@@ -113,7 +113,9 @@ awaitable<void> Connection::serve() {
     if (!co_await readHead())
       break;
     co_await handle();
-    if (!keepAlive_ || clientGone_ || worker_.draining())
+    // A response that went out before a drain began said keep-alive: its client may send
+    // another request at once, which readHead waits a quiet second for.
+    if (!keepAlive_ || clientGone_)
       break;
     request_.next();
   }
@@ -142,6 +144,11 @@ awaitable<bool> Connection::readHead() {
         idle_ = true;
         status = co_await waitForRequest(timeout);
         idle_ = false;
+        // A drain's quiet second can end in the turn in which the request arrived: it is
+        // read, not reset.
+        if (status == IoStatus::TimedOut && worker_.draining() && in_.empty() &&
+            pending(client_.native_handle()) == Pending::Bytes)
+          status = IoStatus::Ok;
       }
       if (status == IoStatus::Ok && in_.empty())
         status = co_await readSome(client_, in_, clientDog_, timeout);
