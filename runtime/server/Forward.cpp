@@ -260,10 +260,10 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   // upstream stopped reading (a write that fails or times out) once it had answered.
   // Between pieces only over plain TCP: over TLS, bytes that wait may be the server's
   // session tickets, not an answer.
-  int upstreamFd = socket.lowest().native_handle();
+  // (Few locals here: this frame must stay under the 1 KiB that Asio recycles.)
   bool answeredEarly = false;
   while (status == IoStatus::Ok && !request_.messageComplete()) {
-    if (!socket.tls() && pending(upstreamFd) == Pending::Bytes) {
+    if (!socket.tls() && pending(socket.lowest().native_handle()) == Pending::Bytes) {
       answeredEarly = true;
       break;
     }
@@ -284,7 +284,8 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     status = co_await writeAll(socket, out, dog, within(config.writeTimeoutNs));
   }
   replay.complete = !replay.overflowed;
-  if (status != IoStatus::Ok && !request_.messageComplete() && pending(upstreamFd) == Pending::Bytes)
+  if (status != IoStatus::Ok && !request_.messageComplete() &&
+      pending(socket.lowest().native_handle()) == Pending::Bytes)
     answeredEarly = true;
   if (status != IoStatus::Ok && !answeredEarly) {
     if (status == IoStatus::TimedOut) {
@@ -301,8 +302,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   http::Parser &response = upstreamParser_;
   response.reset();
   // What frames the upstream's answer is the method that went upstream.
-  bool upstreamHead = x.upstreamMethod() == "HEAD";
-  if (upstreamHead)
+  if (x.upstreamMethod() == "HEAD")
     response.expectNoBody();
   InputBuffer &in = upstreamIn_;
   in.clear();
@@ -314,7 +314,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     }
     if (response.headComplete()) { // an interim response, complete: the next message
       response.next();
-      if (upstreamHead)
+      if (x.upstreamMethod() == "HEAD")
         response.expectNoBody();
       continue;
     }
@@ -361,10 +361,8 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   // An answer that must carry one while the upstream's has none (a GET sent upstream as
   // HEAD, a 304 the policy made a 200) carries an empty one.
   int code = static_cast<int>(x.response.status);
-  bool clientHead = request_.head().method == "HEAD";
-  bool bodiless = clientHead || code == 204 || code == 304;
   enum class Framing { None, Length, Chunked, Close } framing;
-  if (bodiless)
+  if (request_.head().method == "HEAD" || code == 204 || code == 304)
     framing = Framing::None;
   else if (!response.hasBody() || response.hasContentLength())
     framing = Framing::Length;
@@ -374,7 +372,6 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     framing = Framing::Close;
   if (framing == Framing::Close)
     keepAlive_ = false;
-  uint64_t length = response.hasBody() ? response.contentLength() : 0;
 
   out.clear();
   out.reserve(http::fieldsSize(x.upstreamResponse.headers.fields()) + 256); // what the policy adds, roughly
@@ -385,7 +382,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
       http::appendField(out, name, value);
   });
   if (framing == Framing::Length)
-    http::appendField(out, "content-length", std::to_string(length));
+    http::appendField(out, "content-length", std::to_string(response.hasBody() ? response.contentLength() : 0));
   else if (code != 204 && response.hasContentLength()) // HEAD and 304: the length a GET would get
     http::appendField(out, "content-length", std::to_string(response.contentLength()));
   if (framing == Framing::Chunked)
