@@ -1,7 +1,5 @@
 #include "upstream/Pool.h"
 
-#include <sys/socket.h>
-
 #include <algorithm>
 
 namespace turnout::upstream {
