@@ -79,10 +79,14 @@ int run(const RunOptions &options) {
   bool faultedEarly = exchange.fault && (exchange.fault->phase == route::schema::Phase::Request ||
                                          exchange.fault->phase == route::schema::Phase::UpstreamRequest);
   bool routed = exchange.decision.kind == route::Decision::Kind::Route && !faultedEarly;
+  // A refused write in the request phase ended it before any decision.
+  std::string decision = exchange.fault && exchange.fault->phase == route::schema::Phase::Request
+                             ? "none: a run-time error (500)"
+                             : describeDecision(exchange, policy->program);
 
   if (options.json) {
     nlohmann::json out;
-    out["decision"] = describeDecision(exchange, policy->program);
+    out["decision"] = decision;
     if (exchange.fault)
       out["error"] = route::describe(*exchange.fault, sources);
     if (routed) {
@@ -109,7 +113,7 @@ int run(const RunOptions &options) {
     return kExitClean;
   }
 
-  std::string text = fmt::format("decision: {}\n", describeDecision(exchange, policy->program));
+  std::string text = fmt::format("decision: {}\n", decision);
   if (exchange.fault)
     text += route::describe(*exchange.fault, sources) + "; answered 500\n";
   if (routed) {

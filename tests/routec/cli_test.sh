@@ -93,6 +93,16 @@ contains run-error out "origin failed: connect_failed (502)"
 contains run-error out "response: 503"
 check run-json 0 "$routec" run examples/redirects.route --request 'GET http://www.example.com/jobs' --json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["decision"].startswith("redirect 308"), d; assert d["response"]["status"] == 308' "$work/out" || failures=$((failures + 1))
+cat >"$work/split.route" <<'ROUTE'
+on request {
+    redirect 302 req.arg["next"]
+}
+ROUTE
+# A value that cannot go on the wire: the rule's place, the 500, as turnout logs and answers.
+check run-fault 0 "$routec" run "$work/split.route" --request 'GET http://a/?next=http://b/%0d%0aSet-Cookie:%20x=1'
+contains run-fault out "decision: none: a run-time error (500)"
+contains run-fault out "split.route:2:5: run-time error in the request phase: redirect to \"http://b/\x0d\x0aSet-Cookie: x=1\""
+contains run-fault out "response: 500"
 check run-bad-request 2 "$routec" run examples/quickstart.route --request 'nonsense'
 check run-bad-from 2 "$routec" run examples/quickstart.route --request 'GET http://h/' --from not-an-ip
 check run-bad-policy 1 "$routec" run "$work/bad.route" --request 'GET http://h/'
