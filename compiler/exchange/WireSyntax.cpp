@@ -24,9 +24,10 @@ bool isControl(char c) {
 
 } // namespace
 
-bool isTokenChar(char c) { return kTokenChars[static_cast<unsigned char>(c)]; }
-
-bool isToken(std::string_view text) { return !text.empty() && std::all_of(text.begin(), text.end(), isTokenChar); }
+bool isToken(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return kTokenChars[static_cast<unsigned char>(c)]; });
+}
 
 bool isFieldValue(std::string_view text) {
   return std::none_of(text.begin(), text.end(), [](char c) { return isControl(c) && c != '\t'; });

@@ -9,8 +9,7 @@
 
 namespace route::wire {
 
-// tchar of RFC 9110 5.6.2: a method or a field name is one or more of these.
-bool isTokenChar(char c);
+// A method or a field name: one or more tchar (RFC 9110 5.6.2).
 bool isToken(std::string_view text);
 // A field value (RFC 9110 5.5): no CR, LF, NUL or other control character but HTAB.
 bool isFieldValue(std::string_view text);

@@ -230,7 +230,15 @@ void Checker::checkRecursion() {
     state[fn] = 2;
     return false;
   };
+  // In the order the functions are written, not the order of their addresses: the same
+  // cycle is reported at the same call every time.
+  std::vector<const ast::FuncDecl *> functions;
   for (const auto &[fn, unused] : calls_)
+    functions.push_back(fn);
+  std::sort(functions.begin(), functions.end(), [](const ast::FuncDecl *a, const ast::FuncDecl *b) {
+    return std::pair(a->range.file, a->range.begin) < std::pair(b->range.file, b->range.begin);
+  });
+  for (const ast::FuncDecl *fn : functions)
     if (state[fn] == 0)
       visit(fn);
 }
