@@ -8,8 +8,10 @@
 namespace turnout {
 namespace {
 
+// A file of the running test's own: ctest runs these tests in parallel processes.
 std::string write(const std::string &text) {
-  std::string path = testing::TempDir() + "/server-config-test.yaml";
+  std::string path = testing::TempDir() + "/server-config-" +
+                     testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml";
   std::ofstream(path) << text;
   return path;
 }
