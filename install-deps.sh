@@ -16,8 +16,8 @@ packages=(
   libssl-dev libnghttp2-dev node-llhttp libgtest-dev libbenchmark-dev
   # libraries
   libcli11-dev libfmt-dev nlohmann-json3-dev libre2-dev libyaml-cpp-dev libspdlog-dev liburing-dev
-  # fuzzing (clang's libFuzzer)
-  clang-19 libclang-rt-19-dev
+  # fuzzing (clang's libFuzzer), and the formatting every C++ file is checked against
+  clang-19 libclang-rt-19-dev clang-format-19
   # tests: real clients and origins
   python3 curl openssl
 )

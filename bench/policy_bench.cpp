@@ -8,8 +8,8 @@
 //              hand-written hash table; the request hits the last rule
 //   --example  any policy, on a request for its first test's URL or "/"
 #include "driver/Compilation.h"
-#include "jit/Jit.h"
 #include "exchange/Exchange.h"
+#include "jit/Jit.h"
 
 #include <benchmark/benchmark.h>
 
@@ -37,9 +37,15 @@ std::string baseName(const std::string &path) {
   return name.substr(0, name.find('.'));
 }
 
-uint32_t var(VariableId id) { return static_cast<uint32_t>(id); }
-bool same(RouteStr s, std::string_view t) { return std::string_view(s.data, s.size) == t; }
-bool startsWith(RouteStr s, std::string_view t) { return std::string_view(s.data, s.size).starts_with(t); }
+uint32_t var(VariableId id) {
+  return static_cast<uint32_t>(id);
+}
+bool same(RouteStr s, std::string_view t) {
+  return std::string_view(s.data, s.size) == t;
+}
+bool startsWith(RouteStr s, std::string_view t) {
+  return std::string_view(s.data, s.size).starts_with(t);
+}
 
 // A policy loaded, checked and compiled by both back ends, with the exchange it is timed on.
 struct Subject {
@@ -80,13 +86,15 @@ void registerEvaluation(const std::string &name, Subject *s) {
     for (auto _ : state)
       s->exchange.runPhase(run, Phase::Request);
   });
-  benchmark::RegisterBenchmark(("request/interpreter/" + name).c_str(), [s](benchmark::State &state) {
-    route::PhaseRunner run = [s](Phase phase, RouteCtx *ctx, std::vector<route::SourceRange> *) {
-      s->interpreter->runPhase(phase, ctx, nullptr);
-    };
-    for (auto _ : state)
-      s->exchange.runPhase(run, Phase::Request);
-  });
+  benchmark::RegisterBenchmark(("request/interpreter/" + name).c_str(),
+                               [s](benchmark::State &state) {
+                                 route::PhaseRunner run = [s](Phase phase, RouteCtx *ctx,
+                                                              std::vector<route::SourceRange> *) {
+                                   s->interpreter->runPhase(phase, ctx, nullptr);
+                                 };
+                                 for (auto _ : state)
+                                   s->exchange.runPhase(run, Phase::Request);
+                               });
 }
 
 void registerCompilation(const std::string &name, const std::string &path) {
@@ -97,7 +105,8 @@ void registerCompilation(const std::string &name, const std::string &path) {
       benchmark::DoNotOptimize(c.loadText("policy.route", text));
     }
   })->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark(("compile/check+jit/" + name).c_str(), [text](benchmark::State &state) {
+  benchmark::RegisterBenchmark(("compile/check+jit/" + name).c_str(), [text](
+                                                                          benchmark::State &state) {
     for (auto _ : state) {
       route::Compilation c;
       route::LoadedPolicy *policy = c.loadText("policy.route", text);
@@ -119,7 +128,8 @@ struct SketchByHand {
   }
   void operator()(RouteCtx *ctx) const {
     RouteStr path = route_get_str(ctx, var(VariableId::ReqPath));
-    if (startsWith(path, "/admin") && !route_acl_contains(internal, route_get_ip(ctx, var(VariableId::ClientIp)))) {
+    if (startsWith(path, "/admin") &&
+        !route_acl_contains(internal, route_get_ip(ctx, var(VariableId::ClientIp)))) {
       route_respond(ctx, 403, {"forbidden\n", 10});
       return;
     }
@@ -167,7 +177,9 @@ struct TableByHand {
 
 template <typename Hand> void registerByHand(const std::string &name, Subject *s, Hand hand) {
   benchmark::RegisterBenchmark(("request/c++/" + name).c_str(), [s, hand](benchmark::State &state) {
-    route::PhaseRunner run = [&hand](Phase, RouteCtx *ctx, std::vector<route::SourceRange> *) { hand(ctx); };
+    route::PhaseRunner run = [&hand](Phase, RouteCtx *ctx, std::vector<route::SourceRange> *) {
+      hand(ctx);
+    };
     for (auto _ : state)
       s->exchange.runPhase(run, Phase::Request);
   });
@@ -182,26 +194,32 @@ int main(int argc, char **argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], path = argv[i + 1], name = baseName(path);
     if (flag == "--sketch") {
-      Subject *s = subjects.emplace_back(load(path, "http://example.com/app/page", "203.0.113.9")).get();
+      Subject *s =
+          subjects.emplace_back(load(path, "http://example.com/app/page", "203.0.113.9")).get();
       registerEvaluation(name, s);
       registerByHand(name, s, SketchByHand());
       registerCompilation(name, path);
     } else if (flag == "--table") {
       std::string text = readFile(path);
-      std::regex rule(R"re(if req\.host == "([^"]+)" and req\.path starts_with "([^"]+)" \{\s*route u(\d+))re");
+      std::regex rule(
+          R"re(if req\.host == "([^"]+)" and req\.path starts_with "([^"]+)" \{\s*route u(\d+))re");
       TableByHand table;
       std::string lastHost, lastPrefix;
       for (std::sregex_iterator it(text.begin(), text.end(), rule), end; it != end; ++it) {
         lastHost = (*it)[1];
         lastPrefix = (*it)[2];
-        table.byHost[lastHost].emplace_back(lastPrefix, static_cast<uint32_t>(std::stoul((*it)[3])));
+        table.byHost[lastHost].emplace_back(lastPrefix,
+                                            static_cast<uint32_t>(std::stoul((*it)[3])));
       }
-      Subject *s = subjects.emplace_back(load(path, "http://" + lastHost + lastPrefix + "x", "203.0.113.9")).get();
+      Subject *s =
+          subjects.emplace_back(load(path, "http://" + lastHost + lastPrefix + "x", "203.0.113.9"))
+              .get();
       registerEvaluation(name, s);
       registerByHand(name, s, table);
       registerCompilation(name, path);
     } else if (flag == "--example") {
-      Subject *s = subjects.emplace_back(load(path, "http://www.example.com/", "203.0.113.9")).get();
+      Subject *s =
+          subjects.emplace_back(load(path, "http://www.example.com/", "203.0.113.9")).get();
       registerEvaluation(name, s);
       registerCompilation(name, path);
     }

@@ -15,30 +15,41 @@ int main(int argc, char **argv) {
   app.require_subcommand(0, 1);
 
   std::string configPath;
-  app.add_option("--config", configPath, "A YAML server config: listeners, threads, policy, limits, timeouts, logs")
+  app.add_option("--config", configPath,
+                 "A YAML server config: listeners, threads, policy, limits, timeouts, logs")
       ->check(CLI::ExistingFile);
 
   turnout::ServerConfig config;
   std::vector<std::string> listen;
   std::string upgradeSocket;
   bool upgrade = false;
-  app.add_option("--upgrade-socket", upgradeSocket,
-                 "Where a new process (--upgrade) waits for this one's listeners, passed on SIGQUIT");
-  app.add_flag("--upgrade", upgrade, "Take the listening sockets over from the running process (then SIGQUIT it)");
-  CLI::App *run = app.add_subcommand("run", "Serve a policy with embedded defaults (127.0.0.1:6188)");
+  app.add_option(
+      "--upgrade-socket", upgradeSocket,
+      "Where a new process (--upgrade) waits for this one's listeners, passed on SIGQUIT");
+  app.add_flag("--upgrade", upgrade,
+               "Take the listening sockets over from the running process (then SIGQUIT it)");
+  CLI::App *run =
+      app.add_subcommand("run", "Serve a policy with embedded defaults (127.0.0.1:6188)");
   run->fallthrough(); // --upgrade and --upgrade-socket after `run POLICY` too
-  run->add_option("policy", config.policy, "The policy file (.route)")->required()->check(CLI::ExistingFile);
+  run->add_option("policy", config.policy, "The policy file (.route)")
+      ->required()
+      ->check(CLI::ExistingFile);
   run->add_option("--listen", listen, "HOST:PORT, [IPV6]:PORT, :PORT or unix:PATH; repeatable");
-  run->add_option("--threads", config.threads, "Worker threads; 0 for one per core")->check(CLI::Range(0, 1024));
-  run->add_option("--access-log", config.log.access, "A file for one line per request, or 'stderr'");
+  run->add_option("--threads", config.threads, "Worker threads; 0 for one per core")
+      ->check(CLI::Range(0, 1024));
+  run->add_option("--access-log", config.log.access,
+                  "A file for one line per request, or 'stderr'");
   run->add_option("--admin", config.admin.socket,
                   "A Unix socket for the control plane (routec load, versions, rollback)");
   run->add_option("--pid-file", config.pidFile, "A file to write the process id to while serving");
   std::string io;
-  run->add_option("--io", io, "How sockets are read and written: uring (epoll where refused) or epoll");
+  run->add_option("--io", io,
+                  "How sockets are read and written: uring (epoll where refused) or epoll");
   std::string adminHttp;
-  run->add_option("--admin-http", adminHttp, "The control plane over HTTP on a loopback HOST:PORT (needs a token)");
-  run->add_option("--admin-token-file", config.admin.tokenFile, "The bearer token the admin HTTP listener requires");
+  run->add_option("--admin-http", adminHttp,
+                  "The control plane over HTTP on a loopback HOST:PORT (needs a token)");
+  run->add_option("--admin-token-file", config.admin.tokenFile,
+                  "The bearer token the admin HTTP listener requires");
 
   CLI11_PARSE(app, argc, argv);
   if (run->parsed() == !configPath.empty()) {
@@ -71,7 +82,8 @@ int main(int argc, char **argv) {
     std::string error;
     config.admin.http = turnout::parseAdminHttpAddress(adminHttp, error);
     if (!config.admin.http || config.admin.tokenFile.empty()) {
-      fmt::print(stderr, "turnout: --admin-http {}\n", config.admin.http ? "needs --admin-token-file" : error);
+      fmt::print(stderr, "turnout: --admin-http {}\n",
+                 config.admin.http ? "needs --admin-token-file" : error);
       return 2;
     }
   }
@@ -79,7 +91,9 @@ int main(int argc, char **argv) {
     config.upgradeSocket = upgradeSocket;
   config.upgrade = upgrade;
   if (config.upgrade && config.upgradeSocket.empty()) {
-    fmt::print(stderr, "turnout: --upgrade needs an upgrade socket (--upgrade-socket or 'upgrade_socket')\n");
+    fmt::print(
+        stderr,
+        "turnout: --upgrade needs an upgrade socket (--upgrade-socket or 'upgrade_socket')\n");
     return 2;
   }
   for (const std::string &text : listen) {

@@ -16,9 +16,13 @@ struct RouteArena {
 
 extern "C" {
 
-RouteArena *route_arena_create(void) { return new RouteArena(); }
+RouteArena *route_arena_create(void) {
+  return new RouteArena();
+}
 
-void route_arena_destroy(RouteArena *arena) { delete arena; }
+void route_arena_destroy(RouteArena *arena) {
+  delete arena;
+}
 
 void route_arena_reset(RouteArena *arena) {
   if (arena->blocks.size() > 1)

@@ -1,6 +1,6 @@
 // URL, query-string, base64 and hashing built-ins.
-#include "Text.h"
 #include "route/Encoding.h"
+#include "Text.h"
 
 #include <cctype>
 #include <cstring>
@@ -48,8 +48,8 @@ std::string percentDecode(std::string_view text, bool plusIsSpace) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (c == '%' && i + 2 < text.size() &&
-        hexValue(text[i + 1]) >= 0 && hexValue(text[i + 2]) >= 0) {
+    if (c == '%' && i + 2 < text.size() && hexValue(text[i + 1]) >= 0 &&
+        hexValue(text[i + 2]) >= 0) {
       out += static_cast<char>(hexValue(text[i + 1]) * 16 + hexValue(text[i + 2]));
       i += 2;
     } else {

@@ -53,7 +53,8 @@ RouteAcl *route_acl_create(const RouteIp *networks, const uint8_t *prefixes, uin
   ranges.reserve(count);
   for (uint64_t i = 0; i < count; ++i)
     ranges.push_back(rangeOf(networks[i], prefixes[i]));
-  std::sort(ranges.begin(), ranges.end(), [](const Range &a, const Range &b) { return a.low < b.low; });
+  std::sort(ranges.begin(), ranges.end(),
+            [](const Range &a, const Range &b) { return a.low < b.low; });
   for (const Range &r : ranges) {
     if (!acl->ranges.empty()) {
       Range &last = acl->ranges.back();
@@ -68,7 +69,9 @@ RouteAcl *route_acl_create(const RouteIp *networks, const uint8_t *prefixes, uin
   return acl;
 }
 
-void route_acl_free(RouteAcl *acl) { delete acl; }
+void route_acl_free(RouteAcl *acl) {
+  delete acl;
+}
 
 int route_acl_contains(const RouteAcl *acl, RouteIp address) {
   U128 value = toMapped(address);
@@ -77,7 +80,9 @@ int route_acl_contains(const RouteAcl *acl, RouteIp address) {
   return it != acl->ranges.begin() && value <= std::prev(it)->high;
 }
 
-int route_ip_equal(RouteIp a, RouteIp b) { return toMapped(a) == toMapped(b); }
+int route_ip_equal(RouteIp a, RouteIp b) {
+  return toMapped(a) == toMapped(b);
+}
 
 int route_cidr_contains(RouteIp network, uint8_t prefix, RouteIp address) {
   Range r = rangeOf(network, prefix);

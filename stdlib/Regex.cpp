@@ -74,7 +74,8 @@ std::string rewriteFor(const RE2 &re, std::string_view text) {
 extern "C" {
 
 RouteRegex *route_regex_compile(RouteStr pattern) {
-  auto *regex = new RouteRegex(std::string(pattern.data ? pattern.data : "", pattern.size), options());
+  auto *regex =
+      new RouteRegex(std::string(pattern.data ? pattern.data : "", pattern.size), options());
   if (!regex->re.ok()) {
     delete regex;
     return nullptr;
@@ -82,14 +83,15 @@ RouteRegex *route_regex_compile(RouteStr pattern) {
   return regex;
 }
 
-void route_regex_free(RouteRegex *regex) { delete regex; }
+void route_regex_free(RouteRegex *regex) {
+  delete regex;
+}
 
 uint32_t route_regex_groups(const RouteRegex *regex) {
   return static_cast<uint32_t>(regex->re.NumberOfCapturingGroups());
 }
 
-int route_regex_match(const RouteRegex *regex, RouteStr subject, RouteStr *groups,
-                      uint32_t count) {
+int route_regex_match(const RouteRegex *regex, RouteStr subject, RouteStr *groups, uint32_t count) {
   re2::StringPiece text(subject.data ? subject.data : "", subject.size);
   constexpr uint32_t kOnStack = 16; // most patterns have few groups: no allocation for them
   re2::StringPiece onStack[kOnStack];
@@ -105,8 +107,8 @@ int route_regex_match(const RouteRegex *regex, RouteStr subject, RouteStr *group
 RouteRegexSet *route_regex_set_compile(const RouteStr *patterns, uint32_t count) {
   auto *set = new RouteRegexSet{RE2::Set(options(), RE2::UNANCHORED), count};
   for (uint32_t i = 0; i < count; ++i) {
-    if (set->set.Add(re2::StringPiece(patterns[i].data ? patterns[i].data : "", patterns[i].size), nullptr) !=
-        static_cast<int>(i)) {
+    if (set->set.Add(re2::StringPiece(patterns[i].data ? patterns[i].data : "", patterns[i].size),
+                     nullptr) != static_cast<int>(i)) {
       delete set;
       return nullptr;
     }
@@ -118,15 +120,17 @@ RouteRegexSet *route_regex_set_compile(const RouteStr *patterns, uint32_t count)
   return set;
 }
 
-void route_regex_set_free(RouteRegexSet *set) { delete set; }
+void route_regex_set_free(RouteRegexSet *set) {
+  delete set;
+}
 
 const int32_t *route_regex_set_match(const RouteRegexSet *set, RouteStr subject, RouteArena *arena,
                                      uint32_t *matched) {
   std::vector<int> hits;
   RE2::Set::ErrorInfo error{RE2::Set::kNoError};
   set->set.Match(re2::StringPiece(subject.data ? subject.data : "", subject.size), &hits, &error);
-  auto *out = reinterpret_cast<int32_t *>(
-      route_arena_alloc(arena, sizeof(int32_t) * (error.kind == RE2::Set::kNoError ? hits.size() : set->count)));
+  auto *out = reinterpret_cast<int32_t *>(route_arena_alloc(
+      arena, sizeof(int32_t) * (error.kind == RE2::Set::kNoError ? hits.size() : set->count)));
   if (error.kind != RE2::Set::kNoError) {
     for (uint32_t i = 0; i < set->count; ++i)
       out[i] = static_cast<int32_t>(i);
@@ -142,7 +146,8 @@ const int32_t *route_regex_set_match(const RouteRegexSet *set, RouteStr subject,
 RouteStr route_RegexReplace(RouteArena *arena, RouteStr s, const RouteRegex *regex,
                             RouteStr rewrite) {
   std::string text(s.data ? s.data : "", s.size);
-  RE2::GlobalReplace(&text, regex->re, rewriteFor(regex->re, {rewrite.data ? rewrite.data : "", rewrite.size}));
+  RE2::GlobalReplace(&text, regex->re,
+                     rewriteFor(regex->re, {rewrite.data ? rewrite.data : "", rewrite.size}));
   return route::stdlib::copy(arena, text);
 }
 

@@ -31,9 +31,13 @@ RouteStr route_Upper(RouteArena *arena, RouteStr s) {
   return mapBytes(arena, s, [](char c) { return c >= 'a' && c <= 'z' ? char(c - 32) : c; });
 }
 
-int64_t route_LenString(RouteStr s) { return static_cast<int64_t>(s.size); }
+int64_t route_LenString(RouteStr s) {
+  return static_cast<int64_t>(s.size);
+}
 
-int64_t route_LenList(RouteStrList list) { return static_cast<int64_t>(list.size); }
+int64_t route_LenList(RouteStrList list) {
+  return static_cast<int64_t>(list.size);
+}
 
 RouteStr route_Substr(RouteStr s, int64_t start, int64_t count) {
   int64_t size = static_cast<int64_t>(s.size);
@@ -57,7 +61,8 @@ RouteStrList route_Split(RouteArena *arena, RouteStr s, RouteStr separator) {
     return {items, s.size};
   }
   uint64_t pieces = 1;
-  for (size_t at = text.find(sep); at != std::string_view::npos; at = text.find(sep, at + sep.size()))
+  for (size_t at = text.find(sep); at != std::string_view::npos;
+       at = text.find(sep, at + sep.size()))
     ++pieces;
   auto *items = reinterpret_cast<RouteStr *>(route_arena_alloc(arena, sizeof(RouteStr) * pieces));
   size_t start = 0;
@@ -102,8 +107,7 @@ RouteStr route_Replace(RouteArena *arena, RouteStr s, RouteStr from, RouteStr to
     return s;
   std::string out;
   size_t start = 0;
-  for (size_t at = text.find(needle); at != std::string_view::npos;
-       at = text.find(needle, start)) {
+  for (size_t at = text.find(needle); at != std::string_view::npos; at = text.find(needle, start)) {
     out.append(text.substr(start, at - start));
     out.append(view(to));
     start = at + needle.size();

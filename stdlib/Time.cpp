@@ -6,9 +6,13 @@
 
 extern "C" {
 
-int64_t route_Seconds(int64_t nanoseconds) { return nanoseconds / 1'000'000'000; }
+int64_t route_Seconds(int64_t nanoseconds) {
+  return nanoseconds / 1'000'000'000;
+}
 
-int64_t route_Now(void) { return static_cast<int64_t>(std::time(nullptr)); }
+int64_t route_Now(void) {
+  return static_cast<int64_t>(std::time(nullptr));
+}
 
 int64_t route_Random(int64_t n) {
   if (n <= 0)

@@ -66,7 +66,9 @@ std::string writeArtifact(const Artifact &artifact) {
   return out;
 }
 
-bool looksLikeArtifact(std::string_view bytes) { return bytes.starts_with(kMagic); }
+bool looksLikeArtifact(std::string_view bytes) {
+  return bytes.starts_with(kMagic);
+}
 
 std::optional<Artifact> readArtifact(std::string_view bytes, std::string &error) {
   if (!looksLikeArtifact(bytes)) {
@@ -76,7 +78,8 @@ std::optional<Artifact> readArtifact(std::string_view bytes, std::string &error)
   Reader r{bytes.substr(kMagic.size())};
   uint32_t format = static_cast<uint32_t>(r.integer(4));
   if (r.ok && format != kFormat) {
-    error = "an artifact of format " + std::to_string(format) + ", this proxy reads format " + std::to_string(kFormat);
+    error = "an artifact of format " + std::to_string(format) + ", this proxy reads format " +
+            std::to_string(kFormat);
     return std::nullopt;
   }
   Artifact artifact;

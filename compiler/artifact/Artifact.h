@@ -14,11 +14,11 @@
 namespace route {
 
 struct Artifact {
-  uint32_t abiVersion = 0;                                 // route/abi.h's ROUTE_ABI_VERSION
-  std::string compiler;                                    // "turnout 0.1.0": tables number alike
-  std::string triple, cpu, features;                       // the target the code is for
-  std::vector<std::pair<std::string, std::string>> files;  // path and text; the root first
-  std::string object;                                      // a relocatable object file
+  uint32_t abiVersion = 0;                                // route/abi.h's ROUTE_ABI_VERSION
+  std::string compiler;                                   // "turnout 0.1.0": tables number alike
+  std::string triple, cpu, features;                      // the target the code is for
+  std::vector<std::pair<std::string, std::string>> files; // path and text; the root first
+  std::string object;                                     // a relocatable object file
 };
 
 std::string writeArtifact(const Artifact &artifact);

@@ -62,10 +62,10 @@ enum class LiteralKind : uint8_t { Bool, Int, String, Duration, Ip };
 struct LiteralExpr : Expr {
   LiteralKind literal;
   bool boolValue = false;
-  int64_t intValue = 0;      // Int; Duration in nanoseconds
-  std::string stringValue;   // String, escapes decoded
-  bool raw = false;          // written as r"..."
-  IpValue ip;                // Ip (a Cidr when ip.prefix >= 0)
+  int64_t intValue = 0;    // Int; Duration in nanoseconds
+  std::string stringValue; // String, escapes decoded
+  bool raw = false;        // written as r"..."
+  IpValue ip;              // Ip (a Cidr when ip.prefix >= 0)
   LiteralExpr(LiteralKind literal, SourceRange range)
       : Expr(ExprKind::Literal, range), literal(literal) {}
 };
@@ -142,10 +142,25 @@ struct UnaryExpr : Expr {
 };
 
 enum class BinaryOp : uint8_t {
-  Mul, Div, Mod, Add, Sub,
-  Eq, Ne, Lt, Le, Gt, Ge,
-  Match, NotMatch, In, StartsWith, EndsWith, Contains,
-  And, Or,
+  Mul,
+  Div,
+  Mod,
+  Add,
+  Sub,
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,
+  Match,
+  NotMatch,
+  In,
+  StartsWith,
+  EndsWith,
+  Contains,
+  And,
+  Or,
 };
 const char *spelling(BinaryOp op);
 
@@ -171,8 +186,12 @@ struct ErrorExpr : Expr {
   explicit ErrorExpr(SourceRange range) : Expr(ExprKind::Error, range) {}
 };
 
-template <typename T> T &as(Expr &e) { return static_cast<T &>(e); }
-template <typename T> const T &as(const Expr &e) { return static_cast<const T &>(e); }
+template <typename T> T &as(Expr &e) {
+  return static_cast<T &>(e);
+}
+template <typename T> const T &as(const Expr &e) {
+  return static_cast<const T &>(e);
+}
 
 // ----------------------------------------------------------------------------- statements
 
@@ -253,8 +272,12 @@ struct ReturnStmt : Stmt {
       : Stmt(StmtKind::Return, range), value(std::move(value)) {}
 };
 
-template <typename T> T &as(Stmt &s) { return static_cast<T &>(s); }
-template <typename T> const T &as(const Stmt &s) { return static_cast<const T &>(s); }
+template <typename T> T &as(Stmt &s) {
+  return static_cast<T &>(s);
+}
+template <typename T> const T &as(const Stmt &s) {
+  return static_cast<const T &>(s);
+}
 
 // --------------------------------------------------------------------------- declarations
 
@@ -282,8 +305,8 @@ struct ImportDecl : Decl {
 
 enum class BalanceKind : uint8_t { RoundRobin, Random, LeastConn, Hash, Ketama };
 // The balancing policies as a policy spells them, by BalanceKind.
-inline constexpr std::array<const char *, 5> kBalanceNames = {"round_robin", "random",
-                                                              "least_conn", "hash", "ketama"};
+inline constexpr std::array<const char *, 5> kBalanceNames = {"round_robin", "random", "least_conn",
+                                                              "hash", "ketama"};
 inline const char *balanceName(BalanceKind kind) {
   return kBalanceNames[static_cast<size_t>(kind)];
 }
@@ -405,8 +428,12 @@ struct TestDecl : Decl {
   explicit TestDecl(SourceRange range) : Decl(DeclKind::Test, range) {}
 };
 
-template <typename T> T &as(Decl &d) { return static_cast<T &>(d); }
-template <typename T> const T &as(const Decl &d) { return static_cast<const T &>(d); }
+template <typename T> T &as(Decl &d) {
+  return static_cast<T &>(d);
+}
+template <typename T> const T &as(const Decl &d) {
+  return static_cast<const T &>(d);
+}
 
 // One parsed file.
 struct Module {

@@ -42,9 +42,10 @@ private:
       line(1, fmt::format("balance {}", balanceName(u.config.balance)), {});
       if (u.config.balanceKey)
         expr(2, *u.config.balanceKey);
-      line(1, fmt::format("timeouts connect {}ns read {}ns write {}ns; retries {}; tls {}",
-                          u.config.connectTimeoutNs, u.config.readTimeoutNs,
-                          u.config.writeTimeoutNs, u.config.retries, u.config.tls),
+      line(1,
+           fmt::format("timeouts connect {}ns read {}ns write {}ns; retries {}; tls {}",
+                       u.config.connectTimeoutNs, u.config.readTimeoutNs, u.config.writeTimeoutNs,
+                       u.config.retries, u.config.tls),
            {});
       break;
     }
@@ -56,8 +57,9 @@ private:
     }
     case DeclKind::Map: {
       const auto &m = as<MapDecl>(d);
-      line(0, fmt::format("map {} : map<{}, {}>", d.name, m.keyType ? m.keyType->str() : "?",
-                          m.valueType ? m.valueType->str() : "?"),
+      line(0,
+           fmt::format("map {} : map<{}, {}>", d.name, m.keyType ? m.keyType->str() : "?",
+                       m.valueType ? m.valueType->str() : "?"),
            d.nameRange);
       for (const MapEntry &e : m.entries) {
         line(1, e.key ? "entry" : "default", e.range);
@@ -68,8 +70,9 @@ private:
       break;
     }
     case DeclKind::Const:
-      line(0, fmt::format("const {}{}", d.name,
-                          as<ConstDecl>(d).type ? " : " + as<ConstDecl>(d).type->str() : ""),
+      line(0,
+           fmt::format("const {}{}", d.name,
+                       as<ConstDecl>(d).type ? " : " + as<ConstDecl>(d).type->str() : ""),
            d.nameRange);
       expr(1, *as<ConstDecl>(d).value);
       break;
@@ -78,8 +81,8 @@ private:
       std::string params;
       for (const LocalBinding &p : f.params)
         params += (params.empty() ? "" : ", ") + p.name + ": " + (p.type ? p.type->str() : "?");
-      line(0, fmt::format("fn {}({}) -> {}", d.name, params,
-                          f.returnType ? f.returnType->str() : "?"),
+      line(0,
+           fmt::format("fn {}({}) -> {}", d.name, params, f.returnType ? f.returnType->str() : "?"),
            d.nameRange);
       block(1, f.body);
       break;
@@ -91,10 +94,13 @@ private:
     case DeclKind::Test:
       line(0, fmt::format("test \"{}\"", d.name), d.nameRange);
       for (const TestStep &s : as<TestDecl>(d).steps) {
-        static const char *steps[] = {"request",        "header",      "origin",
-                                      "origin header",  "expect status", "expect route",
-                                      "expect redirect", "expect body", "expect"};
-        line(1, fmt::format("{}{}", steps[static_cast<int>(s.kind)], s.word.empty() ? "" : " " + s.word), s.range);
+        static const char *steps[] = {"request",         "header",        "origin",
+                                      "origin header",   "expect status", "expect route",
+                                      "expect redirect", "expect body",   "expect"};
+        line(1,
+             fmt::format("{}{}", steps[static_cast<int>(s.kind)],
+                         s.word.empty() ? "" : " " + s.word),
+             s.range);
         if (s.first)
           expr(2, *s.first);
         if (s.second)
@@ -127,7 +133,10 @@ private:
     }
     case StmtKind::Let: {
       const auto &l = as<LetStmt>(s);
-      line(depth, fmt::format("let {}{}", l.binding.name, l.binding.type ? " : " + l.binding.type->str() : ""), s.range);
+      line(depth,
+           fmt::format("let {}{}", l.binding.name,
+                       l.binding.type ? " : " + l.binding.type->str() : ""),
+           s.range);
       expr(depth + 1, *l.value);
       break;
     }
@@ -195,13 +204,18 @@ private:
     case ExprKind::Name: {
       const auto &n = as<NameExpr>(e);
       const char *kinds[] = {"unresolved", "local", "const", "acl", "map", "upstream"};
-      line(depth, fmt::format("name {} [{}]{}", n.name, kinds[static_cast<int>(n.resolved)], typed(e)), e.range);
+      line(depth,
+           fmt::format("name {} [{}]{}", n.name, kinds[static_cast<int>(n.resolved)], typed(e)),
+           e.range);
       break;
     }
     case ExprKind::Member: {
       const auto &m = as<MemberExpr>(e);
       if (m.variable) {
-        line(depth, fmt::format("variable {}{}", schema::variables()[static_cast<size_t>(*m.variable)].name, typed(e)), e.range);
+        line(depth,
+             fmt::format("variable {}{}",
+                         schema::variables()[static_cast<size_t>(*m.variable)].name, typed(e)),
+             e.range);
       } else if (m.captureMatch) {
         line(depth, fmt::format("capture group {}{}", m.captureGroup, typed(e)), e.range);
       } else {
@@ -223,7 +237,8 @@ private:
     }
     case ExprKind::Call: {
       const auto &c = as<CallExpr>(e);
-      line(depth, fmt::format("call {} [{}]{}", c.callee, c.builtin ? "built-in" : "fn", typed(e)), e.range);
+      line(depth, fmt::format("call {} [{}]{}", c.callee, c.builtin ? "built-in" : "fn", typed(e)),
+           e.range);
       for (const CallArgument &a : c.args)
         expr(depth + 1, *a.value);
       break;
@@ -234,13 +249,15 @@ private:
         expr(depth + 1, *item.value);
       break;
     case ExprKind::Unary:
-      line(depth, std::string(as<UnaryExpr>(e).op == UnaryOp::Not ? "not" : "negate") + typed(e), e.range);
+      line(depth, std::string(as<UnaryExpr>(e).op == UnaryOp::Not ? "not" : "negate") + typed(e),
+           e.range);
       expr(depth + 1, *as<UnaryExpr>(e).operand);
       break;
     case ExprKind::Binary: {
       const auto &b = as<BinaryExpr>(e);
-      line(depth, fmt::format("{}{}{}", spelling(b.op), typed(e),
-                              b.regex ? fmt::format(" regex {:?}", b.regex->pattern) : ""),
+      line(depth,
+           fmt::format("{}{}{}", spelling(b.op), typed(e),
+                       b.regex ? fmt::format(" regex {:?}", b.regex->pattern) : ""),
            e.range);
       expr(depth + 1, *b.lhs);
       expr(depth + 1, *b.rhs);

@@ -22,8 +22,7 @@ Diagnostic &DiagnosticEngine::error(std::string code, SourceRange range, std::st
   return report(Severity::Error, std::move(code), range, std::move(message));
 }
 
-Diagnostic &DiagnosticEngine::warning(std::string code, SourceRange range,
-                                      std::string message) {
+Diagnostic &DiagnosticEngine::warning(std::string code, SourceRange range, std::string message) {
   return report(warningsAsErrors_ ? Severity::Error : Severity::Warning, std::move(code), range,
                 std::move(message));
 }
@@ -66,7 +65,11 @@ std::vector<std::string> displayUnits(std::string_view line) {
   size_t i = 0;
   while (i < line.size()) {
     unsigned char c = line[i];
-    size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    size_t length = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xE  ? 3
+                    : (c >> 3) == 0x1E ? 4
+                                       : 0;
     bool valid = length > 0 && i + length <= line.size();
     for (size_t k = 1; valid && k < length; ++k)
       valid = (static_cast<unsigned char>(line[i + k]) & 0xC0) == 0x80;
@@ -94,7 +97,7 @@ void renderSnippet(const SourceManager &sources, const SourceRange &range, std::
   LineColumn end = sources.lineColumn(range.file, std::max(range.end, range.begin));
   std::vector<std::string> units = displayUnits(sources.lineText(range.file, start.line));
   uint32_t length = static_cast<uint32_t>(units.size());
-  uint32_t first = std::min(start.column - 1, length);              // 0-based
+  uint32_t first = std::min(start.column - 1, length); // 0-based
   uint32_t last = end.line == start.line ? std::min(end.column - 1, length) : length;
   if (last <= first)
     last = first + 1;
@@ -132,8 +135,8 @@ nlohmann::json jsonRange(const SourceManager &sources, const SourceRange &range)
 std::string DiagnosticEngine::renderText() const {
   std::string out;
   for (const Diagnostic *d : sorted()) {
-    out += fmt::format("{}: {}: {} [{}]\n", location(sources_, d->range),
-                       severityName(d->severity), d->message, d->code);
+    out += fmt::format("{}: {}: {} [{}]\n", location(sources_, d->range), severityName(d->severity),
+                       d->message, d->code);
     renderSnippet(sources_, d->range, out);
     if (!d->hint.empty())
       out += fmt::format("hint: {}\n", d->hint);
@@ -151,9 +154,8 @@ std::string DiagnosticEngine::renderText() const {
 std::string DiagnosticEngine::renderJson() const {
   nlohmann::json list = nlohmann::json::array();
   for (const Diagnostic *d : sorted()) {
-    nlohmann::json item{{"severity", severityName(d->severity)},
-                        {"code", d->code},
-                        {"message", d->message}};
+    nlohmann::json item{
+        {"severity", severityName(d->severity)}, {"code", d->code}, {"message", d->message}};
     if (d->range.valid()) {
       item["file"] = sources_.path(d->range.file);
       item["range"] = jsonRange(sources_, d->range);
@@ -172,9 +174,8 @@ std::string DiagnosticEngine::renderJson() const {
     item["notes"] = std::move(notes);
     list.push_back(std::move(item));
   }
-  nlohmann::json root{{"diagnostics", std::move(list)},
-                      {"errors", errors_},
-                      {"warnings", warnings_}};
+  nlohmann::json root{
+      {"diagnostics", std::move(list)}, {"errors", errors_}, {"warnings", warnings_}};
   return root.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

@@ -68,8 +68,7 @@ public:
   std::string renderJson() const;
 
 private:
-  Diagnostic &report(Severity severity, std::string code, SourceRange range,
-                     std::string message);
+  Diagnostic &report(Severity severity, std::string code, SourceRange range, std::string message);
 
   const SourceManager &sources_;
   std::vector<Diagnostic> kept_;

@@ -24,7 +24,7 @@ std::string canonical(const std::string &path) {
 } // namespace
 
 FileId Compilation::readFile(const std::string &path, const std::string &written,
-                              SourceRange importedFrom) {
+                             SourceRange importedFrom) {
   std::string key = canonical(path);
   for (FileId id = 0; id < canonicalPaths_.size(); ++id)
     if (canonicalPaths_[id] == key)
@@ -136,7 +136,8 @@ LoadedPolicy *Compilation::loadText(const std::string &path, std::string text) {
   return finish(std::make_unique<LoadedPolicy>(), root);
 }
 
-LoadedPolicy *Compilation::loadFiles(const std::vector<std::pair<std::string, std::string>> &files) {
+LoadedPolicy *
+Compilation::loadFiles(const std::vector<std::pair<std::string, std::string>> &files) {
   for (size_t i = 1; i < files.size(); ++i)
     provide(files[i].first, files[i].second);
   return loadText(files.front().first, files.front().second);

@@ -41,7 +41,8 @@ const HeaderList &EditedHeaders::headers() const {
     return *base_;
   if (!applied_) {
     HeaderFields fields;
-    forEachField([&](std::string_view name, std::string_view value) { fields.emplace_back(name, value); });
+    forEachField(
+        [&](std::string_view name, std::string_view value) { fields.emplace_back(name, value); });
     applied_.emplace(std::move(fields));
   }
   return *applied_;

@@ -73,10 +73,10 @@ private:
     return e;
   }
 
-  HeaderList own_;                    // when viewing nothing
-  const HeaderList *base_ = nullptr;  // the viewed fields
-  std::vector<Edit> edits_;           // over base_'s fields
-  HeaderList added_;                  // after base_'s fields
+  HeaderList own_;                            // when viewing nothing
+  const HeaderList *base_ = nullptr;          // the viewed fields
+  std::vector<Edit> edits_;                   // over base_'s fields
+  HeaderList added_;                          // after base_'s fields
   mutable std::optional<HeaderList> applied_; // headers() after edits
 };
 

@@ -19,7 +19,9 @@ namespace route {
 
 namespace {
 
-std::string_view view(RouteStr s) { return {s.data ? s.data : "", static_cast<size_t>(s.size)}; }
+std::string_view view(RouteStr s) {
+  return {s.data ? s.data : "", static_cast<size_t>(s.size)};
+}
 
 RouteStr inArena(RouteCtx *ctx, std::string_view text) {
   char *out = route_arena_alloc(ctx->arena, text.size());
@@ -48,7 +50,9 @@ std::string cookie(const HeaderList &headers, std::string_view name) {
 
 using V = schema::VariableId;
 
-V variableOf(uint32_t index) { return static_cast<V>(index); }
+V variableOf(uint32_t index) {
+  return static_cast<V>(index);
+}
 
 } // namespace
 
@@ -80,7 +84,8 @@ bool Exchange::setUrl(std::string_view url) {
   request.path = std::string(target.substr(0, question));
   if (request.path.empty())
     request.path = "/";
-  request.query = question == std::string_view::npos ? "" : std::string(target.substr(question + 1));
+  request.query =
+      question == std::string_view::npos ? "" : std::string(target.substr(question + 1));
   return true;
 }
 
@@ -132,7 +137,8 @@ std::string describe(const Fault &fault, const SourceManager &sources) {
     LineColumn lc = sources.lineColumn(fault.where.file, fault.where.begin);
     where = fmt::format("{}:{}:{}", sources.path(fault.where.file), lc.line, lc.column);
   }
-  return fmt::format("{}: run-time error in the {} phase: {}", where, schema::phase(fault.phase).name, fault.what);
+  return fmt::format("{}: run-time error in the {} phase: {}", where,
+                     schema::phase(fault.phase).name, fault.what);
 }
 
 void Exchange::answerFault() {
@@ -231,7 +237,8 @@ std::string text(const Decision &d) {
 }
 
 std::string text(const HttpRequest &r) {
-  return r.method + " " + r.scheme + "://" + r.host + r.path + "?" + r.query + " " + text(r.headers);
+  return r.method + " " + r.scheme + "://" + r.host + r.path + "?" + r.query + " " +
+         text(r.headers);
 }
 } // namespace
 
@@ -243,14 +250,17 @@ std::string difference(const Exchange &a, const Exchange &b) {
       {"response body", {a.response.body, b.response.body}},
       {"request", {text(a.request), text(b.request)}},
       {"upstream request", {text(a.upstreamRequest()), text(b.upstreamRequest())}},
-      {"upstream response headers", {text(a.upstreamResponse.headers), text(b.upstreamResponse.headers)}},
+      {"upstream response headers",
+       {text(a.upstreamResponse.headers), text(b.upstreamResponse.headers)}},
       {"error status", {std::to_string(a.errorStatus), std::to_string(b.errorStatus)}},
-      {"error decisions", {std::to_string(a.errorDecisions.size()), std::to_string(b.errorDecisions.size())}},
+      {"error decisions",
+       {std::to_string(a.errorDecisions.size()), std::to_string(b.errorDecisions.size())}},
       {"fault", {a.fault ? a.fault->what : "", b.fault ? b.fault->what : ""}},
   };
   for (const auto &[what, values] : parts)
     if (values.first != values.second)
-      return std::string(what) + ": interpreter [" + values.first + "], JIT [" + values.second + "]";
+      return std::string(what) + ": interpreter [" + values.first + "], JIT [" + values.second +
+             "]";
   return "";
 }
 
@@ -277,7 +287,8 @@ static const route::HeaderList *headersOf(const Exchange &x, uint32_t variable) 
 
 // Changes the header fields `variable` names by `change(fields)` (a HeaderList or the
 // EditedHeaders of one that others' fields are read through).
-template <typename Change> static void changeHeaders(Exchange &x, uint32_t variable, Change change) {
+template <typename Change>
+static void changeHeaders(Exchange &x, uint32_t variable, Change change) {
   switch (route::variableOf(variable)) {
   case V::ReqHeader:
     change(x.changeRequestHeaders());
@@ -298,7 +309,9 @@ template <typename Change> static void changeHeaders(Exchange &x, uint32_t varia
 
 extern "C" {
 
-RouteArena *route_ctx_arena(RouteCtx *ctx) { return ctx->arena; }
+RouteArena *route_ctx_arena(RouteCtx *ctx) {
+  return ctx->arena;
+}
 
 RouteStr route_get_str(RouteCtx *ctx, uint32_t variable) {
   Exchange &x = *ctx->exchange;
@@ -375,19 +388,24 @@ static int refuse(RouteCtx *ctx, std::string what) {
   return 1;
 }
 
-static const char *nameOf(uint32_t variable) { return route::schema::variables()[variable].name; }
+static const char *nameOf(uint32_t variable) {
+  return route::schema::variables()[variable].name;
+}
 
 // What a policy may write into a request line or a head, or why not ("" when it may).
 static std::string wireProblem(V variable, std::string_view text) {
   switch (variable) {
   case V::ReqMethod:
   case V::UpstreamReqMethod:
-    return route::wire::isToken(text) ? "" : "a method is a token: letters, digits and !#$%&'*+-.^_`|~";
+    return route::wire::isToken(text) ? ""
+                                      : "a method is a token: letters, digits and !#$%&'*+-.^_`|~";
   case V::ReqPath:
   case V::UpstreamReqPath:
   case V::ReqQuery:
   case V::UpstreamReqQuery:
-    return route::wire::isTargetPart(text) ? "" : "a request target cannot hold a space, '#' or a control character";
+    return route::wire::isTargetPart(text)
+               ? ""
+               : "a request target cannot hold a space, '#' or a control character";
   default:
     return "";
   }
@@ -408,8 +426,10 @@ static std::string shown(std::string_view text) {
 
 int route_set_str(RouteCtx *ctx, uint32_t variable, RouteStr value) {
   Exchange &x = *ctx->exchange;
-  if (std::string problem = wireProblem(route::variableOf(variable), route::view(value)); !problem.empty())
-    return refuse(ctx, fmt::format("{} = {}: {}", nameOf(variable), shown(route::view(value)), problem));
+  if (std::string problem = wireProblem(route::variableOf(variable), route::view(value));
+      !problem.empty())
+    return refuse(ctx,
+                  fmt::format("{} = {}: {}", nameOf(variable), shown(route::view(value)), problem));
   std::string text(route::view(value));
   switch (route::variableOf(variable)) {
   case V::ReqMethod:
@@ -442,8 +462,10 @@ int route_set_str(RouteCtx *ctx, uint32_t variable, RouteStr value) {
 int route_set_int(RouteCtx *ctx, uint32_t variable, int64_t value) {
   Exchange &x = *ctx->exchange;
   V id = route::variableOf(variable);
-  if ((id == V::UpstreamRespStatus || id == V::RespStatus || id == V::ErrorStatus) && !route::wire::isFinalStatus(value))
-    return refuse(ctx, fmt::format("{} = {}: a status is from 200 to 599", nameOf(variable), value));
+  if ((id == V::UpstreamRespStatus || id == V::RespStatus || id == V::ErrorStatus) &&
+      !route::wire::isFinalStatus(value))
+    return refuse(ctx,
+                  fmt::format("{} = {}: a status is from 200 to 599", nameOf(variable), value));
   switch (id) {
   case V::UpstreamRespStatus:
     x.upstreamResponse.status = value;
@@ -489,13 +511,16 @@ int route_field_has(RouteCtx *ctx, uint32_t variable, RouteStr name) {
 
 int route_field_set(RouteCtx *ctx, uint32_t variable, RouteStr name, RouteStr value) {
   if (!route::wire::isToken(route::view(name)))
-    return refuse(ctx, fmt::format("{}[{}]: a header name is a token: letters, digits and !#$%&'*+-.^_`|~",
-                                   nameOf(variable), shown(route::view(name))));
+    return refuse(
+        ctx, fmt::format("{}[{}]: a header name is a token: letters, digits and !#$%&'*+-.^_`|~",
+                         nameOf(variable), shown(route::view(name))));
   if (!route::wire::isFieldValue(route::view(value)))
-    return refuse(ctx, fmt::format("{}[{}] = {}: a header value cannot hold CR, LF, NUL or another control "
-                                   "character but tab",
-                                   nameOf(variable), shown(route::view(name)), shown(route::view(value))));
-  changeHeaders(*ctx->exchange, variable, [&](auto &fields) { fields.set(route::view(name), route::view(value)); });
+    return refuse(
+        ctx, fmt::format("{}[{}] = {}: a header value cannot hold CR, LF, NUL or another control "
+                         "character but tab",
+                         nameOf(variable), shown(route::view(name)), shown(route::view(value))));
+  changeHeaders(*ctx->exchange, variable,
+                [&](auto &fields) { fields.set(route::view(name), route::view(value)); });
   return 0;
 }
 
@@ -515,9 +540,10 @@ int route_redirect(RouteCtx *ctx, int64_t status, RouteStr location) {
   if (status < 300 || status > 399)
     return refuse(ctx, fmt::format("redirect {}: a redirect's status is from 300 to 399", status));
   if (!route::wire::isFieldValue(route::view(location)))
-    return refuse(ctx, fmt::format("redirect to {}: a Location cannot hold CR, LF, NUL or another control "
-                                   "character but tab",
-                                   shown(route::view(location))));
+    return refuse(
+        ctx, fmt::format("redirect to {}: a Location cannot hold CR, LF, NUL or another control "
+                         "character but tab",
+                         shown(route::view(location))));
   route::Decision &d = **ctx->decision;
   d = {route::Decision::Kind::Redirect, status, "", std::string(route::view(location)), 0};
   return 0;

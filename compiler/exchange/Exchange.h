@@ -83,8 +83,7 @@ struct Decision {
 
 // Runs one phase handler of a policy on an exchange: the interpreter (which can also
 // record the rules that fired) or the JIT.
-using PhaseRunner =
-    std::function<void(schema::Phase, RouteCtx *, std::vector<SourceRange> *trace)>;
+using PhaseRunner = std::function<void(schema::Phase, RouteCtx *, std::vector<SourceRange> *trace)>;
 
 PhaseRunner interpreted(const Interpreter &interpreter);
 
@@ -122,9 +121,13 @@ public:
   // changes kept as edits (EditedHeaders): a policy changes a field or two, and the header
   // strings are never copied. The client request, writable in the request phase only,
   // does not change under it (changeRequestHeaders guards the C++ callers).
-  std::string_view upstreamMethod() const { return upstreamMethod_ ? *upstreamMethod_ : request.method; }
+  std::string_view upstreamMethod() const {
+    return upstreamMethod_ ? *upstreamMethod_ : request.method;
+  }
   std::string_view upstreamPath() const { return upstreamPath_ ? *upstreamPath_ : request.path; }
-  std::string_view upstreamQuery() const { return upstreamQuery_ ? *upstreamQuery_ : request.query; }
+  std::string_view upstreamQuery() const {
+    return upstreamQuery_ ? *upstreamQuery_ : request.query;
+  }
   const HeaderList &upstreamHeaders() const {
     return upstreamHeadersChanged_ ? upstreamHeaders_.headers() : request.headers;
   }
@@ -217,7 +220,7 @@ private:
   std::optional<std::string> upstreamMethod_, upstreamPath_, upstreamQuery_; // upstream.req's own
   EditedHeaders upstreamHeaders_; // over request.headers, once changed
   bool upstreamHeadersChanged_ = false;
-  Decision *current_ = &decision; // where route_respond() and friends record
+  Decision *current_ = &decision;                // where route_respond() and friends record
   schema::Phase phase_ = schema::Phase::Request; // the phase running, for a fault's record
 };
 

@@ -17,8 +17,8 @@ std::string joinedValue(const HeaderFields &fields, std::string_view name) {
 }
 
 size_t fieldCount(const HeaderFields &fields, std::string_view name) {
-  return static_cast<size_t>(
-      std::count_if(fields.begin(), fields.end(), [&](const auto &f) { return sameFieldName(f.first, name); }));
+  return static_cast<size_t>(std::count_if(
+      fields.begin(), fields.end(), [&](const auto &f) { return sameFieldName(f.first, name); }));
 }
 
 bool HeaderList::has(std::string_view name) const {

@@ -25,8 +25,9 @@ bool isControl(char c) {
 } // namespace
 
 bool isToken(std::string_view text) {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return kTokenChars[static_cast<unsigned char>(c)]; });
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return kTokenChars[static_cast<unsigned char>(c)];
+  });
 }
 
 bool isFieldValue(std::string_view text) {
@@ -34,7 +35,8 @@ bool isFieldValue(std::string_view text) {
 }
 
 bool isTargetPart(std::string_view text) {
-  return std::none_of(text.begin(), text.end(), [](char c) { return isControl(c) || c == ' ' || c == '#'; });
+  return std::none_of(text.begin(), text.end(),
+                      [](char c) { return isControl(c) || c == ' ' || c == '#'; });
 }
 
 } // namespace route::wire

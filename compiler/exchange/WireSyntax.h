@@ -16,6 +16,8 @@ bool isFieldValue(std::string_view text);
 // A request target's path or query: no space, no control character, no '#'.
 bool isTargetPart(std::string_view text);
 // A status a policy may send: 200 to 599 (1xx are the proxy's own, 100-continue).
-inline bool isFinalStatus(int64_t status) { return status >= 200 && status <= 599; }
+inline bool isFinalStatus(int64_t status) {
+  return status >= 200 && status <= 599;
+}
 
 } // namespace route::wire

@@ -44,11 +44,17 @@ struct Value {
   }
 };
 
-std::string_view view(RouteStr s) { return {s.data ? s.data : "", static_cast<size_t>(s.size)}; }
-RouteStr str(const std::string &s) { return {s.data(), s.size()}; }
+std::string_view view(RouteStr s) {
+  return {s.data ? s.data : "", static_cast<size_t>(s.size)};
+}
+RouteStr str(const std::string &s) {
+  return {s.data(), s.size()};
+}
 
 // Integer arithmetic wraps around; division and remainder by zero give 0 (dsl/README.md).
-int64_t wrap(uint64_t v) { return static_cast<int64_t>(v); }
+int64_t wrap(uint64_t v) {
+  return static_cast<int64_t>(v);
+}
 int64_t divide(int64_t a, int64_t b, bool remainder) {
   if (b == 0)
     return 0;
@@ -431,10 +437,13 @@ struct Interpreter::Impl {
     case Op::Le:
     case Op::Gt:
     case Op::Ge: {
-      int order = l.kind == Value::Kind::Str ? view(l.s).compare(view(r.s)) : (l.i > r.i) - (l.i < r.i);
+      int order =
+          l.kind == Value::Kind::Str ? view(l.s).compare(view(r.s)) : (l.i > r.i) - (l.i < r.i);
       order = (order > 0) - (order < 0);
-      return Value::boolean(b.op == Op::Lt ? order < 0 : b.op == Op::Le ? order <= 0
-                            : b.op == Op::Gt ? order > 0 : order >= 0);
+      return Value::boolean(b.op == Op::Lt   ? order < 0
+                            : b.op == Op::Le ? order <= 0
+                            : b.op == Op::Gt ? order > 0
+                                             : order >= 0);
     }
     case Op::StartsWith:
       return Value::boolean(view(l.s).starts_with(view(r.s)));
@@ -586,12 +595,15 @@ struct Interpreter::Impl {
       if (assign.target->kind == ast::ExprKind::Index) {
         const auto &x = ast::as<ast::IndexExpr>(*assign.target);
         Value key = eval(*x.index, f);
-        return refused(route_field_set(f.ctx, variableIndex(*fieldVariable(*x.base)), key.s, value.s), stmt, f);
+        return refused(
+            route_field_set(f.ctx, variableIndex(*fieldVariable(*x.base)), key.s, value.s), stmt,
+            f);
       }
       schema::VariableId id = *ast::as<ast::MemberExpr>(*assign.target).variable;
       if (variable(id).type == schema::FieldType::String)
         return refused(route_set_str(f.ctx, variableIndex(id), value.s), stmt, f);
-      return refused(route_set_int(f.ctx, variableIndex(id), value.kind == Value::Kind::Bool ? value.b : value.i),
+      return refused(route_set_int(f.ctx, variableIndex(id),
+                                   value.kind == Value::Kind::Bool ? value.b : value.i),
                      stmt, f);
     }
     case ast::StmtKind::Delete: {
@@ -604,7 +616,8 @@ struct Interpreter::Impl {
       const auto &r = ast::as<ast::RespondStmt>(stmt);
       traced(f, stmt.range);
       Value status = eval(*r.status, f);
-      refused(route_respond(f.ctx, status.i, r.body ? eval(*r.body, f).s : RouteStr{"", 0}), stmt, f);
+      refused(route_respond(f.ctx, status.i, r.body ? eval(*r.body, f).s : RouteStr{"", 0}), stmt,
+              f);
       return Flow::End;
     }
     case ast::StmtKind::Redirect: {
@@ -633,7 +646,8 @@ struct Interpreter::Impl {
   }
 };
 
-Interpreter::Interpreter(const Program &program) : impl_(std::make_unique<Impl>(program)) {}
+Interpreter::Interpreter(const Program &program) : impl_(std::make_unique<Impl>(program)) {
+}
 Interpreter::~Interpreter() = default;
 
 void Interpreter::runPhase(schema::Phase phase, RouteCtx *ctx,

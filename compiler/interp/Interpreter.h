@@ -24,7 +24,8 @@ public:
 
   // Runs the policy's handler of `phase` on an exchange, if it has one. When `trace` is
   // given, the condition of every branch taken and every action are appended to it.
-  void runPhase(schema::Phase phase, RouteCtx *ctx, std::vector<SourceRange> *trace = nullptr) const;
+  void runPhase(schema::Phase phase, RouteCtx *ctx,
+                std::vector<SourceRange> *trace = nullptr) const;
 
   // Evaluates a bool expression over the exchange as it is (a test's `expect`).
   bool evaluateCondition(const ast::Expr &condition, RouteCtx *ctx) const;

@@ -33,20 +33,41 @@ std::string phaseSymbol(schema::Phase phase) {
   return std::string("route_phase_") + schema::phase(phase).name;
 }
 
-std::string objectSymbol(size_t index) { return "route_obj_" + std::to_string(index); }
+std::string objectSymbol(size_t index) {
+  return "route_obj_" + std::to_string(index);
+}
 
 std::vector<std::pair<const char *, void *>> hostSymbols() {
 #define HOST(name) {#name, reinterpret_cast<void *>(&name)}
-  return {HOST(rj_get_str),       HOST(rj_get_ip),        HOST(rj_set_str),
-          HOST(rj_field_get),     HOST(rj_field_has),     HOST(rj_field_set),
-          HOST(rj_field_delete),  HOST(rj_respond),       HOST(rj_redirect),
-          HOST(rj_str_compare),   HOST(rj_str_starts),    HOST(rj_str_ends),
-          HOST(rj_str_contains),  HOST(rj_concat),        HOST(rj_regex_match),
-          HOST(rj_acl_contains),  HOST(rj_cidr_contains), HOST(rj_ip_equal),
-          HOST(rj_map_find_str),  HOST(rj_map_find_int),  HOST(rj_strlist_contains),
-          HOST(rj_prefix_next),   HOST(rj_regex_set_match),
-          HOST(route_get_int),    HOST(route_set_int),    HOST(route_route),
-          HOST(route_retry),      HOST(route_ctx_arena),  HOST(route_call_builtin),
+  return {HOST(rj_get_str),
+          HOST(rj_get_ip),
+          HOST(rj_set_str),
+          HOST(rj_field_get),
+          HOST(rj_field_has),
+          HOST(rj_field_set),
+          HOST(rj_field_delete),
+          HOST(rj_respond),
+          HOST(rj_redirect),
+          HOST(rj_str_compare),
+          HOST(rj_str_starts),
+          HOST(rj_str_ends),
+          HOST(rj_str_contains),
+          HOST(rj_concat),
+          HOST(rj_regex_match),
+          HOST(rj_acl_contains),
+          HOST(rj_cidr_contains),
+          HOST(rj_ip_equal),
+          HOST(rj_map_find_str),
+          HOST(rj_map_find_int),
+          HOST(rj_strlist_contains),
+          HOST(rj_prefix_next),
+          HOST(rj_regex_set_match),
+          HOST(route_get_int),
+          HOST(route_set_int),
+          HOST(route_route),
+          HOST(route_retry),
+          HOST(route_ctx_arena),
+          HOST(route_call_builtin),
           HOST(route_fault),
           {"memcmp", reinterpret_cast<void *>(&memcmp)}};
 #undef HOST
@@ -110,7 +131,8 @@ private:
     throw Unsupported("values of type " + type->str());
   }
 
-  llvm::FunctionCallee host(const char *name, llvm::Type *result, std::vector<llvm::Type *> params) {
+  llvm::FunctionCallee host(const char *name, llvm::Type *result,
+                            std::vector<llvm::Type *> params) {
     return m_.getOrInsertFunction(name, llvm::FunctionType::get(result, params, false));
   }
 
@@ -120,8 +142,8 @@ private:
     for (const ast::LocalBinding &p : fn.params)
       params.push_back(repr(p.type));
     auto *type = llvm::FunctionType::get(repr(fn.returnType), params, false);
-    functions_[&fn] = llvm::Function::Create(type, llvm::Function::InternalLinkage,
-                                             "route_fn_" + fn.name, m_);
+    functions_[&fn] =
+        llvm::Function::Create(type, llvm::Function::InternalLinkage, "route_fn_" + fn.name, m_);
   }
 
   void begin(llvm::Function *function) {
@@ -152,7 +174,8 @@ private:
       const auto &x = ast::as<ast::IndexExpr>(e);
       if (x.base->kind == ast::ExprKind::Member && ast::as<ast::MemberExpr>(*x.base).variable &&
           x.index->kind == ast::ExprKind::Literal) {
-        fieldSlots_.emplace(fieldKey(*ast::as<ast::MemberExpr>(*x.base).variable, *x.index), Cached{});
+        fieldSlots_.emplace(fieldKey(*ast::as<ast::MemberExpr>(*x.base).variable, *x.index),
+                            Cached{});
         return;
       }
     }
@@ -268,8 +291,9 @@ private:
   }
 
   void readFieldInto(const FieldKey &key, Value *into) {
-    b_.CreateCall(host("rj_field_get", b_.getVoidTy(), {ptr_, i32_, ptr_, ptr_}),
-                  {ctx_, b_.getInt32(variableIndex(key.variable)), spill(stringConstant(key.name)), into});
+    b_.CreateCall(
+        host("rj_field_get", b_.getVoidTy(), {ptr_, i32_, ptr_, ptr_}),
+        {ctx_, b_.getInt32(variableIndex(key.variable)), spill(stringConstant(key.name)), into});
   }
 
   // After a write to header map `id`, the cached reads it may have changed are read again.
@@ -371,8 +395,7 @@ private:
 
   static bool isStableSubject(const ast::Expr &e) {
     if (e.kind == ast::ExprKind::Member)
-      return ast::as<ast::MemberExpr>(e).variable.has_value() &&
-             e.type->kind() == TypeKind::String;
+      return ast::as<ast::MemberExpr>(e).variable.has_value() && e.type->kind() == TypeKind::String;
     if (e.kind == ast::ExprKind::Index) {
       const auto &x = ast::as<ast::IndexExpr>(e);
       return x.base->kind == ast::ExprKind::Member && ast::as<ast::MemberExpr>(*x.base).variable &&
@@ -388,8 +411,10 @@ private:
       return ast::as<ast::MemberExpr>(a).variable == ast::as<ast::MemberExpr>(b).variable;
     if (a.kind == ast::ExprKind::Index) {
       const auto &x = ast::as<ast::IndexExpr>(a), &y = ast::as<ast::IndexExpr>(b);
-      return ast::as<ast::MemberExpr>(*x.base).variable == ast::as<ast::MemberExpr>(*y.base).variable &&
-             ast::as<ast::LiteralExpr>(*x.index).stringValue == ast::as<ast::LiteralExpr>(*y.index).stringValue;
+      return ast::as<ast::MemberExpr>(*x.base).variable ==
+                 ast::as<ast::MemberExpr>(*y.base).variable &&
+             ast::as<ast::LiteralExpr>(*x.index).stringValue ==
+                 ast::as<ast::LiteralExpr>(*y.index).stringValue;
     }
     return false;
   }
@@ -422,7 +447,8 @@ private:
     for (size_t i = first; i < first + count; ++i) {
       const auto &rule = ast::as<ast::IfStmt>(*stmts[i]);
       const std::string &literal =
-          ast::as<ast::LiteralExpr>(*equalityOn(*rule.branches[0].condition, subject)->rhs).stringValue;
+          ast::as<ast::LiteralExpr>(*equalityOn(*rule.branches[0].condition, subject)->rhs)
+              .stringValue;
       auto [it, inserted] = index.strings.emplace(literal, static_cast<int32_t>(buckets.size()));
       if (inserted)
         buckets.emplace_back();
@@ -431,7 +457,8 @@ private:
     Value *bucket = b_.CreateCall(host("rj_map_find_str", i32_, {ptr_, ptr_}),
                                   {pointer(&index), spill(expr(subject))});
     auto *after = llvm::BasicBlock::Create(c_, "rules.none", function_);
-    llvm::SwitchInst *choose = b_.CreateSwitch(bucket, after, static_cast<unsigned>(buckets.size()));
+    llvm::SwitchInst *choose =
+        b_.CreateSwitch(bucket, after, static_cast<unsigned>(buckets.size()));
     for (size_t k = 0; k < buckets.size(); ++k) {
       auto *caseBlock = llvm::BasicBlock::Create(c_, "rules.bucket", function_);
       choose->addCase(b_.getInt32(static_cast<uint32_t>(k)), caseBlock);
@@ -461,7 +488,8 @@ private:
   // every walk, in their place, so the order of first match is kept.
   // The first conjunct of `e`'s top-level `and` chain that is `S op "literal"` (or, for
   // `~`, a regex match) on a stable subject S, and on `subject` when one is given.
-  static const ast::BinaryExpr *conjunct(const ast::Expr &e, ast::BinaryOp op, const ast::Expr *subject) {
+  static const ast::BinaryExpr *conjunct(const ast::Expr &e, ast::BinaryOp op,
+                                         const ast::Expr *subject) {
     if (e.kind != ast::ExprKind::Binary)
       return nullptr;
     const auto &b = ast::as<ast::BinaryExpr>(e);
@@ -470,10 +498,12 @@ private:
         return left;
       return conjunct(*b.rhs, op, subject);
     }
-    bool operand = op == ast::BinaryOp::Match ? b.regex != nullptr
-                                              : b.rhs->kind == ast::ExprKind::Literal &&
-                                                    ast::as<ast::LiteralExpr>(*b.rhs).literal == ast::LiteralKind::String;
-    if (b.op == op && operand && isStableSubject(*b.lhs) && (!subject || sameSubject(*b.lhs, *subject)))
+    bool operand = op == ast::BinaryOp::Match
+                       ? b.regex != nullptr
+                       : b.rhs->kind == ast::ExprKind::Literal &&
+                             ast::as<ast::LiteralExpr>(*b.rhs).literal == ast::LiteralKind::String;
+    if (b.op == op && operand && isStableSubject(*b.lhs) &&
+        (!subject || sameSubject(*b.lhs, *subject)))
       return &b;
     return nullptr;
   }
@@ -484,15 +514,18 @@ private:
 
   // The longest run of rules from `first` whose conditions hold an `op` conjunct on the
   // subject of the first one's.
-  std::vector<const ast::IfStmt *> keyedRun(const std::vector<ast::StmtPtr> &stmts, size_t first, ast::BinaryOp op) {
+  std::vector<const ast::IfStmt *> keyedRun(const std::vector<ast::StmtPtr> &stmts, size_t first,
+                                            ast::BinaryOp op) {
     std::vector<const ast::IfStmt *> run;
     if (!isRule(*stmts[first]))
       return run;
-    const ast::BinaryExpr *key = conjunct(*ast::as<ast::IfStmt>(*stmts[first]).branches[0].condition, op, nullptr);
+    const ast::BinaryExpr *key =
+        conjunct(*ast::as<ast::IfStmt>(*stmts[first]).branches[0].condition, op, nullptr);
     if (!key)
       return run;
-    for (size_t i = first; i < stmts.size() && isRule(*stmts[i]) &&
-                           conjunct(*ast::as<ast::IfStmt>(*stmts[i]).branches[0].condition, op, key->lhs.get());
+    for (size_t i = first;
+         i < stmts.size() && isRule(*stmts[i]) &&
+         conjunct(*ast::as<ast::IfStmt>(*stmts[i]).branches[0].condition, op, key->lhs.get());
          ++i)
       run.push_back(&ast::as<ast::IfStmt>(*stmts[i]));
     return run;
@@ -537,7 +570,8 @@ private:
       const std::string &pattern = matchOn(*rule->branches[0].condition, &subject)->regex->pattern;
       patterns.push_back({pattern.data(), pattern.size()});
     }
-    RouteRegexSet *set = route_regex_set_compile(patterns.data(), static_cast<uint32_t>(patterns.size()));
+    RouteRegexSet *set =
+        route_regex_set_compile(patterns.data(), static_cast<uint32_t>(patterns.size()));
     if (!set)
       return false;
     data_.regexSets.push_back(set);
@@ -564,10 +598,11 @@ private:
   // first); an index naming no rule ends the walk. A candidate whose condition fails
   // resumes the walk at `resumeAfter`. `established[i]`, when set, is the conjunct of
   // rule i that the lookup proved.
-  void tryCandidates(const std::vector<const ast::IfStmt *> &rules,
-                     const std::vector<const ast::BinaryExpr *> &established, const std::string &name,
-                     const std::function<Value *(llvm::PHINode *resume, llvm::BasicBlock *none)> &next,
-                     const std::function<Value *(size_t rule, llvm::PHINode *resume)> &resumeAfter) {
+  void
+  tryCandidates(const std::vector<const ast::IfStmt *> &rules,
+                const std::vector<const ast::BinaryExpr *> &established, const std::string &name,
+                const std::function<Value *(llvm::PHINode *resume, llvm::BasicBlock *none)> &next,
+                const std::function<Value *(size_t rule, llvm::PHINode *resume)> &resumeAfter) {
     llvm::BasicBlock *entry = b_.GetInsertBlock();
     auto *head = llvm::BasicBlock::Create(c_, name + ".next", function_);
     auto *none = llvm::BasicBlock::Create(c_, name + ".none", function_);
@@ -575,7 +610,8 @@ private:
     b_.SetInsertPoint(head);
     llvm::PHINode *resume = b_.CreatePHI(i32_, static_cast<unsigned>(rules.size() + 1), "resume");
     resume->addIncoming(b_.getInt32(0), entry);
-    llvm::SwitchInst *choose = b_.CreateSwitch(next(resume, none), none, static_cast<unsigned>(rules.size()));
+    llvm::SwitchInst *choose =
+        b_.CreateSwitch(next(resume, none), none, static_cast<unsigned>(rules.size()));
     for (size_t i = 0; i < rules.size(); ++i) {
       auto *test = llvm::BasicBlock::Create(c_, name + ".rule", function_);
       choose->addCase(b_.getInt32(static_cast<uint32_t>(i)), test);
@@ -590,7 +626,8 @@ private:
 
   // One rule a table lookup picked: its condition (`established` taken as true), and its
   // body when that holds. The builder is left where the rule did not apply.
-  void tryRule(const ast::IfStmt &rule, const ast::BinaryExpr *established, llvm::BasicBlock *after) {
+  void tryRule(const ast::IfStmt &rule, const ast::BinaryExpr *established,
+               llvm::BasicBlock *after) {
     if (established)
       knownTrue_.insert(established);
     Value *condition = this->condition(*rule.branches[0].condition);
@@ -613,16 +650,20 @@ private:
     for (size_t i = 0; i < rules.size(); ++i) {
       const ast::BinaryExpr *prefix = prefixOn(*rules[i]->branches[0].condition, &subject);
       prefixes.push_back(prefix);
-      index.add(prefix ? ast::as<ast::LiteralExpr>(*prefix->rhs).stringValue : "", static_cast<int32_t>(i));
+      index.add(prefix ? ast::as<ast::LiteralExpr>(*prefix->rhs).stringValue : "",
+                static_cast<int32_t>(i));
     }
     Value *text = spill(expr(subject));
     // The walk resumes after the last rule tried: the trie names the next one that applies.
     tryCandidates(
         rules, prefixes, "prefix",
         [&](llvm::PHINode *from, llvm::BasicBlock *) -> Value * {
-          return b_.CreateCall(host("rj_prefix_next", i32_, {ptr_, ptr_, i32_}), {pointer(&index), text, from});
+          return b_.CreateCall(host("rj_prefix_next", i32_, {ptr_, ptr_, i32_}),
+                               {pointer(&index), text, from});
         },
-        [&](size_t rule, llvm::PHINode *) -> Value * { return b_.getInt32(static_cast<uint32_t>(rule + 1)); });
+        [&](size_t rule, llvm::PHINode *) -> Value * {
+          return b_.getInt32(static_cast<uint32_t>(rule + 1));
+        });
   }
 
   void end() {
@@ -702,8 +743,11 @@ private:
                                   {ctx_, b_.getInt32(variableIndex(id)),
                                    value->getType() == i1_ ? b_.CreateZExt(value, i64_) : value}),
                     s);
-      if (auto cached = variableSlots_.find(id); cached != variableSlots_.end() && cached->second.value)
-        invalidate(cached->second, [&](Value *into) { readVariableInto(id, into); }); // the host may normalise what it stored
+      if (auto cached = variableSlots_.find(id);
+          cached != variableSlots_.end() && cached->second.value)
+        invalidate(cached->second, [&](Value *into) {
+          readVariableInto(id, into);
+        }); // the host may normalise what it stored
       return;
     }
     case ast::StmtKind::Delete: {
@@ -718,7 +762,9 @@ private:
       const auto &r = ast::as<ast::RespondStmt>(s);
       Value *status = expr(*r.status);
       Value *body = r.body ? expr(*r.body) : stringConstant("");
-      refusedEnds(b_.CreateCall(host("rj_respond", i32_, {ptr_, i64_, ptr_}), {ctx_, status, spill(body)}), s);
+      refusedEnds(
+          b_.CreateCall(host("rj_respond", i32_, {ptr_, i64_, ptr_}), {ctx_, status, spill(body)}),
+          s);
       end();
       return;
     }
@@ -726,7 +772,9 @@ private:
       const auto &r = ast::as<ast::RedirectStmt>(s);
       Value *status = r.status ? expr(*r.status) : b_.getInt64(302);
       Value *location = expr(*r.location);
-      refusedEnds(b_.CreateCall(host("rj_redirect", i32_, {ptr_, i64_, ptr_}), {ctx_, status, spill(location)}), s);
+      refusedEnds(b_.CreateCall(host("rj_redirect", i32_, {ptr_, i64_, ptr_}),
+                                {ctx_, status, spill(location)}),
+                  s);
       end();
       return;
     }
@@ -757,7 +805,8 @@ private:
     if (it != strings_.end()) {
       data = it->second;
     } else {
-      auto *array = llvm::ConstantDataArray::getString(c_, llvm::StringRef(text.data(), text.size()), false);
+      auto *array =
+          llvm::ConstantDataArray::getString(c_, llvm::StringRef(text.data(), text.size()), false);
       auto *global = new llvm::GlobalVariable(m_, array->getType(), true,
                                               llvm::GlobalValue::PrivateLinkage, array, "str");
       global->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
@@ -783,7 +832,8 @@ private:
     std::string name = objectSymbol(at->second);
     if (llvm::GlobalVariable *known = m_.getNamedGlobal(name))
       return known;
-    return new llvm::GlobalVariable(m_, i8_, true, llvm::GlobalValue::ExternalLinkage, nullptr, name);
+    return new llvm::GlobalVariable(m_, i8_, true, llvm::GlobalValue::ExternalLinkage, nullptr,
+                                    name);
   }
 
   Value *boolOf(Value *i32) { return b_.CreateICmpNE(i32, b_.getInt32(0)); }
@@ -870,7 +920,8 @@ private:
   Value *variable(schema::VariableId id) {
     auto cached = variableSlots_.find(id);
     if (cached != variableSlots_.end() && cached->second.value) {
-      llvm::AllocaInst *value = current(cached->second, [&](Value *into) { readVariableInto(id, into); });
+      llvm::AllocaInst *value =
+          current(cached->second, [&](Value *into) { readVariableInto(id, into); });
       switch (schema::variables()[static_cast<size_t>(id)].type) {
       case schema::FieldType::String:
         return b_.CreateLoad(str_, value);
@@ -893,8 +944,8 @@ private:
     case schema::FieldType::Duration:
       return b_.CreateCall(host("route_get_int", i64_, {ptr_, i32_}), {ctx_, index});
     case schema::FieldType::Bool:
-      return b_.CreateICmpNE(b_.CreateCall(host("route_get_int", i64_, {ptr_, i32_}), {ctx_, index}),
-                             b_.getInt64(0));
+      return b_.CreateICmpNE(
+          b_.CreateCall(host("route_get_int", i64_, {ptr_, i32_}), {ctx_, index}), b_.getInt64(0));
     case schema::FieldType::Ip: {
       llvm::AllocaInst *out = slot(ip_);
       b_.CreateCall(host("rj_get_ip", b_.getVoidTy(), {ptr_, i32_, ptr_}), {ctx_, index, out});
@@ -909,7 +960,8 @@ private:
     auto it = groups_.find(match);
     if (it == groups_.end())
       throw Unsupported("a capture outside its match");
-    Value *at = b_.CreateConstGEP2_32(it->second.type, it->second.slot, 0, static_cast<unsigned>(group));
+    Value *at =
+        b_.CreateConstGEP2_32(it->second.type, it->second.slot, 0, static_cast<unsigned>(group));
     return b_.CreateLoad(str_, at);
   }
 
@@ -958,7 +1010,8 @@ private:
         FieldKey key = fieldKey(id, *x.index);
         auto cached = fieldSlots_.find(key);
         if (cached != fieldSlots_.end() && cached->second.value)
-          return b_.CreateLoad(str_, current(cached->second, [&](Value *into) { readFieldInto(key, into); }));
+          return b_.CreateLoad(
+              str_, current(cached->second, [&](Value *into) { readFieldInto(key, into); }));
       }
       llvm::AllocaInst *out = slot(str_);
       b_.CreateCall(host("rj_field_get", b_.getVoidTy(), {ptr_, i32_, ptr_, ptr_}),
@@ -1013,7 +1066,8 @@ private:
                  std::vector<const ast::MapEntry *> &entries) {
     const MapIndex &index = mapIndexOf(map, entries);
     if (map.keyType->kind() == TypeKind::String)
-      return b_.CreateCall(host("rj_map_find_str", i32_, {ptr_, ptr_}), {pointer(&index), spill(expr(key))});
+      return b_.CreateCall(host("rj_map_find_str", i32_, {ptr_, ptr_}),
+                           {pointer(&index), spill(expr(key))});
     return b_.CreateCall(host("rj_map_find_int", i32_, {ptr_, i64_}), {pointer(&index), expr(key)});
   }
 
@@ -1023,7 +1077,8 @@ private:
     llvm::Type *type = repr(map.valueType);
     auto *fallback = llvm::BasicBlock::Create(c_, "map.default", function_);
     auto *join = llvm::BasicBlock::Create(c_, "map.value", function_);
-    llvm::SwitchInst *choose = b_.CreateSwitch(position, fallback, static_cast<unsigned>(entries.size()));
+    llvm::SwitchInst *choose =
+        b_.CreateSwitch(position, fallback, static_cast<unsigned>(entries.size()));
     b_.SetInsertPoint(join);
     llvm::PHINode *phi = b_.CreatePHI(type, static_cast<unsigned>(entries.size() + 1));
     for (size_t i = 0; i < entries.size(); ++i) {
@@ -1111,7 +1166,8 @@ private:
     case TypeKind::Duration:
       return b_.CreateLoad(i64_, b_.CreateStructGEP(value_, out, 0));
     case TypeKind::Bool:
-      return b_.CreateICmpNE(b_.CreateLoad(i64_, b_.CreateStructGEP(value_, out, 0)), b_.getInt64(0));
+      return b_.CreateICmpNE(b_.CreateLoad(i64_, b_.CreateStructGEP(value_, out, 0)),
+                             b_.getInt64(0));
     case TypeKind::String:
       return b_.CreateLoad(str_, b_.CreateStructGEP(value_, out, 1));
     case TypeKind::Ip:
@@ -1124,7 +1180,8 @@ private:
   }
 
   static const std::string *stringLiteral(const ast::Expr &e) {
-    if (e.kind != ast::ExprKind::Literal || ast::as<ast::LiteralExpr>(e).literal != ast::LiteralKind::String)
+    if (e.kind != ast::ExprKind::Literal ||
+        ast::as<ast::LiteralExpr>(e).literal != ast::LiteralKind::String)
       return nullptr;
     return &ast::as<ast::LiteralExpr>(e).stringValue;
   }
@@ -1136,7 +1193,8 @@ private:
   Value *matchLiteral(Value *s, const std::string &literal, Anchor anchor) {
     Value *data = b_.CreateExtractValue(s, 0), *size = b_.CreateExtractValue(s, 1);
     Value *length = b_.getInt64(literal.size());
-    Value *fits = anchor == Anchor::Whole ? b_.CreateICmpEQ(size, length) : b_.CreateICmpUGE(size, length);
+    Value *fits =
+        anchor == Anchor::Whole ? b_.CreateICmpEQ(size, length) : b_.CreateICmpUGE(size, length);
     if (literal.empty())
       return fits;
     llvm::BasicBlock *from = b_.GetInsertBlock();
@@ -1147,7 +1205,8 @@ private:
     Value *at = anchor == Anchor::End ? b_.CreateGEP(i8_, data, b_.CreateSub(size, length)) : data;
     Value *bytes = b_.CreateExtractValue(stringConstant(literal), 0);
     Value *same = b_.CreateICmpEQ(
-        b_.CreateCall(host("memcmp", i32_, {ptr_, ptr_, i64_}), {at, bytes, length}), b_.getInt32(0));
+        b_.CreateCall(host("memcmp", i32_, {ptr_, ptr_, i64_}), {at, bytes, length}),
+        b_.getInt32(0));
     llvm::BasicBlock *compared = b_.GetInsertBlock();
     b_.CreateBr(join);
     b_.SetInsertPoint(join);
@@ -1164,8 +1223,9 @@ private:
   Value *equal(const Type *type, Value *l, Value *r) {
     switch (type->kind()) {
     case TypeKind::String:
-      return b_.CreateICmpEQ(b_.CreateCall(host("rj_str_compare", i32_, {ptr_, ptr_}), {spill(l), spill(r)}),
-                             b_.getInt32(0));
+      return b_.CreateICmpEQ(
+          b_.CreateCall(host("rj_str_compare", i32_, {ptr_, ptr_}), {spill(l), spill(r)}),
+          b_.getInt32(0));
     case TypeKind::Ip:
       return boolOf(b_.CreateCall(host("rj_ip_equal", i32_, {ptr_, ptr_}), {l, r}));
     case TypeKind::Bool:
@@ -1253,7 +1313,8 @@ private:
     case Op::Add:
       if (type->kind() == TypeKind::String) {
         llvm::AllocaInst *out = slot(str_);
-        b_.CreateCall(host("rj_concat", b_.getVoidTy(), {ptr_, ptr_, ptr_, ptr_}), {arena_, spill(l), spill(r), out});
+        b_.CreateCall(host("rj_concat", b_.getVoidTy(), {ptr_, ptr_, ptr_, ptr_}),
+                      {arena_, spill(l), spill(r), out});
         return b_.CreateLoad(str_, out);
       }
       return b_.CreateAdd(l, r);
@@ -1299,7 +1360,8 @@ private:
 
   Value *listContains(const Type *listType, Value *list, Value *item) {
     if (listType->element()->kind() == TypeKind::String)
-      return boolOf(b_.CreateCall(host("rj_strlist_contains", i32_, {ptr_, ptr_}), {spill(list), spill(item)}));
+      return boolOf(b_.CreateCall(host("rj_strlist_contains", i32_, {ptr_, ptr_}),
+                                  {spill(list), spill(item)}));
     throw Unsupported("searching a list of " + listType->element()->str());
   }
 
@@ -1307,8 +1369,9 @@ private:
     if (set.kind == ast::ExprKind::Name) {
       const auto &name = ast::as<ast::NameExpr>(set);
       if (name.resolved == ast::NameKind::Acl)
-        return boolOf(b_.CreateCall(host("rj_acl_contains", i32_, {ptr_, ptr_}),
-                                    {pointer(acl(ast::as<ast::AclDecl>(*name.decl))), expr(itemExpr)}));
+        return boolOf(
+            b_.CreateCall(host("rj_acl_contains", i32_, {ptr_, ptr_}),
+                          {pointer(acl(ast::as<ast::AclDecl>(*name.decl))), expr(itemExpr)}));
       if (name.resolved == ast::NameKind::Map) {
         std::vector<const ast::MapEntry *> entries;
         Value *position = mapFind(ast::as<ast::MapDecl>(*name.decl), itemExpr, entries);
@@ -1323,9 +1386,10 @@ private:
     }
     if (set.type->kind() == TypeKind::Cidr) {
       ast::IpValue network = constantIp(set);
-      return boolOf(b_.CreateCall(host("rj_cidr_contains", i32_, {ptr_, i32_, ptr_}),
-                                  {ipConstant(network), b_.getInt32(static_cast<uint32_t>(network.prefix)),
-                                   expr(itemExpr)}));
+      return boolOf(
+          b_.CreateCall(host("rj_cidr_contains", i32_, {ptr_, i32_, ptr_}),
+                        {ipConstant(network), b_.getInt32(static_cast<uint32_t>(network.prefix)),
+                         expr(itemExpr)}));
     }
     if (set.kind == ast::ExprKind::List) {
       // A literal list: a chain of comparisons, which LLVM may turn into a switch.

@@ -11,9 +11,9 @@
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
-#include <llvm/TargetParser/Host.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
+#include <llvm/TargetParser/Host.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 
 #include <algorithm>
@@ -70,7 +70,9 @@ void optimize(llvm::Module &module, bool large) {
   builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2).run(module, modules);
 }
 
-std::string message(llvm::Error error) { return llvm::toString(std::move(error)); }
+std::string message(llvm::Error error) {
+  return llvm::toString(std::move(error));
+}
 
 // Keeps a copy of the object file the JIT compiles; it never supplies one.
 class ObjectCopy : public llvm::ObjectCache {
@@ -87,7 +89,8 @@ private:
 
 } // namespace
 
-JitPolicy::JitPolicy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+JitPolicy::JitPolicy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+}
 JitPolicy::~JitPolicy() = default;
 
 std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::string &error,
@@ -125,7 +128,8 @@ std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::strin
           auto target = machine.createTargetMachine();
           if (!target)
             return target.takeError();
-          return std::make_unique<llvm::orc::TMOwningSimpleCompiler>(std::move(*target), objectCopy.get());
+          return std::make_unique<llvm::orc::TMOwningSimpleCompiler>(std::move(*target),
+                                                                     objectCopy.get());
         });
   }
   auto jit = builder.create();
@@ -174,20 +178,22 @@ std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::strin
 
   llvm::orc::SymbolMap symbols;
   for (const auto &[name, address] : jit::hostSymbols())
-    symbols[impl->jit->mangleAndIntern(name)] = {
-        llvm::orc::ExecutorAddr::fromPtr(address),
-        llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+    symbols[impl->jit->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                                                 llvm::JITSymbolFlags::Exported |
+                                                     llvm::JITSymbolFlags::Callable};
   for (size_t i = 0; i < impl->data.objects.size(); ++i)
     symbols[impl->jit->mangleAndIntern(jit::objectSymbol(i))] = {
         llvm::orc::ExecutorAddr::fromPtr(impl->data.objects[i]), llvm::JITSymbolFlags::Exported};
-  if (auto err = impl->jit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols)))) {
+  if (auto err =
+          impl->jit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols)))) {
     error = message(std::move(err));
     return nullptr;
   }
-  llvm::Error added =
-      options.prebuiltObject
-          ? impl->jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(*options.prebuiltObject, "policy.o"))
-          : impl->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(context)));
+  llvm::Error added = options.prebuiltObject
+                          ? impl->jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
+                                *options.prebuiltObject, "policy.o"))
+                          : impl->jit->addIRModule(
+                                llvm::orc::ThreadSafeModule(std::move(module), std::move(context)));
   if (auto err = std::move(added)) {
     error = message(std::move(err));
     return nullptr;
@@ -210,9 +216,15 @@ void JitPolicy::runPhase(schema::Phase phase, RouteCtx *ctx) const {
     function(ctx);
 }
 
-const std::string &JitPolicy::ir() const { return impl_->ir; }
-const std::string &JitPolicy::assembly() const { return impl_->assembly; }
-const std::string &JitPolicy::object() const { return impl_->object; }
+const std::string &JitPolicy::ir() const {
+  return impl_->ir;
+}
+const std::string &JitPolicy::assembly() const {
+  return impl_->assembly;
+}
+const std::string &JitPolicy::object() const {
+  return impl_->object;
+}
 
 HostTarget hostTarget() {
   HostTarget host;

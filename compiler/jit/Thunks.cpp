@@ -10,7 +10,9 @@ static_assert(offsetof(RouteValue, s) == 8 && offsetof(RouteValue, ip) == 24 &&
               sizeof(RouteValue) == 72 && sizeof(RouteIp) == 17);
 
 namespace {
-std::string_view view(const RouteStr *s) { return {s->data ? s->data : "", static_cast<size_t>(s->size)}; }
+std::string_view view(const RouteStr *s) {
+  return {s->data ? s->data : "", static_cast<size_t>(s->size)};
+}
 } // namespace
 
 namespace route::jit {
@@ -59,7 +61,9 @@ extern "C" {
 void rj_get_str(RouteCtx *ctx, uint32_t variable, RouteStr *out) {
   *out = route_get_str(ctx, variable);
 }
-void rj_get_ip(RouteCtx *ctx, uint32_t variable, RouteIp *out) { *out = route_get_ip(ctx, variable); }
+void rj_get_ip(RouteCtx *ctx, uint32_t variable, RouteIp *out) {
+  *out = route_get_ip(ctx, variable);
+}
 int32_t rj_set_str(RouteCtx *ctx, uint32_t variable, const RouteStr *value) {
   return route_set_str(ctx, variable, *value);
 }
@@ -69,7 +73,8 @@ void rj_field_get(RouteCtx *ctx, uint32_t variable, const RouteStr *name, RouteS
 int32_t rj_field_has(RouteCtx *ctx, uint32_t variable, const RouteStr *name) {
   return route_field_has(ctx, variable, *name);
 }
-int32_t rj_field_set(RouteCtx *ctx, uint32_t variable, const RouteStr *name, const RouteStr *value) {
+int32_t rj_field_set(RouteCtx *ctx, uint32_t variable, const RouteStr *name,
+                     const RouteStr *value) {
   return route_field_set(ctx, variable, *name, *value);
 }
 void rj_field_delete(RouteCtx *ctx, uint32_t variable, const RouteStr *name) {
@@ -112,7 +117,9 @@ int32_t rj_acl_contains(const RouteAcl *acl, const RouteIp *address) {
 int32_t rj_cidr_contains(const RouteIp *network, uint32_t prefix, const RouteIp *address) {
   return route_cidr_contains(*network, static_cast<uint8_t>(prefix), *address);
 }
-int32_t rj_ip_equal(const RouteIp *a, const RouteIp *b) { return route_ip_equal(*a, *b); }
+int32_t rj_ip_equal(const RouteIp *a, const RouteIp *b) {
+  return route_ip_equal(*a, *b);
+}
 int32_t rj_map_find_str(const route::jit::MapIndex *map, const RouteStr *key) {
   auto it = map->strings.find(view(key));
   return it == map->strings.end() ? -1 : it->second;
@@ -121,11 +128,12 @@ int32_t rj_map_find_int(const route::jit::MapIndex *map, int64_t key) {
   auto it = map->ints.find(key);
   return it == map->ints.end() ? -1 : it->second;
 }
-int32_t rj_prefix_next(const route::jit::PrefixIndex *index, const RouteStr *subject, int32_t from) {
+int32_t rj_prefix_next(const route::jit::PrefixIndex *index, const RouteStr *subject,
+                       int32_t from) {
   return index->next(view(subject), from);
 }
-const int32_t *rj_regex_set_match(const RouteRegexSet *set, const RouteStr *subject, RouteArena *arena,
-                                  uint32_t *matched) {
+const int32_t *rj_regex_set_match(const RouteRegexSet *set, const RouteStr *subject,
+                                  RouteArena *arena, uint32_t *matched) {
   return route_regex_set_match(set, *subject, arena, matched);
 }
 int32_t rj_strlist_contains(const RouteStrList *list, const RouteStr *item) {

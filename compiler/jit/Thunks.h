@@ -67,7 +67,7 @@ int32_t rj_ip_equal(const RouteIp *a, const RouteIp *b);
 int32_t rj_map_find_str(const route::jit::MapIndex *map, const RouteStr *key);
 int32_t rj_map_find_int(const route::jit::MapIndex *map, int64_t key);
 int32_t rj_prefix_next(const route::jit::PrefixIndex *index, const RouteStr *subject, int32_t from);
-const int32_t *rj_regex_set_match(const RouteRegexSet *set, const RouteStr *subject, RouteArena *arena,
-                                  uint32_t *matched);
+const int32_t *rj_regex_set_match(const RouteRegexSet *set, const RouteStr *subject,
+                                  RouteArena *arena, uint32_t *matched);
 int32_t rj_strlist_contains(const RouteStrList *list, const RouteStr *item);
 }

@@ -244,7 +244,8 @@ private:
     if (ctx->INT()) {
       auto lit = std::make_unique<ast::LiteralExpr>(ast::LiteralKind::Int, range(ctx));
       std::string spelled = ctx->INT()->getText();
-      auto [end, ec] = std::from_chars(spelled.data(), spelled.data() + spelled.size(), lit->intValue);
+      auto [end, ec] =
+          std::from_chars(spelled.data(), spelled.data() + spelled.size(), lit->intValue);
       if (ec != std::errc())
         diags_.error("literal-range", lit->range, "integer literal is too large");
       return lit;
@@ -320,8 +321,9 @@ private:
     // before parsing, so that every later recursive pass is bounded too.
     if (depth_ > kMaxNestingDepth) {
       if (!reportedDepth_)
-        diags_.error("too-deep", r,
-                     fmt::format("expression nests deeper than {} levels", kMaxNestingDepth))
+        diags_
+            .error("too-deep", r,
+                   fmt::format("expression nests deeper than {} levels", kMaxNestingDepth))
             .withHint("split it with `let` bindings or a function");
       reportedDepth_ = true;
       return std::make_unique<ast::ErrorExpr>(r);
@@ -329,8 +331,8 @@ private:
     if (auto *c = dynamic_cast<G::PrimaryExprContext *>(ctx))
       return primary(c->primary());
     if (auto *c = dynamic_cast<G::MemberExprContext *>(ctx))
-      return std::make_unique<ast::MemberExpr>(expr(c->expr()), text(c->name()),
-                                               range(c->name()), r);
+      return std::make_unique<ast::MemberExpr>(expr(c->expr()), text(c->name()), range(c->name()),
+                                               r);
     if (auto *c = dynamic_cast<G::IndexExprContext *>(ctx)) {
       auto parts = c->expr();
       return std::make_unique<ast::IndexExpr>(expr(parts.size() > 0 ? parts[0] : nullptr),
@@ -342,25 +344,34 @@ private:
       return std::make_unique<ast::UnaryExpr>(ast::UnaryOp::Not, expr(c->expr()), r);
     if (auto *c = dynamic_cast<G::BinaryExprContext *>(ctx)) {
       auto parts = c->expr();
-      return std::make_unique<ast::BinaryExpr>(
-          binaryOp(c->op ? c->op->getText() : ""), range(c->op),
-          expr(parts.size() > 0 ? parts[0] : nullptr),
-          expr(parts.size() > 1 ? parts[1] : nullptr), r);
+      return std::make_unique<ast::BinaryExpr>(binaryOp(c->op ? c->op->getText() : ""),
+                                               range(c->op),
+                                               expr(parts.size() > 0 ? parts[0] : nullptr),
+                                               expr(parts.size() > 1 ? parts[1] : nullptr), r);
     }
     return std::make_unique<ast::ErrorExpr>(r);
   }
 
   static ast::BinaryOp binaryOp(const std::string &op) {
     static const std::pair<const char *, ast::BinaryOp> table[] = {
-        {"*", ast::BinaryOp::Mul},         {"/", ast::BinaryOp::Div},
-        {"%", ast::BinaryOp::Mod},         {"+", ast::BinaryOp::Add},
-        {"-", ast::BinaryOp::Sub},         {"==", ast::BinaryOp::Eq},
-        {"!=", ast::BinaryOp::Ne},         {"<", ast::BinaryOp::Lt},
-        {"<=", ast::BinaryOp::Le},         {">", ast::BinaryOp::Gt},
-        {">=", ast::BinaryOp::Ge},         {"~", ast::BinaryOp::Match},
-        {"!~", ast::BinaryOp::NotMatch},   {"in", ast::BinaryOp::In},
-        {"starts_with", ast::BinaryOp::StartsWith}, {"ends_with", ast::BinaryOp::EndsWith},
-        {"contains", ast::BinaryOp::Contains},      {"and", ast::BinaryOp::And},
+        {"*", ast::BinaryOp::Mul},
+        {"/", ast::BinaryOp::Div},
+        {"%", ast::BinaryOp::Mod},
+        {"+", ast::BinaryOp::Add},
+        {"-", ast::BinaryOp::Sub},
+        {"==", ast::BinaryOp::Eq},
+        {"!=", ast::BinaryOp::Ne},
+        {"<", ast::BinaryOp::Lt},
+        {"<=", ast::BinaryOp::Le},
+        {">", ast::BinaryOp::Gt},
+        {">=", ast::BinaryOp::Ge},
+        {"~", ast::BinaryOp::Match},
+        {"!~", ast::BinaryOp::NotMatch},
+        {"in", ast::BinaryOp::In},
+        {"starts_with", ast::BinaryOp::StartsWith},
+        {"ends_with", ast::BinaryOp::EndsWith},
+        {"contains", ast::BinaryOp::Contains},
+        {"and", ast::BinaryOp::And},
         {"or", ast::BinaryOp::Or},
     };
     for (const auto &[spelling, value] : table)
@@ -417,12 +428,12 @@ private:
     }
     case G::INT: {
       auto lit = std::make_unique<ast::LiteralExpr>(ast::LiteralKind::Int, r);
-      auto [end, ec] = std::from_chars(spelled.data(), spelled.data() + spelled.size(),
-                                       lit->intValue);
+      auto [end, ec] =
+          std::from_chars(spelled.data(), spelled.data() + spelled.size(), lit->intValue);
       if (ec != std::errc())
         diags_.error("literal-range", r, "integer literal is too large")
-            .withHint(fmt::format("ints are 64-bit: at most {}",
-                                  std::numeric_limits<int64_t>::max()));
+            .withHint(
+                fmt::format("ints are 64-bit: at most {}", std::numeric_limits<int64_t>::max()));
       return lit;
     }
     case G::DURATION:
@@ -455,9 +466,12 @@ private:
       while (i < spelled.size() && std::isalpha(static_cast<unsigned char>(spelled[i])))
         unit += spelled[i++];
       // "ms" and "us" are lexed greedily; a following "s" unit is never ambiguous.
-      int64_t scale = unit == "us" ? 1'000 : unit == "ms" ? 1'000'000 : unit == "s" ? 1'000'000'000
-                      : unit == "m" ? 60'000'000'000 : unit == "h" ? 3'600'000'000'000
-                                                                  : 86'400'000'000'000;
+      int64_t scale = unit == "us"   ? 1'000
+                      : unit == "ms" ? 1'000'000
+                      : unit == "s"  ? 1'000'000'000
+                      : unit == "m"  ? 60'000'000'000
+                      : unit == "h"  ? 3'600'000'000'000
+                                     : 86'400'000'000'000;
       total += amount * scale;
       if (total > std::numeric_limits<int64_t>::max()) {
         diags_.error("literal-range", r, "duration literal is too large")
@@ -481,9 +495,10 @@ private:
       auto [end, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), prefix);
       int maxBits = v6 ? 128 : 32;
       if (ec != std::errc() || prefix > maxBits) {
-        diags_.error("bad-address", r,
-                     fmt::format("prefix length /{} is out of range for an IPv{} network",
-                                 bits, v6 ? 6 : 4))
+        diags_
+            .error("bad-address", r,
+                   fmt::format("prefix length /{} is out of range for an IPv{} network", bits,
+                               v6 ? 6 : 4))
             .withHint(fmt::format("use /0 to /{}", maxBits));
         prefix = maxBits;
       }
@@ -497,9 +512,9 @@ private:
     if (lit->ip.prefix >= 0 && hasHostBits(lit->ip)) {
       ast::IpValue network = lit->ip;
       clearHostBits(network);
-      diags_.warning("host-bits", r,
-                     fmt::format("network {} has host bits set; it means {}", spelled,
-                                 network.str()))
+      diags_
+          .warning("host-bits", r,
+                   fmt::format("network {} has host bits set; it means {}", spelled, network.str()))
           .withHint(fmt::format("write {}", network.str()));
       lit->ip = network;
     }
@@ -535,17 +550,29 @@ private:
       SourceRange at{file_, whole.begin + static_cast<uint32_t>(i - 1),
                      whole.begin + static_cast<uint32_t>(i + 1)};
       switch (e) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      case '0': out += '\0'; break;
-      case '\\': out += '\\'; break;
-      case '"': out += '"'; break;
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case '0':
+        out += '\0';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '"':
+        out += '"';
+        break;
       case 'x': {
         unsigned value = 0;
-        auto [end, ec] = std::from_chars(spelled.data() + i + 1,
-                                         spelled.data() + std::min(i + 3, spelled.size() - 1),
-                                         value, 16);
+        auto [end, ec] =
+            std::from_chars(spelled.data() + i + 1,
+                            spelled.data() + std::min(i + 3, spelled.size() - 1), value, 16);
         if (ec != std::errc() || end != spelled.data() + i + 3) {
           at.end = whole.begin + static_cast<uint32_t>(std::min(i + 3, spelled.size() - 1));
           diags_.error("bad-escape", at, "\\x needs exactly two hex digits");
@@ -558,11 +585,13 @@ private:
       default: {
         // The escaped character may be a multi-byte code point: cover all of it.
         size_t width = 1;
-        while (i + width < spelled.size() && (static_cast<unsigned char>(spelled[i + width]) & 0xC0) == 0x80)
+        while (i + width < spelled.size() &&
+               (static_cast<unsigned char>(spelled[i + width]) & 0xC0) == 0x80)
           ++width;
         at.end = whole.begin + static_cast<uint32_t>(i + width);
-        diags_.error("bad-escape", at,
-                     fmt::format("unknown escape sequence '\\{}'", spelled.substr(i, width)))
+        diags_
+            .error("bad-escape", at,
+                   fmt::format("unknown escape sequence '\\{}'", spelled.substr(i, width)))
             .withHint("escapes are \\n \\t \\r \\0 \\\\ \\\" and \\xHH; for regexes use r\"...\"");
         i += width - 1;
       }

@@ -111,7 +111,8 @@ int admin(const AdminOptions &options) {
     std::printf("%s\n", answer->dump(2).c_str());
   } else if (!answer->value("ok", false)) {
     std::fprintf(stderr, "%s%sturnout: %s\n", answer->value("diagnostics", "").c_str(),
-                 answer->value("diagnostics", "").empty() ? "" : "\n", answer->value("error", "?").c_str());
+                 answer->value("diagnostics", "").empty() ? "" : "\n",
+                 answer->value("error", "?").c_str());
   } else if (answer->contains("version") && (*answer)["version"].is_object()) {
     std::printf("active: %s\n", describe((*answer)["version"]).c_str());
   } else if (options.command == "versions") {
@@ -122,7 +123,8 @@ int admin(const AdminOptions &options) {
       std::printf("%s\n", upstream.value("name", "?").c_str());
       for (const json &peer : upstream["peers"])
         std::printf("  %-24s weight %-4lld %s%s\n", peer.value("address", "?").c_str(),
-                    static_cast<long long>(peer.value("weight", 0)), peer.value("healthy", false) ? "up" : "down",
+                    static_cast<long long>(peer.value("weight", 0)),
+                    peer.value("healthy", false) ? "up" : "down",
                     peer.value("drained", false) ? ", drained" : "");
     }
   } else {

@@ -23,9 +23,11 @@ int build(const BuildOptions &options) {
   std::string why;
   route::JitOptions jitOptions;
   jitOptions.keepObject = true;
-  std::unique_ptr<route::JitPolicy> jit = route::JitPolicy::compile(loaded->program, why, jitOptions);
+  std::unique_ptr<route::JitPolicy> jit =
+      route::JitPolicy::compile(loaded->program, why, jitOptions);
   if (!jit) {
-    std::fprintf(stderr, "routec: %s: %s; no artifact (turnout runs the source on its interpreter)\n",
+    std::fprintf(stderr,
+                 "routec: %s: %s; no artifact (turnout runs the source on its interpreter)\n",
                  options.policy.c_str(), why.c_str());
     return kExitErrors;
   }
@@ -49,7 +51,8 @@ int build(const BuildOptions &options) {
     return kExitUsage;
   }
   std::printf("%s: version %s, %zu bytes, for %s (%s)\n", options.output.c_str(),
-              route::versionId({bytes}).c_str(), bytes.size(), host.triple.c_str(), host.cpu.c_str());
+              route::versionId({bytes}).c_str(), bytes.size(), host.triple.c_str(),
+              host.cpu.c_str());
   return kExitClean;
 }
 

@@ -33,8 +33,8 @@ struct RunOptions {
   std::string request; // "GET http://host/path?query"
   std::vector<std::string> headers;
   std::string from;
-  int status = 200;   // the origin's answer
-  std::string error;  // or the origin's failure
+  int status = 200;  // the origin's answer
+  std::string error; // or the origin's failure
   bool json = false;
 };
 int run(const RunOptions &options);

@@ -76,8 +76,9 @@ int run(const RunOptions &options) {
   exchange.run(policy->program, interpreter);
   const route::SourceManager &sources = compilation.sources();
   // A run-time error before the request went upstream leaves nothing to show of it.
-  bool faultedEarly = exchange.fault && (exchange.fault->phase == route::schema::Phase::Request ||
-                                         exchange.fault->phase == route::schema::Phase::UpstreamRequest);
+  bool faultedEarly =
+      exchange.fault && (exchange.fault->phase == route::schema::Phase::Request ||
+                         exchange.fault->phase == route::schema::Phase::UpstreamRequest);
   bool routed = exchange.decision.kind == route::Decision::Kind::Route && !faultedEarly;
   // A refused write in the request phase ended it before any decision.
   std::string decision = exchange.fault && exchange.fault->phase == route::schema::Phase::Request
@@ -103,10 +104,11 @@ int run(const RunOptions &options) {
     nlohmann::json rules = nlohmann::json::array();
     for (const route::SourceRange &r : exchange.trace) {
       route::LineColumn lc = sources.lineColumn(r.file, r.begin);
-      rules.push_back({{"file", sources.path(r.file)},
-                       {"line", lc.line},
-                       {"column", lc.column},
-                       {"source", std::string(sources.slice(r).substr(0, sources.slice(r).find('\n')))}});
+      rules.push_back(
+          {{"file", sources.path(r.file)},
+           {"line", lc.line},
+           {"column", lc.column},
+           {"source", std::string(sources.slice(r).substr(0, sources.slice(r).find('\n')))}});
     }
     out["rules"] = std::move(rules);
     std::puts(out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());

@@ -40,7 +40,8 @@ route::LoadedPolicy *loadPolicy(route::Compilation &compilation, const std::stri
     exitCode = kExitUsage;
     return nullptr;
   }
-  route::LoadedPolicy *policy = artifact ? compilation.loadFiles(artifact->files) : compilation.load(path);
+  route::LoadedPolicy *policy =
+      artifact ? compilation.loadFiles(artifact->files) : compilation.load(path);
   std::fputs(compilation.diags().renderText().c_str(), stderr);
   if (!policy) {
     exitCode = kExitUsage;

@@ -9,7 +9,8 @@
 namespace routec {
 
 // Loads and checks the policy in `path` (a source, or the sources an artifact carries) for a
-// command that needs it whole, printing its diagnostics. Returns null when it cannot be used, with the exit code in `exitCode`.
+// command that needs it whole, printing its diagnostics. Returns null when it cannot be used, with
+// the exit code in `exitCode`.
 route::LoadedPolicy *loadPolicy(route::Compilation &compilation, const std::string &path,
                                 int &exitCode);
 

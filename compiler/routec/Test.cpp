@@ -32,9 +32,9 @@ route::Exchange exchangeFor(const route::ast::TestDecl &test) {
       x.request.method = step.word;
       x.setUrl(text(*step.first));
       if (step.second)
-        x.clientIp =
-            std::get<route::ast::IpValue>(route::sema::ConstantEvaluator().evaluate(*step.second).value)
-                .str();
+        x.clientIp = std::get<route::ast::IpValue>(
+                         route::sema::ConstantEvaluator().evaluate(*step.second).value)
+                         .str();
       break;
     case TestStepKind::Header:
       x.request.headers.add(text(*step.first), text(*step.second));
@@ -67,10 +67,10 @@ std::vector<std::string> runTest(const route::ast::TestDecl &test, const Backend
   x.run(backends.program, backends.interpreter);
   route::Exchange compiled = exchangeFor(test);
   if (backends.jit)
-    compiled.run(backends.program, [&](route::schema::Phase phase, RouteCtx *ctx,
-                                       std::vector<route::SourceRange> *) {
-      backends.jit->runPhase(phase, ctx);
-    });
+    compiled.run(backends.program,
+                 [&](route::schema::Phase phase, RouteCtx *ctx, std::vector<route::SourceRange> *) {
+                   backends.jit->runPhase(phase, ctx);
+                 });
 
   std::vector<std::string> failures;
   auto fail = [&](route::SourceRange at, std::string what) {
@@ -100,16 +100,18 @@ std::vector<std::string> runTest(const route::ast::TestDecl &test, const Backend
       std::string location = x.response.headers().get("location");
       bool redirect = x.response.status >= 300 && x.response.status < 400;
       if (!redirect || location != text(*step.first))
-        fail(step.range,
-             fmt::format("expected a redirect to {}, got {}", route::ast::stringLiteral(text(*step.first)),
-                         redirect ? fmt::format("status {} to {}", x.response.status, route::ast::stringLiteral(location))
-                                  : got));
+        fail(step.range, fmt::format("expected a redirect to {}, got {}",
+                                     route::ast::stringLiteral(text(*step.first)),
+                                     redirect ? fmt::format("status {} to {}", x.response.status,
+                                                            route::ast::stringLiteral(location))
+                                              : got));
       break;
     }
     case TestStepKind::ExpectBody:
       if (x.response.body != text(*step.first))
-        fail(step.range, fmt::format("expected body {}, got {}", route::ast::stringLiteral(text(*step.first)),
-                                     route::ast::stringLiteral(x.response.body)));
+        fail(step.range,
+             fmt::format("expected body {}, got {}", route::ast::stringLiteral(text(*step.first)),
+                         route::ast::stringLiteral(x.response.body)));
       break;
     case TestStepKind::ExpectCondition:
       if (!x.check(backends.interpreter, *step.first))

@@ -68,8 +68,8 @@ int main(int argc, char **argv) {
       "lsp", "Serve the Language Server Protocol over standard input and output (for editors)");
 
   routec::BuildOptions build;
-  CLI::App *buildCommand =
-      app.add_subcommand("build", "Compile a policy ahead of time into an artifact turnout loads as it is");
+  CLI::App *buildCommand = app.add_subcommand(
+      "build", "Compile a policy ahead of time into an artifact turnout loads as it is");
   buildCommand->add_option("policy", build.policy, "Policy file (.route)")->required();
   buildCommand->add_option("-o,--output", build.output, "The artifact to write")->required();
 
@@ -80,8 +80,9 @@ int main(int argc, char **argv) {
   std::vector<CLI::App *> adminCommands;
   auto adminCommand = [&](const char *name, const char *description) {
     CLI::App *command = app.add_subcommand(name, description);
-    command->add_option("--admin", admin.socket, "turnout's admin socket (default $TURNOUT_ADMIN or "
-                                                 "/run/turnout/admin.sock)");
+    command->add_option("--admin", admin.socket,
+                        "turnout's admin socket (default $TURNOUT_ADMIN or "
+                        "/run/turnout/admin.sock)");
     command->add_flag("--json", admin.json, "Print the proxy's answer as JSON");
     adminCommands.push_back(command);
     return command;
@@ -94,9 +95,9 @@ int main(int argc, char **argv) {
       ->add_option("id", admin.argument, "A version id (see 'versions')");
   adminCommand("peers", "Report the active version's upstream peers: health, drains");
   for (const char *verb : {"drain", "enable"}) {
-    CLI::App *command = adminCommand(verb, verb == std::string("drain")
-                                               ? "Send a peer no new requests (those in flight finish)"
-                                               : "Send a drained peer requests again");
+    CLI::App *command = adminCommand(
+        verb, verb == std::string("drain") ? "Send a peer no new requests (those in flight finish)"
+                                           : "Send a drained peer requests again");
     command->add_option("upstream", admin.argument, "The upstream's name")->required();
     command->add_option("peer", admin.peer, "The peer's address, HOST:PORT")->required();
   }

@@ -10,7 +10,7 @@ constexpr PhaseInfo kPhases[] = {
 };
 
 constexpr VariableInfo kVariables[] = {
-#define ROUTE_VARIABLE(Id, Name, Type, Read, Write, Doc)                                        \
+#define ROUTE_VARIABLE(Id, Name, Type, Read, Write, Doc)                                           \
   {VariableId::Id, Name, FieldType::Type, Read, Write, Doc},
 #include "schema/variables.def"
 #undef ROUTE_VARIABLE
@@ -25,7 +25,7 @@ constexpr ActionInfo kActions[] = {
 constexpr bool Pure = true;
 constexpr bool Impure = false;
 constexpr BuiltinInfo kBuiltins[] = {
-#define ROUTE_BUILTIN(Id, Name, Signature, Purity, Doc, Example)                                \
+#define ROUTE_BUILTIN(Id, Name, Signature, Purity, Doc, Example)                                   \
   {BuiltinId::Id, Name, Signature, Purity, Doc, Example},
 #include "builtins.def"
 #undef ROUTE_BUILTIN
@@ -39,11 +39,21 @@ constexpr UpstreamSettingInfo kUpstreamSettings[] = {
 
 } // namespace
 
-std::span<const PhaseInfo> phases() { return kPhases; }
-std::span<const VariableInfo> variables() { return kVariables; }
-std::span<const ActionInfo> actions() { return kActions; }
-std::span<const BuiltinInfo> builtins() { return kBuiltins; }
-std::span<const UpstreamSettingInfo> upstreamSettings() { return kUpstreamSettings; }
+std::span<const PhaseInfo> phases() {
+  return kPhases;
+}
+std::span<const VariableInfo> variables() {
+  return kVariables;
+}
+std::span<const ActionInfo> actions() {
+  return kActions;
+}
+std::span<const BuiltinInfo> builtins() {
+  return kBuiltins;
+}
+std::span<const UpstreamSettingInfo> upstreamSettings() {
+  return kUpstreamSettings;
+}
 
 const PhaseInfo *findPhase(std::string_view name) {
   for (const PhaseInfo &p : kPhases)
@@ -59,8 +69,12 @@ const VariableInfo *findVariable(std::string_view name) {
   return nullptr;
 }
 
-const ActionInfo &action(ActionId id) { return kActions[static_cast<size_t>(id)]; }
-const PhaseInfo &phase(Phase id) { return kPhases[static_cast<size_t>(id)]; }
+const ActionInfo &action(ActionId id) {
+  return kActions[static_cast<size_t>(id)];
+}
+const PhaseInfo &phase(Phase id) {
+  return kPhases[static_cast<size_t>(id)];
+}
 
 bool isVariablePrefix(std::string_view prefix) {
   for (const VariableInfo &v : kVariables) {

@@ -23,7 +23,9 @@ inline constexpr size_t kPhaseCount = 0
     ;
 
 using PhaseMask = uint32_t;
-constexpr PhaseMask maskOf(Phase phase) { return PhaseMask(1) << static_cast<unsigned>(phase); }
+constexpr PhaseMask maskOf(Phase phase) {
+  return PhaseMask(1) << static_cast<unsigned>(phase);
+}
 
 inline constexpr PhaseMask kNoPhase = 0;
 inline constexpr PhaseMask kRequest = maskOf(Phase::Request);

@@ -45,9 +45,9 @@ void Checker::computeVisibility() {
 bool Checker::isReserved(const std::string &name, SourceRange at, const char *what) {
   // Roots of the variables' names, and `match`: no declaration may take them.
   if (isReservedRoot(name) || name == "match") {
-    diags_.error("reserved-name", at,
-                 fmt::format("'{}' is reserved for request variables and cannot name {}", name,
-                             what));
+    diags_.error(
+        "reserved-name", at,
+        fmt::format("'{}' is reserved for request variables and cannot name {}", name, what));
     return true;
   }
   for (const schema::BuiltinInfo &b : schema::builtins()) {
@@ -85,8 +85,9 @@ void Checker::collectDeclarations() {
         phase.phase = info->id;
         auto &slot = program_.phases[static_cast<size_t>(info->id)];
         if (slot) {
-          diags_.error("duplicate", decl.nameRange,
-                       fmt::format("phase '{}' is handled twice", decl.name))
+          diags_
+              .error("duplicate", decl.nameRange,
+                     fmt::format("phase '{}' is handled twice", decl.name))
               .withNote(slot->nameRange, "first handled here")
               .withHint("merge the two blocks; each phase has one handler");
           break;
@@ -98,8 +99,9 @@ void Checker::collectDeclarations() {
         auto &test = ast::as<ast::TestDecl>(decl);
         for (const ast::TestDecl *other : program_.tests) {
           if (other->name == test.name) {
-            diags_.error("duplicate", test.nameRange,
-                         fmt::format("test \"{}\" is declared twice", test.name))
+            diags_
+                .error("duplicate", test.nameRange,
+                       fmt::format("test \"{}\" is declared twice", test.name))
                 .withNote(other->nameRange, "first declared here");
             break;
           }
@@ -116,13 +118,14 @@ void Checker::collectDeclarations() {
           break;
         auto [it, inserted] = globals_.try_emplace(decl.name, &decl);
         if (!inserted) {
-          diags_.error("duplicate", decl.nameRange,
-                       fmt::format("'{}' is already declared as {} {}", decl.name,
-                                   it->second->kind == ast::DeclKind::Acl ||
-                                           it->second->kind == ast::DeclKind::Upstream
-                                       ? "an"
-                                       : "a",
-                                   ast::describe(it->second->kind)))
+          diags_
+              .error("duplicate", decl.nameRange,
+                     fmt::format("'{}' is already declared as {} {}", decl.name,
+                                 it->second->kind == ast::DeclKind::Acl ||
+                                         it->second->kind == ast::DeclKind::Upstream
+                                     ? "an"
+                                     : "a",
+                                 ast::describe(it->second->kind)))
               .withNote(it->second->nameRange, "first declared here");
           break;
         }
@@ -154,9 +157,9 @@ ast::Decl *Checker::lookupGlobal(const std::string &name, SourceRange at, bool r
   FileId from = at.file;
   if (from < visible_.size() && !visible_[from].count(decl->nameRange.file)) {
     if (reportInvisible)
-      diags_.error("not-imported", at,
-                   fmt::format("'{}' is declared in a file that this file does not import",
-                               name))
+      diags_
+          .error("not-imported", at,
+                 fmt::format("'{}' is declared in a file that this file does not import", name))
           .withNote(decl->nameRange, "declared here")
           .withHint(fmt::format("add: import \"{}\"",
                                 std::filesystem::path(diags_.sources().path(decl->nameRange.file))
@@ -181,16 +184,16 @@ std::vector<std::string> Checker::visibleNames(FileId file) const {
 
 const Type *Checker::resolveType(const ast::TypeSyntax &syntax) {
   static const std::pair<const char *, TypeKind> simple[] = {
-      {"bool", TypeKind::Bool},         {"int", TypeKind::Int},   {"string", TypeKind::String},
-      {"ip", TypeKind::Ip},             {"cidr", TypeKind::Cidr}, {"duration", TypeKind::Duration},
-      {"regex", TypeKind::Regex},       {"acl", TypeKind::Acl},   {"upstream", TypeKind::Upstream},
+      {"bool", TypeKind::Bool},   {"int", TypeKind::Int},   {"string", TypeKind::String},
+      {"ip", TypeKind::Ip},       {"cidr", TypeKind::Cidr}, {"duration", TypeKind::Duration},
+      {"regex", TypeKind::Regex}, {"acl", TypeKind::Acl},   {"upstream", TypeKind::Upstream},
   };
   auto arity = [&](size_t n) {
     if (syntax.args.size() == n)
       return true;
-    diags_.error("bad-type", syntax.range,
-                 fmt::format("type '{}' takes {} type argument{}", syntax.name, n,
-                             n == 1 ? "" : "s"));
+    diags_.error(
+        "bad-type", syntax.range,
+        fmt::format("type '{}' takes {} type argument{}", syntax.name, n, n == 1 ? "" : "s"));
     return false;
   };
   for (const auto &[name, kind] : simple)
@@ -203,7 +206,7 @@ const Type *Checker::resolveType(const ast::TypeSyntax &syntax) {
                     : types().error();
   if (syntax.name.empty())
     return types().error();
-  std::vector<std::string> names = {"bool", "int",  "string", "ip",       "cidr", "duration",
+  std::vector<std::string> names = {"bool", "int", "string", "ip",       "cidr", "duration",
                                     "list", "map", "acl",    "upstream", "regex"};
   auto &d = diags_.error("bad-type", syntax.range, fmt::format("unknown type '{}'", syntax.name));
   if (auto guess = suggest(syntax.name, names))
@@ -218,9 +221,10 @@ void Checker::checkRecursion() {
     state[fn] = 1;
     for (const auto &[callee, at] : calls_[fn]) {
       if (state[callee] == 1) {
-        diags_.error("recursion", at,
-                     fmt::format("'{}' calls itself, directly or through other functions",
-                                 callee->name))
+        diags_
+            .error(
+                "recursion", at,
+                fmt::format("'{}' calls itself, directly or through other functions", callee->name))
             .withHint("functions may not recurse, so that every policy terminates");
         return true;
       }

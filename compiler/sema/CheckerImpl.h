@@ -161,6 +161,7 @@ private:
 // Levenshtein distance, for "did you mean" hints.
 size_t editDistance(std::string_view a, std::string_view b);
 // The closest candidate, if close enough to be a likely typo.
-std::optional<std::string> closest(std::string_view word, const std::vector<std::string> &candidates);
+std::optional<std::string> closest(std::string_view word,
+                                   const std::vector<std::string> &candidates);
 
 } // namespace route::sema

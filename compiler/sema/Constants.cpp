@@ -50,8 +50,8 @@ ConstValue ConstantEvaluator::evaluate(const ast::Expr &e) {
     ConstValue v = evaluate(*u.operand);
     if (auto *b = std::get_if<bool>(&v.value); b && u.op == ast::UnaryOp::Not)
       v.value = !*b;
-    else if (auto *i = std::get_if<int64_t>(&v.value); i && u.op == ast::UnaryOp::Negate &&
-                                                       *i != std::numeric_limits<int64_t>::min())
+    else if (auto *i = std::get_if<int64_t>(&v.value);
+             i && u.op == ast::UnaryOp::Negate && *i != std::numeric_limits<int64_t>::min())
       v.value = -*i;
     else
       v = {};

@@ -102,8 +102,7 @@ std::optional<T> Checker::constant(ast::Expr &e, const Type *type, const char *w
   return std::nullopt;
 }
 
-std::optional<int64_t> Checker::constInt(ast::Expr &e, const char *what, int64_t min,
-                                         int64_t max) {
+std::optional<int64_t> Checker::constInt(ast::Expr &e, const char *what, int64_t min, int64_t max) {
   std::optional<int64_t> value = constant<int64_t>(e, types().integer(), what);
   if (value && (*value < min || *value > max)) {
     diags_.error("out-of-range", e.range,
@@ -145,8 +144,9 @@ void Checker::checkUpstream(ast::UpstreamDecl &decl) {
   for (ast::UpstreamProperty &property : decl.properties) {
     auto [it, inserted] = seen.try_emplace(property.name, &property);
     if (!inserted) {
-      diags_.error("duplicate", property.nameRange,
-                   fmt::format("'{}' is set twice in upstream '{}'", property.name, decl.name))
+      diags_
+          .error("duplicate", property.nameRange,
+                 fmt::format("'{}' is set twice in upstream '{}'", property.name, decl.name))
           .withNote(it->second->nameRange, "first set here");
       continue;
     }
@@ -199,7 +199,8 @@ void Checker::checkUpstream(ast::UpstreamDecl &decl) {
     }
   }
   if (!seen.count("servers"))
-    diags_.error("no-servers", decl.nameRange, fmt::format("upstream '{}' has no servers", decl.name))
+    diags_
+        .error("no-servers", decl.nameRange, fmt::format("upstream '{}' has no servers", decl.name))
         .withHint("add servers = [\"127.0.0.1:8080\", ...]");
   if (seen.count("sni") && !config.tls)
     diags_.warning("sni-without-tls", seen["sni"]->nameRange,
@@ -234,8 +235,9 @@ void Checker::checkServers(ast::UpstreamDecl &decl, ast::Expr &value) {
     }
     for (const ast::ServerSpec &other : decl.config.servers) {
       if (other.host == server.host && other.port == server.port) {
-        diags_.warning("duplicate-server", server.range,
-                       fmt::format("server \"{}\" is listed twice", *text))
+        diags_
+            .warning("duplicate-server", server.range,
+                     fmt::format("server \"{}\" is listed twice", *text))
             .withNote(other.range, "first listed here")
             .withHint("give one entry a weight instead");
         break;
@@ -246,8 +248,7 @@ void Checker::checkServers(ast::UpstreamDecl &decl, ast::Expr &value) {
 }
 
 void Checker::checkBalance(ast::UpstreamDecl &decl, ast::Expr &value) {
-  static const char *hint =
-      "balance is round_robin, random, least_conn, hash(key) or ketama(key)";
+  static const char *hint = "balance is round_robin, random, least_conn, hash(key) or ketama(key)";
   if (value.kind == ast::ExprKind::Name) {
     const std::string &name = ast::as<ast::NameExpr>(value).name;
     if (name == "round_robin")
@@ -270,9 +271,9 @@ void Checker::checkBalance(ast::UpstreamDecl &decl, ast::Expr &value) {
     auto &call = ast::as<ast::CallExpr>(value);
     if (call.callee == "hash" || call.callee == "ketama") {
       if (call.args.size() != 1 || !call.args[0].name.empty()) {
-        diags_.error("bad-balance", value.range,
-                     fmt::format("{}(...) takes one key, such as {}(client.ip)", call.callee,
-                                 call.callee));
+        diags_.error(
+            "bad-balance", value.range,
+            fmt::format("{}(...) takes one key, such as {}(client.ip)", call.callee, call.callee));
         return;
       }
       // The key is computed per request, when the request phase routes.
@@ -284,9 +285,9 @@ void Checker::checkBalance(ast::UpstreamDecl &decl, ast::Expr &value) {
       const Type *key = checkExpr(*call.args[0].value);
       if (!key->isError() && key->kind() != TypeKind::String && key->kind() != TypeKind::Int &&
           key->kind() != TypeKind::Ip)
-        diags_.error("type-mismatch", call.args[0].value->range,
-                     fmt::format("a balancing key must be a string, an int or an ip, not {}",
-                                 key->str()));
+        diags_.error(
+            "type-mismatch", call.args[0].value->range,
+            fmt::format("a balancing key must be a string, an int or an ip, not {}", key->str()));
       decl.config.balance =
           call.callee == "hash" ? ast::BalanceKind::Hash : ast::BalanceKind::Ketama;
       decl.config.balanceKey = call.args[0].value.get();
@@ -297,11 +298,11 @@ void Checker::checkBalance(ast::UpstreamDecl &decl, ast::Expr &value) {
 }
 
 void Checker::checkHealth(ast::UpstreamDecl &decl, ast::Expr &value) {
-  if (value.kind != ast::ExprKind::Call ||
-      (ast::as<ast::CallExpr>(value).callee != "http" &&
-       ast::as<ast::CallExpr>(value).callee != "tcp")) {
-    diags_.error("bad-health", value.range,
-                 "health is http(path = \"/healthz\", interval = 5s, ...) or tcp(interval = 5s, ...)");
+  if (value.kind != ast::ExprKind::Call || (ast::as<ast::CallExpr>(value).callee != "http" &&
+                                            ast::as<ast::CallExpr>(value).callee != "tcp")) {
+    diags_.error(
+        "bad-health", value.range,
+        "health is http(path = \"/healthz\", interval = 5s, ...) or tcp(interval = 5s, ...)");
     return;
   }
   auto &call = ast::as<ast::CallExpr>(value);
@@ -347,9 +348,9 @@ void Checker::checkHealth(ast::UpstreamDecl &decl, ast::Expr &value) {
       if (auto n = constInt(v, "'expect_status'", 100, 599))
         health.expectStatus = *n;
     } else {
-      auto &d = diags_.error("bad-health", arg.nameRange,
-                             fmt::format("{} health checks have no setting '{}'", call.callee,
-                                         arg.name));
+      auto &d =
+          diags_.error("bad-health", arg.nameRange,
+                       fmt::format("{} health checks have no setting '{}'", call.callee, arg.name));
       if (auto guess = suggest(arg.name, known))
         d.withHint(fmt::format("did you mean '{}'?", *guess));
     }
@@ -377,9 +378,9 @@ void Checker::checkAcl(ast::AclDecl &decl) {
       continue;
     }
     if (t->kind() != TypeKind::Ip && t->kind() != TypeKind::Cidr) {
-      diags_.error("type-mismatch", entry->range,
-                   fmt::format("acl entries are addresses, networks or other acls, not {}",
-                               t->str()));
+      diags_.error(
+          "type-mismatch", entry->range,
+          fmt::format("acl entries are addresses, networks or other acls, not {}", t->str()));
       continue;
     }
     ConstValue v = evaluate(*entry);
@@ -468,8 +469,9 @@ void Checker::checkMap(ast::MapDecl &decl) {
   if (!decl.valueType)
     decl.valueType = types().error();
   if (decl.valueType->kind() == TypeKind::Upstream && !defaultEntry)
-    diags_.error("no-default", decl.nameRange,
-                 fmt::format("map '{}' gives upstreams, so it needs a default entry", decl.name))
+    diags_
+        .error("no-default", decl.nameRange,
+               fmt::format("map '{}' gives upstreams, so it needs a default entry", decl.name))
         .withHint("add `default => some_upstream`: every lookup must name an upstream");
 }
 
@@ -485,8 +487,9 @@ void Checker::checkConst(ast::ConstDecl &decl) {
   ContextSwitch scope(*this, constantContext(decl.range.file));
   const Type *t = checkExpr(*decl.value);
   if (!t->isError() && !isConstant(*decl.value))
-    diags_.error("not-constant", decl.value->range,
-                 "a const must be computable when the policy is checked")
+    diags_
+        .error("not-constant", decl.value->range,
+               "a const must be computable when the policy is checked")
         .withHint("use `let` inside a phase for values that depend on the request");
   else if (!t->isError() && t->kind() == TypeKind::String && !evaluate(*decl.value).known() &&
            constants_.hitSizeLimit())
@@ -521,9 +524,9 @@ void Checker::checkFunction(ast::FuncDecl &decl) {
   }
   checkBlock(decl.body);
   if (!alwaysEnds(decl.body))
-    diags_.error("missing-return", decl.nameRange,
-                 fmt::format("function '{}' can reach its end without returning a value",
-                             decl.name))
+    diags_
+        .error("missing-return", decl.nameRange,
+               fmt::format("function '{}' can reach its end without returning a value", decl.name))
         .withHint("end every path with `return ...`");
 }
 
@@ -559,8 +562,9 @@ void Checker::checkTest(ast::TestDecl &decl) {
       for (unsigned char ch : step.word)
         token &= std::isupper(ch) || ch == '-' || ch == '_';
       if (!token)
-        diags_.error("bad-method", step.wordRange,
-                     fmt::format("'{}' is not a request method", step.word))
+        diags_
+            .error("bad-method", step.wordRange,
+                   fmt::format("'{}' is not a request method", step.word))
             .withHint("methods are written in capitals: GET, POST, ...");
       if (auto url = constString(*step.first, "a test request URL")) {
         auto scheme = url->find("://");
@@ -611,9 +615,9 @@ void Checker::checkTest(ast::TestDecl &decl) {
       expectType(*step.first, types().boolean(), "an expectation");
       break;
     }
-    bool requestFollows = std::any_of(decl.steps.begin(), decl.steps.end(), [](const ast::TestStep &s) {
-      return s.kind == ast::TestStepKind::Request;
-    });
+    bool requestFollows =
+        std::any_of(decl.steps.begin(), decl.steps.end(),
+                    [](const ast::TestStep &s) { return s.kind == ast::TestStepKind::Request; });
     if (step.kind != ast::TestStepKind::Request && !request && requestFollows && !reportedOrder) {
       diags_.error("test-order", step.range, "a test starts with its request")
           .withHint("move the request line to the top of the test");
@@ -621,8 +625,8 @@ void Checker::checkTest(ast::TestDecl &decl) {
     }
   }
   if (!request)
-    diags_.error("no-request", decl.nameRange,
-                 fmt::format("test \"{}\" sends no request", decl.name))
+    diags_
+        .error("no-request", decl.nameRange, fmt::format("test \"{}\" sends no request", decl.name))
         .withHint("add: request GET \"http://example.com/\"");
 }
 

@@ -48,8 +48,8 @@ const Type *parseSignatureType(TypeContext &types, std::string text) {
   if (text.rfind("list<", 0) == 0)
     return types.list(parseSignatureType(types, text.substr(5, text.size() - 6)));
   static const std::pair<const char *, TypeKind> simple[] = {
-      {"bool", TypeKind::Bool}, {"int", TypeKind::Int},   {"string", TypeKind::String},
-      {"ip", TypeKind::Ip},     {"cidr", TypeKind::Cidr}, {"duration", TypeKind::Duration},
+      {"bool", TypeKind::Bool},   {"int", TypeKind::Int},   {"string", TypeKind::String},
+      {"ip", TypeKind::Ip},       {"cidr", TypeKind::Cidr}, {"duration", TypeKind::Duration},
       {"regex", TypeKind::String}};
   for (const auto &[name, kind] : simple)
     if (text == name)
@@ -101,8 +101,9 @@ bool Checker::expectType(ast::Expr &e, const Type *expected, const char *what) {
   const Type *actual = checkExpr(e);
   if (actual->isError() || expected->isError() || actual == expected)
     return !actual->isError();
-  auto &d = diags_.error("type-mismatch", e.range,
-                         fmt::format("{} must be {}, not {}", what, expected->str(), actual->str()));
+  auto &d =
+      diags_.error("type-mismatch", e.range,
+                   fmt::format("{} must be {}, not {}", what, expected->str(), actual->str()));
   if (expected->kind() == TypeKind::String && actual->kind() == TypeKind::Int)
     d.withHint("convert with str(...)");
   else if (expected->kind() == TypeKind::Int && actual->kind() == TypeKind::String)
@@ -258,8 +259,7 @@ const Type *Checker::checkMember(ast::MemberExpr &e) {
 
   if (root == "match") {
     if (e.base->kind != ast::ExprKind::Name) {
-      diags_.error("no-field", e.memberRange,
-                   fmt::format("a capture has no field '{}'", e.member));
+      diags_.error("no-field", e.memberRange, fmt::format("a capture has no field '{}'", e.member));
       return types().error();
     }
     std::vector<std::string> known;
@@ -284,9 +284,9 @@ const Type *Checker::checkMember(ast::MemberExpr &e) {
           .withHint("captures are readable inside the `if` whose condition matched with `~`");
       return types().error();
     }
-    auto &d = diags_.error("no-capture", e.memberRange,
-                           fmt::format("no capture group named '{}' in the regex match in scope",
-                                       e.member));
+    auto &d = diags_.error(
+        "no-capture", e.memberRange,
+        fmt::format("no capture group named '{}' in the regex match in scope", e.member));
     if (auto guess = suggest(e.member, known))
       d.withHint(fmt::format("did you mean '{}'?", *guess));
     else
@@ -314,8 +314,9 @@ const Type *Checker::checkMember(ast::MemberExpr &e) {
   e.variable = variable->id;
   switch (context_.kind) {
   case Context::Kind::Function:
-    diags_.error("impure", e.range,
-                 fmt::format("functions are pure: '{}' cannot be read in a function", *path))
+    diags_
+        .error("impure", e.range,
+               fmt::format("functions are pure: '{}' cannot be read in a function", *path))
         .withHint("pass the value as an argument");
     return types().error();
   case Context::Kind::Constant:
@@ -326,9 +327,10 @@ const Type *Checker::checkMember(ast::MemberExpr &e) {
     break;
   }
   if (!(variable->readable & context_.readable())) {
-    diags_.error("phase", e.range,
-                 fmt::format("'{}' is not readable in phase '{}'", *path,
-                             schema::phase(context_.phase).name))
+    diags_
+        .error("phase", e.range,
+               fmt::format("'{}' is not readable in phase '{}'", *path,
+                           schema::phase(context_.phase).name))
         .withHint(fmt::format("it is readable in: {}", schema::phaseNames(variable->readable)));
     return types().error();
   }
@@ -342,8 +344,9 @@ void Checker::checkHeaderName(ast::Expr &index) {
   if (lit.literal != ast::LiteralKind::String)
     return;
   if (!wire::isToken(lit.stringValue))
-    diags_.error("bad-header-name", index.range,
-                 fmt::format("\"{}\" is not a valid header name", lit.stringValue))
+    diags_
+        .error("bad-header-name", index.range,
+               fmt::format("\"{}\" is not a valid header name", lit.stringValue))
         .withHint("header names are tokens: letters, digits and !#$%&'*+-.^_`|~");
 }
 
@@ -351,7 +354,8 @@ const Type *Checker::checkIndex(ast::IndexExpr &e) {
   if (e.base->kind == ast::ExprKind::Name && ast::as<ast::NameExpr>(*e.base).name == "match" &&
       !globals_.count("match")) {
     const std::vector<const ast::BinaryExpr *> *innermost = nullptr;
-    for (auto scope = captureScopes_.rbegin(); scope != captureScopes_.rend() && !innermost; ++scope)
+    for (auto scope = captureScopes_.rbegin(); scope != captureScopes_.rend() && !innermost;
+         ++scope)
       if (!scope->empty())
         innermost = &*scope;
     if (!innermost) {
@@ -360,8 +364,9 @@ const Type *Checker::checkIndex(ast::IndexExpr &e) {
       return types().error();
     }
     if (innermost->size() > 1) {
-      diags_.error("ambiguous-capture", e.range,
-                   "several regexes match here, so a group number is ambiguous")
+      diags_
+          .error("ambiguous-capture", e.range,
+                 "several regexes match here, so a group number is ambiguous")
           .withHint("name the group with (?P<name>...) and read match.name");
       return types().error();
     }
@@ -371,13 +376,14 @@ const Type *Checker::checkIndex(ast::IndexExpr &e) {
     auto *group = std::get_if<int64_t>(&index.value);
     size_t groups = match->regex->groupNames.size();
     if (!group || index.kind != TypeKind::Int) {
-      diags_.error("type-mismatch", e.index->range, "a capture group number must be a constant int");
+      diags_.error("type-mismatch", e.index->range,
+                   "a capture group number must be a constant int");
       return types().error();
     }
     if (*group < 0 || static_cast<size_t>(*group) >= groups) {
-      diags_.error("no-capture", e.index->range,
-                   fmt::format("the regex has no group {}; it has groups 0 to {}", *group,
-                               groups - 1));
+      diags_.error(
+          "no-capture", e.index->range,
+          fmt::format("the regex has no group {}; it has groups 0 to {}", *group, groups - 1));
       return types().error();
     }
     e.captureMatch = match;
@@ -419,8 +425,8 @@ const Type *Checker::checkCall(ast::CallExpr &e) {
                    "named arguments are only for upstream settings such as health = http(...)");
     argTypes.push_back(checkExpr(*arg.value));
   }
-  bool anyError = std::any_of(argTypes.begin(), argTypes.end(),
-                              [](const Type *t) { return t->isError(); });
+  bool anyError =
+      std::any_of(argTypes.begin(), argTypes.end(), [](const Type *t) { return t->isError(); });
 
   std::vector<const schema::BuiltinInfo *> rows;
   for (const schema::BuiltinInfo &b : schema::builtins())
@@ -442,9 +448,9 @@ const Type *Checker::checkCall(ast::CallExpr &e) {
         continue;
       e.builtin = row->id;
       if (!row->pure && context_.kind == Context::Kind::Function)
-        diags_.error("impure", e.range,
-                     fmt::format("functions are pure: '{}' cannot be called in a function",
-                                 e.callee))
+        diags_
+            .error("impure", e.range,
+                   fmt::format("functions are pure: '{}' cannot be called in a function", e.callee))
             .withHint("call it in a phase and pass the result as an argument");
       for (size_t i = 0; i < argTypes.size(); ++i) {
         if (!sig.regexParam[i])
@@ -468,8 +474,8 @@ const Type *Checker::checkCall(ast::CallExpr &e) {
     std::string got;
     for (const Type *t : argTypes)
       got += (got.empty() ? "" : ", ") + t->str();
-    auto &d = diags_.error("bad-call", e.range,
-                           fmt::format("no form of '{}' takes ({})", e.callee, got));
+    auto &d =
+        diags_.error("bad-call", e.range, fmt::format("no form of '{}' takes ({})", e.callee, got));
     std::string forms;
     for (const schema::BuiltinInfo *row : rows)
       forms += (forms.empty() ? "" : " or ") + std::string(row->name) + row->signature;
@@ -497,13 +503,13 @@ const Type *Checker::checkCall(ast::CallExpr &e) {
     return types().error();
   }
   if (decl->kind != ast::DeclKind::Func) {
-    diags_.error("not-callable", e.calleeRange,
-                 fmt::format("'{}' is {} {}, not a function", e.callee,
-                             decl->kind == ast::DeclKind::Acl ||
-                                     decl->kind == ast::DeclKind::Upstream
-                                 ? "an"
-                                 : "a",
-                             ast::describe(decl->kind)))
+    diags_
+        .error("not-callable", e.calleeRange,
+               fmt::format("'{}' is {} {}, not a function", e.callee,
+                           decl->kind == ast::DeclKind::Acl || decl->kind == ast::DeclKind::Upstream
+                               ? "an"
+                               : "a",
+                           ast::describe(decl->kind)))
         .withNote(decl->nameRange, "declared here");
     return types().error();
   }
@@ -513,9 +519,10 @@ const Type *Checker::checkCall(ast::CallExpr &e) {
   if (context_.kind == Context::Kind::Function)
     calls_[context_.function].push_back({&fn, e.calleeRange});
   if (fn.params.size() != argTypes.size()) {
-    diags_.error("bad-call", e.range,
-                 fmt::format("'{}' takes {} argument{}, not {}", e.callee, fn.params.size(),
-                             fn.params.size() == 1 ? "" : "s", argTypes.size()))
+    diags_
+        .error("bad-call", e.range,
+               fmt::format("'{}' takes {} argument{}, not {}", e.callee, fn.params.size(),
+                           fn.params.size() == 1 ? "" : "s", argTypes.size()))
         .withNote(fn.nameRange, "declared here");
     return fn.returnType ? fn.returnType : types().error();
   }
@@ -542,9 +549,9 @@ const Type *Checker::checkList(ast::ListExpr &e) {
     if (!element) {
       element = t;
     } else if (t != element) {
-      diags_.error("type-mismatch", item.value->range,
-                   fmt::format("list elements must all be {}; this one is {}", element->str(),
-                               t->str()));
+      diags_.error(
+          "type-mismatch", item.value->range,
+          fmt::format("list elements must all be {}; this one is {}", element->str(), t->str()));
     }
   }
   if (!element) {
@@ -589,9 +596,9 @@ const Type *Checker::checkBinary(ast::BinaryExpr &e) {
     return (e.op >= Op::Eq) ? types().boolean() : types().error();
 
   auto mismatch = [&](const char *hint) -> const Type * {
-    auto &d = diags_.error("type-mismatch", e.opRange,
-                           fmt::format("'{}' cannot combine {} and {}", spelling(e.op),
-                                       lhs->str(), rhs->str()));
+    auto &d = diags_.error(
+        "type-mismatch", e.opRange,
+        fmt::format("'{}' cannot combine {} and {}", spelling(e.op), lhs->str(), rhs->str()));
     if (hint)
       d.withHint(hint);
     return types().error();
@@ -662,11 +669,12 @@ const Type *Checker::checkRegexMatch(ast::BinaryExpr &e) {
   ConstValue pattern = evaluate(*e.rhs);
   auto *text = std::get_if<std::string>(&pattern.value);
   if (!text) {
-    diags_.error("not-constant", e.rhs->range,
-                 rhs->kind() == TypeKind::String
-                     ? "the pattern of a regex match must be a constant string"
-                     : fmt::format("the pattern of a regex match must be a string, not {}",
-                                   rhs->str()))
+    diags_
+        .error(
+            "not-constant", e.rhs->range,
+            rhs->kind() == TypeKind::String
+                ? "the pattern of a regex match must be a constant string"
+                : fmt::format("the pattern of a regex match must be a string, not {}", rhs->str()))
         .withHint("patterns are compiled when the policy is checked; write r\"...\"");
     return types().boolean();
   }

@@ -90,8 +90,8 @@ bool atomImplies(const ast::Expr &later, const ast::Expr &earlier) {
     return ls->starts_with(*es);
   if (e.op == Op::EndsWith && (l.op == Op::EndsWith || l.op == Op::Eq))
     return ls->ends_with(*es);
-  if (e.op == Op::Contains && (l.op == Op::Contains || l.op == Op::Eq ||
-                               l.op == Op::StartsWith || l.op == Op::EndsWith))
+  if (e.op == Op::Contains &&
+      (l.op == Op::Contains || l.op == Op::Eq || l.op == Op::StartsWith || l.op == Op::EndsWith))
     return ls->find(*es) != std::string::npos;
   return false;
 }
@@ -140,7 +140,8 @@ std::string fingerprint(const ast::Expr &e) {
   }
   case ast::ExprKind::Name: {
     const auto &name = ast::as<ast::NameExpr>(e);
-    return "n" + name.name + (name.local ? "@" + std::to_string(reinterpret_cast<uintptr_t>(name.local)) : "");
+    return "n" + name.name +
+           (name.local ? "@" + std::to_string(reinterpret_cast<uintptr_t>(name.local)) : "");
   }
   case ast::ExprKind::Member: {
     const auto &m = ast::as<ast::MemberExpr>(e);
@@ -148,7 +149,8 @@ std::string fingerprint(const ast::Expr &e) {
     if (base.empty())
       return "";
     return base + "." + m.member +
-           (m.captureMatch ? "@" + std::to_string(reinterpret_cast<uintptr_t>(m.captureMatch)) : "");
+           (m.captureMatch ? "@" + std::to_string(reinterpret_cast<uintptr_t>(m.captureMatch))
+                           : "");
   }
   case ast::ExprKind::Index: {
     const auto &x = ast::as<ast::IndexExpr>(e);
@@ -365,8 +367,9 @@ void Checker::lintUnused() {
     case ast::DeclKind::Const:
     case ast::DeclKind::Func:
       if (!decl->used && !decl->name.empty())
-        diags_.warning("unused", decl->nameRange,
-                       fmt::format("{} '{}' is never used", ast::describe(decl->kind), decl->name))
+        diags_
+            .warning("unused", decl->nameRange,
+                     fmt::format("{} '{}' is never used", ast::describe(decl->kind), decl->name))
             .withHint(decl->kind == ast::DeclKind::Upstream ? "route to it, or remove it"
                                                             : "use it, or remove it");
       break;
@@ -383,8 +386,9 @@ void Checker::lintUnused() {
 void Checker::lintShadowedRules(const ast::Block &block) {
   RuleIndex taken; // conditions of earlier rules that end the phase whenever they hold
   auto report = [&](const ast::Expr &condition, const ast::Expr &earlier) {
-    diags_.warning("shadowed-rule", condition.range,
-                   "this rule never matches: an earlier rule takes all of its requests")
+    diags_
+        .warning("shadowed-rule", condition.range,
+                 "this rule never matches: an earlier rule takes all of its requests")
         .withNote(earlier.range, "the earlier rule's condition");
   };
   for (const ast::StmtPtr &stmt : block.stmts) {
@@ -432,5 +436,7 @@ void Checker::lintAllShadowedRules() {
 } // namespace route::sema
 
 namespace route {
-bool alwaysEnds(const ast::Block &block) { return sema::Checker::alwaysEnds(block); }
+bool alwaysEnds(const ast::Block &block) {
+  return sema::Checker::alwaysEnds(block);
+}
 } // namespace route

@@ -43,11 +43,9 @@ void Checker::checkBlock(ast::Block &block) {
   for (ast::StmtPtr &stmt : block.stmts) {
     if (ended && !reported) {
       diags_.error("unreachable", stmt->range, "unreachable statement")
-          .withNote(ended->range, fmt::format("{} always ends the {} here",
-                                              terminatorName(*ended),
-                                              context_.kind == Context::Kind::Function
-                                                  ? "function"
-                                                  : "phase"));
+          .withNote(ended->range,
+                    fmt::format("{} always ends the {} here", terminatorName(*ended),
+                                context_.kind == Context::Kind::Function ? "function" : "phase"));
       reported = true;
     }
     checkStatement(*stmt);
@@ -60,15 +58,17 @@ void Checker::checkBlock(ast::Block &block) {
 bool Checker::checkAction(schema::ActionId id, SourceRange at) {
   const schema::ActionInfo &action = schema::action(id);
   if (context_.kind == Context::Kind::Function) {
-    diags_.error("impure", at, fmt::format("functions are pure: `{}` is not allowed in a function",
-                                           action.keyword))
+    diags_
+        .error("impure", at,
+               fmt::format("functions are pure: `{}` is not allowed in a function", action.keyword))
         .withHint("decide in a phase, using the function's result");
     return false;
   }
   if (context_.kind == Context::Kind::Phase && !(action.allowed & schema::maskOf(context_.phase))) {
-    diags_.error("phase", at,
-                 fmt::format("`{}` is not allowed in phase '{}'", action.keyword,
-                             schema::phase(context_.phase).name))
+    diags_
+        .error("phase", at,
+               fmt::format("`{}` is not allowed in phase '{}'", action.keyword,
+                           schema::phase(context_.phase).name))
         .withHint(fmt::format("`{}` is allowed in: {}", action.keyword,
                               schema::phaseNames(action.allowed)));
     return false;
@@ -113,8 +113,9 @@ void Checker::checkStatement(ast::Stmt &stmt) {
       break;
     for (const ast::LocalBinding *other : scopes_.back()) {
       if (other->name == let.binding.name) {
-        diags_.error("duplicate", let.binding.range,
-                     fmt::format("'{}' is already bound in this block", let.binding.name))
+        diags_
+            .error("duplicate", let.binding.range,
+                   fmt::format("'{}' is already bound in this block", let.binding.name))
             .withNote(other->range, "first bound here")
             .withHint("bindings cannot be reassigned; choose another name");
         break;
@@ -151,8 +152,9 @@ void Checker::checkStatement(ast::Stmt &stmt) {
       auto *status = std::get_if<int64_t>(&v.value);
       if (status && *status != 301 && *status != 302 && *status != 303 && *status != 307 &&
           *status != 308)
-        diags_.error("bad-status", redirect.status->range,
-                     fmt::format("{} is not a redirect status", *status))
+        diags_
+            .error("bad-status", redirect.status->range,
+                   fmt::format("{} is not a redirect status", *status))
             .withHint("redirects are 301, 302, 303, 307 or 308");
     }
     if (expectType(*redirect.location, types().string(), "a redirect location"))
@@ -217,7 +219,8 @@ const schema::VariableInfo *Checker::writableTarget(ast::Expr &target, const cha
                  fmt::format("functions are pure: '{}' cannot be {} in a function", *path, verb));
     return nullptr;
   }
-  if (context_.kind == Context::Kind::Phase && !(variable->writable & schema::maskOf(context_.phase))) {
+  if (context_.kind == Context::Kind::Phase &&
+      !(variable->writable & schema::maskOf(context_.phase))) {
     auto &d = diags_.error("phase", target.range,
                            fmt::format("'{}' cannot be {} in phase '{}'", *path, verb,
                                        schema::phase(context_.phase).name));
@@ -249,20 +252,25 @@ void Checker::lintWireValue(ast::Expr &value, schema::VariableId variable) {
   case V::UpstreamReqPath:
   case V::ReqQuery:
   case V::UpstreamReqQuery:
-    problem = wire::isTargetPart(*text) ? nullptr : "a request target cannot hold a space, '#' or a control character";
+    problem = wire::isTargetPart(*text)
+                  ? nullptr
+                  : "a request target cannot hold a space, '#' or a control character";
     break;
   case V::ReqHeader:
   case V::UpstreamReqHeader:
   case V::UpstreamRespHeader:
   case V::RespHeader:
-    problem = wire::isFieldValue(*text) ? nullptr : "a header value cannot hold CR, LF, NUL or another control character";
+    problem = wire::isFieldValue(*text)
+                  ? nullptr
+                  : "a header value cannot hold CR, LF, NUL or another control character";
     break;
   default:
     break;
   }
   if (problem)
-    diags_.warning("off-wire-value", value.range,
-                   fmt::format("this value can never be sent: {}", problem))
+    diags_
+        .warning("off-wire-value", value.range,
+                 fmt::format("this value can never be sent: {}", problem))
         .withHint("the write is a run-time error each time it runs: the request is answered 500");
 }
 
@@ -272,8 +280,9 @@ void Checker::checkAssign(ast::AssignStmt &stmt) {
     const Type *t = checkExpr(target);
     auto &name = ast::as<ast::NameExpr>(target);
     if (name.resolved == ast::NameKind::Local)
-      diags_.error("not-assignable", target.range,
-                   fmt::format("'{}' is a binding and cannot be reassigned", name.name))
+      diags_
+          .error("not-assignable", target.range,
+                 fmt::format("'{}' is a binding and cannot be reassigned", name.name))
           .withHint("bind a new name with `let`");
     else if (!t->isError())
       diags_.error("not-assignable", target.range,
@@ -293,9 +302,9 @@ void Checker::checkAssign(ast::AssignStmt &stmt) {
   }
   if (variable->type == schema::FieldType::Headers && target.kind != ast::ExprKind::Index) {
     checkExpr(*stmt.value);
-    diags_.error("not-assignable", target.range,
-                 fmt::format("assign one header at a time: {}[\"name\"] = \"value\"",
-                             variable->name));
+    diags_.error(
+        "not-assignable", target.range,
+        fmt::format("assign one header at a time: {}[\"name\"] = \"value\"", variable->name));
     return;
   }
   const Type *want = target.type && !target.type->isError() ? target.type : nullptr;

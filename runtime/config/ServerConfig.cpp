@@ -35,7 +35,8 @@ std::optional<ListenAddress> parseListenAddress(const std::string &text, std::st
   if (host.empty())
     host = "0.0.0.0";
   unsigned char buffer[16];
-  if (inet_pton(AF_INET, host.c_str(), buffer) != 1 && inet_pton(AF_INET6, host.c_str(), buffer) != 1) {
+  if (inet_pton(AF_INET, host.c_str(), buffer) != 1 &&
+      inet_pton(AF_INET6, host.c_str(), buffer) != 1) {
     error = fmt::format("'{}': '{}' is not an IP address", text, host);
     return std::nullopt;
   }
@@ -73,9 +74,11 @@ std::optional<ListenAddress> parseAdminHttpAddress(const std::string &text, std:
     return std::nullopt;
   unsigned char v4[4];
   bool loopback = address->kind == ListenAddress::Kind::Tcp &&
-                  (address->host == "::1" || (inet_pton(AF_INET, address->host.c_str(), v4) == 1 && v4[0] == 127));
+                  (address->host == "::1" ||
+                   (inet_pton(AF_INET, address->host.c_str(), v4) == 1 && v4[0] == 127));
   if (!loopback) {
-    error = fmt::format("'{}': the admin listener must be on a loopback address (127.0.0.1, ::1)", text);
+    error = fmt::format("'{}': the admin listener must be on a loopback address (127.0.0.1, ::1)",
+                        text);
     return std::nullopt;
   }
   return address;
@@ -111,8 +114,10 @@ public:
 
   // Calls the handler of each key of `map`; an unknown key is an error that lists the
   // known ones.
-  void keys(const YAML::Node &map, const std::string &where,
-            const std::map<std::string, std::function<void(const YAML::Node &, const std::string &)>> &handlers) {
+  void
+  keys(const YAML::Node &map, const std::string &where,
+       const std::map<std::string, std::function<void(const YAML::Node &, const std::string &)>>
+           &handlers) {
     if (!map.IsMap())
       fail(map, fmt::format("'{}' must be a mapping of keys to values", where));
     for (const auto &item : map) {
@@ -144,7 +149,9 @@ public:
   }
 
   // A byte size: 512, 8k, 32KiB, 1m, 1MiB, 1g.
-  uint64_t size(const YAML::Node &node, const std::string &name) { return number(node, name, true); }
+  uint64_t size(const YAML::Node &node, const std::string &name) {
+    return number(node, name, true);
+  }
 
   // A duration: 500ms, 60s, 2m, 1h.
   Duration duration(const YAML::Node &node, const std::string &name) {
@@ -153,10 +160,12 @@ public:
     while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
       ++digits;
     std::string unit = text.substr(digits);
-    static const std::map<std::string, int64_t> kUnits = {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}};
+    static const std::map<std::string, int64_t> kUnits = {
+        {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}};
     auto scale = kUnits.find(unit);
     if (digits == 0 || digits > 9 || scale == kUnits.end())
-      fail(node, fmt::format("'{}' must be a duration such as 500ms, 60s, 2m or 1h, not '{}'", name, text));
+      fail(node, fmt::format("'{}' must be a duration such as 500ms, 60s, 2m or 1h, not '{}'", name,
+                             text));
     return Duration(std::stoll(text.substr(0, digits)) * scale->second);
   }
 
@@ -170,11 +179,13 @@ private:
     for (char &c : unit)
       c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     static const std::map<std::string, uint64_t> kUnits = {
-        {"", 1}, {"k", 1024}, {"kib", 1024}, {"m", 1 << 20}, {"mib", 1 << 20}, {"g", 1 << 30}, {"gib", 1 << 30}};
+        {"", 1},          {"k", 1024},    {"kib", 1024},   {"m", 1 << 20},
+        {"mib", 1 << 20}, {"g", 1 << 30}, {"gib", 1 << 30}};
     auto scale = kUnits.find(unit);
     if (digits == 0 || digits > 15 || scale == kUnits.end() || (!sizes && !unit.empty()))
-      fail(node, sizes ? fmt::format("'{}' must be a size such as 512, 8k or 1m, not '{}'", name, text)
-                       : fmt::format("'{}' must be a whole number, not '{}'", name, text));
+      fail(node,
+           sizes ? fmt::format("'{}' must be a size such as 512, 8k or 1m, not '{}'", name, text)
+                 : fmt::format("'{}' must be a whole number, not '{}'", name, text));
     return std::stoull(text.substr(0, digits)) * scale->second;
   }
 
@@ -190,105 +201,118 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
     YAML::Node root = YAML::LoadFile(path);
     if (root.IsNull())
       return config;
-    r.keys(root, "",
-           {{"listen",
-             [&](const YAML::Node &node, const std::string &name) {
-               if (!node.IsSequence())
-                 r.fail(node, fmt::format("'{}' must be a list of addresses", name));
-               for (const YAML::Node &item : node) {
-                 std::string why;
-                 auto address = parseListenAddress(r.string(item, name), why);
-                 if (!address)
-                   r.fail(item, fmt::format("'{}': {}", name, why));
-                 config.listen.push_back(*address);
-               }
-             }},
-            {"threads",
-             [&](const YAML::Node &node, const std::string &name) {
-               config.threads = static_cast<unsigned>(r.count(node, name, 1024));
-             }},
-            {"policy", [&](const YAML::Node &node, const std::string &name) { config.policy = r.string(node, name); }},
-            {"limits",
-             [&](const YAML::Node &node, const std::string &name) {
-               auto &l = config.limits;
-               r.keys(node, name,
-                      {{"max_request_line", [&](auto &n, auto &k) { l.maxRequestLine = r.size(n, k); }},
-                       {"max_header_bytes", [&](auto &n, auto &k) { l.maxHeaderBytes = r.size(n, k); }},
-                       {"max_header_count", [&](auto &n, auto &k) { l.maxHeaderCount = r.count(n, k, 10000); }},
-                       {"max_body_bytes", [&](auto &n, auto &k) { l.maxBodyBytes = r.size(n, k); }},
-                       {"max_requests_per_connection",
-                        [&](auto &n, auto &k) { l.maxRequestsPerConnection = r.count(n, k); }},
-                       {"max_connections", [&](auto &n, auto &k) { l.maxConnections = r.count(n, k); }},
-                       {"max_connections_per_client",
-                        [&](auto &n, auto &k) { l.maxConnectionsPerClient = r.count(n, k); }},
-                       {"min_body_rate", [&](auto &n, auto &k) { l.minBodyRate = r.size(n, k); }},
-                       {"replay_buffer_bytes", [&](auto &n, auto &k) { l.replayBufferBytes = r.size(n, k); }}});
-             }},
-            {"timeouts",
-             [&](const YAML::Node &node, const std::string &name) {
-               auto &t = config.timeouts;
-               r.keys(node, name,
-                      {{"header_read", [&](auto &n, auto &k) { t.headerRead = r.duration(n, k); }},
-                       {"keepalive_idle", [&](auto &n, auto &k) { t.keepaliveIdle = r.duration(n, k); }},
-                       {"body_read", [&](auto &n, auto &k) { t.bodyRead = r.duration(n, k); }},
-                       {"body_rate_after", [&](auto &n, auto &k) { t.bodyRateAfter = r.duration(n, k); }},
-                       {"send", [&](auto &n, auto &k) { t.send = r.duration(n, k); }},
-                       {"shutdown_grace", [&](auto &n, auto &k) { t.shutdownGrace = r.duration(n, k); }}});
-             }},
-            {"upstreams",
-             [&](const YAML::Node &node, const std::string &name) {
-               r.keys(node, name,
-                      {{"idle_per_peer",
-                        [&](auto &n, auto &k) { config.upstreams.idlePerPeer = r.count(n, k, 100000); }},
-                       {"pass_request_trailers", [&](auto &n, auto &k) {
-                          if (!n.IsSequence())
-                            r.fail(n, fmt::format("'{}' must be a list of field names", k));
-                          for (const YAML::Node &item : n) {
-                            std::string field = r.string(item, k);
-                            if (!route::wire::isToken(field))
-                              r.fail(item, fmt::format("'{}': '{}' is not a field name", k, field));
-                            config.upstreams.passRequestTrailers.push_back(field);
-                          }
-                        }}});
-             }},
-            {"admin",
-             [&](const YAML::Node &node, const std::string &name) {
-               r.keys(node, name,
-                      {{"socket", [&](auto &n, auto &k) { config.admin.socket = r.string(n, k); }},
-                       {"keep_versions", [&](auto &n, auto &k) { config.admin.keepVersions = r.count(n, k, 1000); }},
-                       {"http",
-                        [&](auto &n, auto &k) {
-                          std::string why;
-                          config.admin.http = parseAdminHttpAddress(r.string(n, k), why);
-                          if (!config.admin.http)
-                            r.fail(n, fmt::format("'{}': {}", k, why));
-                        }},
-                       {"token_file", [&](auto &n, auto &k) { config.admin.tokenFile = r.string(n, k); }}});
-               if (config.admin.http && config.admin.tokenFile.empty())
-                 r.fail(node, fmt::format("'{}': an 'http' listener needs a 'token_file'", name));
-             }},
-            {"io",
-             [&](const YAML::Node &node, const std::string &name) {
-               std::string error;
-               if (auto io = parseIo(r.string(node, name), error))
-                 config.io = *io;
-               else
-                 r.fail(node, fmt::format("'{}' {}", name, error));
-             }},
-            {"pid_file", [&](const YAML::Node &node, const std::string &name) { config.pidFile = r.string(node, name); }},
-            {"upgrade_socket",
-             [&](const YAML::Node &node, const std::string &name) { config.upgradeSocket = r.string(node, name); }},
-            {"log", [&](const YAML::Node &node, const std::string &name) {
-               r.keys(node, name,
-                      {{"level",
-                        [&](auto &n, auto &k) {
-                          config.log.level = r.string(n, k);
-                          if (config.log.level != "debug" && config.log.level != "info" &&
-                              config.log.level != "warn" && config.log.level != "error")
-                            r.fail(n, fmt::format("'{}' must be debug, info, warn or error", k));
-                        }},
-                       {"access", [&](auto &n, auto &k) { config.log.access = r.string(n, k); }}});
-             }}});
+    r.keys(
+        root, "",
+        {{"listen",
+          [&](const YAML::Node &node, const std::string &name) {
+            if (!node.IsSequence())
+              r.fail(node, fmt::format("'{}' must be a list of addresses", name));
+            for (const YAML::Node &item : node) {
+              std::string why;
+              auto address = parseListenAddress(r.string(item, name), why);
+              if (!address)
+                r.fail(item, fmt::format("'{}': {}", name, why));
+              config.listen.push_back(*address);
+            }
+          }},
+         {"threads",
+          [&](const YAML::Node &node, const std::string &name) {
+            config.threads = static_cast<unsigned>(r.count(node, name, 1024));
+          }},
+         {"policy", [&](const YAML::Node &node,
+                        const std::string &name) { config.policy = r.string(node, name); }},
+         {"limits",
+          [&](const YAML::Node &node, const std::string &name) {
+            auto &l = config.limits;
+            r.keys(
+                node, name,
+                {{"max_request_line", [&](auto &n, auto &k) { l.maxRequestLine = r.size(n, k); }},
+                 {"max_header_bytes", [&](auto &n, auto &k) { l.maxHeaderBytes = r.size(n, k); }},
+                 {"max_header_count",
+                  [&](auto &n, auto &k) { l.maxHeaderCount = r.count(n, k, 10000); }},
+                 {"max_body_bytes", [&](auto &n, auto &k) { l.maxBodyBytes = r.size(n, k); }},
+                 {"max_requests_per_connection",
+                  [&](auto &n, auto &k) { l.maxRequestsPerConnection = r.count(n, k); }},
+                 {"max_connections", [&](auto &n, auto &k) { l.maxConnections = r.count(n, k); }},
+                 {"max_connections_per_client",
+                  [&](auto &n, auto &k) { l.maxConnectionsPerClient = r.count(n, k); }},
+                 {"min_body_rate", [&](auto &n, auto &k) { l.minBodyRate = r.size(n, k); }},
+                 {"replay_buffer_bytes",
+                  [&](auto &n, auto &k) { l.replayBufferBytes = r.size(n, k); }}});
+          }},
+         {"timeouts",
+          [&](const YAML::Node &node, const std::string &name) {
+            auto &t = config.timeouts;
+            r.keys(
+                node, name,
+                {{"header_read", [&](auto &n, auto &k) { t.headerRead = r.duration(n, k); }},
+                 {"keepalive_idle", [&](auto &n, auto &k) { t.keepaliveIdle = r.duration(n, k); }},
+                 {"body_read", [&](auto &n, auto &k) { t.bodyRead = r.duration(n, k); }},
+                 {"body_rate_after", [&](auto &n, auto &k) { t.bodyRateAfter = r.duration(n, k); }},
+                 {"send", [&](auto &n, auto &k) { t.send = r.duration(n, k); }},
+                 {"shutdown_grace",
+                  [&](auto &n, auto &k) { t.shutdownGrace = r.duration(n, k); }}});
+          }},
+         {"upstreams",
+          [&](const YAML::Node &node, const std::string &name) {
+            r.keys(
+                node, name,
+                {{"idle_per_peer",
+                  [&](auto &n, auto &k) { config.upstreams.idlePerPeer = r.count(n, k, 100000); }},
+                 {"pass_request_trailers", [&](auto &n, auto &k) {
+                    if (!n.IsSequence())
+                      r.fail(n, fmt::format("'{}' must be a list of field names", k));
+                    for (const YAML::Node &item : n) {
+                      std::string field = r.string(item, k);
+                      if (!route::wire::isToken(field))
+                        r.fail(item, fmt::format("'{}': '{}' is not a field name", k, field));
+                      config.upstreams.passRequestTrailers.push_back(field);
+                    }
+                  }}});
+          }},
+         {"admin",
+          [&](const YAML::Node &node, const std::string &name) {
+            r.keys(node, name,
+                   {{"socket", [&](auto &n, auto &k) { config.admin.socket = r.string(n, k); }},
+                    {"keep_versions",
+                     [&](auto &n, auto &k) { config.admin.keepVersions = r.count(n, k, 1000); }},
+                    {"http",
+                     [&](auto &n, auto &k) {
+                       std::string why;
+                       config.admin.http = parseAdminHttpAddress(r.string(n, k), why);
+                       if (!config.admin.http)
+                         r.fail(n, fmt::format("'{}': {}", k, why));
+                     }},
+                    {"token_file",
+                     [&](auto &n, auto &k) { config.admin.tokenFile = r.string(n, k); }}});
+            if (config.admin.http && config.admin.tokenFile.empty())
+              r.fail(node, fmt::format("'{}': an 'http' listener needs a 'token_file'", name));
+          }},
+         {"io",
+          [&](const YAML::Node &node, const std::string &name) {
+            std::string error;
+            if (auto io = parseIo(r.string(node, name), error))
+              config.io = *io;
+            else
+              r.fail(node, fmt::format("'{}' {}", name, error));
+          }},
+         {"pid_file", [&](const YAML::Node &node,
+                          const std::string &name) { config.pidFile = r.string(node, name); }},
+         {"upgrade_socket",
+          [&](const YAML::Node &node, const std::string &name) {
+            config.upgradeSocket = r.string(node, name);
+          }},
+         {"log", [&](const YAML::Node &node, const std::string &name) {
+            r.keys(node, name,
+                   {{"level",
+                     [&](auto &n, auto &k) {
+                       config.log.level = r.string(n, k);
+                       if (config.log.level != "debug" && config.log.level != "info" &&
+                           config.log.level != "warn" && config.log.level != "error")
+                         r.fail(n, fmt::format("'{}' must be debug, info, warn or error", k));
+                     }},
+                    {"access", [&](auto &n, auto &k) { config.log.access = r.string(n, k); }}});
+          }}});
   } catch (const ConfigError &e) {
     error = e.message;
     return std::nullopt;

@@ -14,7 +14,9 @@ namespace turnout {
 using Duration = std::chrono::milliseconds;
 
 // A policy's duration (nanoseconds) as a timeout: whole milliseconds, at least one.
-inline Duration fromNanoseconds(int64_t ns) { return Duration(ns / 1'000'000 > 0 ? ns / 1'000'000 : 1); }
+inline Duration fromNanoseconds(int64_t ns) {
+  return Duration(ns / 1'000'000 > 0 ? ns / 1'000'000 : 1);
+}
 
 struct ListenAddress {
   enum class Kind { Tcp, Unix } kind = Kind::Tcp;
@@ -37,27 +39,27 @@ struct ServerConfig {
 
   // Defaults follow nginx's where nginx has one, and say so.
   struct Limits {
-    size_t maxRequestLine = 8 * 1024;   // large_client_header_buffers: 8k
-    size_t maxHeaderBytes = 32 * 1024;  // large_client_header_buffers: 4 x 8k
-    size_t maxHeaderCount = 100;        // Envoy's max_headers_count
-    uint64_t maxBodyBytes = 0;          // client_max_body_size; 0: no limit
+    size_t maxRequestLine = 8 * 1024;         // large_client_header_buffers: 8k
+    size_t maxHeaderBytes = 32 * 1024;        // large_client_header_buffers: 4 x 8k
+    size_t maxHeaderCount = 100;              // Envoy's max_headers_count
+    uint64_t maxBodyBytes = 0;                // client_max_body_size; 0: no limit
     uint64_t maxRequestsPerConnection = 1000; // keepalive_requests
-    uint64_t maxConnections = 10000;    // per process; worker_connections is per worker
+    uint64_t maxConnections = 10000;          // per process; worker_connections is per worker
     // From one client address (nginx's limit_conn, which has no default): a tenth of
     // max_connections, far above what a NAT's users open (a browser keeps 6 per host).
     uint64_t maxConnectionsPerClient = 1000; // 0: no limit
     // A request body slower than this (bytes per second of waiting for it, once
     // body_rate_after has passed) is cut off with 408, as Apache's mod_reqtimeout MinRate.
-    uint64_t minBodyRate = 500; // 0: no floor
+    uint64_t minBodyRate = 500;           // 0: no floor
     size_t replayBufferBytes = 64 * 1024; // a request body this small can be retried
   } limits;
 
   struct Timeouts {
-    Duration headerRead{60'000};   // client_header_timeout: for the whole head, from its first byte
+    Duration headerRead{60'000}; // client_header_timeout: for the whole head, from its first byte
     Duration keepaliveIdle{75'000}; // keepalive_timeout
-    Duration bodyRead{60'000};     // client_body_timeout, between two reads
+    Duration bodyRead{60'000};      // client_body_timeout, between two reads
     Duration bodyRateAfter{10'000}; // min_body_rate applies once a body was waited for this long
-    Duration send{60'000};         // send_timeout, between two writes
+    Duration send{60'000};          // send_timeout, between two writes
     Duration shutdownGrace{30'000}; // after SIGTERM, for requests in flight to finish
   } timeouts;
 
@@ -93,8 +95,9 @@ struct ServerConfig {
   std::string upgradeSocket;
   bool upgrade = false; // --upgrade: take the listeners over instead of opening them
   struct Log {
-    std::string level = "info"; // the error log on stderr: debug, info, warn (upstream failures), error
-    std::string access;         // access log: a path, "stderr", or "" for none
+    std::string level =
+        "info";         // the error log on stderr: debug, info, warn (upstream failures), error
+    std::string access; // access log: a path, "stderr", or "" for none
   } log;
 
   std::vector<ListenAddress> listeners() const;

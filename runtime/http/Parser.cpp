@@ -20,7 +20,8 @@ public:
     for (char c : punctuation)
       members_[static_cast<unsigned char>(c)] = true;
     for (int c = 0; c < 256; ++c)
-      members_[c] = members_[c] || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      members_[c] =
+          members_[c] || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
   }
   constexpr bool has(char c) const { return members_[static_cast<unsigned char>(c)]; }
 
@@ -32,7 +33,8 @@ constexpr CharSet kAuthorityChars("-._~:[]%!$&'()*+,;=");
 } // namespace
 
 bool validAuthority(std::string_view authority) {
-  return std::all_of(authority.begin(), authority.end(), [](char c) { return kAuthorityChars.has(c); });
+  return std::all_of(authority.begin(), authority.end(),
+                     [](char c) { return kAuthorityChars.has(c); });
 }
 
 struct Parser::Impl {
@@ -148,7 +150,9 @@ struct Callbacks {
 
   // Chunk extensions count against the head's limit with the trailers: nobody needs them,
   // and a body of endless extensions would otherwise be read without bound.
-  static int onChunkExtension(llhttp_t *p, const char *, size_t length) { return count(of(p), length); }
+  static int onChunkExtension(llhttp_t *p, const char *, size_t length) {
+    return count(of(p), length);
+  }
 
   static int onBody(llhttp_t *p, const char *at, size_t length) {
     of(p).body_.append(at, length);
@@ -178,7 +182,8 @@ Parser::Parser(Kind kind, HeadLimits limits) : impl_(std::make_unique<Impl>()), 
   impl_->settings.on_chunk_extension_value = Callbacks::onChunkExtension;
   impl_->settings.on_body = Callbacks::onBody;
   impl_->settings.on_message_complete = Callbacks::onMessageComplete;
-  llhttp_init(&impl_->parser, kind == Kind::Request ? HTTP_REQUEST : HTTP_RESPONSE, &impl_->settings);
+  llhttp_init(&impl_->parser, kind == Kind::Request ? HTTP_REQUEST : HTTP_RESPONSE,
+              &impl_->settings);
   impl_->parser.data = impl_.get();
   impl_->owner = this;
 }
@@ -206,7 +211,8 @@ size_t Parser::feed(const char *data, size_t size) {
   }
   if (errorStatus_ == 0) {
     errorStatus_ = impl_->parser.type == HTTP_REQUEST ? 400 : 502;
-    errorReason_ = std::string(llhttp_errno_name(err)) + ": " + llhttp_get_error_reason(&impl_->parser);
+    errorReason_ =
+        std::string(llhttp_errno_name(err)) + ": " + llhttp_get_error_reason(&impl_->parser);
   }
   return taken;
 }
@@ -265,8 +271,12 @@ void Parser::reset() {
   next();
 }
 
-bool Parser::chunked() const { return impl_->parser.flags & F_CHUNKED; }
-bool Parser::hasContentLength() const { return impl_->parser.flags & F_CONTENT_LENGTH; }
+bool Parser::chunked() const {
+  return impl_->parser.flags & F_CHUNKED;
+}
+bool Parser::hasContentLength() const {
+  return impl_->parser.flags & F_CONTENT_LENGTH;
+}
 
 bool Parser::bodyUntilClose() const {
   return impl_->parser.type == HTTP_RESPONSE && !noBody_ && !chunked() && !hasContentLength() &&
@@ -276,13 +286,18 @@ bool Parser::bodyUntilClose() const {
 bool Parser::hasBody() const {
   if (noBody_)
     return false;
-  if (impl_->parser.type == HTTP_RESPONSE && (head_.status < 200 || head_.status == 204 || head_.status == 304))
+  if (impl_->parser.type == HTTP_RESPONSE &&
+      (head_.status < 200 || head_.status == 204 || head_.status == 304))
     return false;
   return chunked() || contentLength_ > 0 || bodyUntilClose();
 }
 
-bool Parser::keepAlive() const { return !failed() && llhttp_should_keep_alive(&impl_->parser); }
-bool Parser::upgrade() const { return impl_->parser.upgrade; }
+bool Parser::keepAlive() const {
+  return !failed() && llhttp_should_keep_alive(&impl_->parser);
+}
+bool Parser::upgrade() const {
+  return impl_->parser.upgrade;
+}
 
 namespace {
 // Calls `visit` with each item of a comma-separated list, spaces trimmed, until it returns
@@ -306,7 +321,8 @@ template <typename Visit> bool forEachListItem(std::string_view list, Visit visi
 
 // Whether the comma-separated list `list` holds `token`, ignoring case and spaces.
 bool listHas(std::string_view list, std::string_view token) {
-  return forEachListItem(list, [&](std::string_view item) { return route::sameFieldName(item, token); });
+  return forEachListItem(list,
+                         [&](std::string_view item) { return route::sameFieldName(item, token); });
 }
 } // namespace
 
@@ -315,7 +331,8 @@ HopByHop::HopByHop(const Fields &fields) : fields_(fields) {
   for (const auto &[name, value] : fields)
     if (route::sameFieldName(name, "connection"))
       forEachListItem(value, [&](std::string_view item) {
-        connection_ = connection_ || !(route::sameFieldName(item, "close") || route::sameFieldName(item, "keep-alive"));
+        connection_ = connection_ || !(route::sameFieldName(item, "close") ||
+                                       route::sameFieldName(item, "keep-alive"));
         return false;
       });
 }

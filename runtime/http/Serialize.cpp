@@ -8,45 +8,81 @@ namespace turnout::http {
 
 std::string_view reasonPhrase(int status) {
   switch (status) {
-  case 100: return "Continue";
-  case 101: return "Switching Protocols";
-  case 200: return "OK";
-  case 201: return "Created";
-  case 202: return "Accepted";
-  case 204: return "No Content";
-  case 206: return "Partial Content";
-  case 301: return "Moved Permanently";
-  case 302: return "Found";
-  case 303: return "See Other";
-  case 304: return "Not Modified";
-  case 307: return "Temporary Redirect";
-  case 308: return "Permanent Redirect";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 408: return "Request Timeout";
-  case 409: return "Conflict";
-  case 410: return "Gone";
-  case 411: return "Length Required";
-  case 413: return "Content Too Large";
-  case 414: return "URI Too Long";
-  case 415: return "Unsupported Media Type";
-  case 417: return "Expectation Failed";
-  case 429: return "Too Many Requests";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 501: return "Not Implemented";
-  case 502: return "Bad Gateway";
-  case 503: return "Service Unavailable";
-  case 504: return "Gateway Timeout";
-  case 505: return "HTTP Version Not Supported";
-  default: return "Unknown";
+  case 100:
+    return "Continue";
+  case 101:
+    return "Switching Protocols";
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 202:
+    return "Accepted";
+  case 204:
+    return "No Content";
+  case 206:
+    return "Partial Content";
+  case 301:
+    return "Moved Permanently";
+  case 302:
+    return "Found";
+  case 303:
+    return "See Other";
+  case 304:
+    return "Not Modified";
+  case 307:
+    return "Temporary Redirect";
+  case 308:
+    return "Permanent Redirect";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 408:
+    return "Request Timeout";
+  case 409:
+    return "Conflict";
+  case 410:
+    return "Gone";
+  case 411:
+    return "Length Required";
+  case 413:
+    return "Content Too Large";
+  case 414:
+    return "URI Too Long";
+  case 415:
+    return "Unsupported Media Type";
+  case 417:
+    return "Expectation Failed";
+  case 429:
+    return "Too Many Requests";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 502:
+    return "Bad Gateway";
+  case 503:
+    return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
+  case 505:
+    return "HTTP Version Not Supported";
+  default:
+    return "Unknown";
   }
 }
 
-void appendRequestLine(std::string &out, std::string_view method, std::string_view path, std::string_view query) {
+void appendRequestLine(std::string &out, std::string_view method, std::string_view path,
+                       std::string_view query) {
   out.append(method).append(" ").append(path);
   if (!query.empty())
     out.append("?").append(query);
@@ -58,7 +94,8 @@ void appendStatusLine(std::string &out, int status) {
     fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", status, reasonPhrase(status));
     return;
   }
-  const char code[] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
+  const char code[] = {static_cast<char>('0' + status / 100),
+                       static_cast<char>('0' + status / 10 % 10),
                        static_cast<char>('0' + status % 10)};
   out.append("HTTP/1.1 ").append(code, 3).append(" ").append(reasonPhrase(status)).append("\r\n");
 }
@@ -78,7 +115,9 @@ void appendField(std::string &out, std::string_view name, std::string_view value
   *p = '\n';
 }
 
-void appendFieldsEnd(std::string &out) { out.append("\r\n"); }
+void appendFieldsEnd(std::string &out) {
+  out.append("\r\n");
+}
 
 size_t fieldsSize(const Fields &fields) {
   size_t size = 0;
@@ -101,7 +140,8 @@ void appendLastChunk(std::string &out, const Fields &trailers) {
   out.append("\r\n");
 }
 
-std::string localResponse(int status, std::string_view body, bool close, const Fields &fields, bool toHead) {
+std::string localResponse(int status, std::string_view body, bool close, const Fields &fields,
+                          bool toHead) {
   bool bodyless = status < 200 || status == 204 || status == 304;
   std::string out;
   appendStatusLine(out, status);

@@ -11,7 +11,8 @@ namespace turnout::http {
 std::string_view reasonPhrase(int status);
 
 // "METHOD path?query HTTP/1.1" (no "?" when the query is empty).
-void appendRequestLine(std::string &out, std::string_view method, std::string_view path, std::string_view query);
+void appendRequestLine(std::string &out, std::string_view method, std::string_view path,
+                       std::string_view query);
 void appendStatusLine(std::string &out, int status);
 void appendField(std::string &out, std::string_view name, std::string_view value);
 void appendFieldsEnd(std::string &out);

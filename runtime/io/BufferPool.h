@@ -38,7 +38,8 @@ public:
   // pages were given back).
   char *take() {
     if (free_.empty()) {
-      void *pages = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      void *pages =
+          ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (pages == MAP_FAILED)
         throw std::bad_alloc();
       return static_cast<char *>(pages);
@@ -85,9 +86,9 @@ private:
   // and, once released, no memory.
   static constexpr size_t kMaxKept = 1024;
   size_t size_;
-  std::vector<char *> free_;  // the most recently given on top
-  size_t released_ = 0;       // free_[0, released_) have given their pages back
-  size_t lowWater_ = 0;       // the fewest free buffers since the last releaseIdle()
+  std::vector<char *> free_; // the most recently given on top
+  size_t released_ = 0;      // free_[0, released_) have given their pages back
+  size_t lowWater_ = 0;      // the fewest free buffers since the last releaseIdle()
   size_t waiters_ = 0;
 };
 

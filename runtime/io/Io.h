@@ -126,9 +126,11 @@ template <typename Socket> void cancelIo(Socket &socket) {
 class RingWriter {
 public:
   using executor_type = Executor;
-  RingWriter(Ring &ring, int fd, const Executor &executor) : ring_(ring), fd_(fd), executor_(executor) {}
+  RingWriter(Ring &ring, int fd, const Executor &executor)
+      : ring_(ring), fd_(fd), executor_(executor) {}
   executor_type get_executor() const { return executor_; }
-  template <typename ConstBuffers, typename Token> auto async_write_some(const ConstBuffers &buffers, Token &&token) {
+  template <typename ConstBuffers, typename Token>
+  auto async_write_some(const ConstBuffers &buffers, Token &&token) {
     return ring_.asyncWriteSome(fd_, buffers, std::forward<Token>(token));
   }
 
@@ -183,34 +185,37 @@ private:
     s.waiting = true;
     s.waitingUntil = s.deadline;
     s.timer.expires_at(s.deadline); // cancels a wait already set, whose handler then returns
-    s.timer.async_wait([weak = std::weak_ptr<State>(state), generation = ++s.generation](const error_code &ec) {
-      std::shared_ptr<State> state = ec ? nullptr : weak.lock();
-      if (!state || generation != state->generation)
-        return; // cancelled, overtaken by a later wait, or the watchdog is gone
-      State &s = *state;
-      s.waiting = false;
-      if (!s.armed)
-        return; // nothing to watch; the next arm() sets the timer again
-      if (Clock::now() < s.deadline) {
-        wait(state); // the deadline moved on since
-        return;
-      }
-      s.fired = true;
-      s.armed = false;
-      s.cancel(s.target);
-    });
+    s.timer.async_wait(
+        [weak = std::weak_ptr<State>(state), generation = ++s.generation](const error_code &ec) {
+          std::shared_ptr<State> state = ec ? nullptr : weak.lock();
+          if (!state || generation != state->generation)
+            return; // cancelled, overtaken by a later wait, or the watchdog is gone
+          State &s = *state;
+          s.waiting = false;
+          if (!s.armed)
+            return; // nothing to watch; the next arm() sets the timer again
+          if (Clock::now() < s.deadline) {
+            wait(state); // the deadline moved on since
+            return;
+          }
+          s.fired = true;
+          s.armed = false;
+          s.cancel(s.target);
+        });
   }
 
   std::shared_ptr<State> state_;
 };
 
 // Waits until `socket` has something to read, holding no buffer meanwhile.
-template <typename Socket> awaitable<IoStatus> waitReadable(Socket &socket, Watchdog &dog, Duration timeout) {
+template <typename Socket>
+awaitable<IoStatus> waitReadable(Socket &socket, Watchdog &dog, Duration timeout) {
   dog.arm(socket, timeout);
   int fd;
   Ring *ring = ringFor(socket, fd);
   auto [ec] = ring ? co_await ring->asyncWaitReadable(fd, asio::as_tuple(use_awaitable))
-                   : co_await socket.async_wait(asio::socket_base::wait_read, asio::as_tuple(use_awaitable));
+                   : co_await socket.async_wait(asio::socket_base::wait_read,
+                                                asio::as_tuple(use_awaitable));
   dog.disarm();
   if (!ec)
     co_return IoStatus::Ok;
@@ -241,7 +246,8 @@ awaitable<IoStatus> readSome(Socket &socket, InputBuffer &in, Watchdog &dog, Dur
 // leave in one system call without being copied together first).
 template <typename Socket, typename ConstBuffers>
   requires asio::is_const_buffer_sequence<ConstBuffers>::value
-awaitable<IoStatus> writeAll(Socket &socket, ConstBuffers buffers, Watchdog &dog, Duration timeout) {
+awaitable<IoStatus> writeAll(Socket &socket, ConstBuffers buffers, Watchdog &dog,
+                             Duration timeout) {
   if (asio::buffer_size(buffers) == 0)
     co_return IoStatus::Ok;
   dog.arm(socket, timeout);
@@ -249,9 +255,11 @@ awaitable<IoStatus> writeAll(Socket &socket, ConstBuffers buffers, Watchdog &dog
   error_code ec;
   if (Ring *ring = ringFor(socket, fd)) {
     RingWriter writer(*ring, fd, socket.get_executor());
-    std::tie(ec, std::ignore) = co_await asio::async_write(writer, buffers, asio::as_tuple(use_awaitable));
+    std::tie(ec, std::ignore) =
+        co_await asio::async_write(writer, buffers, asio::as_tuple(use_awaitable));
   } else {
-    std::tie(ec, std::ignore) = co_await asio::async_write(socket, buffers, asio::as_tuple(use_awaitable));
+    std::tie(ec, std::ignore) =
+        co_await asio::async_write(socket, buffers, asio::as_tuple(use_awaitable));
   }
   dog.disarm();
   if (!ec)
@@ -260,13 +268,15 @@ awaitable<IoStatus> writeAll(Socket &socket, ConstBuffers buffers, Watchdog &dog
 }
 
 template <typename Socket>
-awaitable<IoStatus> writeAll(Socket &socket, std::string_view bytes, Watchdog &dog, Duration timeout) {
+awaitable<IoStatus> writeAll(Socket &socket, std::string_view bytes, Watchdog &dog,
+                             Duration timeout) {
   return writeAll(socket, asio::const_buffer(bytes.data(), bytes.size()), dog, timeout);
 }
 
 // The two pieces as one buffer sequence, for writeAll.
 inline std::array<asio::const_buffer, 2> gather(std::string_view first, std::string_view second) {
-  return {asio::const_buffer(first.data(), first.size()), asio::const_buffer(second.data(), second.size())};
+  return {asio::const_buffer(first.data(), first.size()),
+          asio::const_buffer(second.data(), second.size())};
 }
 
 } // namespace turnout

@@ -42,8 +42,8 @@ struct Ring::State {
 std::unique_ptr<Ring> Ring::open(asio::io_context &context, std::string &why) {
   auto state = std::make_unique<State>(context);
   io_uring_params params{};
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
-                 IORING_SETUP_SUBMIT_ALL;
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
+                 IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL;
   if (int rc = io_uring_queue_init_params(kEntries, &state->ring, &params); rc < 0) {
     why = rc == -EINVAL ? "the kernel's io_uring predates Linux 6.0" : std::strerror(-rc);
     return nullptr;
@@ -66,12 +66,14 @@ std::unique_ptr<Ring> Ring::open(asio::io_context &context, std::string &why) {
   return ring;
 }
 
-Ring::Ring(asio::io_context &context, std::unique_ptr<State> state) : context_(context), state_(std::move(state)) {}
+Ring::Ring(asio::io_context &context, std::unique_ptr<State> state)
+    : context_(context), state_(std::move(state)) {
+}
 
 Ring::~Ring() {
   if (current_ == this)
     current_ = nullptr;
-  state_->descriptor.release(); // the ring's descriptor is the ring's to close
+  state_->descriptor.release();       // the ring's descriptor is the ring's to close
   io_uring_queue_exit(&state_->ring); // the kernel cancels what is in flight
   // Handlers still waiting belong to coroutines the event loop will never resume.
   for (auto &op : ops_)
@@ -120,7 +122,8 @@ void Ring::submitPoll(Op *op, int fd) {
 void Ring::submit(Op *op, int fd, size_t buffers) {
   op->fd = fd;
   op->buffers = buffers;
-  io_uring_sqe *sqe = deferred_.empty() ? state_->entry() : nullptr; // in order behind those waiting
+  io_uring_sqe *sqe =
+      deferred_.empty() ? state_->entry() : nullptr; // in order behind those waiting
   if (!sqe) {
     // No room even after a submission (the kernel refuses more while completions wait to
     // be reaped): the operation waits for the next flush, which reaps first. Never a
@@ -171,7 +174,8 @@ void Ring::cancel(int fd) {
   std::erase_if(deferred_, [&](Op *op) {
     if (op->fd != fd)
       return false;
-    asio::post(context_, [this, op] { op->finish(op, *this, true, asio::error::operation_aborted, 0); });
+    asio::post(context_,
+               [this, op] { op->finish(op, *this, true, asio::error::operation_aborted, 0); });
     return true;
   });
   io_uring_sqe *sqe = state_->entry();
@@ -196,7 +200,8 @@ void Ring::callOff(WatchHandle handle) {
   if (deferred != deferred_.end()) { // not in the kernel yet: it ends here
     Op *op = *deferred;
     deferred_.erase(deferred);
-    asio::post(context_, [this, op] { op->finish(op, *this, true, asio::error::operation_aborted, 0); });
+    asio::post(context_,
+               [this, op] { op->finish(op, *this, true, asio::error::operation_aborted, 0); });
     return;
   }
   // Without room the watch stays until its socket has news: its handler then finds it
@@ -255,12 +260,13 @@ void Ring::reap() {
 }
 
 void Ring::waitForCompletions() {
-  state_->descriptor.async_wait(asio::posix::descriptor_base::wait_read, [this](const error_code &ec) {
-    if (ec)
-      return; // the ring is going away
-    reap();
-    waitForCompletions();
-  });
+  state_->descriptor.async_wait(asio::posix::descriptor_base::wait_read,
+                                [this](const error_code &ec) {
+                                  if (ec)
+                                    return; // the ring is going away
+                                  reap();
+                                  waitForCompletions();
+                                });
 }
 
 } // namespace turnout

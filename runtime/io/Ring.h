@@ -52,7 +52,8 @@ public:
 
   // Completes with (error, bytes) like a socket's async_read_some: eof when the peer
   // closed, operation_aborted after cancel().
-  template <typename Token> auto asyncReadSome(int fd, boost::asio::mutable_buffer buffer, Token &&token) {
+  template <typename Token>
+  auto asyncReadSome(int fd, boost::asio::mutable_buffer buffer, Token &&token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
         [this](auto handler, int fd, boost::asio::mutable_buffer buffer) {
           Op *op = hold(std::move(handler));
@@ -85,9 +86,8 @@ public:
   template <typename Token> auto asyncWaitReadable(int fd, Token &&token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
         [this](auto handler, int fd) {
-          Op *op = hold([handler = std::move(handler)](boost::system::error_code ec, size_t) mutable {
-            std::move(handler)(ec);
-          });
+          Op *op = hold([handler = std::move(handler)](boost::system::error_code ec,
+                                                       size_t) mutable { std::move(handler)(ec); });
           submitPoll(op, fd);
         },
         token, fd);
@@ -124,7 +124,8 @@ private:
   // One read, write or wait in flight: its buffers, and the handler that waits for it.
   struct Op {
     // Runs the handler with the result (true), or destroys it unrun (false: shutdown).
-    void (*finish)(Op *op, Ring &ring, bool run, boost::system::error_code ec, size_t bytes) = nullptr;
+    void (*finish)(Op *op, Ring &ring, bool run, boost::system::error_code ec,
+                   size_t bytes) = nullptr;
     Op *nextFree = nullptr;
     Kind kind = Kind::Read;
     bool inFlight = false;
@@ -159,7 +160,7 @@ private:
   void submitRead(Op *op, int fd);
   void submitWrite(Op *op, int fd, size_t buffers);
   void submitPoll(Op *op, int fd);
-  void submit(Op *op, int fd, size_t buffers);  // or defers it while the ring has no room
+  void submit(Op *op, int fd, size_t buffers); // or defers it while the ring has no room
   void prepare(Op *op, io_uring_sqe *sqe);
   void submitDeferred();
   void queued(Op *op, io_uring_sqe *sqe);

@@ -31,15 +31,18 @@ std::string readAll(const std::string &path) {
 // Why an artifact cannot run here, or "" when it can.
 std::string mismatch(const route::Artifact &artifact) {
   if (artifact.abiVersion != ROUTE_ABI_VERSION || artifact.compiler != "turnout " TURNOUT_VERSION)
-    return fmt::format("built by {} for route ABI {}; this is turnout {} (route ABI {}): build it again with "
-                       "this routec",
-                       artifact.compiler, artifact.abiVersion, TURNOUT_VERSION, ROUTE_ABI_VERSION);
+    return fmt::format(
+        "built by {} for route ABI {}; this is turnout {} (route ABI {}): build it again with "
+        "this routec",
+        artifact.compiler, artifact.abiVersion, TURNOUT_VERSION, ROUTE_ABI_VERSION);
   route::HostTarget host = route::hostTarget();
-  if (artifact.triple != host.triple || artifact.cpu != host.cpu || artifact.features != host.features)
-    return fmt::format("built for {} ({}{}), not for this machine, {} ({}): build it here with routec build",
-                       artifact.triple, artifact.cpu,
-                       artifact.triple == host.triple && artifact.cpu == host.cpu ? ", other CPU features" : "",
-                       host.triple, host.cpu);
+  if (artifact.triple != host.triple || artifact.cpu != host.cpu ||
+      artifact.features != host.features)
+    return fmt::format(
+        "built for {} ({}{}), not for this machine, {} ({}): build it here with routec build",
+        artifact.triple, artifact.cpu,
+        artifact.triple == host.triple && artifact.cpu == host.cpu ? ", other CPU features" : "",
+        host.triple, host.cpu);
   return "";
 }
 
@@ -55,10 +58,12 @@ std::shared_ptr<const Policy> Policy::load(const std::string &path, std::string 
     diagnostics = fmt::format("{}: {}\n", path, std::strerror(errno));
     return nullptr;
   }
-  if (!S_ISREG(info.st_mode) || static_cast<uint64_t>(info.st_size) > route::Compilation::kMaxFileSize) {
+  if (!S_ISREG(info.st_mode) ||
+      static_cast<uint64_t>(info.st_size) > route::Compilation::kMaxFileSize) {
     diagnostics = fmt::format("{}: {}\n", path,
-                              S_ISREG(info.st_mode) ? "larger than 64 MiB, the most a policy or artifact may be"
-                                                    : "not a regular file");
+                              S_ISREG(info.st_mode)
+                                  ? "larger than 64 MiB, the most a policy or artifact may be"
+                                  : "not a regular file");
     return nullptr;
   }
   std::string bytes = readAll(path);
@@ -96,16 +101,16 @@ std::shared_ptr<const Policy> Policy::load(const std::string &path, std::string 
   if (policy->jit_) {
     policy->backend_ = artifact ? "artifact" : "jit";
     const route::JitPolicy *jit = policy->jit_.get();
-    policy->runner_ = [jit](route::schema::Phase phase, RouteCtx *ctx, std::vector<route::SourceRange> *) {
-      jit->runPhase(phase, ctx);
-    };
+    policy->runner_ = [jit](route::schema::Phase phase, RouteCtx *ctx,
+                            std::vector<route::SourceRange> *) { jit->runPhase(phase, ctx); };
   } else if (artifact) {
     diagnostics += fmt::format("{}: the artifact's code does not link: {}\n", path, why);
     return nullptr;
   } else {
     policy->backend_ = "interpreter (the JIT declined: " + why + ")";
     const route::Interpreter *interpreter = policy->interpreter_.get();
-    policy->runner_ = [interpreter](route::schema::Phase phase, RouteCtx *ctx, std::vector<route::SourceRange> *) {
+    policy->runner_ = [interpreter](route::schema::Phase phase, RouteCtx *ctx,
+                                    std::vector<route::SourceRange> *) {
       interpreter->runPhase(phase, ctx, nullptr);
     };
   }
@@ -114,7 +119,9 @@ std::shared_ptr<const Policy> Policy::load(const std::string &path, std::string 
 
 Policy::~Policy() = default;
 
-const route::Program &Policy::program() const { return loaded_->program; }
+const route::Program &Policy::program() const {
+  return loaded_->program;
+}
 
 std::string Policy::describe(const route::Fault &fault) const {
   return route::describe(fault, compilation_->sources());

@@ -23,7 +23,8 @@ constexpr Duration kDrainingWait{1000};
 constexpr size_t kKeptOutputBytes = 4096;
 
 // The address and port of a socket address; a Unix socket's peer counts as local.
-std::pair<std::string, int64_t> addressOf(const asio::generic::stream_protocol::endpoint &endpoint) {
+std::pair<std::string, int64_t>
+addressOf(const asio::generic::stream_protocol::endpoint &endpoint) {
   const sockaddr *address = endpoint.data();
   char text[INET6_ADDRSTRLEN] = "127.0.0.1";
   if (address->sa_family == AF_INET) {
@@ -76,10 +77,12 @@ std::string hostOf(std::string_view authority) {
 } // namespace
 
 Connection::Connection(Worker &worker, Socket socket)
-    : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()), in_(worker.buffers()),
-      upstreamDog_(worker.context().get_executor()), upstreamIn_(worker.buffers()),
+    : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()),
+      in_(worker.buffers()), upstreamDog_(worker.context().get_executor()),
+      upstreamIn_(worker.buffers()),
       request_(http::Parser::Kind::Request,
-               http::HeadLimits{worker.config().limits.maxRequestLine, worker.config().limits.maxHeaderBytes,
+               http::HeadLimits{worker.config().limits.maxRequestLine,
+                                worker.config().limits.maxHeaderBytes,
                                 worker.config().limits.maxHeaderCount}) {
   error_code ec;
   auto remote = client_.remote_endpoint(ec);
@@ -94,7 +97,9 @@ Connection::Connection(Worker &worker, Socket socket)
   }
 }
 
-Connection::~Connection() { worker_.forget(this); }
+Connection::~Connection() {
+  worker_.forget(this);
+}
 
 // A client between requests may have sent its next one already, or be sending it now:
 // closing at once would reset it (a keep-alive client under load met one reset per
@@ -134,9 +139,11 @@ awaitable<bool> Connection::readHead() {
   auto headDeadline = std::chrono::steady_clock::now() + timeouts.headerRead;
   while (!request_.headComplete() && !request_.messageComplete() && !request_.failed()) {
     if (in_.empty()) {
-      Duration timeout = served_ > 0 && !request_.started() ? timeouts.keepaliveIdle : timeouts.headerRead;
+      Duration timeout =
+          served_ > 0 && !request_.started() ? timeouts.keepaliveIdle : timeouts.headerRead;
       if (request_.started() || served_ == 0)
-        timeout = std::max(Duration(1), std::chrono::duration_cast<Duration>(headDeadline - std::chrono::steady_clock::now()));
+        timeout = std::max(Duration(1), std::chrono::duration_cast<Duration>(
+                                            headDeadline - std::chrono::steady_clock::now()));
       if (worker_.draining())
         timeout = std::min(timeout, kDrainingWait);
       IoStatus status = IoStatus::Ok;
@@ -168,8 +175,9 @@ awaitable<bool> Connection::readHead() {
       headDeadline = std::chrono::steady_clock::now() + timeouts.headerRead;
   }
   if (request_.failed()) {
-    co_await writeClient(http::localResponse(request_.errorStatus(),
-                                             fmt::format("{}\n", http::reasonPhrase(request_.errorStatus())), true));
+    co_await writeClient(
+        http::localResponse(request_.errorStatus(),
+                            fmt::format("{}\n", http::reasonPhrase(request_.errorStatus())), true));
     co_return false;
   }
   co_return true;
@@ -202,8 +210,9 @@ bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why)
   status = 400;
   x.request.method = head.method;
   x.request.version = head.versionMinor == 1 && head.versionMajor == 1 ? "HTTP/1.1"
-                      : head.versionMinor == 0 && head.versionMajor == 1 ? "HTTP/1.0"
-                                                                          : fmt::format("HTTP/{}.{}", head.versionMajor, head.versionMinor);
+                      : head.versionMinor == 0 && head.versionMajor == 1
+                          ? "HTTP/1.0"
+                          : fmt::format("HTTP/{}.{}", head.versionMajor, head.versionMinor);
   x.request.scheme = "http";
   size_t hosts = route::fieldCount(head.fields, "host");
   if (hosts > 1) {
@@ -216,11 +225,13 @@ bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why)
   }
   std::string authority = route::joinedValue(head.fields, "host");
   std::string expect = route::joinedValue(head.fields, "expect");
-  x.request.headers = route::HeaderList(std::move(request_.head().fields)); // the parser's, not a copy
+  x.request.headers =
+      route::HeaderList(std::move(request_.head().fields)); // the parser's, not a copy
   std::string_view target = head.target;
   if (target.starts_with("/")) {
     // origin-form
-  } else if (lowercase(target.substr(0, 7)) == "http://" || lowercase(target.substr(0, 8)) == "https://") {
+  } else if (lowercase(target.substr(0, 7)) == "http://" ||
+             lowercase(target.substr(0, 8)) == "https://") {
     // absolute-form: its authority wins over the Host field (RFC 9112 3.2.2)
     target.remove_prefix(target.find("://") + 3);
     size_t end = target.find_first_of("/?");
@@ -248,7 +259,8 @@ bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why)
   x.request.host = hostOf(authority);
   size_t question = target.find('?');
   x.request.path = std::string(target.substr(0, question));
-  x.request.query = question == std::string_view::npos ? "" : std::string(target.substr(question + 1));
+  x.request.query =
+      question == std::string_view::npos ? "" : std::string(target.substr(question + 1));
   if (x.request.path.empty())
     x.request.path = "/";
 
@@ -332,7 +344,8 @@ awaitable<void> Connection::answerLocally(route::Exchange &x) {
     keepAlive_ = false;
   int status = static_cast<int>(x.response.status);
   bool toHead = x.request.method == "HEAD";
-  std::string out = http::localResponse(status, x.response.body, !keepAlive_, x.response.headers().fields(), toHead);
+  std::string out = http::localResponse(status, x.response.body, !keepAlive_,
+                                        x.response.headers().fields(), toHead);
   if (!toHead && status >= 200 && status != 204 && status != 304)
     x.responseBytes = static_cast<int64_t>(x.response.body.size());
   co_await writeClient(out);
@@ -342,8 +355,9 @@ awaitable<bool> Connection::writeClient(std::string_view bytes, std::string_view
   if (clientGone_)
     co_return false;
   Duration timeout = worker_.config().timeouts.send;
-  IoStatus status = more.empty() ? co_await writeAll(client_, bytes, clientDog_, timeout)
-                                 : co_await writeAll(client_, gather(bytes, more), clientDog_, timeout);
+  IoStatus status = more.empty()
+                        ? co_await writeAll(client_, bytes, clientDog_, timeout)
+                        : co_await writeAll(client_, gather(bytes, more), clientDog_, timeout);
   if (status != IoStatus::Ok) {
     clientGone_ = true;
     keepAlive_ = false;
@@ -369,7 +383,8 @@ awaitable<Connection::BodyRead> Connection::readBody() {
     if (!request_.body().empty() || request_.messageComplete())
       co_return BodyRead::Ok;
     auto waitStarted = std::chrono::steady_clock::now();
-    IoStatus status = co_await readSome(client_, in_, clientDog_, worker_.config().timeouts.bodyRead);
+    IoStatus status =
+        co_await readSome(client_, in_, clientDog_, worker_.config().timeouts.bodyRead);
     if (status != IoStatus::Ok) {
       keepAlive_ = false;
       clientGone_ = true;
@@ -389,7 +404,8 @@ bool Connection::tooSlow() const {
   if (config.limits.minBodyRate == 0 || bodyWaited_ < config.timeouts.bodyRateAfter)
     return false;
   double seconds = std::chrono::duration<double>(bodyWaited_).count();
-  return static_cast<double>(bodyBytes_ + in_.size()) < static_cast<double>(config.limits.minBodyRate) * seconds;
+  return static_cast<double>(bodyBytes_ + in_.size()) <
+         static_cast<double>(config.limits.minBodyRate) * seconds;
 }
 
 http::Fields Connection::passedTrailers() const {
@@ -417,8 +433,9 @@ void Connection::finishExchange(route::Exchange &x) {
   x.durationNs = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
   policy_->runPhase(x, Phase::Log);
   if (worker_.accessLogging())
-    worker_.accessLog(fmt::format("{} \"{} {} {}\" {} {} {} {} {:.3f}\n", clientIp_, escaped(x.request.method),
-                                  escaped(request_.head().target), x.request.version, x.response.status, x.responseBytes,
+    worker_.accessLog(fmt::format("{} \"{} {} {}\" {} {} {} {} {:.3f}\n", clientIp_,
+                                  escaped(x.request.method), escaped(request_.head().target),
+                                  x.request.version, x.response.status, x.responseBytes,
                                   x.requestId, x.upstreamPeer.empty() ? "-" : x.upstreamPeer,
                                   static_cast<double>(x.durationNs) / 1e6));
 }

@@ -70,12 +70,12 @@ private:
   // small coroutine frames, and an exchange in one made every request allocate.
   std::optional<route::Exchange> exchange_;
   std::shared_ptr<const Worker::Installed> version_; // the one the current request started on
-  const Policy *policy_ = nullptr;                    // its policy
+  const Policy *policy_ = nullptr;                   // its policy
   std::chrono::steady_clock::time_point started_;
   std::string clientIp_, serverIp_;
   int64_t clientPort_ = 0, serverPort_ = 0;
   uint64_t served_ = 0;
-  uint64_t bodyBytes_ = 0; // request body bytes read so far
+  uint64_t bodyBytes_ = 0;                           // request body bytes read so far
   std::chrono::steady_clock::duration bodyWaited_{}; // waiting for them
   bool keepAlive_ = true;
   bool idle_ = false; // waiting for the first byte of a request

@@ -21,14 +21,18 @@ using json = nlohmann::json;
 
 namespace {
 
-json failure(std::string error) { return json{{"ok", false}, {"error", std::move(error)}}; }
+json failure(std::string error) {
+  return json{{"ok", false}, {"error", std::move(error)}};
+}
 
 std::string utcNow() {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(
+                                                  std::chrono::system_clock::now())));
 }
 
 // Accepts until `acceptor` closes, each connection to a `session` of its own.
-template <typename Acceptor, typename Session> awaitable<void> acceptEach(Acceptor &acceptor, Session session) {
+template <typename Acceptor, typename Session>
+awaitable<void> acceptEach(Acceptor &acceptor, Session session) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor.is_open())
@@ -43,8 +47,10 @@ constexpr size_t kMaxRequestLine = 64 * 1024;
 
 } // namespace
 
-Control::Control(asio::io_context &context, SharedState &shared, std::vector<std::unique_ptr<Worker>> &workers)
-    : context_(context), shared_(shared), workers_(workers) {}
+Control::Control(asio::io_context &context, SharedState &shared,
+                 std::vector<std::unique_ptr<Worker>> &workers)
+    : context_(context), shared_(shared), workers_(workers) {
+}
 
 Control::~Control() {
   struct stat info;
@@ -81,7 +87,8 @@ void Control::activate(std::shared_ptr<const Policy> policy) {
     } else {
       peers = std::make_shared<upstream::PeerStates>(decl->config.servers.size());
       if (decl->config.health.kind != route::ast::HealthCheckSpec::Kind::None)
-        upstream::startHealthCheck(workers_.front()->context(), *decl, peers, workers_.front()->tls());
+        upstream::startHealthCheck(workers_.front()->context(), *decl, peers,
+                                   workers_.front()->tls());
     }
     version->upstreams.push_back({definition, peers});
   }
@@ -106,11 +113,12 @@ const Control::Loaded *Control::find(const std::string &id) const {
 }
 
 json Control::describe(const Loaded &loaded) const {
-  return json{{"id", loaded.policy->id()},
-              {"path", std::filesystem::absolute(loaded.policy->path()).lexically_normal().string()},
-              {"loaded_at", loaded.loadedAt},
-              {"backend", loaded.policy->backend()},
-              {"active", loaded.policy->id() == activeId_}};
+  return json{
+      {"id", loaded.policy->id()},
+      {"path", std::filesystem::absolute(loaded.policy->path()).lexically_normal().string()},
+      {"loaded_at", loaded.loadedAt},
+      {"backend", loaded.policy->backend()},
+      {"active", loaded.policy->id() == activeId_}};
 }
 
 json Control::load(const std::string &path) {
@@ -126,8 +134,10 @@ json Control::load(const std::string &path) {
   if (const Loaded *known = find(policy->id()))
     policy = known->policy; // the same sources: the version already compiled
   activate(policy);
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  spdlog::info("policy {} is active: version {} ({}), loaded in {:.1f} ms", path, policy->id(), policy->backend(), ms);
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  spdlog::info("policy {} is active: version {} ({}), loaded in {:.1f} ms", path, policy->id(),
+               policy->backend(), ms);
   return json{{"ok", true}, {"version", describe(*find(policy->id()))}, {"warnings", diagnostics}};
 }
 
@@ -158,7 +168,8 @@ void Control::reload() {
   const std::string path = active_->policy->path();
   json answer = load(path);
   if (!answer["ok"].get<bool>())
-    spdlog::error("SIGHUP: {}\n{}", answer["error"].get<std::string>(), answer["diagnostics"].get<std::string>());
+    spdlog::error("SIGHUP: {}\n{}", answer["error"].get<std::string>(),
+                  answer["diagnostics"].get<std::string>());
 }
 
 json Control::versions() const {
@@ -245,9 +256,10 @@ json Control::handle(const json &request) {
   } catch (const json::exception &e) {
     return failure(fmt::format("bad request: {}", e.what()));
   }
-  return failure(fmt::format("unknown command '{}' (known: load, versions, activate, rollback, peers, drain, "
-                             "enable, stats)",
-                             command));
+  return failure(
+      fmt::format("unknown command '{}' (known: load, versions, activate, rollback, peers, drain, "
+                  "enable, stats)",
+                  command));
 }
 
 bool Control::listen(const std::string &path, std::string &error) {
@@ -272,7 +284,8 @@ bool Control::listen(const std::string &path, std::string &error) {
   adminInode_ = ::lstat(path.c_str(), &info) == 0 ? info.st_ino : 0;
   admin_ = std::move(acceptor);
   adminPath_ = path;
-  asio::co_spawn(context_, acceptEach(*admin_, [this](auto socket) { return session(std::move(socket)); }),
+  asio::co_spawn(context_,
+                 acceptEach(*admin_, [this](auto socket) { return session(std::move(socket)); }),
                  asio::detached);
   return true;
 }
@@ -294,8 +307,8 @@ awaitable<void> Control::untilInstalled() {
 awaitable<void> Control::session(UnixSocket socket) {
   std::string buffer;
   for (;;) {
-    auto [ec, n] = co_await asio::async_read_until(socket, asio::dynamic_buffer(buffer, kMaxRequestLine), '\n',
-                                                   asio::as_tuple(use_awaitable));
+    auto [ec, n] = co_await asio::async_read_until(
+        socket, asio::dynamic_buffer(buffer, kMaxRequestLine), '\n', asio::as_tuple(use_awaitable));
     json answer;
     if (ec == asio::error::not_found) {
       answer = failure(fmt::format("a request line is at most {} bytes", kMaxRequestLine));
@@ -310,7 +323,8 @@ awaitable<void> Control::session(UnixSocket socket) {
         co_await untilInstalled(); // the answer means: new requests run it
     }
     std::string out = answer.dump() + "\n";
-    auto [writeError, written] = co_await asio::async_write(socket, asio::buffer(out), asio::as_tuple(use_awaitable));
+    auto [writeError, written] =
+        co_await asio::async_write(socket, asio::buffer(out), asio::as_tuple(use_awaitable));
     if (writeError || ec)
       co_return;
   }
@@ -334,7 +348,8 @@ bool Control::listenHttp(const ListenAddress &address, std::string token, std::s
   }
   http_ = std::move(acceptor);
   token_ = std::move(token);
-  asio::co_spawn(context_, acceptEach(*http_, [this](auto socket) { return httpSession(std::move(socket)); }),
+  asio::co_spawn(context_,
+                 acceptEach(*http_, [this](auto socket) { return httpSession(std::move(socket)); }),
                  asio::detached);
   return true;
 }
@@ -369,7 +384,8 @@ awaitable<void> Control::httpSession(TcpSocket socket) {
   };
   while (!request.messageComplete() && !request.failed()) {
     auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
-    if (in.empty() && (left <= Duration(0) || co_await readSome(socket, in, dog, left) != IoStatus::Ok))
+    if (in.empty() &&
+        (left <= Duration(0) || co_await readSome(socket, in, dog, left) != IoStatus::Ok))
       co_return;
     in.consume(request.feed(in.data(), in.size()));
     if (request.body().size() > kMaxRequestLine) {

@@ -32,7 +32,8 @@ namespace turnout {
 
 class Control {
 public:
-  Control(asio::io_context &context, SharedState &shared, std::vector<std::unique_ptr<Worker>> &workers);
+  Control(asio::io_context &context, SharedState &shared,
+          std::vector<std::unique_ptr<Worker>> &workers);
   ~Control();
 
   // Makes a compiled policy a version and the active one: the first, before the workers

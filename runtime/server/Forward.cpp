@@ -17,8 +17,8 @@ namespace {
 
 // RFC 9110 9.2.2.
 bool idempotent(std::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || method == "OPTIONS" ||
-         method == "TRACE";
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+         method == "OPTIONS" || method == "TRACE";
 }
 
 const char *defaultBody(int64_t status) {
@@ -55,8 +55,8 @@ awaitable<Connection::BodyRead> Connection::bufferBody(Replay &replay) {
 }
 
 void Connection::fail(route::Exchange &x, int64_t status, const char *kind, std::string message) {
-  spdlog::warn("request {}: upstream {} attempt {}: {}: {}", x.requestId, x.upstreamName, x.upstreamAttempt, kind,
-               message);
+  spdlog::warn("request {}: upstream {} attempt {}: {}: {}", x.requestId, x.upstreamName,
+               x.upstreamAttempt, kind, message);
   x.errorStatus = status;
   x.errorKind = kind;
   x.errorMessage = std::move(message);
@@ -74,7 +74,8 @@ awaitable<void> Connection::forward(route::Exchange &x) {
   // body that shows itself there gets its 4xx and reaches no upstream, and a small body
   // can be sent again to another peer.
   replay.complete = !request_.hasBody();
-  BodyRead body = replay.complete ? BodyRead::Ok : co_await bufferBody(replay); // no frame when bodiless
+  BodyRead body =
+      replay.complete ? BodyRead::Ok : co_await bufferBody(replay); // no frame when bodiless
   if (body == BodyRead::Gone)
     co_return;
   if (body != BodyRead::Ok) {
@@ -94,7 +95,8 @@ awaitable<void> Connection::forward(route::Exchange &x) {
     if (peer == upstream::Balancer::kNoPeer) {
       // Every peer was tried: the last one's error stands.
       if (attempt == 1)
-        fail(x, 503, "no_peer", fmt::format("no peer of upstream '{}' can take a request", decl.name));
+        fail(x, 503, "no_peer",
+             fmt::format("no peer of upstream '{}' can take a request", decl.name));
     } else {
       x.upstreamPeer = balancer.address(peer);
       x.upstreamAttempt = attempt;
@@ -124,7 +126,8 @@ awaitable<void> Connection::forward(route::Exchange &x) {
       tried.resize(balancer.size());
       tried[peer] = true;
     }
-    bool again = attempt <= decl.config.retries && !replay.overflowed && peer != upstream::Balancer::kNoPeer;
+    bool again =
+        attempt <= decl.config.retries && !replay.overflowed && peer != upstream::Balancer::kNoPeer;
     if (again && (x.errorKind == "connect_failed" || x.errorKind == "connect_timeout"))
       continue; // nothing reached the peer: the next one, without asking the policy
     const route::Decision &onError = policy_->runErrorPhase(x);
@@ -132,12 +135,14 @@ awaitable<void> Connection::forward(route::Exchange &x) {
       co_await answerLocally(x);
       co_return;
     }
-    if (onError.kind == route::Decision::Kind::Respond || onError.kind == route::Decision::Kind::Redirect) {
+    if (onError.kind == route::Decision::Kind::Respond ||
+        onError.kind == route::Decision::Kind::Redirect) {
       x.answer(onError);
       co_await answerLocally(x);
       co_return;
     }
-    bool retry = onError.kind == route::Decision::Kind::Retry || onError.kind == route::Decision::Kind::Route;
+    bool retry = onError.kind == route::Decision::Kind::Retry ||
+                 onError.kind == route::Decision::Kind::Route;
     if (retry && again)
       continue;
     x.response = {x.errorStatus, defaultBody(x.errorStatus)};
@@ -146,10 +151,12 @@ awaitable<void> Connection::forward(route::Exchange &x) {
   }
 }
 
-void Connection::upstreamHead(const route::Exchange &x, const std::string &peerName, std::string &out) const {
+void Connection::upstreamHead(const route::Exchange &x, const std::string &peerName,
+                              std::string &out) const {
   std::string_view path = x.upstreamPath(), query = x.upstreamQuery();
   // What the policy adds is a little more, roughly.
-  out.reserve(out.size() + path.size() + query.size() + http::fieldsSize(x.request.headers.fields()) + 256);
+  out.reserve(out.size() + path.size() + query.size() +
+              http::fieldsSize(x.request.headers.fields()) + 256);
   http::appendRequestLine(out, x.upstreamMethod(), path, query);
   bool host = false;
   std::string forwardedFor;
@@ -183,8 +190,9 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   const upstream::PeerSpec &spec = balancer.peer(peer);
   const std::string &peerName = x.upstreamPeer;
   // Each wait is bounded by its own timeout and by what is left of total_timeout.
-  Clock::time_point deadline = config.totalTimeoutNs ? Clock::now() + std::chrono::nanoseconds(config.totalTimeoutNs)
-                                                     : Clock::time_point::max();
+  Clock::time_point deadline = config.totalTimeoutNs
+                                   ? Clock::now() + std::chrono::nanoseconds(config.totalTimeoutNs)
+                                   : Clock::time_point::max();
   auto within = [&](int64_t timeoutNs) {
     Duration own = fromNanoseconds(timeoutNs);
     if (deadline == Clock::time_point::max())
@@ -194,10 +202,12 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   };
 
   // Pooled connections are keyed by everything that makes one: address and TLS settings.
-  std::string identity = config.tls ? fmt::format("{} tls {} {}", peerName, config.sni, config.verify) : peerName;
+  std::string identity =
+      config.tls ? fmt::format("{} tls {} {}", peerName, config.sni, config.verify) : peerName;
   // The connection and its watchdog are the Connection's, not this frame's: a coroutine
   // frame over 1 KiB is never recycled by Asio, and this one would be.
-  upstreamSocket_ = worker_.pool().take(identity, request_.messageComplete() && idempotent(x.upstreamMethod()));
+  upstreamSocket_ =
+      worker_.pool().take(identity, request_.messageComplete() && idempotent(x.upstreamMethod()));
   bool reused = upstreamSocket_.has_value();
   if (!reused)
     upstreamSocket_.emplace(worker_.context().get_executor());
@@ -215,16 +225,19 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
       co_return Attempt::Failed;
     }
     dog.arm(socket, within(config.connectTimeoutNs));
-    auto [connectError] = co_await socket.lowest().async_connect(endpoint, asio::as_tuple(use_awaitable));
+    auto [connectError] =
+        co_await socket.lowest().async_connect(endpoint, asio::as_tuple(use_awaitable));
     if (!connectError && config.tls) {
       // The handshake counts against the connect timeout, as nginx's proxy_connect_timeout.
       socket.lowest().set_option(tcp::no_delay(true), ec);
-      socket.startTls(worker_.tls().get(config.verify), config.sni.empty() ? spec.host : config.sni, config.verify);
+      socket.startTls(worker_.tls().get(config.verify), config.sni.empty() ? spec.host : config.sni,
+                      config.verify);
       connectError = co_await socket.handshake();
       if (connectError && !dog.fired()) {
         dog.disarm();
         balancer.failed(peer, Clock::now());
-        fail(x, 502, "connect_failed", fmt::format("TLS with {}: {}", peerName, connectError.message()));
+        fail(x, 502, "connect_failed",
+             fmt::format("TLS with {}: {}", peerName, connectError.message()));
         co_return Attempt::Failed;
       }
     }
@@ -234,7 +247,8 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
       if (dog.fired())
         fail(x, 504, "connect_timeout", fmt::format("connecting to {} timed out", peerName));
       else
-        fail(x, 502, "connect_failed", fmt::format("connecting to {}: {}", peerName, connectError.message()));
+        fail(x, 502, "connect_failed",
+             fmt::format("connecting to {}: {}", peerName, connectError.message()));
       co_return Attempt::Failed;
     }
     socket.lowest().set_option(tcp::no_delay(true), ec);
@@ -253,7 +267,8 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   upstreamHead(x, peerName, out);
   IoStatus status = replay.bytes.empty()
                         ? co_await writeAll(socket, out, dog, within(config.writeTimeoutNs))
-                        : co_await writeAll(socket, gather(out, replay.bytes), dog, within(config.writeTimeoutNs));
+                        : co_await writeAll(socket, gather(out, replay.bytes), dog,
+                                            within(config.writeTimeoutNs));
   size_t replayLimit = worker_.config().limits.replayBufferBytes;
   // An upstream may answer before it has read the whole body (a 401, a 413): that answer is
   // the client's, not a 502, whether it comes between two pieces of the body or the
@@ -309,7 +324,8 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   while (!response.headComplete() || (response.head().status < 200 && response.messageComplete())) {
     if (response.headComplete() && response.head().status == 101) {
       // What follows is not HTTP, and this proxy opens no tunnel: the connection is closed.
-      fail(x, 502, "bad_response", fmt::format("{} switched protocols, which this proxy does not do", peerName));
+      fail(x, 502, "bad_response",
+           fmt::format("{} switched protocols, which this proxy does not do", peerName));
       co_return Attempt::Failed;
     }
     if (response.headComplete()) { // an interim response, complete: the next message
@@ -322,19 +338,22 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
       Duration timeout = within(config.readTimeoutNs);
       IoStatus read = co_await readSome(socket, in, dog, timeout);
       if (read == IoStatus::TimedOut) {
-        fail(x, 504, "read_timeout", fmt::format("{} sent no response in {} ms", peerName, timeout.count()));
+        fail(x, 504, "read_timeout",
+             fmt::format("{} sent no response in {} ms", peerName, timeout.count()));
         co_return Attempt::Failed;
       }
       if (read != IoStatus::Ok) {
         if (reused && !response.started())
           co_return Attempt::Stale;
-        fail(x, 502, "upstream_reset", fmt::format("{} closed the connection before a response", peerName));
+        fail(x, 502, "upstream_reset",
+             fmt::format("{} closed the connection before a response", peerName));
         co_return Attempt::Failed;
       }
     }
     in.consume(response.feed(in.data(), in.size()));
     if (response.failed()) {
-      fail(x, 502, "bad_response", fmt::format("{} sent a bad response: {}", peerName, response.errorReason()));
+      fail(x, 502, "bad_response",
+           fmt::format("{} sent a bad response: {}", peerName, response.errorReason()));
       co_return Attempt::Failed;
     }
   }
@@ -374,7 +393,8 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     keepAlive_ = false;
 
   out.clear();
-  out.reserve(http::fieldsSize(x.upstreamResponse.headers.fields()) + 256); // what the policy adds, roughly
+  out.reserve(http::fieldsSize(x.upstreamResponse.headers.fields()) +
+              256); // what the policy adds, roughly
   http::appendStatusLine(out, code);
   http::HopByHop hopByHop(x.upstreamResponse.headers.fields());
   x.response.forEachField([&](std::string_view name, std::string_view value) {
@@ -382,7 +402,8 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
       http::appendField(out, name, value);
   });
   if (framing == Framing::Length)
-    http::appendField(out, "content-length", std::to_string(response.hasBody() ? response.contentLength() : 0));
+    http::appendField(out, "content-length",
+                      std::to_string(response.hasBody() ? response.contentLength() : 0));
   else if (code != 204 && response.hasContentLength()) // HEAD and 304: the length a GET would get
     http::appendField(out, "content-length", std::to_string(response.contentLength()));
   if (framing == Framing::Chunked)

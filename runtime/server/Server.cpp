@@ -72,11 +72,13 @@ bool writePidFile(const std::string &path) {
 bool boundTo(int fd, const Endpoint &endpoint) {
   sockaddr_storage local{};
   socklen_t size = sizeof local;
-  if (::getsockname(fd, reinterpret_cast<sockaddr *>(&local), &size) != 0 || local.ss_family != endpoint.data()->sa_family)
+  if (::getsockname(fd, reinterpret_cast<sockaddr *>(&local), &size) != 0 ||
+      local.ss_family != endpoint.data()->sa_family)
     return false;
   if (local.ss_family == AF_UNIX) // the kernel's length counts the path's NUL, Asio's not
     return std::strncmp(reinterpret_cast<const sockaddr_un *>(&local)->sun_path,
-                        reinterpret_cast<const sockaddr_un *>(endpoint.data())->sun_path, sizeof(sockaddr_un::sun_path)) == 0;
+                        reinterpret_cast<const sockaddr_un *>(endpoint.data())->sun_path,
+                        sizeof(sockaddr_un::sun_path)) == 0;
   return size == endpoint.size() && std::memcmp(&local, endpoint.data(), size) == 0;
 }
 
@@ -85,8 +87,8 @@ bool readToken(const std::string &path, std::string &token, std::string &error) 
   // As ssh treats a private key: a secret others can read is no secret.
   struct stat info;
   if (::stat(path.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
-    error = fmt::format("the admin token file {} is readable by others (mode {:04o}): chmod 600 it", path,
-                        info.st_mode & 07777);
+    error = fmt::format("the admin token file {} is readable by others (mode {:04o}): chmod 600 it",
+                        path, info.st_mode & 07777);
     return false;
   }
   std::FILE *file = std::fopen(path.c_str(), "r");
@@ -127,9 +129,10 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   spdlog::set_level(spdlog::level::from_str(config.log.level));
   SharedState shared{config};
   if (!config.log.access.empty()) {
-    shared.accessLog = config.log.access == "stderr"
-                           ? STDERR_FILENO
-                           : ::open(config.log.access.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    shared.accessLog =
+        config.log.access == "stderr"
+            ? STDERR_FILENO
+            : ::open(config.log.access.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (shared.accessLog < 0) {
       spdlog::error("cannot open the access log {}: {}", config.log.access, std::strerror(errno));
       return 1;
@@ -163,13 +166,15 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   std::vector<int> inherited;
   if (config.upgrade) {
     std::string error;
-    spdlog::info("waiting on {} for the running process's listeners (send it SIGQUIT)", config.upgradeSocket);
+    spdlog::info("waiting on {} for the running process's listeners (send it SIGQUIT)",
+                 config.upgradeSocket);
     inherited = receiveListeners(config.upgradeSocket, std::chrono::seconds(60), error);
     if (inherited.empty()) {
       spdlog::error("{}", error);
       return 1;
     }
-    spdlog::info("took over {} listening socket{}", inherited.size(), inherited.size() == 1 ? "" : "s");
+    spdlog::info("took over {} listening socket{}", inherited.size(),
+                 inherited.size() == 1 ? "" : "s");
   }
   std::vector<int> listenerFds; // what SIGQUIT passes on
   std::vector<std::string> unixPaths;
@@ -190,7 +195,8 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
     // Every worker gets one listener of a TCP address (SO_REUSEPORT); inherited ones are
     // all kept, spread over the workers, since closing one would reset the connections
     // waiting in its queue.
-    size_t copies = address.kind == ListenAddress::Kind::Unix ? 1 : std::max(workers.size(), mine.size());
+    size_t copies =
+        address.kind == ListenAddress::Kind::Unix ? 1 : std::max(workers.size(), mine.size());
     for (size_t i = 0; i < copies; ++i) {
       error_code ec;
       Acceptor acceptor(workers[i % workers.size()]->context());
@@ -277,12 +283,14 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
     auto deadline = std::chrono::steady_clock::now() + config.timeouts.shutdownGrace;
     auto busy = [&] {
       return shared.admission.connections() > 0 ||
-             std::any_of(workers.begin(), workers.end(), [](const auto &worker) { return !worker->drained(); });
+             std::any_of(workers.begin(), workers.end(),
+                         [](const auto &worker) { return !worker->drained(); });
     };
     while (busy() && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (shared.admission.connections() > 0)
-      spdlog::warn("{} connections still open after the grace period", shared.admission.connections());
+      spdlog::warn("{} connections still open after the grace period",
+                   shared.admission.connections());
   }
   for (auto &worker : workers)
     worker->stop();

@@ -15,7 +15,7 @@ namespace turnout {
 namespace {
 
 constexpr char kGreeting[] = "turnout-listeners-1"; // the message's bytes beside its descriptors
-constexpr size_t kMaxListeners = 250;                 // below the kernel's SCM_MAX_FD (253)
+constexpr size_t kMaxListeners = 250;               // below the kernel's SCM_MAX_FD (253)
 
 // One message of the handover: the greeting's bytes and room for the descriptors.
 struct Handover {
@@ -47,12 +47,14 @@ bool addressOf(const std::string &path, sockaddr_un &address, std::string &error
 bool sameUser(int fd) {
   ucred credentials{};
   socklen_t size = sizeof credentials;
-  return ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &size) == 0 && credentials.uid == ::getuid();
+  return ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &size) == 0 &&
+         credentials.uid == ::getuid();
 }
 
 } // namespace
 
-std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds timeout, std::string &error) {
+std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds timeout,
+                                  std::string &error) {
   sockaddr_un address;
   if (!addressOf(path, address, error))
     return {};
@@ -61,7 +63,8 @@ std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds 
   if (::lstat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode))
     ::unlink(path.c_str());
   mode_t previous = ::umask(0177);
-  bool bound = server >= 0 && ::bind(server, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
+  bool bound = server >= 0 &&
+               ::bind(server, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
                ::listen(server, 1) == 0;
   ::umask(previous);
   if (!bound) {
@@ -77,9 +80,10 @@ std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds 
   ::close(server);
   ::unlink(path.c_str());
   if (peer < 0) {
-    error = polled == 0 ? fmt::format("no process passed its listeners on {} within {} s (send it SIGQUIT)", path,
-                                      timeout.count())
-                        : fmt::format("accepting on the upgrade socket {}: {}", path, std::strerror(errno));
+    error = polled == 0
+                ? fmt::format("no process passed its listeners on {} within {} s (send it SIGQUIT)",
+                              path, timeout.count())
+                : fmt::format("accepting on the upgrade socket {}: {}", path, std::strerror(errno));
     return {};
   }
   if (!sameUser(peer)) {
@@ -91,18 +95,20 @@ std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds 
   msghdr &message = in.message;
   ssize_t n = ::recvmsg(peer, &message, MSG_CMSG_CLOEXEC);
   ::close(peer);
-  for (cmsghdr *header = CMSG_FIRSTHDR(&message); n > 0 && header; header = CMSG_NXTHDR(&message, header)) {
+  for (cmsghdr *header = CMSG_FIRSTHDR(&message); n > 0 && header;
+       header = CMSG_NXTHDR(&message, header)) {
     if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS)
       continue;
     size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     const int *fds = reinterpret_cast<const int *>(CMSG_DATA(header));
     listeners.assign(fds, fds + count);
   }
-  if (n != static_cast<ssize_t>(sizeof kGreeting) || std::memcmp(in.bytes, kGreeting, sizeof kGreeting) != 0 ||
-      (message.msg_flags & MSG_CTRUNC)) {
+  if (n != static_cast<ssize_t>(sizeof kGreeting) ||
+      std::memcmp(in.bytes, kGreeting, sizeof kGreeting) != 0 || (message.msg_flags & MSG_CTRUNC)) {
     for (int fd : listeners)
       ::close(fd);
-    error = fmt::format("the upgrade socket {} got something other than a turnout's listeners", path);
+    error =
+        fmt::format("the upgrade socket {} got something other than a turnout's listeners", path);
     return {};
   }
   return listeners;
@@ -113,12 +119,14 @@ bool sendListeners(const std::string &path, const std::vector<int> &listeners, s
   if (!addressOf(path, address, error))
     return false;
   if (listeners.empty() || listeners.size() > kMaxListeners) {
-    error = fmt::format("{} listening sockets cannot be passed (1 to {})", listeners.size(), kMaxListeners);
+    error = fmt::format("{} listening sockets cannot be passed (1 to {})", listeners.size(),
+                        kMaxListeners);
     return false;
   }
   int peer = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (peer < 0 || ::connect(peer, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0) {
-    error = fmt::format("no new process waits on {}: {} (start one with --upgrade)", path, std::strerror(errno));
+    error = fmt::format("no new process waits on {}: {} (start one with --upgrade)", path,
+                        std::strerror(errno));
     if (peer >= 0)
       ::close(peer);
     return false;
@@ -126,7 +134,8 @@ bool sendListeners(const std::string &path, const std::vector<int> &listeners, s
   // Listening sockets go only to a process of this user: another could serve (or spy on)
   // this proxy's traffic.
   if (!sameUser(peer)) {
-    error = fmt::format("the process waiting on {} is not this user's; its listeners stay here", path);
+    error =
+        fmt::format("the process waiting on {} is not this user's; its listeners stay here", path);
     ::close(peer);
     return false;
   }

@@ -12,7 +12,8 @@ namespace turnout {
 
 // The new process: waits on `path` (created mode 0600) for the old process and returns
 // the listening sockets it passes; empty with `error` set on failure or timeout.
-std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds timeout, std::string &error);
+std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds timeout,
+                                  std::string &error);
 
 // The old process: passes `listeners` to the new process waiting on `path`.
 bool sendListeners(const std::string &path, const std::vector<int> &listeners, std::string &error);

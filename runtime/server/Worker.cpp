@@ -36,15 +36,18 @@ awaitable<void> serveConnection(Worker &worker, Socket socket) {
 } // namespace
 
 Worker::Worker(SharedState &shared, unsigned index)
-    : shared_(shared), index_(index), requestIdPrefix_(fmt::format("{:x}-{:x}-", ::getpid(), index)),
-      pool_(shared.config.upstreams.idlePerPeer) {}
+    : shared_(shared), index_(index),
+      requestIdPrefix_(fmt::format("{:x}-{:x}-", ::getpid(), index)),
+      pool_(shared.config.upstreams.idlePerPeer) {
+}
 
 void Worker::install(std::shared_ptr<const PolicyVersion> version) {
   if (!thread_.joinable()) {
     installNow(std::move(version)); // not running yet: nothing else touches the worker
     return;
   }
-  asio::post(context_, [this, version = std::move(version)]() mutable { installNow(std::move(version)); });
+  asio::post(context_,
+             [this, version = std::move(version)]() mutable { installNow(std::move(version)); });
 }
 
 void Worker::installNow(std::shared_ptr<const PolicyVersion> version) {
@@ -60,9 +63,9 @@ void Worker::installNow(std::shared_ptr<const PolicyVersion> version) {
         balancer = kept->second;
       } else {
         const route::ast::UpstreamDecl &decl = *decls[u];
-        balancer = std::make_shared<upstream::Balancer>(balanceOf(decl.config.balance), decl.config.servers,
-                                                        0x9e3779b97f4a7c15ull * (index_ + 1),
-                                                        decl.config.maxConnections, upstream.peers);
+        balancer = std::make_shared<upstream::Balancer>(
+            balanceOf(decl.config.balance), decl.config.servers,
+            0x9e3779b97f4a7c15ull * (index_ + 1), decl.config.maxConnections, upstream.peers);
       }
     }
     installed->balancers.push_back(balancer);
@@ -118,7 +121,9 @@ void Worker::drain() {
   });
 }
 
-void Worker::listen(Acceptor acceptor) { acceptors_.push_back(std::make_unique<Acceptor>(std::move(acceptor))); }
+void Worker::listen(Acceptor acceptor) {
+  acceptors_.push_back(std::make_unique<Acceptor>(std::move(acceptor)));
+}
 
 awaitable<void> Worker::acceptLoop(Acceptor &acceptor) {
   Timer pause(context_);
@@ -189,7 +194,9 @@ void Worker::start() {
   });
 }
 
-void Worker::stop() { context_.stop(); }
+void Worker::stop() {
+  context_.stop();
+}
 
 void Worker::join() {
   if (thread_.joinable())

@@ -3,9 +3,9 @@
 // versions, the configuration, the upstreams' peer states and a few counters.
 #pragma once
 
+#include "io/Io.h"
 #include "policy/Policy.h"
 #include "server/Admission.h"
-#include "io/Io.h"
 #include "upstream/Balancer.h"
 #include "upstream/PeerStates.h"
 #include "upstream/Pool.h"
@@ -68,7 +68,9 @@ public:
   // phases run one at a time on the worker's thread and keep nothing between runs.
   RouteArena *phaseArena() { return phaseArena_.get(); }
   // The generation of the version new requests run, readable from any thread.
-  uint64_t installedGeneration() const { return installedGeneration_.load(std::memory_order_acquire); }
+  uint64_t installedGeneration() const {
+    return installedGeneration_.load(std::memory_order_acquire);
+  }
   // Requests this worker has begun, readable from any thread.
   uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
 
@@ -112,7 +114,8 @@ private:
   std::atomic<uint64_t> installedGeneration_{0};
   std::string accessBuffer_;
   BufferPool buffers_{64 * 1024};
-  std::unique_ptr<RouteArena, void (*)(RouteArena *)> phaseArena_{route_arena_create(), route_arena_destroy};
+  std::unique_ptr<RouteArena, void (*)(RouteArena *)> phaseArena_{route_arena_create(),
+                                                                  route_arena_destroy};
   // One thread runs it, and only it touches its sockets: the reactor needs no locks.
   asio::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   upstream::TlsContexts tls_;

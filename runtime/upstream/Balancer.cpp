@@ -30,7 +30,8 @@ Balancer::Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed, 
       const std::string &name = peers_[p].address;
       int64_t points = 160 * std::max<int64_t>(1, peers_[p].spec.weight);
       for (int64_t i = 0; i < points; ++i)
-        ring_.emplace_back(static_cast<uint32_t>(stableHash(name + "-" + std::to_string(i))), static_cast<int>(p));
+        ring_.emplace_back(static_cast<uint32_t>(stableHash(name + "-" + std::to_string(i))),
+                           static_cast<int>(p));
     }
     std::sort(ring_.begin(), ring_.end());
   }
@@ -95,8 +96,10 @@ int Balancer::pickFrom(std::string_view key, const std::vector<bool> &skip) {
       if (skip[p])
         continue;
       if (best == kNoPeer ||
-          peers_[p].active * peers_[best].spec.weight < peers_[best].active * peers_[p].spec.weight ||
-          (peers_[p].active * peers_[best].spec.weight == peers_[best].active * peers_[p].spec.weight &&
+          peers_[p].active * peers_[best].spec.weight <
+              peers_[best].active * peers_[p].spec.weight ||
+          (peers_[p].active * peers_[best].spec.weight ==
+               peers_[best].active * peers_[p].spec.weight &&
            peers_[p].current > peers_[best].current))
         best = static_cast<int>(p);
     }

@@ -11,8 +11,8 @@ namespace {
 
 // One check of one peer: a connection (and TLS) within the timeout, and for http checks
 // a GET of the path answered with the expected status.
-awaitable<bool> check(const route::ast::UpstreamConfig &config, const route::ast::ServerSpec &server,
-                      TlsContexts &tls) {
+awaitable<bool> check(const route::ast::UpstreamConfig &config,
+                      const route::ast::ServerSpec &server, TlsContexts &tls) {
   auto executor = co_await asio::this_coro::executor;
   Stream stream(executor);
   Watchdog dog(executor);
@@ -22,17 +22,20 @@ awaitable<bool> check(const route::ast::UpstreamConfig &config, const route::ast
     co_return false;
   Duration timeout = fromNanoseconds(config.health.timeoutNs);
   dog.arm(stream, timeout);
-  auto [connectError] = co_await stream.lowest().async_connect(endpoint, asio::as_tuple(use_awaitable));
+  auto [connectError] =
+      co_await stream.lowest().async_connect(endpoint, asio::as_tuple(use_awaitable));
   if (!connectError && config.tls) {
-    stream.startTls(tls.get(config.verify), config.sni.empty() ? server.host : config.sni, config.verify);
+    stream.startTls(tls.get(config.verify), config.sni.empty() ? server.host : config.sni,
+                    config.verify);
     connectError = co_await stream.handshake();
   }
   dog.disarm();
   if (connectError || config.health.kind == route::ast::HealthCheckSpec::Kind::Tcp)
     co_return !connectError;
   std::string host = config.sni.empty() ? server.host : config.sni;
-  std::string request = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: turnout-health\r\nConnection: close\r\n\r\n",
-                                    config.health.path, host);
+  std::string request = fmt::format(
+      "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: turnout-health\r\nConnection: close\r\n\r\n",
+      config.health.path, host);
   if (co_await writeAll(stream, request, dog, timeout) != IoStatus::Ok)
     co_return false;
   // The response's head is enough.
@@ -48,8 +51,8 @@ awaitable<bool> check(const route::ast::UpstreamConfig &config, const route::ast
   co_return !response.failed() && response.head().status == config.health.expectStatus;
 }
 
-awaitable<void> probe(std::string name, route::ast::UpstreamConfig config, std::shared_ptr<PeerStates> states,
-                      TlsContexts &tls) {
+awaitable<void> probe(std::string name, route::ast::UpstreamConfig config,
+                      std::shared_ptr<PeerStates> states, TlsContexts &tls) {
   std::vector<int64_t> failures(config.servers.size()), passes(config.servers.size());
   Timer tick(co_await asio::this_coro::executor);
   while (!states->retired()) {
@@ -60,7 +63,8 @@ awaitable<void> probe(std::string name, route::ast::UpstreamConfig config, std::
       std::string peer = config.servers[p].address();
       if (states->healthy(p) && failures[p] >= config.health.unhealthyAfter) {
         states->setHealthy(p, false);
-        spdlog::warn("upstream {} peer {} is out: {} failed health checks", name, peer, failures[p]);
+        spdlog::warn("upstream {} peer {} is out: {} failed health checks", name, peer,
+                     failures[p]);
       } else if (!states->healthy(p) && passes[p] >= config.health.healthyAfter) {
         states->setHealthy(p, true);
         spdlog::info("upstream {} peer {} is back: {} passed health checks", name, peer, passes[p]);
@@ -79,7 +83,8 @@ void startHealthCheck(asio::io_context &context, const route::ast::UpstreamDecl 
                       std::shared_ptr<PeerStates> states, TlsContexts &tls) {
   route::ast::UpstreamConfig config = decl.config;
   config.balanceKey = nullptr; // an expression of the policy's: not the prober's to keep
-  asio::co_spawn(context, probe(decl.name, std::move(config), std::move(states), tls), asio::detached);
+  asio::co_spawn(context, probe(decl.name, std::move(config), std::move(states), tls),
+                 asio::detached);
 }
 
 } // namespace turnout::upstream

@@ -5,8 +5,8 @@
 // locks; they skip peers that are out (and try them all when every one is).
 #pragma once
 
-#include "sema/Checker.h"
 #include "io/Io.h"
+#include "sema/Checker.h"
 #include "upstream/PeerStates.h"
 #include "upstream/Stream.h"
 

@@ -23,7 +23,9 @@ public:
   void setHealthy(size_t peer, bool in) { healthy_[peer].store(in, std::memory_order_relaxed); }
   // A drained peer takes no new requests; those in flight finish.
   bool drained(size_t peer) const { return drained_[peer].load(std::memory_order_relaxed); }
-  void setDrained(size_t peer, bool drained) { drained_[peer].store(drained, std::memory_order_relaxed); }
+  void setDrained(size_t peer, bool drained) {
+    drained_[peer].store(drained, std::memory_order_relaxed);
+  }
 
   // Once no active policy version has this upstream: its health prober stops.
   void retire() { retired_.store(true, std::memory_order_relaxed); }

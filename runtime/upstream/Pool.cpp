@@ -20,7 +20,8 @@ std::optional<Stream> Pool::take(const std::string &peer, bool retryable) {
     bool trusted = retryable && now - idle.since < kTrustedIdle;
     // An idle HTTP/1 connection has nothing to read: end of stream means the peer closed
     // it, and bytes mean it broke the protocol. Either way it is not reused.
-    if (idle.expires > now && (trusted || pending(idle.stream.lowest().native_handle()) == Pending::Nothing))
+    if (idle.expires > now &&
+        (trusted || pending(idle.stream.lowest().native_handle()) == Pending::Nothing))
       return std::move(idle.stream);
     idle.stream.close();
   }
@@ -63,7 +64,8 @@ void Pool::callOff(Idle &idle) {
 }
 
 void Pool::drop(std::vector<Idle> &list, uint64_t id) {
-  auto found = std::find_if(list.begin(), list.end(), [id](const Idle &idle) { return idle.id == id; });
+  auto found =
+      std::find_if(list.begin(), list.end(), [id](const Idle &idle) { return idle.id == id; });
   if (found == list.end())
     return; // taken already: the watch's news came after it left the pool
   found->stream.close();

@@ -34,8 +34,8 @@ private:
   struct Idle {
     Stream stream;
     Clock::time_point since, expires;
-    uint64_t id;                           // what its watch names it by
-    Ring::WatchHandle watch = nullptr;     // through the worker's ring; null: Asio's reactor
+    uint64_t id;                       // what its watch names it by
+    Ring::WatchHandle watch = nullptr; // through the worker's ring; null: Asio's reactor
   };
   void watch(std::vector<Idle> &list, Idle &idle);
   // Ends the watch of a connection leaving the pool (taken, or closed).

@@ -30,7 +30,8 @@ void Stream::startTls(asio::ssl::context &context, const std::string &serverName
 }
 
 awaitable<error_code> Stream::handshake() {
-  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, asio::as_tuple(use_awaitable));
+  auto [ec] =
+      co_await tls_->async_handshake(asio::ssl::stream_base::client, asio::as_tuple(use_awaitable));
   co_return ec;
 }
 

@@ -39,12 +39,14 @@ public:
   void startTls(asio::ssl::context &context, const std::string &serverName, bool verify);
   awaitable<error_code> handshake();
 
-  template <typename Buffers, typename Token> auto async_read_some(const Buffers &buffers, Token &&token) {
+  template <typename Buffers, typename Token>
+  auto async_read_some(const Buffers &buffers, Token &&token) {
     if (tls_)
       return tls_->async_read_some(buffers, std::forward<Token>(token));
     return plain_.async_read_some(buffers, std::forward<Token>(token));
   }
-  template <typename Buffers, typename Token> auto async_write_some(const Buffers &buffers, Token &&token) {
+  template <typename Buffers, typename Token>
+  auto async_write_some(const Buffers &buffers, Token &&token) {
     if (tls_)
       return tls_->async_write_some(buffers, std::forward<Token>(token));
     return plain_.async_write_some(buffers, std::forward<Token>(token));

@@ -1,6 +1,6 @@
 // dsl/README.md, the language reference, must describe the schema exactly as the compiler
-// knows it: one table row per phase, variable, action, built-in and upstream setting, rendered here from the
-// same tables the checker reads. A change to a .def file fails this test until the
+// knows it: one table row per phase, variable, action, built-in and upstream setting, rendered here
+// from the same tables the checker reads. A change to a .def file fails this test until the
 // reference says the same.
 #include "schema/Schema.h"
 
@@ -61,15 +61,14 @@ TEST(Reference, DescribesEveryVariableWithItsTypeAndPhases) {
   std::string text = reference();
   for (const VariableInfo &v : variables())
     expectRow(text, std::string("| `") + v.name + "` | " + typeName(v.type) + " | " +
-                        phaseSet(v.readable) + " | " + phaseSet(v.writable) + " | " + v.doc +
-                        " |");
+                        phaseSet(v.readable) + " | " + phaseSet(v.writable) + " | " + v.doc + " |");
 }
 
 TEST(Reference, DescribesEveryAction) {
   std::string text = reference();
   for (const ActionInfo &a : actions())
-    expectRow(text, std::string("| `") + a.keyword + "` | " + phaseSet(a.allowed) + " | " +
-                        a.doc + " |");
+    expectRow(text,
+              std::string("| `") + a.keyword + "` | " + phaseSet(a.allowed) + " | " + a.doc + " |");
 }
 
 TEST(Reference, DescribesEveryBuiltin) {
@@ -82,8 +81,8 @@ TEST(Reference, DescribesEveryBuiltin) {
 TEST(Reference, DescribesEveryUpstreamSetting) {
   std::string text = reference();
   for (const UpstreamSettingInfo &s : upstreamSettings())
-    expectRow(text, std::string("| `") + s.name + "` | " + s.type + " | " + s.defaultValue +
-                        " | " + s.doc + " |");
+    expectRow(text, std::string("| `") + s.name + "` | " + s.type + " | " + s.defaultValue + " | " +
+                        s.doc + " |");
 }
 
 } // namespace

@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   (void)rendered;
 
   route::SourceManager sources;
-  route::FileId file = sources.add("fuzz.route", std::string(reinterpret_cast<const char *>(data), size));
+  route::FileId file =
+      sources.add("fuzz.route", std::string(reinterpret_cast<const char *>(data), size));
   route::DiagnosticEngine diags(sources);
   std::optional<std::string> formatted = route::formatFile(sources, file, diags);
   // A layout that cannot be kept would make `routec fmt` rewrite a file forever.

@@ -59,7 +59,8 @@ std::vector<std::string> hostileInputs() {
   // Many unknown names against many declarations: "did you mean" must stay cheap.
   std::string typos;
   for (int i = 0; i < 3000; ++i)
-    typos += "upstream upstream_number_" + std::to_string(i) + " { servers = [\"127.0.0.1:80\"] }\n";
+    typos +=
+        "upstream upstream_number_" + std::to_string(i) + " { servers = [\"127.0.0.1:80\"] }\n";
   typos += "on request {\n";
   for (int i = 0; i < 3000; ++i)
     typos += "  if req.path == \"/" + std::to_string(i) + "\" { route upstream_numbr_" +

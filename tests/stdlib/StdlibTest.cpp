@@ -8,10 +8,16 @@
 
 namespace {
 
-RouteStr S(const char *text) { return {text, std::char_traits<char>::length(text)}; }
-std::string str(RouteStr s) { return std::string(s.data ? s.data : "", s.size); }
+RouteStr S(const char *text) {
+  return {text, std::char_traits<char>::length(text)};
+}
+std::string str(RouteStr s) {
+  return std::string(s.data ? s.data : "", s.size);
+}
 
-RouteIp ip(const char *text) { return route_ParseIp(S(text)); }
+RouteIp ip(const char *text) {
+  return route_ParseIp(S(text));
+}
 
 class Stdlib : public testing::Test {
 protected:
@@ -78,8 +84,10 @@ TEST_F(Stdlib, Base64AndHash) {
   EXPECT_EQ(str(route_Base64Decode(arena, S("-_8"))), "\xfb\xff");
   EXPECT_EQ(str(route_Base64Decode(arena, S("a$b="))), "");
   // Stable across builds: the FNV-1a value of "" and of "a", high bit cleared.
-  EXPECT_EQ(route_Hash64(S("")), static_cast<int64_t>(14695981039346656037ull & 0x7FFFFFFFFFFFFFFFull));
-  EXPECT_EQ(route_Hash64(S("a")), static_cast<int64_t>(0xaf63dc4c8601ec8cull & 0x7FFFFFFFFFFFFFFFull));
+  EXPECT_EQ(route_Hash64(S("")),
+            static_cast<int64_t>(14695981039346656037ull & 0x7FFFFFFFFFFFFFFFull));
+  EXPECT_EQ(route_Hash64(S("a")),
+            static_cast<int64_t>(0xaf63dc4c8601ec8cull & 0x7FFFFFFFFFFFFFFFull));
   EXPECT_GE(route_Hash64(S("anything")), 0);
 }
 
@@ -95,7 +103,8 @@ TEST_F(Stdlib, Conversions) {
 }
 
 TEST_F(Stdlib, AclMatchesV4V6AndMappedAddresses) {
-  RouteIp nets[] = {ip("10.0.0.0"), ip("10.1.0.0"), ip("2001:db8::"), ip("192.0.2.7"), ip("10.0.128.0")};
+  RouteIp nets[] = {ip("10.0.0.0"), ip("10.1.0.0"), ip("2001:db8::"), ip("192.0.2.7"),
+                    ip("10.0.128.0")};
   uint8_t prefixes[] = {16, 16, 32, 32, 17};
   RouteAcl *acl = route_acl_create(nets, prefixes, 5);
   EXPECT_TRUE(route_acl_contains(acl, ip("10.0.255.255")));

@@ -52,8 +52,7 @@ void route_regex_free(RouteRegex *regex);
 uint32_t route_regex_groups(const RouteRegex *regex);
 /* Unanchored search. On a match, fills groups[0..count) (group 0 is the whole match; a
  * group that did not take part is empty) and returns 1; returns 0 otherwise. */
-int route_regex_match(const RouteRegex *regex, RouteStr subject, RouteStr *groups,
-                      uint32_t count);
+int route_regex_match(const RouteRegex *regex, RouteStr subject, RouteStr *groups, uint32_t count);
 
 /* Many patterns searched in one pass (RE2::Set); NULL when one is invalid or the set is
  * too large to build. */

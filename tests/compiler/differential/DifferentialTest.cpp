@@ -4,8 +4,8 @@
 #include "PolicyGenerator.h"
 
 #include "driver/Compilation.h"
-#include "jit/Jit.h"
 #include "exchange/Exchange.h"
+#include "jit/Jit.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -29,8 +29,9 @@ int main(int argc, char **argv) {
     route::Compilation compilation;
     route::LoadedPolicy *policy = compilation.loadText("generated.route", text);
     if (!policy->ok) {
-      std::printf("generated policy %llu does not check:\n%s\n%s", static_cast<unsigned long long>(p),
-                  compilation.diags().renderText().c_str(), text.c_str());
+      std::printf("generated policy %llu does not check:\n%s\n%s",
+                  static_cast<unsigned long long>(p), compilation.diags().renderText().c_str(),
+                  text.c_str());
       return 1;
     }
     route::Interpreter interpreter(policy->program);
@@ -54,10 +55,9 @@ int main(int argc, char **argv) {
 
       route::Exchange interpreted = prepared, compiled = prepared;
       interpreted.run(policy->program, interpreter);
-      compiled.run(policy->program, [&](route::schema::Phase phase, RouteCtx *ctx,
-                                        std::vector<route::SourceRange> *) {
-        jit->runPhase(phase, ctx);
-      });
+      compiled.run(policy->program,
+                   [&](route::schema::Phase phase, RouteCtx *ctx,
+                       std::vector<route::SourceRange> *) { jit->runPhase(phase, ctx); });
       std::string d = route::difference(interpreted, compiled);
       if (!d.empty()) {
         std::printf("the back ends disagree on policy %llu, request %s %s from %s:\n  %s\n%s",

@@ -5,11 +5,11 @@ namespace route::testing {
 namespace {
 const std::vector<std::string> kHosts = {"a.example.com", "b.example.com", "api.example.com",
                                          "Example.COM"};
-const std::vector<std::string> kPaths = {"/",        "/api/v1/users/7", "/api/v2/orders",
-                                         "/old/x/y", "/static/app.js",  "/admin",
-                                         "/a%20b",   "/api"};
-const std::vector<std::string> kWords = {"/api", "/api/", "/old", "users", ".js", "a", "", "x-y",
-                                         "/admin", "example"};
+const std::vector<std::string> kPaths = {
+    "/",   "/api/v1/users/7", "/api/v2/orders", "/old/x/y", "/static/app.js", "/admin", "/a%20b",
+    "/api"};
+const std::vector<std::string> kWords = {"/api", "/api/", "/old", "users",  ".js",
+                                         "a",    "",      "x-y",  "/admin", "example"};
 const std::vector<std::string> kHeaders = {"x-user", "x-tier", "cookie", "accept", "x-empty"};
 } // namespace
 
@@ -42,7 +42,8 @@ std::string PolicyGenerator::stringExpr(int depth) {
   case 2:
     return "str(" + intExpr(depth - 1) + ")";
   case 3:
-    return "substr(" + stringExpr(depth - 1) + ", " + intExpr(depth - 1) + ", " + intExpr(depth - 1) + ")";
+    return "substr(" + stringExpr(depth - 1) + ", " + intExpr(depth - 1) + ", " +
+           intExpr(depth - 1) + ")";
   case 4:
     return "replace(" + stringExpr(depth - 1) + ", \"/\", \"_\")";
   case 5:
@@ -178,8 +179,9 @@ std::string PolicyGenerator::block(const std::string &phase, int depth, bool may
   for (int i = 0; i < statements && !ends; ++i) {
     if (depth > 0 && chance(45)) {
       bool capture = phase != "error" && chance(30);
-      std::string cond = capture ? "req.path ~ r\"^/(?P<first>[a-z]+)(?P<rest>/.*)?$\" and " + condition(1)
-                                 : condition(2);
+      std::string cond =
+          capture ? "req.path ~ r\"^/(?P<first>[a-z]+)(?P<rest>/.*)?$\" and " + condition(1)
+                  : condition(2);
       bool saved = inCapture_;
       inCapture_ = inCapture_ || capture;
       bool thenEnds = false, elseEnds = false;
@@ -202,8 +204,8 @@ std::string PolicyGenerator::block(const std::string &phase, int depth, bool may
 }
 
 std::string PolicyGenerator::ruleTable() {
-  static const std::vector<std::string> prefixes = {"/", "/api", "/api/", "/api/v1", "/api/v2/orders", "/old",
-                                                    "/static/", "/admin", "", "/a%"};
+  static const std::vector<std::string> prefixes = {
+      "/", "/api", "/api/", "/api/v1", "/api/v2/orders", "/old", "/static/", "/admin", "", "/a%"};
   std::string out;
   int rules = 4 + static_cast<int>(pick(9));
   int shape = static_cast<int>(pick(3)); // mostly one shape, so that runs form
@@ -211,14 +213,16 @@ std::string PolicyGenerator::ruleTable() {
     int kind = chance(80) ? shape : static_cast<int>(pick(3));
     std::string prefix = oneOf(prefixes);
     if (kind == 0)
-      out += "if req.host == \"" + oneOf(kHosts) + "\" and req.path starts_with \"" + prefix + "\"" +
-             (chance(30) ? " and " + condition(1) : "") + " {\n" + action("request") + "\n}\n";
+      out += "if req.host == \"" + oneOf(kHosts) + "\" and req.path starts_with \"" + prefix +
+             "\"" + (chance(30) ? " and " + condition(1) : "") + " {\n" + action("request") +
+             "\n}\n";
     else if (kind == 1)
-      out += "if req.path starts_with \"" + prefix + "\"" + (chance(30) ? " and " + condition(1) : "") + " {\n" +
-             action("request") + "\n}\n";
+      out += "if req.path starts_with \"" + prefix + "\"" +
+             (chance(30) ? " and " + condition(1) : "") + " {\n" + action("request") + "\n}\n";
     else
       out += "if req.path ~ r\"^" + (prefix == "/a%" ? "/a" : prefix) + "(?P<rest>.*)$\"" +
-             (chance(30) ? " and " + condition(1) : "") + " {\nrespond 200 \"m \" + match.rest\n}\n";
+             (chance(30) ? " and " + condition(1) : "") +
+             " {\nrespond 200 \"m \" + match.rest\n}\n";
   }
   return out;
 }
@@ -233,8 +237,10 @@ const limit = 3
 fn greet(s: string) -> string { return "hi " + s }
 fn is_api(s: string) -> bool { if s starts_with "/api" { return true } return len(s) > 20 }
 )";
-  for (const char *phase : {"request", "upstream_request", "upstream_response", "response", "error"})
-    out += std::string("on ") + phase + " {\n" + (phase == std::string("request") && chance(50) ? ruleTable() : "") +
+  for (const char *phase :
+       {"request", "upstream_request", "upstream_response", "response", "error"})
+    out += std::string("on ") + phase + " {\n" +
+           (phase == std::string("request") && chance(50) ? ruleTable() : "") +
            block(phase, 3, true) + "}\n";
   return out;
 }
@@ -246,9 +252,11 @@ GeneratedRequest PolicyGenerator::request() {
                                                    "2001:db8::5", "::ffff:10.1.0.9"};
   static const std::vector<std::string> queries = {"", "?q=1", "?q=a+b&x=%41", "?q"};
   r.method = oneOf(methods);
-  r.url = std::string(chance(20) ? "https://" : "http://") + oneOf(kHosts) + oneOf(kPaths) + oneOf(queries);
+  r.url = std::string(chance(20) ? "https://" : "http://") + oneOf(kHosts) + oneOf(kPaths) +
+          oneOf(queries);
   r.clientIp = oneOf(clients);
-  static const std::vector<std::string> values = {"gold", "silver", "bob", "12", "", "a/b/c", "sid=1; uid=2"};
+  static const std::vector<std::string> values = {"gold", "silver", "bob",         "12",
+                                                  "",     "a/b/c",  "sid=1; uid=2"};
   for (const std::string &name : kHeaders)
     if (chance(50))
       r.headers.emplace_back(name, oneOf(values));

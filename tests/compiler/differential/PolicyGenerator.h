@@ -29,7 +29,9 @@ public:
 private:
   size_t pick(size_t n) { return static_cast<size_t>(rng_() % n); }
   bool chance(int percent) { return static_cast<int>(rng_() % 100) < percent; }
-  template <typename T> const T &oneOf(const std::vector<T> &items) { return items[pick(items.size())]; }
+  template <typename T> const T &oneOf(const std::vector<T> &items) {
+    return items[pick(items.size())];
+  }
 
   std::string stringExpr(int depth);
   std::string intExpr(int depth);

@@ -51,11 +51,12 @@ TEST_P(GoldenDiagnostics, ProducesExactlyTheExpectedDiagnostics) {
   for (const route::Diagnostic &d : compilation.diags().diagnostics()) {
     route::LineColumn lc = sources.lineColumn(d.range.file, d.range.begin);
     fs::path where = sources.path(d.range.file);
-    std::string prefix =
-        fs::weakly_canonical(where) == fs::weakly_canonical(file) ? "" : where.filename().string() + ":";
+    std::string prefix = fs::weakly_canonical(where) == fs::weakly_canonical(file)
+                             ? ""
+                             : where.filename().string() + ":";
     std::ostringstream text;
-    text << prefix << lc.line << ":" << lc.column << ": " << route::severityName(d.severity)
-         << ": " << d.message << " [" << d.code << "]";
+    text << prefix << lc.line << ":" << lc.column << ": " << route::severityName(d.severity) << ": "
+         << d.message << " [" << d.code << "]";
     actual.push_back(text.str());
   }
   std::sort(actual.begin(), actual.end());
@@ -63,8 +64,12 @@ TEST_P(GoldenDiagnostics, ProducesExactlyTheExpectedDiagnostics) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, GoldenDiagnostics, testing::ValuesIn(goldenFiles()),
-                         [](const testing::TestParamInfo<std::string> &info) { return info.param; });
+                         [](const testing::TestParamInfo<std::string> &info) {
+                           return info.param;
+                         });
 
-TEST(GoldenDiagnosticsCorpus, HasAtLeastFiftyBadPolicies) { EXPECT_GE(goldenFiles().size(), 50u); }
+TEST(GoldenDiagnosticsCorpus, HasAtLeastFiftyBadPolicies) {
+  EXPECT_GE(goldenFiles().size(), 50u);
+}
 
 } // namespace

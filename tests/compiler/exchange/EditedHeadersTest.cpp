@@ -57,14 +57,16 @@ TEST(EditedHeaders, DetachKeepsTheFieldsAsTheyRead) {
   headers.detach();
   from.set("date", "later");
   from.remove("server");
-  EXPECT_EQ(sent(headers), (HeaderFields{{"server", "turnout"}, {"date", "Sat, 28 Nov 2026 12:00:00 GMT"}}));
+  EXPECT_EQ(sent(headers),
+            (HeaderFields{{"server", "turnout"}, {"date", "Sat, 28 Nov 2026 12:00:00 GMT"}}));
 }
 
 TEST(EditedHeaders, EditsOverAViewReadAsTheSameChangesToACopy) {
   HeaderList from;
   for (const char *name : {"server", "date", "x-a", "Set-Cookie", "x-b", "set-cookie"})
     from.add(name, std::string("v-") + name);
-  const char *names[] = {"x-a", "X-A", "set-cookie", "SET-COOKIE", "x-new", "X-New", "server", "x-other"};
+  const char *names[] = {"x-a",   "X-A",   "set-cookie", "SET-COOKIE",
+                         "x-new", "X-New", "server",     "x-other"};
   std::mt19937 random(7);
   for (int round = 0; round < 2000; ++round) {
     HeaderList copy = from;
@@ -94,7 +96,8 @@ TEST(EditedHeaders, EditsAreNotCopiesOfTheViewedFields) {
   headers.view(from);
   headers.set("x-served-by", "turnout");
   headers.remove("server");
-  EXPECT_EQ(sent(headers), (HeaderFields{{"date", "Sat, 28 Nov 2026 12:00:00 GMT"}, {"x-served-by", "turnout"}}));
+  EXPECT_EQ(sent(headers),
+            (HeaderFields{{"date", "Sat, 28 Nov 2026 12:00:00 GMT"}, {"x-served-by", "turnout"}}));
   // The date goes out from the viewed list's own string.
   const char *date = nullptr;
   headers.forEachField([&](std::string_view n, std::string_view v) {

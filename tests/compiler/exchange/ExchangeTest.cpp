@@ -43,7 +43,8 @@ TEST(Exchange, UpstreamReqIsTheClientRequestUntilChanged) {
   x.changeUpstreamHeaders().set("host", "backend");
   x.changeUpstreamHeaders().remove("cookie");
   EXPECT_EQ(upstreamFields(x), (HeaderFields{{"host", "backend"}}));
-  EXPECT_EQ(x.request.headers.get("host"), "example.com") << "the client's request is left as it came";
+  EXPECT_EQ(x.request.headers.get("host"), "example.com")
+      << "the client's request is left as it came";
   EXPECT_EQ(x.request.headers.get("cookie"), "id=7");
   EXPECT_EQ(x.upstreamMethod(), "GET");
   EXPECT_EQ(x.upstreamQuery(), "q=1");
@@ -56,7 +57,8 @@ TEST(Exchange, ChangesToTheClientRequestAfterAnUpstreamChangeStayOutOfUpstreamRe
   x.changeRequestHeaders().remove("host");
   x.changeRequestHeaders().add("x-late", "2");
   x.request.path = "/late";
-  EXPECT_EQ(upstreamFields(x), (HeaderFields{{"host", "example.com"}, {"cookie", "id=7"}, {"x-a", "1"}}));
+  EXPECT_EQ(upstreamFields(x),
+            (HeaderFields{{"host", "example.com"}, {"cookie", "id=7"}, {"x-a", "1"}}));
   EXPECT_EQ(x.upstreamPath(), "/up");
   HttpRequest up = x.upstreamRequest();
   EXPECT_EQ(up.path, "/up");
@@ -69,7 +71,8 @@ TEST(Exchange, ACopiedExchangeKeepsItsUpstreamReq) {
   x->changeUpstreamHeaders().set("x-a", "1");
   Exchange copy = *x;
   x.reset();
-  EXPECT_EQ(upstreamFields(copy), (HeaderFields{{"host", "example.com"}, {"cookie", "id=7"}, {"x-a", "1"}}));
+  EXPECT_EQ(upstreamFields(copy),
+            (HeaderFields{{"host", "example.com"}, {"cookie", "id=7"}, {"x-a", "1"}}));
 }
 
 TEST(Exchange, ChangingUpstreamRespLeavesTheResponseAsItRead) {
@@ -79,7 +82,8 @@ TEST(Exchange, ChangingUpstreamRespLeavesTheResponseAsItRead) {
   x.response.viewUpstream(x.upstreamResponse);
   x.response.changeHeaders().set("x-served-by", "turnout");
   x.changeUpstreamResponseHeaders().remove("server");
-  EXPECT_EQ(x.response.headers().fields(), (HeaderFields{{"server", "origin"}, {"x-served-by", "turnout"}}));
+  EXPECT_EQ(x.response.headers().fields(),
+            (HeaderFields{{"server", "origin"}, {"x-served-by", "turnout"}}));
 }
 
 } // namespace

@@ -43,7 +43,8 @@ const char *kMessy = R"(// header comment
 
 
 import "shared.route";
-upstream   web{servers=["10.0.0.1:80" weight 2,"10.0.0.2:80",]; balance=hash(req.header["x"]) // trailing
+upstream   web{servers=["10.0.0.1:80" weight 2,"10.0.0.2:80",]; )"
+                     R"(balance=hash(req.header["x"]) // trailing
     retries = 2
 
 
@@ -61,7 +62,8 @@ on request{
 
 
     let y:int=x*2+1
-    if req.path~r"^/a" {route web} else if req.path starts_with "/b" { respond 403 "no" } else { redirect 301 "https://x" + req.path }
+    if req.path~r"^/a" {route web} else if req.path starts_with "/b" { )"
+                     R"(respond 403 "no" } else { redirect 301 "https://x" + req.path }
     req.header [ "a" ] = "b" /* inline */ + "c"
     // last in block
 }

@@ -2,8 +2,8 @@
 // dsl/README.md promises, through the simulated exchange. Every exchange also runs on the
 // JIT, which must leave it exactly as the interpreter does.
 #include "driver/Compilation.h"
-#include "jit/Jit.h"
 #include "exchange/Exchange.h"
+#include "jit/Jit.h"
 
 #include <gtest/gtest.h>
 
@@ -32,7 +32,8 @@ void expectJitAgrees(const Program &program, Exchange prepared, const Exchange &
   EXPECT_EQ(prepared.response.body, interpreted.response.body);
   EXPECT_EQ(fields(prepared.response.headers()), fields(interpreted.response.headers()));
   EXPECT_EQ(prepared.upstreamRequest().path, interpreted.upstreamRequest().path);
-  EXPECT_EQ(fields(prepared.upstreamRequest().headers), fields(interpreted.upstreamRequest().headers));
+  EXPECT_EQ(fields(prepared.upstreamRequest().headers),
+            fields(interpreted.upstreamRequest().headers));
   EXPECT_EQ(prepared.errorDecisions.size(), interpreted.errorDecisions.size());
   ASSERT_EQ(prepared.fault.has_value(), interpreted.fault.has_value());
   if (prepared.fault) {
@@ -59,12 +60,13 @@ struct PolicyRun {
 
 // Runs `body` as the request phase and returns the exchange; the policy declares an
 // upstream `u` and answers with `respond 200 <expr>` to show values.
-std::unique_ptr<PolicyRun> run(const std::string &decls, const std::string &body,
-                         const std::string &url = "http://example.com/a/b?x=1&y=two",
-                         const std::vector<std::pair<std::string, std::string>> &headers = {}) {
+std::unique_ptr<PolicyRun>
+run(const std::string &decls, const std::string &body,
+    const std::string &url = "http://example.com/a/b?x=1&y=two",
+    const std::vector<std::pair<std::string, std::string>> &headers = {}) {
   auto r = std::make_unique<PolicyRun>();
-  std::string text = "upstream u { servers = [\"127.0.0.1:1\"] }\n" + decls +
-                     "\non request {\n" + body + "\n}\n";
+  std::string text =
+      "upstream u { servers = [\"127.0.0.1:1\"] }\n" + decls + "\non request {\n" + body + "\n}\n";
   r->policy = r->compilation.loadText("t.route", text);
   EXPECT_TRUE(r->policy->ok) << r->compilation.diags().renderText();
   if (!r->policy->ok)
@@ -84,8 +86,7 @@ std::string shown(const std::string &decls, const std::string &expr) {
 TEST(Interpreter, IntegerArithmeticWrapsAndDivisionByZeroIsZero) {
   EXPECT_EQ(shown("const big = 9223372036854775807", "str(big + 1)"), "-9223372036854775808");
   EXPECT_EQ(shown("const zero = 0", "str(7 / zero) + \",\" + str(7 % zero)"), "0,0");
-  EXPECT_EQ(shown("const min = -9223372036854775807 - 1", "str(min / -1)"),
-            "-9223372036854775808");
+  EXPECT_EQ(shown("const min = -9223372036854775807 - 1", "str(min / -1)"), "-9223372036854775808");
   EXPECT_EQ(shown("", "str(-7 / 2) + \",\" + str(-7 % 2)"), "-3,-1");
 }
 
@@ -97,8 +98,9 @@ TEST(Interpreter, MapsFallBackToDefaultThenZero) {
 }
 
 TEST(Interpreter, ReadsRequestFieldsQueryArgumentsAndCookies) {
-  auto r = run("", "respond 200 req.host + \" \" + req.path + \" \" + req.query + \" \" + "
-                   "req.arg[\"y\"] + \" \" + req.cookie[\"sid\"] + \" \" + req.header[\"x-a\"]",
+  auto r = run("",
+               "respond 200 req.host + \" \" + req.path + \" \" + req.query + \" \" + "
+               "req.arg[\"y\"] + \" \" + req.cookie[\"sid\"] + \" \" + req.header[\"x-a\"]",
                "http://Example.COM:8080/a/b?x=1&y=two",
                {{"cookie", "theme=dark; sid=42"}, {"x-a", "1"}, {"X-A", "2"}});
   EXPECT_EQ(r->exchange.response.body, "example.com /a/b x=1&y=two two 42 1, 2");
@@ -205,17 +207,22 @@ TEST(Interpreter, AWriteThatCannotGoOnTheWireIsARunTimeErrorOfItsStatement) {
   };
   for (const Case &c : {
            Case{"redirect 302 req.arg[\"to\"]", "redirect to \"/a\\x0d\\x0ab\""},
-           Case{"req.path = url_decode(req.arg[\"to\"])", "req.path = \"/a\\x0d\\x0ab\": a request target"},
-           Case{"req.header[\"x\"] = url_decode(req.arg[\"to\"])", "req.header[\"x\"] = \"/a\\x0d\\x0ab\""},
-           Case{"req.header[req.arg[\"n\"]] = \"v\"", "req.header[\"a b\"]: a header name is a token"},
+           Case{"req.path = url_decode(req.arg[\"to\"])",
+                "req.path = \"/a\\x0d\\x0ab\": a request target"},
+           Case{"req.header[\"x\"] = url_decode(req.arg[\"to\"])",
+                "req.header[\"x\"] = \"/a\\x0d\\x0ab\""},
+           Case{"req.header[req.arg[\"n\"]] = \"v\"",
+                "req.header[\"a b\"]: a header name is a token"},
            Case{"req.method = req.arg[\"n\"]", "req.method = \"a b\": a method is a token"},
            Case{"respond s \"x\"", "respond 99: a status is from 200 to 599"},
        }) {
     SCOPED_TRACE(c.body);
-    auto r = run("", std::string("req.header[\"kept\"] = \"no\"\nlet s = parse_int(req.arg[\"s\"], 200)\n"
-                             "if req.host != \"\" {\n") + c.body +
-                         "\n}\nrespond 200 \"unreached\"",
-                 "http://example.com/p?to=/a%0d%0ab&n=a%20b&s=99");
+    auto r =
+        run("",
+            std::string("req.header[\"kept\"] = \"no\"\nlet s = parse_int(req.arg[\"s\"], 200)\n"
+                        "if req.host != \"\" {\n") +
+                c.body + "\n}\nrespond 200 \"unreached\"",
+            "http://example.com/p?to=/a%0d%0ab&n=a%20b&s=99");
     const Exchange &x = r->exchange;
     ASSERT_TRUE(x.fault.has_value());
     EXPECT_NE(x.fault->what.find(c.what), std::string::npos) << x.fault->what;
@@ -252,8 +259,12 @@ TEST(Jit, PrefixRunsKeepFirstMatchOrder) {
       if req.path starts_with "/static" { respond 200 "static" }
       if req.host == "a.example" and req.path starts_with "/x" { respond 210 "a x" }
       if req.host == "a.example" and req.path starts_with "/xy" { respond 211 "a xy" }
-      if req.host == "a.example" and req.path starts_with "/" and req.query == "q" { respond 212 "a q" }
-      if req.host == "a.example" and req.path ~ r"^/re(?P<n>[0-9]+)$" { respond 213 "a re " + match.n }
+      if req.host == "a.example" and req.path starts_with "/" and req.query == "q" {
+        respond 212 "a q"
+      }
+      if req.host == "a.example" and req.path ~ r"^/re(?P<n>[0-9]+)$" {
+        respond 213 "a re " + match.n
+      }
       if req.host == "b.example" and req.path starts_with "/x" { respond 220 "b x" }
       if req.host == "b.example" { respond 221 "b" }
       if req.host == "b.example" and req.path starts_with "/y" { respond 222 "b y" }
@@ -262,10 +273,11 @@ TEST(Jit, PrefixRunsKeepFirstMatchOrder) {
     }
   )");
   ASSERT_TRUE(policy->ok) << compilation.diags().renderText();
-  const char *urls[] = {"http://h/api/v1/users", "http://h/api/v2", "http://h/ap", "http://h/static/x.css",
-                        "http://h/other?all", "http://h/", "http://a.example/xyz", "http://a.example/x",
-                        "http://a.example/q?q", "http://a.example/re42", "http://a.example/none",
-                        "http://b.example/x", "http://b.example/y", "http://c.example/x"};
+  const char *urls[] = {"http://h/api/v1/users", "http://h/api/v2",       "http://h/ap",
+                        "http://h/static/x.css", "http://h/other?all",    "http://h/",
+                        "http://a.example/xyz",  "http://a.example/x",    "http://a.example/q?q",
+                        "http://a.example/re42", "http://a.example/none", "http://b.example/x",
+                        "http://b.example/y",    "http://c.example/x"};
   for (const char *url : urls) {
     for (const char *method : {"GET", "POST"}) {
       for (bool debug : {false, true}) {
@@ -291,16 +303,19 @@ TEST(Jit, PrefixRunsKeepFirstMatchOrder) {
 TEST(Jit, RegexRunsKeepFirstMatchOrderAndCaptures) {
   std::string policy = "on request {\n";
   for (int i = 0; i < 12; ++i)
-    policy += "  if req.path ~ r\"^/r" + std::to_string(i) + "/(?P<rest>.*)$\" and req.query != \"skip" +
-              std::to_string(i) + "\" { respond 200 \"" + std::to_string(i) + " \" + match.rest }\n";
+    policy += "  if req.path ~ r\"^/r" + std::to_string(i) +
+              "/(?P<rest>.*)$\" and req.query != \"skip" + std::to_string(i) +
+              "\" { respond 200 \"" + std::to_string(i) + " \" + match.rest }\n";
   policy += "  if req.path ~ r\"/r1\" { respond 201 \"any r1\" }\n";
-  policy += "  if req.path ~ r\"x\" and req.path ~ r\"(?P<tail>y+)$\" { respond 202 \"xy \" + match.tail }\n";
+  policy += "  if req.path ~ r\"x\" and req.path ~ r\"(?P<tail>y+)$\" { respond 202 \"xy \" + "
+            "match.tail }\n";
   policy += "  respond 404 \"none\"\n}\n";
   Compilation compilation;
   LoadedPolicy *loaded = compilation.loadText("t.route", policy);
   ASSERT_TRUE(loaded->ok) << compilation.diags().renderText();
-  const char *urls[] = {"http://h/r3/a/b", "http://h/r11/z", "http://h/r1/q?skip1", "http://h/r1x?skip1",
-                        "http://h/zr1", "http://h/xyy", "http://h/nothing", "http://h/r7/?skip3"};
+  const char *urls[] = {"http://h/r3/a/b",    "http://h/r11/z",    "http://h/r1/q?skip1",
+                        "http://h/r1x?skip1", "http://h/zr1",      "http://h/xyy",
+                        "http://h/nothing",   "http://h/r7/?skip3"};
   for (const char *url : urls) {
     Exchange prepared;
     ASSERT_TRUE(prepared.setUrl(url));
@@ -319,10 +334,11 @@ TEST(Jit, RegexRunsKeepFirstMatchOrderAndCaptures) {
 // addresses, give the same object code: it names them by symbol (issue 5's artifacts
 // rest on this).
 TEST(Jit, ObjectCodeIsTheSameWhereverTheTablesAre) {
-  std::string policy = "acl office { 10.0.0.0/8 }\nupstream u { servers = [\"127.0.0.1:1\"] }\non request {\n";
+  std::string policy =
+      "acl office { 10.0.0.0/8 }\nupstream u { servers = [\"127.0.0.1:1\"] }\non request {\n";
   for (int i = 0; i < 20; ++i)
-    policy += "  if req.host == \"h" + std::to_string(i) + ".example\" and req.path starts_with \"/p" +
-              std::to_string(i) + "\" { route u }\n";
+    policy += "  if req.host == \"h" + std::to_string(i) +
+              ".example\" and req.path starts_with \"/p" + std::to_string(i) + "\" { route u }\n";
   policy += "  if req.path ~ r\"^/old/(?P<rest>.*)$\" { redirect 301 \"/new/\" + match.rest }\n";
   policy += "  if client.ip in office { respond 200 \"office\" }\n  respond 404 \"none\"\n}\n";
   Compilation compilation;

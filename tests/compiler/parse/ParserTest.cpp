@@ -106,12 +106,14 @@ TEST(Parser, RangesPointAtTheToken) {
 
 TEST(Parser, RejectsHostileInputWithoutCrashing) {
   EXPECT_GE(parse(std::string(100000, '('))->diags.errorCount(), 1u);
-  EXPECT_GE(parse("on request { if " + std::string(50000, '-') + "1 == 1 { return } }")->diags.errorCount(), 1u);
+  EXPECT_GE(parse("on request { if " + std::string(50000, '-') + "1 == 1 { return } }")
+                ->diags.errorCount(),
+            1u);
   std::string chain = "on request { if 1";
   for (int i = 0; i < 20000; ++i)
     chain += " + 1";
   EXPECT_GE(parse(chain + " == 1 { return } }")->diags.errorCount(), 1u);
-  EXPECT_GE(parse("\xc3\x28")->diags.errorCount(), 1u);   // invalid continuation
+  EXPECT_GE(parse("\xc3\x28")->diags.errorCount(), 1u);     // invalid continuation
   EXPECT_GE(parse("\xed\xa0\x80")->diags.errorCount(), 1u); // a UTF-16 surrogate
   EXPECT_GE(parse(std::string("on\0request", 10))->diags.errorCount(), 1u);
   EXPECT_EQ(parse("const s = \"" + std::string(1 << 20, 'x') + "\"")->diags.errorCount(), 0u);

@@ -9,8 +9,8 @@ namespace {
 
 size_t shadowWarnings(const std::string &body) {
   Compilation compilation;
-  std::string text = "upstream a { servers = [\"127.0.0.1:1\"] }\non request {\n" + body +
-                     "\n  route a\n}\n";
+  std::string text =
+      "upstream a { servers = [\"127.0.0.1:1\"] }\non request {\n" + body + "\n  route a\n}\n";
   compilation.loadText("t.route", text);
   size_t count = 0;
   for (const Diagnostic &d : compilation.diags().diagnostics())
@@ -20,39 +20,46 @@ size_t shadowWarnings(const std::string &body) {
 
 TEST(ShadowedRules, WarnsForIdenticalConditions) {
   EXPECT_EQ(shadowWarnings(R"(if req.host == "a" { route a }
-                              if req.host == "a" { respond 404 })"), 1u);
+                              if req.host == "a" { respond 404 })"),
+            1u);
 }
 
 TEST(ShadowedRules, WarnsForCoveredPathPrefixesAndExactPaths) {
   EXPECT_EQ(shadowWarnings(R"(if req.path starts_with "/api" { route a }
                               if req.path starts_with "/api/v1" { respond 404 }
-                              if req.path == "/api/health" { respond 200 })"), 2u);
+                              if req.path == "/api/health" { respond 200 })"),
+            2u);
 }
 
 TEST(ShadowedRules, WarnsWhenAnEarlierDisjunctCovers) {
   EXPECT_EQ(shadowWarnings(R"(if req.path == "/x" or req.host == "h" { route a }
-                              if req.host == "h" and req.method == "GET" { respond 404 })"), 1u);
+                              if req.host == "h" and req.method == "GET" { respond 404 })"),
+            1u);
 }
 
 TEST(ShadowedRules, SilentForDifferentPrefixes) {
   EXPECT_EQ(shadowWarnings(R"(if req.path starts_with "/api/v1" { route a }
-                              if req.path starts_with "/api" { respond 404 })"), 0u);
+                              if req.path starts_with "/api" { respond 404 })"),
+            0u);
 }
 
 TEST(ShadowedRules, SilentWhenTheEarlierRuleDoesNotAlwaysEnd) {
   EXPECT_EQ(shadowWarnings(R"(if req.path starts_with "/api" { req.header["x"] = "1" }
-                              if req.path starts_with "/api/v1" { respond 404 })"), 0u);
+                              if req.path starts_with "/api/v1" { respond 404 })"),
+            0u);
 }
 
 TEST(ShadowedRules, SilentWhenARewriteComesBetween) {
   EXPECT_EQ(shadowWarnings(R"(if req.path == "/a" { route a }
                               req.path = "/a"
-                              if req.path == "/a" { respond 404 })"), 0u);
+                              if req.path == "/a" { respond 404 })"),
+            0u);
 }
 
 TEST(ShadowedRules, SilentForImpureConditions) {
   EXPECT_EQ(shadowWarnings(R"(if random(10) == 0 { route a }
-                              if random(10) == 0 { respond 404 })"), 0u);
+                              if random(10) == 0 { respond 404 })"),
+            0u);
 }
 
 } // namespace

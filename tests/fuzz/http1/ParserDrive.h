@@ -39,7 +39,8 @@ inline void fuzzDrive(Parser::Kind kind, const uint8_t *data, size_t size) {
     }
     bool headDone = parser.headComplete();
     size_t taken = parser.feed(text + pos, available - pos);
-    if (taken == 0 && !parser.failed() && headDone == parser.headComplete() && !parser.messageComplete())
+    if (taken == 0 && !parser.failed() && headDone == parser.headComplete() &&
+        !parser.messageComplete())
       __builtin_trap(); // no progress: the proxy would spin here
     if (taken > available - pos)
       __builtin_trap();

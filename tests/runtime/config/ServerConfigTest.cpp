@@ -34,7 +34,7 @@ upgrade_socket: /run/t-upgrade.sock
 io: epoll
 log: {level: warn, access: /tmp/access.log}
 )"),
-                                   error);
+                                 error);
   ASSERT_TRUE(config) << error;
   ASSERT_EQ(config->listen.size(), 3u);
   EXPECT_EQ(config->listen[1].host, "::1");
@@ -47,7 +47,8 @@ log: {level: warn, access: /tmp/access.log}
   EXPECT_EQ(config->timeouts.send, Duration(3'600'000));
   EXPECT_EQ(config->timeouts.shutdownGrace, Duration(5'000));
   EXPECT_EQ(config->upstreams.idlePerPeer, 8u);
-  EXPECT_EQ(config->upstreams.passRequestTrailers, (std::vector<std::string>{"grpc-timeout", "X-Checksum"}));
+  EXPECT_EQ(config->upstreams.passRequestTrailers,
+            (std::vector<std::string>{"grpc-timeout", "X-Checksum"}));
   EXPECT_EQ(config->limits.maxConnectionsPerClient, 7u);
   EXPECT_EQ(config->limits.minBodyRate, 2048u);
   EXPECT_EQ(config->timeouts.bodyRateAfter, Duration(3'000));
@@ -66,30 +67,38 @@ TEST(ServerConfig, TrailerNamesAreFieldNames) {
   std::string error;
   std::string path = write("upstreams:\n  pass_request_trailers: [\"bad name\"]\n");
   EXPECT_FALSE(loadServerConfig(path, error));
-  EXPECT_NE(error.find("'upstreams.pass_request_trailers': 'bad name' is not a field name"), std::string::npos) << error;
+  EXPECT_NE(error.find("'upstreams.pass_request_trailers': 'bad name' is not a field name"),
+            std::string::npos)
+      << error;
 }
 
 TEST(ServerConfig, ErrorsNameTheKeyAndItsPlace) {
   std::string error;
   std::string path = write("threads: 2\nlimits:\n  max_body_bytes: lots\n");
   EXPECT_FALSE(loadServerConfig(path, error));
-  EXPECT_EQ(error, path + ":3:19: 'limits.max_body_bytes' must be a size such as 512, 8k or 1m, not 'lots'");
+  EXPECT_EQ(error,
+            path +
+                ":3:19: 'limits.max_body_bytes' must be a size such as 512, 8k or 1m, not 'lots'");
   path = write("listen: [\"127.0.0.1:99999\"]\n");
   EXPECT_FALSE(loadServerConfig(path, error));
-  EXPECT_NE(error.find(":1:10: 'listen': '127.0.0.1:99999': the port must be a number from 1 to 65535"),
-            std::string::npos)
+  EXPECT_NE(
+      error.find(":1:10: 'listen': '127.0.0.1:99999': the port must be a number from 1 to 65535"),
+      std::string::npos)
       << error;
   path = write("log: {level: loud}\n");
   EXPECT_FALSE(loadServerConfig(path, error));
-  EXPECT_NE(error.find("'log.level' must be debug, info, warn or error"), std::string::npos) << error;
+  EXPECT_NE(error.find("'log.level' must be debug, info, warn or error"), std::string::npos)
+      << error;
   path = write("admin: {http: \"10.0.0.1:9901\", token_file: t}\n");
   EXPECT_FALSE(loadServerConfig(path, error));
-  EXPECT_NE(error.find("'admin.http': '10.0.0.1:9901': the admin listener must be on a loopback address"),
-            std::string::npos)
+  EXPECT_NE(
+      error.find("'admin.http': '10.0.0.1:9901': the admin listener must be on a loopback address"),
+      std::string::npos)
       << error;
   path = write("admin: {http: \"127.0.0.1:9901\"}\n");
   EXPECT_FALSE(loadServerConfig(path, error));
-  EXPECT_NE(error.find(":1:8: 'admin': an 'http' listener needs a 'token_file'"), std::string::npos) << error;
+  EXPECT_NE(error.find(":1:8: 'admin': an 'http' listener needs a 'token_file'"), std::string::npos)
+      << error;
   path = write("io: poll\n");
   EXPECT_FALSE(loadServerConfig(path, error));
   EXPECT_EQ(error, path + ":1:5: 'io' must be uring or epoll, not 'poll'");

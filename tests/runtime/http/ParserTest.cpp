@@ -66,11 +66,16 @@ TEST(Parser, EveryResponseShapeEndsOrFailsAtEverySplit) {
   const Case cases[] = {
       {"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "complete"},
       {continues + "HTTP/1.1 204 No Content\r\n\r\n", "complete"},
-      {"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "complete"},
-      {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n\x81\x05hello", "failed"},
+      {"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+       "complete"},
+      {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+       "upgrade\r\n\r\n\x81\x05hello",
+       "failed"},
       {"HTTP/1.1 101 Switching Protocols\r\n\r\n", "failed"},
-      {"HTTP/1.1 200 OK\r\nConnection: upgrade\r\nUpgrade: h2c\r\nContent-Length: 3\r\n\r\nabc", "complete"},
-      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX: y\r\n\r\n", "complete"},
+      {"HTTP/1.1 200 OK\r\nConnection: upgrade\r\nUpgrade: h2c\r\nContent-Length: 3\r\n\r\nabc",
+       "complete"},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX: y\r\n\r\n",
+       "complete"},
       {"HTTP/1.1 200 OK\r\n\r\nuntil the connection ends", "complete"},
       {"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", "complete"},
       {"HTTP/1.1 2x0 OK\r\n\r\n", "failed"},
@@ -88,8 +93,9 @@ TEST(Parser, EveryResponseShapeEndsOrFailsAtEverySplit) {
 }
 
 TEST(Parser, RequestsThatSwitchProtocolsEndTheConnectionsHttp) {
-  for (std::string text : {"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n\x16\x03\x01",
-                           "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x01"}) {
+  for (std::string text :
+       {"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n\x16\x03\x01",
+        "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x01"}) {
     for (size_t chunk = 1; chunk <= text.size(); ++chunk) {
       SCOPED_TRACE(testing::Message() << text << " in pieces of " << chunk);
       Parser p(Parser::Kind::Request);
@@ -103,7 +109,8 @@ TEST(Parser, RequestsThatSwitchProtocolsEndTheConnectionsHttp) {
 
 TEST(Parser, StopsAfterTheHeadAndAfterTheMessage) {
   Parser p(Parser::Kind::Request);
-  std::string text = "POST /a?b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: y\r\n\r\n";
+  std::string text = "POST /a?b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET / "
+                     "HTTP/1.1\r\nHost: y\r\n\r\n";
   size_t used = p.feed(text.data(), text.size());
   ASSERT_TRUE(p.headComplete());
   EXPECT_FALSE(p.messageComplete());
@@ -212,8 +219,8 @@ TEST(Parser, FieldNamesCompareIgnoringLetterCaseOnly) {
 TEST(Parser, HopByHopFields) {
   Fields fields{{"Connection", "close, X-Private"}, {"X-Private", "1"}};
   HopByHop isHopByHop(fields);
-  for (const char *name : {"connection", "x-private", "Proxy-Authorization", "TE", "Keep-Alive", "trailer",
-                           "UPGRADE", "Transfer-Encoding"})
+  for (const char *name : {"connection", "x-private", "Proxy-Authorization", "TE", "Keep-Alive",
+                           "trailer", "UPGRADE", "Transfer-Encoding"})
     EXPECT_TRUE(isHopByHop(name)) << name;
   for (const char *name : {"x-public", "proxy-", "tf", "Content-Length", "x-privatE2", "Trailers"})
     EXPECT_FALSE(isHopByHop(name)) << name;

@@ -7,21 +7,27 @@ namespace turnout::http {
 namespace {
 
 TEST(LocalResponse, StatesTypeLengthAndCloseBeforeTheBody) {
-  EXPECT_EQ(localResponse(404, "not found\n", true),
-            "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 10\r\n"
-            "connection: close\r\n\r\nnot found\n");
+  EXPECT_EQ(
+      localResponse(404, "not found\n", true),
+      "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 10\r\n"
+      "connection: close\r\n\r\nnot found\n");
 }
 
 TEST(LocalResponse, KeepsThePolicysFieldsButNotItsFraming) {
-  Fields fields = {{"Content-Type", "application/json"}, {"Content-Length", "999"},
-                   {"Transfer-Encoding", "chunked"}, {"Connection", "x-drop"}, {"X-Id", "7"}};
+  Fields fields = {{"Content-Type", "application/json"},
+                   {"Content-Length", "999"},
+                   {"Transfer-Encoding", "chunked"},
+                   {"Connection", "x-drop"},
+                   {"X-Id", "7"}};
   EXPECT_EQ(localResponse(200, "{}", false, fields),
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Id: 7\r\ncontent-length: 2\r\n\r\n{}");
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Id: 7\r\ncontent-length: "
+            "2\r\n\r\n{}");
 }
 
 TEST(LocalResponse, AnAnswerToHeadStatesTheLengthWithoutTheBody) {
-  EXPECT_EQ(localResponse(200, "hello", false, {}, true),
-            "HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 5\r\n\r\n");
+  EXPECT_EQ(
+      localResponse(200, "hello", false, {}, true),
+      "HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 5\r\n\r\n");
 }
 
 TEST(LocalResponse, NoContentAndNotModifiedCarryNoBodyNorLength) {

@@ -37,10 +37,13 @@ protected:
 
   // Starts `body` as a coroutine on the loop, which sets `done` when it ends.
   template <typename Body> void start(Body body, bool &done) {
-    asio::co_spawn(context_, [body, &done]() -> awaitable<void> {
-      co_await body();
-      done = true;
-    }, asio::detached);
+    asio::co_spawn(
+        context_,
+        [body, &done]() -> awaitable<void> {
+          co_await body();
+          done = true;
+        },
+        asio::detached);
   }
   // Runs `body` as a coroutine on the loop until it ends.
   template <typename Body> void run(Body body) {
@@ -174,7 +177,9 @@ TEST_F(RingTest, AWaitForBytesTimesOutThroughTheWatchdog) {
 
 TEST_F(RingTest, WritesGatheredPiecesInOrder) {
   IoStatus status = IoStatus::Failed;
-  run([&]() -> awaitable<void> { status = co_await writeAll(ours_, gather("head|", "body"), dog_, 1s); });
+  run([&]() -> awaitable<void> {
+    status = co_await writeAll(ours_, gather("head|", "body"), dog_, 1s);
+  });
   EXPECT_EQ(status, IoStatus::Ok);
   EXPECT_EQ(drainPeer(9), "head|body");
   EXPECT_EQ(ring_->operations(), 1u) << "both pieces in one write through the ring";
@@ -191,23 +196,29 @@ TEST_F(RingTest, AWriteLargerThanTheSocketBufferGoesOutWhole) {
   runUntil(done);
   EXPECT_TRUE(done);
   EXPECT_EQ(status, IoStatus::Ok);
-  EXPECT_TRUE(got == big) << "got " << got.size() << " of " << big.size() << " bytes, or other bytes";
+  EXPECT_TRUE(got == big) << "got " << got.size() << " of " << big.size()
+                          << " bytes, or other bytes";
 }
 
 TEST_F(RingTest, AWriteToAClosedPeerFails) {
   ::close(std::exchange(peer_, -1));
   IoStatus status = IoStatus::Ok;
-  run([&]() -> awaitable<void> { status = co_await writeAll(ours_, std::string_view("lost"), dog_, 1s); });
+  run([&]() -> awaitable<void> {
+    status = co_await writeAll(ours_, std::string_view("lost"), dog_, 1s);
+  });
   EXPECT_EQ(status, IoStatus::Failed); // EPIPE, and no SIGPIPE (MSG_NOSIGNAL)
 }
 
 TEST_F(RingTest, ARingDestroyedWithAReadInFlightDropsItsHandler) {
   auto in = std::make_shared<InputBuffer>(buffers_);
   bool resumed = false;
-  asio::co_spawn(context_, [&, in]() -> awaitable<void> {
-    co_await readSome(ours_, *in, dog_, 10s);
-    resumed = true;
-  }, asio::detached);
+  asio::co_spawn(
+      context_,
+      [&, in]() -> awaitable<void> {
+        co_await readSome(ours_, *in, dog_, 10s);
+        resumed = true;
+      },
+      asio::detached);
   context_.run_for(20ms);
   ring_.reset(); // as a worker's thread ends: the coroutine is never resumed
   EXPECT_FALSE(resumed);

@@ -115,8 +115,12 @@ double movedShare(Balance balance) {
   return moved / 10000.0;
 }
 
-TEST(Balancer, HashMovesOnlyTheNewPeersShare) { EXPECT_NEAR(movedShare(Balance::Hash), 0.2, 0.03); }
-TEST(Balancer, KetamaMovesOnlyTheNewPeersShare) { EXPECT_NEAR(movedShare(Balance::Ketama), 0.2, 0.05); }
+TEST(Balancer, HashMovesOnlyTheNewPeersShare) {
+  EXPECT_NEAR(movedShare(Balance::Hash), 0.2, 0.03);
+}
+TEST(Balancer, KetamaMovesOnlyTheNewPeersShare) {
+  EXPECT_NEAR(movedShare(Balance::Ketama), 0.2, 0.05);
+}
 
 TEST(Balancer, HashesSpreadKeysByWeight) {
   for (Balance balance : {Balance::Hash, Balance::Ketama}) {
