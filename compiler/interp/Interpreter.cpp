@@ -1,7 +1,7 @@
 #include "interp/Interpreter.h"
 
 #include "ast/Walk.h"
-#include "backend/Tables.h"
+#include "backend/CompiledAcl.h"
 
 #include <cstring>
 #include <functional>

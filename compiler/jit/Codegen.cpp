@@ -1,7 +1,7 @@
 #include "jit/Codegen.h"
 
 #include "ast/Walk.h"
-#include "backend/Tables.h"
+#include "backend/CompiledAcl.h"
 #include "sema/Constants.h"
 
 #include <llvm/IR/CFG.h>

@@ -1,6 +1,6 @@
 #include "server/Connection.h"
 
-#include "http/Serialize.h"
+#include "http1/Serialize.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -80,10 +80,10 @@ Connection::Connection(Worker &worker, Socket socket)
     : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()),
       in_(worker.buffers()), upstreamDog_(worker.context().get_executor()),
       upstreamIn_(worker.buffers()),
-      request_(http::Parser::Kind::Request,
-               http::HeadLimits{worker.config().limits.maxRequestLine,
-                                worker.config().limits.maxHeaderBytes,
-                                worker.config().limits.maxHeaderCount}) {
+      request_(http1::Parser::Kind::Request,
+               http1::HeadLimits{worker.config().limits.maxRequestLine,
+                                 worker.config().limits.maxHeaderBytes,
+                                 worker.config().limits.maxHeaderCount}) {
   error_code ec;
   auto remote = client_.remote_endpoint(ec);
   if (!ec)
@@ -160,12 +160,12 @@ awaitable<bool> Connection::readHead() {
       if (status == IoStatus::Ok && in_.empty())
         status = co_await readSome(client_, in_, clientDog_, timeout);
       if (status == IoStatus::TimedOut && request_.started()) {
-        co_await writeClient(http::localResponse(408, "request timeout\n", true));
+        co_await writeClient(http1::localResponse(408, "request timeout\n", true));
         co_return false;
       }
       if (status != IoStatus::Ok) {
         if (status == IoStatus::Closed && request_.started())
-          co_await writeClient(http::localResponse(400, "bad request: incomplete head\n", true));
+          co_await writeClient(http1::localResponse(400, "bad request: incomplete head\n", true));
         co_return false;
       }
     }
@@ -175,9 +175,9 @@ awaitable<bool> Connection::readHead() {
       headDeadline = std::chrono::steady_clock::now() + timeouts.headerRead;
   }
   if (request_.failed()) {
-    co_await writeClient(
-        http::localResponse(request_.errorStatus(),
-                            fmt::format("{}\n", http::reasonPhrase(request_.errorStatus())), true));
+    co_await writeClient(http1::localResponse(
+        request_.errorStatus(), fmt::format("{}\n", http1::reasonPhrase(request_.errorStatus())),
+        true));
     co_return false;
   }
   co_return true;
@@ -206,7 +206,7 @@ awaitable<IoStatus> Connection::waitForRequest(Duration timeout) {
 }
 
 bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why) {
-  const http::Head &head = request_.head();
+  const http1::Head &head = request_.head();
   status = 400;
   x.request.method = head.method;
   x.request.version = head.versionMinor == 1 && head.versionMajor == 1 ? "HTTP/1.1"
@@ -252,7 +252,7 @@ bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why)
     why = "bad request target\n";
     return false;
   }
-  if (!http::validAuthority(authority)) {
+  if (!http1::validAuthority(authority)) {
     why = "bad Host field\n";
     return false;
   }
@@ -297,7 +297,7 @@ awaitable<void> Connection::handle() {
   std::string why;
   if (!fillExchange(x, status, why)) {
     keepAlive_ = false;
-    co_await writeClient(http::localResponse(status, why, true));
+    co_await writeClient(http1::localResponse(status, why, true));
     co_return;
   }
   keepAlive_ = request_.keepAlive() && !request_.upgrade() && !worker_.draining() &&
@@ -344,8 +344,8 @@ awaitable<void> Connection::answerLocally(route::Exchange &x) {
     keepAlive_ = false;
   int status = static_cast<int>(x.response.status);
   bool toHead = x.request.method == "HEAD";
-  std::string out = http::localResponse(status, x.response.body, !keepAlive_,
-                                        x.response.headers().fields(), toHead);
+  std::string out = http1::localResponse(status, x.response.body, !keepAlive_,
+                                         x.response.headers().fields(), toHead);
   if (!toHead && status >= 200 && status != 204 && status != 304)
     x.responseBytes = static_cast<int64_t>(x.response.body.size());
   co_await writeClient(out);
@@ -408,8 +408,8 @@ bool Connection::tooSlow() const {
          static_cast<double>(config.limits.minBodyRate) * seconds;
 }
 
-http::Fields Connection::passedTrailers() const {
-  http::Fields passed;
+http1::Fields Connection::passedTrailers() const {
+  http1::Fields passed;
   for (const auto &field : request_.trailers())
     for (const std::string &name : worker_.config().upstreams.passRequestTrailers)
       if (route::sameFieldName(field.first, name))
@@ -419,9 +419,9 @@ http::Fields Connection::passedTrailers() const {
 
 void Connection::frameBody(std::string &out) {
   if (request_.chunked()) {
-    http::appendChunk(out, request_.body());
+    http1::appendChunk(out, request_.body());
     if (request_.messageComplete())
-      http::appendLastChunk(out, passedTrailers());
+      http1::appendLastChunk(out, passedTrailers());
   } else {
     out += request_.body();
   }

@@ -4,7 +4,7 @@
 // Connection.cpp holds the downstream side; Forward.cpp the upstream side.
 #pragma once
 
-#include "http/Parser.h"
+#include "http1/Parser.h"
 #include "server/Worker.h"
 
 #include <chrono>
@@ -41,7 +41,7 @@ private:
   // Whether the body arrives slower than limits.min_body_rate.
   bool tooSlow() const;
   // The request's trailers that go upstream (upstreams.pass_request_trailers).
-  http::Fields passedTrailers() const;
+  http1::Fields passedTrailers() const;
   // Moves the body bytes parsed so far to `out`, framed as they go upstream.
   void frameBody(std::string &out);
   void finishExchange(route::Exchange &x);
@@ -64,8 +64,8 @@ private:
   // What goes out in an attempt (the request head, body pieces, the response head), kept
   // from request to request while small.
   std::string upstreamOut_;
-  http::Parser request_;
-  http::Parser upstreamParser_{http::Parser::Kind::Response}; // the current attempt's response
+  http1::Parser request_;
+  http1::Parser upstreamParser_{http1::Parser::Kind::Response}; // the current attempt's response
   // The current request's exchange. A member, not a coroutine local: Asio recycles only
   // small coroutine frames, and an exchange in one made every request allocate.
   std::optional<route::Exchange> exchange_;

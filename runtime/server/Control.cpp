@@ -1,8 +1,7 @@
 #include "server/Control.h"
 
-#include "http/Parser.h"
-#include "http/Serialize.h"
-#include "upstream/Health.h"
+#include "http1/Parser.h"
+#include "http1/Serialize.h"
 
 #include <openssl/crypto.h>
 
@@ -10,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -23,11 +21,6 @@ namespace {
 
 json failure(std::string error) {
   return json{{"ok", false}, {"error", std::move(error)}};
-}
-
-std::string utcNow() {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(
-                                                  std::chrono::system_clock::now())));
 }
 
 // Accepts until `acceptor` closes, each connection to a `session` of its own.
@@ -49,7 +42,8 @@ constexpr size_t kMaxRequestLine = 64 * 1024;
 
 Control::Control(asio::io_context &context, SharedState &shared,
                  std::vector<std::unique_ptr<Worker>> &workers)
-    : context_(context), shared_(shared), workers_(workers) {
+    : context_(context), shared_(shared), workers_(workers),
+      versions_(shared.config.admin.keepVersions, workers) {
 }
 
 Control::~Control() {
@@ -57,68 +51,14 @@ Control::~Control() {
   // Unless a new process (an upgrade) has put its own socket there since.
   if (admin_ && ::lstat(adminPath_.c_str(), &info) == 0 && info.st_ino == adminInode_)
     ::unlink(adminPath_.c_str());
-  for (auto &[definition, states] : peerStates_)
-    states->retire();
 }
 
-void Control::activate(std::shared_ptr<const Policy> policy) {
-  if (!find(policy->id())) {
-    loaded_.push_back(Loaded{policy, utcNow()});
-    // The oldest versions go, but the active one and the one being activated.
-    size_t keep = std::max<size_t>(shared_.config.admin.keepVersions, 2);
-    for (auto it = loaded_.begin(); loaded_.size() > keep && it != loaded_.end();) {
-      if (it->policy->id() == activeId_ || it->policy->id() == policy->id())
-        ++it;
-      else
-        it = loaded_.erase(it);
-    }
-  }
-  // Upstreams keep their peer states (health verdicts, drains) when their definition is
-  // unchanged; new ones start with every peer in, and their health checks start.
-  auto version = std::make_shared<PolicyVersion>();
-  version->policy = policy;
-  version->generation = ++generation_;
-  std::unordered_map<std::string, std::shared_ptr<upstream::PeerStates>> states;
-  for (const route::ast::UpstreamDecl *decl : policy->program().upstreams) {
-    std::string definition = upstream::definitionOf(*decl);
-    std::shared_ptr<upstream::PeerStates> &peers = states[definition];
-    if (auto kept = peerStates_.find(definition); kept != peerStates_.end()) {
-      peers = kept->second;
-    } else {
-      peers = std::make_shared<upstream::PeerStates>(decl->config.servers.size());
-      if (decl->config.health.kind != route::ast::HealthCheckSpec::Kind::None)
-        upstream::startHealthCheck(workers_.front()->context(), *decl, peers,
-                                   workers_.front()->tls());
-    }
-    version->upstreams.push_back({definition, peers});
-  }
-  for (auto &[definition, peers] : peerStates_)
-    if (!states.count(definition))
-      peers->retire();
-  peerStates_ = std::move(states);
-  if (activeId_ != policy->id()) {
-    previousId_ = activeId_;
-    activeId_ = policy->id();
-  }
-  active_ = version;
-  for (auto &worker : workers_)
-    worker->install(version);
-}
-
-const Control::Loaded *Control::find(const std::string &id) const {
-  for (const Loaded &loaded : loaded_)
-    if (loaded.policy->id() == id)
-      return &loaded;
-  return nullptr;
-}
-
-json Control::describe(const Loaded &loaded) const {
-  return json{
-      {"id", loaded.policy->id()},
-      {"path", std::filesystem::absolute(loaded.policy->path()).lexically_normal().string()},
-      {"loaded_at", loaded.loadedAt},
-      {"backend", loaded.policy->backend()},
-      {"active", loaded.policy->id() == activeId_}};
+json Control::describe(const VersionRegistry::Kept &kept) const {
+  return json{{"id", kept.policy->id()},
+              {"path", std::filesystem::absolute(kept.policy->path()).lexically_normal().string()},
+              {"loaded_at", kept.loadedAt},
+              {"backend", kept.policy->backend()},
+              {"active", kept.policy->id() == versions_.activeId()}};
 }
 
 json Control::load(const std::string &path) {
@@ -127,18 +67,21 @@ json Control::load(const std::string &path) {
   std::shared_ptr<const Policy> policy = Policy::load(path, diagnostics);
   releaseCompilerSoon();
   if (!policy) {
-    json answer = failure(fmt::format("{} has errors; version {} stays active", path, activeId_));
+    json answer =
+        failure(fmt::format("{} has errors; version {} stays active", path, versions_.activeId()));
     answer["diagnostics"] = diagnostics;
     return answer;
   }
-  if (const Loaded *known = find(policy->id()))
+  if (const VersionRegistry::Kept *known = versions_.find(policy->id()))
     policy = known->policy; // the same sources: the version already compiled
   activate(policy);
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   spdlog::info("policy {} is active: version {} ({}), loaded in {:.1f} ms", path, policy->id(),
                policy->backend(), ms);
-  return json{{"ok", true}, {"version", describe(*find(policy->id()))}, {"warnings", diagnostics}};
+  return json{{"ok", true},
+              {"version", describe(*versions_.find(policy->id()))},
+              {"warnings", diagnostics}};
 }
 
 void Control::releaseCompilerSoon() {
@@ -154,18 +97,18 @@ void Control::releaseCompilerSoon() {
 }
 
 json Control::activateId(const std::string &id) {
-  const Loaded *loaded = find(id);
+  const VersionRegistry::Kept *loaded = versions_.find(id);
   if (!loaded)
     return failure(id.empty() ? "no previous version to roll back to"
                               : fmt::format("no version {} is kept (see 'versions')", id));
   std::shared_ptr<const Policy> policy = loaded->policy;
   activate(policy);
   spdlog::info("version {} ({}) is active again", policy->id(), policy->path());
-  return json{{"ok", true}, {"version", describe(*find(policy->id()))}};
+  return json{{"ok", true}, {"version", describe(*versions_.find(policy->id()))}};
 }
 
 void Control::reload() {
-  const std::string path = active_->policy->path();
+  const std::string path = versions_.active()->policy->path();
   json answer = load(path);
   if (!answer["ok"].get<bool>())
     spdlog::error("SIGHUP: {}\n{}", answer["error"].get<std::string>(),
@@ -174,16 +117,19 @@ void Control::reload() {
 
 json Control::versions() const {
   json list = json::array();
-  for (const Loaded &loaded : loaded_)
-    list.push_back(describe(loaded));
-  return json{{"ok", true}, {"active", activeId_}, {"previous", previousId_}, {"versions", list}};
+  for (const VersionRegistry::Kept &kept : versions_.kept())
+    list.push_back(describe(kept));
+  return json{{"ok", true},
+              {"active", versions_.activeId()},
+              {"previous", versions_.previousId()},
+              {"versions", list}};
 }
 
 json Control::peers() const {
   json upstreams = json::array();
-  const auto &decls = active_->policy->program().upstreams;
+  const auto &decls = versions_.active()->policy->program().upstreams;
   for (size_t u = 0; u < decls.size(); ++u) {
-    const upstream::PeerStates &states = *active_->upstreams[u].peers;
+    const upstream::PeerStates &states = *versions_.active()->upstreams[u].peers;
     json peers = json::array();
     for (size_t p = 0; p < decls[u]->config.servers.size(); ++p) {
       const route::ast::ServerSpec &server = decls[u]->config.servers[p];
@@ -194,19 +140,19 @@ json Control::peers() const {
     }
     upstreams.push_back(json{{"name", decls[u]->name}, {"peers", peers}});
   }
-  return json{{"ok", true}, {"version", activeId_}, {"upstreams", upstreams}};
+  return json{{"ok", true}, {"version", versions_.activeId()}, {"upstreams", upstreams}};
 }
 
 json Control::setDrained(const json &request, bool drained) {
   std::string name = request.value("upstream", ""), address = request.value("peer", "");
-  const auto &decls = active_->policy->program().upstreams;
+  const auto &decls = versions_.active()->policy->program().upstreams;
   for (size_t u = 0; u < decls.size(); ++u) {
     if (decls[u]->name != name)
       continue;
     for (size_t p = 0; p < decls[u]->config.servers.size(); ++p) {
       if (decls[u]->config.servers[p].address() != address)
         continue;
-      active_->upstreams[u].peers->setDrained(p, drained);
+      versions_.active()->upstreams[u].peers->setDrained(p, drained);
       spdlog::info("upstream {} peer {} is {}", name, address, drained ? "drained" : "enabled");
       return json{{"ok", true}, {"upstream", name}, {"peer", address}, {"drained", drained}};
     }
@@ -221,7 +167,7 @@ json Control::stats() const {
     requests += worker->requests();
   auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   return json{{"ok", true},
-              {"version", activeId_},
+              {"version", versions_.activeId()},
               {"workers", workers_.size()},
               {"connections", shared_.admission.connections()},
               {"connections_refused", shared_.admission.refused()},
@@ -246,7 +192,7 @@ json Control::handle(const json &request) {
     if (command == "activate")
       return activateId(request.value("id", ""));
     if (command == "rollback")
-      return activateId(request.value("id", previousId_));
+      return activateId(request.value("id", versions_.previousId()));
     if (command == "peers")
       return peers();
     if (command == "drain" || command == "enable")
@@ -296,7 +242,7 @@ awaitable<void> Control::untilInstalled() {
   for (;;) {
     bool all = true;
     for (const auto &worker : workers_)
-      all = all && worker->installedGeneration() >= generation_;
+      all = all && worker->installedGeneration() >= versions_.generation();
     if (all || std::chrono::steady_clock::now() > deadline)
       co_return;
     tick.expires_after(std::chrono::microseconds(200));
@@ -365,7 +311,7 @@ awaitable<void> Control::httpSession(TcpSocket socket) {
     size_t &sessions;
     ~Count() { --sessions; }
   } count{httpSessions_};
-  http::Parser request(http::Parser::Kind::Request);
+  http1::Parser request(http1::Parser::Kind::Request);
   BufferPool buffers(16 * 1024);
   InputBuffer in(buffers);
   Watchdog dog(socket.get_executor());
@@ -373,13 +319,13 @@ awaitable<void> Control::httpSession(TcpSocket socket) {
   const Duration timeout = kHttpRequestTime;
   auto reply = [&](int status, const json &body) -> awaitable<void> {
     std::string text = body.dump() + "\n", out;
-    http::appendStatusLine(out, status);
-    http::appendField(out, "content-type", "application/json");
-    http::appendField(out, "content-length", std::to_string(text.size()));
+    http1::appendStatusLine(out, status);
+    http1::appendField(out, "content-type", "application/json");
+    http1::appendField(out, "content-length", std::to_string(text.size()));
     if (status == 401)
-      http::appendField(out, "www-authenticate", "Bearer");
-    http::appendField(out, "connection", "close");
-    http::appendFieldsEnd(out);
+      http1::appendField(out, "www-authenticate", "Bearer");
+    http1::appendField(out, "connection", "close");
+    http1::appendFieldsEnd(out);
     co_await writeAll(socket, out + text, dog, timeout);
   };
   while (!request.messageComplete() && !request.failed()) {
@@ -397,7 +343,7 @@ awaitable<void> Control::httpSession(TcpSocket socket) {
     co_await reply(request.errorStatus(), failure(request.errorReason()));
     co_return;
   }
-  const http::Head &head = request.head();
+  const http1::Head &head = request.head();
   std::string authorization = route::joinedValue(head.fields, "authorization");
   std::string expected = "Bearer " + token_;
   if (authorization.size() != expected.size() ||

@@ -1,7 +1,7 @@
-// The control plane of a running proxy, on the main thread: policy versions (load, list,
-// activate, roll back), SIGHUP reloads, the admin socket and its protocol, upstream peers
-// (report, drain, enable) and stats. Policies are compiled here, never on a worker: the
-// workers only ever see a finished version, installed between two of their requests.
+// The control plane of a running proxy, on the main thread: the admin socket and its
+// protocol over the version registry (load, list, activate, roll back), SIGHUP reloads,
+// upstream peers (report, drain, enable) and stats. Policies are compiled here, never on a worker:
+// the workers only ever see a finished version, installed between two of their requests.
 //
 // The admin protocol: one JSON object per line each way over a Unix socket (mode 0600).
 // Every answer has "ok"; a failure has "error" (and "diagnostics" for a policy that does
@@ -18,7 +18,7 @@
 // "Bearer TOKEN"; others get 401.
 #pragma once
 
-#include "server/Worker.h"
+#include "server/VersionRegistry.h"
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -38,7 +38,7 @@ public:
 
   // Makes a compiled policy a version and the active one: the first, before the workers
   // start, and every later one.
-  void activate(std::shared_ptr<const Policy> policy);
+  void activate(std::shared_ptr<const Policy> policy) { versions_.activate(std::move(policy)); }
   // Opens the admin socket; says why not in `error`.
   bool listen(const std::string &path, std::string &error);
   // Opens the admin HTTP listener on a loopback address, for requests bearing `token`.
@@ -49,11 +49,6 @@ public:
   nlohmann::json handle(const nlohmann::json &request);
 
 private:
-  struct Loaded {
-    std::shared_ptr<const Policy> policy;
-    std::string loadedAt; // UTC, ISO 8601
-  };
-
   nlohmann::json load(const std::string &path);
   // Drops the compiler's code pages once no load has come for a while.
   void releaseCompilerSoon();
@@ -62,8 +57,7 @@ private:
   nlohmann::json peers() const;
   nlohmann::json setDrained(const nlohmann::json &request, bool drained);
   nlohmann::json stats() const;
-  nlohmann::json describe(const Loaded &loaded) const;
-  const Loaded *find(const std::string &id) const;
+  nlohmann::json describe(const VersionRegistry::Kept &kept) const;
   // Until every worker has installed the active version (at most a few seconds).
   awaitable<void> untilInstalled();
   awaitable<void> session(UnixSocket socket);
@@ -72,12 +66,7 @@ private:
   asio::io_context &context_;
   SharedState &shared_;
   std::vector<std::unique_ptr<Worker>> &workers_;
-  std::vector<Loaded> loaded_; // in load order; the active one and the most recent others
-  std::string activeId_, previousId_;
-  uint64_t generation_ = 0; // activations so far
-  std::shared_ptr<const PolicyVersion> active_;
-  // The active version's upstreams' peer states, by definition.
-  std::unordered_map<std::string, std::shared_ptr<upstream::PeerStates>> peerStates_;
+  VersionRegistry versions_;
   std::unique_ptr<UnixAcceptor> admin_;
   std::string adminPath_;
   uint64_t adminInode_ = 0; // the socket file this process made

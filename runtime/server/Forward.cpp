@@ -3,7 +3,7 @@
 // small), reading the response head, and streaming the response body downstream.
 #include "server/Connection.h"
 
-#include "http/Serialize.h"
+#include "http1/Serialize.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -83,7 +83,7 @@ awaitable<void> Connection::forward(route::Exchange &x) {
     const char *why = body == BodyRead::Bad       ? "bad request body\n"
                       : body == BodyRead::TooSlow ? "request body too slow\n"
                                                   : "request body too large\n";
-    co_await writeClient(http::localResponse(status, why, true));
+    co_await writeClient(http1::localResponse(status, why, true));
     x.response.status = status;
     co_return;
   }
@@ -156,11 +156,11 @@ void Connection::upstreamHead(const route::Exchange &x, const std::string &peerN
   std::string_view path = x.upstreamPath(), query = x.upstreamQuery();
   // What the policy adds is a little more, roughly.
   out.reserve(out.size() + path.size() + query.size() +
-              http::fieldsSize(x.request.headers.fields()) + 256);
-  http::appendRequestLine(out, x.upstreamMethod(), path, query);
+              http1::fieldsSize(x.request.headers.fields()) + 256);
+  http1::appendRequestLine(out, x.upstreamMethod(), path, query);
   bool host = false;
   std::string forwardedFor;
-  http::HopByHop hopByHop(x.request.headers.fields());
+  http1::HopByHop hopByHop(x.request.headers.fields());
   x.forEachUpstreamField([&](std::string_view name, std::string_view value) {
     if (hopByHop(name) || route::sameFieldName(name, "content-length") ||
         route::sameFieldName(name, "expect") || route::sameFieldName(name, "x-forwarded-proto"))
@@ -170,17 +170,17 @@ void Connection::upstreamHead(const route::Exchange &x, const std::string &peerN
       return;
     }
     host = host || route::sameFieldName(name, "host");
-    http::appendField(out, name, value);
+    http1::appendField(out, name, value);
   });
   if (!host)
-    http::appendField(out, "host", peerName);
-  http::appendField(out, "x-forwarded-for", forwardedFor + x.clientIp);
-  http::appendField(out, "x-forwarded-proto", x.request.scheme);
+    http1::appendField(out, "host", peerName);
+  http1::appendField(out, "x-forwarded-for", forwardedFor + x.clientIp);
+  http1::appendField(out, "x-forwarded-proto", x.request.scheme);
   if (request_.chunked())
-    http::appendField(out, "transfer-encoding", "chunked");
+    http1::appendField(out, "transfer-encoding", "chunked");
   else if (request_.hasBody())
-    http::appendField(out, "content-length", std::to_string(request_.contentLength()));
-  http::appendFieldsEnd(out);
+    http1::appendField(out, "content-length", std::to_string(request_.contentLength()));
+  http1::appendFieldsEnd(out);
 }
 
 awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t upstream, int peer,
@@ -314,7 +314,7 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
   }
 
   // The response head; interim 1xx responses are read and dropped.
-  http::Parser &response = upstreamParser_;
+  http1::Parser &response = upstreamParser_;
   response.reset();
   // What frames the upstream's answer is the method that went upstream.
   if (x.upstreamMethod() == "HEAD")
@@ -393,26 +393,26 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     keepAlive_ = false;
 
   out.clear();
-  out.reserve(http::fieldsSize(x.upstreamResponse.headers.fields()) +
+  out.reserve(http1::fieldsSize(x.upstreamResponse.headers.fields()) +
               256); // what the policy adds, roughly
-  http::appendStatusLine(out, code);
-  http::HopByHop hopByHop(x.upstreamResponse.headers.fields());
+  http1::appendStatusLine(out, code);
+  http1::HopByHop hopByHop(x.upstreamResponse.headers.fields());
   x.response.forEachField([&](std::string_view name, std::string_view value) {
     if (!hopByHop(name) && !route::sameFieldName(name, "content-length"))
-      http::appendField(out, name, value);
+      http1::appendField(out, name, value);
   });
   if (framing == Framing::Length)
-    http::appendField(out, "content-length",
-                      std::to_string(response.hasBody() ? response.contentLength() : 0));
+    http1::appendField(out, "content-length",
+                       std::to_string(response.hasBody() ? response.contentLength() : 0));
   else if (code != 204 && response.hasContentLength()) // HEAD and 304: the length a GET would get
-    http::appendField(out, "content-length", std::to_string(response.contentLength()));
+    http1::appendField(out, "content-length", std::to_string(response.contentLength()));
   if (framing == Framing::Chunked)
-    http::appendField(out, "transfer-encoding", "chunked");
+    http1::appendField(out, "transfer-encoding", "chunked");
   if (!keepAlive_)
-    http::appendField(out, "connection", "close");
+    http1::appendField(out, "connection", "close");
   else if (request_.head().versionMinor == 0)
-    http::appendField(out, "connection", "keep-alive");
-  http::appendFieldsEnd(out);
+    http1::appendField(out, "connection", "keep-alive");
+  http1::appendFieldsEnd(out);
 
   // The body, as it arrives: memory stays at one read buffer whatever its length. A body
   // of known length goes from the read buffer to the client as it is, without passing
@@ -455,9 +455,9 @@ awaitable<Connection::Attempt> Connection::attempt(route::Exchange &x, uint32_t 
     x.responseBytes += static_cast<int64_t>(piece.size());
     upstreamDone = upstreamDone || response.messageComplete();
     if (framing == Framing::Chunked) {
-      http::appendChunk(out, piece);
+      http1::appendChunk(out, piece);
       if (upstreamDone)
-        http::appendLastChunk(out, response.trailers());
+        http1::appendLastChunk(out, response.trailers());
       if (!co_await writeClient(out))
         co_return Attempt::Done;
     } else if (!co_await writeClient(out, piece)) { // the head, if not sent yet, then the piece

@@ -1,7 +1,7 @@
 #include "server/Server.h"
 
 #include "server/Control.h"
-#include "server/Upgrade.h"
+#include "server/ListenerHandover.h"
 #include "server/Worker.h"
 
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 #include "upstream/Health.h"
 
-#include "http/Parser.h"
+#include "http1/Parser.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -39,7 +39,7 @@ awaitable<bool> check(const route::ast::UpstreamConfig &config,
   if (co_await writeAll(stream, request, dog, timeout) != IoStatus::Ok)
     co_return false;
   // The response's head is enough.
-  http::Parser response(http::Parser::Kind::Response);
+  http1::Parser response(http1::Parser::Kind::Response);
   BufferPool buffers(4096);
   InputBuffer in(buffers);
   while (!response.headComplete() && !response.failed()) {

@@ -5,6 +5,6 @@
 #include "ParserDrive.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  turnout::http::fuzzDrive(turnout::http::Parser::Kind::Request, data, size);
+  turnout::http1::fuzzDrive(turnout::http1::Parser::Kind::Request, data, size);
   return 0;
 }

@@ -4,6 +4,6 @@
 #include "ParserDrive.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  turnout::http::fuzzDrive(turnout::http::Parser::Kind::Response, data, size);
+  turnout::http1::fuzzDrive(turnout::http1::Parser::Kind::Response, data, size);
   return 0;
 }

@@ -1,13 +1,13 @@
 // What the HTTP/1 fuzz targets share: a parser driven over input as the proxy drives it.
 #pragma once
 
-#include "http/Parser.h"
+#include "http1/Parser.h"
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
-namespace turnout::http {
+namespace turnout::http1 {
 
 inline void fuzzDrive(Parser::Kind kind, const uint8_t *data, size_t size) {
   if (size < 2)
@@ -50,4 +50,4 @@ inline void fuzzDrive(Parser::Kind kind, const uint8_t *data, size_t size) {
   __builtin_trap();
 }
 
-} // namespace turnout::http
+} // namespace turnout::http1

@@ -1,5 +1,5 @@
-// What both back ends build from checked declarations for run time. Header-only: it
-// joins the AST to the stdlib's C ABI, which both back ends already link.
+// An acl declaration as both back ends search it at run time: the stdlib's RouteAcl (a
+// C ABI both already link), built from the checked declaration. Header-only.
 #pragma once
 
 #include "ast/AST.h"

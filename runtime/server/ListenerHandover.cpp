@@ -1,4 +1,4 @@
-#include "server/Upgrade.h"
+#include "server/ListenerHandover.h"
 
 #include <poll.h>
 #include <sys/socket.h>

@@ -1,12 +1,12 @@
 // Writing HTTP/1.1 message heads and chunked framing into a buffer.
 #pragma once
 
-#include "http/Parser.h"
+#include "http1/Parser.h"
 
 #include <string>
 #include <string_view>
 
-namespace turnout::http {
+namespace turnout::http1 {
 
 std::string_view reasonPhrase(int status);
 
@@ -31,4 +31,4 @@ void appendLastChunk(std::string &out, const Fields &trailers);
 std::string localResponse(int status, std::string_view body, bool close, const Fields &fields = {},
                           bool toHead = false);
 
-} // namespace turnout::http
+} // namespace turnout::http1

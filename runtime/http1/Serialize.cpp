@@ -1,10 +1,10 @@
-#include "http/Serialize.h"
+#include "http1/Serialize.h"
 
 #include <fmt/format.h>
 
 #include <cstring>
 
-namespace turnout::http {
+namespace turnout::http1 {
 
 std::string_view reasonPhrase(int status) {
   switch (status) {
@@ -166,4 +166,4 @@ std::string localResponse(int status, std::string_view body, bool close, const F
   return out;
 }
 
-} // namespace turnout::http
+} // namespace turnout::http1

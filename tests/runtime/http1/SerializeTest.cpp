@@ -1,9 +1,9 @@
 // Framing the proxy's own responses (http/Serialize.h's localResponse).
-#include "http/Serialize.h"
+#include "http1/Serialize.h"
 
 #include <gtest/gtest.h>
 
-namespace turnout::http {
+namespace turnout::http1 {
 namespace {
 
 TEST(LocalResponse, StatesTypeLengthAndCloseBeforeTheBody) {
@@ -41,4 +41,4 @@ TEST(LocalResponse, NoContentAndNotModifiedCarryNoBodyNorLength) {
 }
 
 } // namespace
-} // namespace turnout::http
+} // namespace turnout::http1

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-namespace turnout::http {
+namespace turnout::http1 {
 
 using Fields = route::HeaderFields;
 
@@ -120,4 +120,4 @@ private:
   bool connection_ = false; // the message has a Connection field naming others
 };
 
-} // namespace turnout::http
+} // namespace turnout::http1

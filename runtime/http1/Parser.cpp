@@ -1,4 +1,4 @@
-#include "http/Parser.h"
+#include "http1/Parser.h"
 
 #include "exchange/WireSyntax.h"
 
@@ -9,7 +9,7 @@
 #include <cctype>
 #include <cstring>
 
-namespace turnout::http {
+namespace turnout::http1 {
 
 namespace {
 // Letters, digits and the given punctuation, for checking a field's characters; built at
@@ -368,4 +368,4 @@ bool HopByHop::operator()(std::string_view name) const {
   return false;
 }
 
-} // namespace turnout::http
+} // namespace turnout::http1

@@ -1,10 +1,10 @@
-#include "http/Parser.h"
+#include "http1/Parser.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 
-namespace turnout::http {
+namespace turnout::http1 {
 namespace {
 
 // Feeds `text` one byte at a time, as the slowest network would, through one message.
@@ -229,4 +229,4 @@ TEST(Parser, HopByHopFields) {
 }
 
 } // namespace
-} // namespace turnout::http
+} // namespace turnout::http1
