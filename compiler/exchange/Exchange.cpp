@@ -185,12 +185,14 @@ void Exchange::runPhases(const Program &program, const PhaseRunner &policy) {
       response.viewUpstream(upstreamResponse);
       break;
     }
+    // The kind's status and retry rule, as the proxy's (dsl/schema/error_kinds.def).
+    const schema::ErrorKindInfo *kind = schema::findErrorKind(originError);
     errorKind = originError;
-    errorStatus = originError.find("timeout") != std::string::npos ? 504 : 502;
+    errorStatus = kind ? kind->status : 502;
     errorMessage = "simulated " + originError;
     // A peer that cannot be connected to is left for the next one without asking the
     // policy, while the upstream's retries allow; in a simulation every attempt fails.
-    if (originError == "connect_failed" || originError == "connect_timeout")
+    if (kind && kind->retry == schema::ErrorRetry::NextPeer)
       upstreamAttempt = 1 + upstream->config.retries;
     // Every attempt fails the same way in a simulation; the error phase may answer, or
     // retry until the upstream's retries are spent.

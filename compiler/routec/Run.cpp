@@ -1,6 +1,7 @@
 #include "ast/Printer.h"
 #include "routec/Commands.h"
 #include "routec/Support.h"
+#include "schema/Schema.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -64,6 +65,18 @@ int run(const RunOptions &options) {
     exchange.clientIp = options.from;
   }
   exchange.origin.status = options.status;
+  if (!options.error.empty()) {
+    const route::schema::ErrorKindInfo *kind = route::schema::findErrorKind(options.error);
+    if (!kind || kind->side != route::schema::ErrorSide::Upstream) {
+      std::string known;
+      for (const route::schema::ErrorKindInfo &k : route::schema::errorKinds())
+        if (k.side == route::schema::ErrorSide::Upstream)
+          known += std::string(known.empty() ? "" : ", ") + k.name;
+      std::fprintf(stderr, "routec run: --error is one of %s, not '%s'\n", known.c_str(),
+                   options.error.c_str());
+      return kExitUsage;
+    }
+  }
   exchange.originError = options.error;
 
   route::Compilation compilation;

@@ -37,6 +37,13 @@ constexpr UpstreamSettingInfo kUpstreamSettings[] = {
 #undef ROUTE_UPSTREAM_SETTING
 };
 
+constexpr ErrorKindInfo kErrorKinds[] = {
+#define ROUTE_ERROR_KIND(Id, Name, Status, Side, Retry, Doc)                                       \
+  {ErrorKind::Id, Name, Status, ErrorSide::Side, ErrorRetry::Retry, Doc},
+#include "schema/error_kinds.def"
+#undef ROUTE_ERROR_KIND
+};
+
 } // namespace
 
 std::span<const PhaseInfo> phases() {
@@ -53,6 +60,21 @@ std::span<const BuiltinInfo> builtins() {
 }
 std::span<const UpstreamSettingInfo> upstreamSettings() {
   return kUpstreamSettings;
+}
+
+std::span<const ErrorKindInfo> errorKinds() {
+  return kErrorKinds;
+}
+
+const ErrorKindInfo &errorKind(ErrorKind id) {
+  return kErrorKinds[static_cast<size_t>(id)];
+}
+
+const ErrorKindInfo *findErrorKind(std::string_view name) {
+  for (const ErrorKindInfo &k : kErrorKinds)
+    if (name == k.name)
+      return &k;
+  return nullptr;
 }
 
 const PhaseInfo *findPhase(std::string_view name) {

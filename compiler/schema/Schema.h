@@ -90,6 +90,25 @@ struct BuiltinInfo {
   const char *example;
 };
 
+// Why an exchange failed (error.kind): which side failed, and whether another attempt may
+// follow (dsl/schema/error_kinds.def).
+enum class ErrorKind : uint8_t {
+#define ROUTE_ERROR_KIND(Id, Name, Status, Side, Retry, Doc) Id,
+#include "schema/error_kinds.def"
+#undef ROUTE_ERROR_KIND
+};
+enum class ErrorSide : uint8_t { Upstream, Downstream, Internal };
+enum class ErrorRetry : uint8_t { NextPeer, Policy, Never };
+
+struct ErrorKindInfo {
+  ErrorKind id;
+  const char *name;
+  int status; // the answer the error gets, unless the error phase says otherwise
+  ErrorSide side;
+  ErrorRetry retry;
+  const char *doc;
+};
+
 // A setting of an `upstream` block; the texts are dsl/README.md's (markdown).
 struct UpstreamSettingInfo {
   const char *name;
@@ -103,6 +122,9 @@ std::span<const VariableInfo> variables();
 std::span<const ActionInfo> actions();
 std::span<const BuiltinInfo> builtins();
 std::span<const UpstreamSettingInfo> upstreamSettings();
+std::span<const ErrorKindInfo> errorKinds();
+const ErrorKindInfo &errorKind(ErrorKind id);
+const ErrorKindInfo *findErrorKind(std::string_view name);
 
 const PhaseInfo *findPhase(std::string_view name);
 const VariableInfo *findVariable(std::string_view name);

@@ -1,6 +1,6 @@
 #include "server/Worker.h"
 
-#include "server/Connection.h"
+#include "http1/DownstreamSession.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -29,7 +29,7 @@ upstream::Balance balanceOf(route::ast::BalanceKind kind) {
 
 // A connection's whole life, as a coroutine that owns it.
 awaitable<void> serveConnection(Worker &worker, Socket socket) {
-  Connection connection(worker, std::move(socket));
+  http1::DownstreamSession connection(worker, std::move(socket));
   co_await connection.serve();
 }
 
@@ -114,7 +114,7 @@ void Worker::drain() {
       error_code ignored;
       acceptor->close(ignored);
     }
-    for (Connection *connection : connections_)
+    for (http1::DownstreamSession *connection : connections_)
       connection->closeIfIdle();
     // Behind whatever was queued meanwhile (a connection accepted as the acceptor closed).
     asio::post(context_, [this] { drained_.store(true); });

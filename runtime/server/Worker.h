@@ -18,7 +18,9 @@
 
 namespace turnout {
 
-class Connection;
+namespace http1 {
+class DownstreamSession;
+}
 using Socket = asio::basic_stream_socket<asio::generic::stream_protocol, Executor>;
 using Acceptor = asio::basic_socket_acceptor<asio::generic::stream_protocol, Executor>;
 
@@ -92,8 +94,8 @@ public:
   bool draining() const { return draining_; }
   // Whether the drain has taken effect (from any thread): no connection comes any more.
   bool drained() const { return drained_.load(); }
-  void track(Connection *connection) { connections_.insert(connection); }
-  void forget(Connection *connection) { connections_.erase(connection); }
+  void track(http1::DownstreamSession *connection) { connections_.insert(connection); }
+  void forget(http1::DownstreamSession *connection) { connections_.erase(connection); }
 
 private:
   awaitable<void> acceptLoop(Acceptor &acceptor);
@@ -107,7 +109,7 @@ private:
   // Declared before the context: its coroutines, destroyed with it, still use them.
   std::shared_ptr<const Installed> installed_;
   std::unordered_map<std::string, std::shared_ptr<upstream::Balancer>> balancers_; // by definition
-  std::unordered_set<Connection *> connections_;
+  std::unordered_set<http1::DownstreamSession *> connections_;
   bool draining_ = false;
   std::atomic<bool> drained_{false};
   std::atomic<uint64_t> requests_{0}; // written by this worker only

@@ -85,5 +85,22 @@ TEST(Reference, DescribesEveryUpstreamSetting) {
                         s.doc + " |");
 }
 
+TEST(Reference, DescribesEveryErrorKind) {
+  std::string text = reference();
+  auto side = [](ErrorSide side) {
+    return side == ErrorSide::Upstream     ? "upstream"
+           : side == ErrorSide::Downstream ? "downstream"
+                                           : "internal";
+  };
+  auto retry = [](ErrorRetry retry) {
+    return retry == ErrorRetry::NextPeer ? "next peer"
+           : retry == ErrorRetry::Policy ? "if the error phase asks"
+                                         : "never";
+  };
+  for (const ErrorKindInfo &k : errorKinds())
+    expectRow(text, std::string("| `") + k.name + "` | " + std::to_string(k.status) + " | " +
+                        side(k.side) + " | " + retry(k.retry) + " | " + k.doc + " |");
+}
+
 } // namespace
 } // namespace route::schema

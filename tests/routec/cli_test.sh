@@ -91,6 +91,10 @@ contains run-route out "Host: one.one.one.one"
 check run-error 0 "$routec" run examples/maintenance.route --request 'GET http://www.example.com/' --from 203.0.113.9 --error connect_failed
 contains run-error out "origin failed: connect_failed (502)"
 contains run-error out "response: 503"
+check run-error-timeout 0 "$routec" run examples/maintenance.route --request 'GET http://www.example.com/' --from 203.0.113.9 --error read_timeout
+contains run-error-timeout out "origin failed: read_timeout (504)"
+check run-error-unknown 2 "$routec" run examples/maintenance.route --request 'GET http://www.example.com/' --error refused
+contains run-error-unknown err "--error is one of connect_failed, connect_timeout, read_timeout"
 check run-json 0 "$routec" run examples/redirects.route --request 'GET http://www.example.com/jobs' --json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["decision"].startswith("redirect 308"), d; assert d["response"]["status"] == 308' "$work/out" || failures=$((failures + 1))
 cat >"$work/split.route" <<'ROUTE'

@@ -1,4 +1,4 @@
-#include "server/Connection.h"
+#include "http1/DownstreamSession.h"
 
 #include "http1/Serialize.h"
 
@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-namespace turnout {
+namespace turnout::http1 {
 
 using route::schema::Phase;
 
@@ -18,9 +18,6 @@ namespace {
 
 // How long a draining worker waits for a request that a client may have sent already.
 constexpr Duration kDrainingWait{1000};
-
-// The output buffer a connection keeps between requests, at most: a small head's worth.
-constexpr size_t kKeptOutputBytes = 4096;
 
 // The address and port of a socket address; a Unix socket's peer counts as local.
 std::pair<std::string, int64_t>
@@ -76,14 +73,14 @@ std::string hostOf(std::string_view authority) {
 
 } // namespace
 
-Connection::Connection(Worker &worker, Socket socket)
+DownstreamSession::DownstreamSession(Worker &worker, Socket socket)
     : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()),
-      in_(worker.buffers()), upstreamDog_(worker.context().get_executor()),
-      upstreamIn_(worker.buffers()),
-      request_(http1::Parser::Kind::Request,
-               http1::HeadLimits{worker.config().limits.maxRequestLine,
-                                 worker.config().limits.maxHeaderBytes,
-                                 worker.config().limits.maxHeaderCount}) {
+      in_(worker.buffers()),
+      request_(Parser::Kind::Request, HeadLimits{worker.config().limits.maxRequestLine,
+                                                 worker.config().limits.maxHeaderBytes,
+                                                 worker.config().limits.maxHeaderCount}),
+      upstream_(worker.context(), worker.pool(), worker.tls(), worker.buffers()),
+      flow_(*this, upstream_, worker.config()) {
   error_code ec;
   auto remote = client_.remote_endpoint(ec);
   if (!ec)
@@ -97,7 +94,7 @@ Connection::Connection(Worker &worker, Socket socket)
   }
 }
 
-Connection::~Connection() {
+DownstreamSession::~DownstreamSession() {
   worker_.forget(this);
 }
 
@@ -105,12 +102,12 @@ Connection::~Connection() {
 // closing at once would reset it (a keep-alive client under load met one reset per
 // connection across a binary upgrade). It gets a quiet second; a request that comes is
 // answered with Connection: close, and a connection quiet for that long closes.
-void Connection::closeIfIdle() {
+void DownstreamSession::closeIfIdle() {
   if (idle_)
     clientDog_.arm(client_, kDrainingWait);
 }
 
-awaitable<void> Connection::serve() {
+awaitable<void> DownstreamSession::serve() {
   worker_.track(this);
   for (;;) {
     // A draining worker still answers a request that comes within a quiet second (readHead):
@@ -131,7 +128,7 @@ awaitable<void> Connection::serve() {
 
 // Reads until a request head is parsed. False when the connection is done: the client
 // left, idled out, or sent something that got a 4xx answer.
-awaitable<bool> Connection::readHead() {
+awaitable<bool> DownstreamSession::readHead() {
   const auto &timeouts = worker_.config().timeouts;
   // Between requests a client may idle for the keep-alive timeout; a head, from its first
   // byte (a new connection's first head: from the accept), has header_read in all,
@@ -160,12 +157,12 @@ awaitable<bool> Connection::readHead() {
       if (status == IoStatus::Ok && in_.empty())
         status = co_await readSome(client_, in_, clientDog_, timeout);
       if (status == IoStatus::TimedOut && request_.started()) {
-        co_await writeClient(http1::localResponse(408, "request timeout\n", true));
+        co_await writeClient(localResponse(408, "request timeout\n", true));
         co_return false;
       }
       if (status != IoStatus::Ok) {
         if (status == IoStatus::Closed && request_.started())
-          co_await writeClient(http1::localResponse(400, "bad request: incomplete head\n", true));
+          co_await writeClient(localResponse(400, "bad request: incomplete head\n", true));
         co_return false;
       }
     }
@@ -175,9 +172,8 @@ awaitable<bool> Connection::readHead() {
       headDeadline = std::chrono::steady_clock::now() + timeouts.headerRead;
   }
   if (request_.failed()) {
-    co_await writeClient(http1::localResponse(
-        request_.errorStatus(), fmt::format("{}\n", http1::reasonPhrase(request_.errorStatus())),
-        true));
+    co_await writeClient(localResponse(
+        request_.errorStatus(), fmt::format("{}\n", reasonPhrase(request_.errorStatus())), true));
     co_return false;
   }
   co_return true;
@@ -188,7 +184,7 @@ awaitable<bool> Connection::readHead() {
 // request through epoll, and a second trip through the ring (the poll, then the read). A
 // connection idle for longer gives the buffer back, so that thousands of idle connections
 // hold none.
-awaitable<IoStatus> Connection::waitForRequest(Duration timeout) {
+awaitable<IoStatus> DownstreamSession::waitForRequest(Duration timeout) {
   constexpr Duration kBufferedWait = std::chrono::seconds(1);
   BufferPool &buffers = worker_.buffers();
   if (buffers.lendToWaiter()) {
@@ -205,8 +201,8 @@ awaitable<IoStatus> Connection::waitForRequest(Duration timeout) {
   co_return co_await waitReadable(client_, clientDog_, timeout);
 }
 
-bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why) {
-  const http1::Head &head = request_.head();
+bool DownstreamSession::fillExchange(route::Exchange &x, int &status, std::string &why) {
+  const Head &head = request_.head();
   status = 400;
   x.request.method = head.method;
   x.request.version = head.versionMinor == 1 && head.versionMajor == 1 ? "HTTP/1.1"
@@ -252,7 +248,7 @@ bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why)
     why = "bad request target\n";
     return false;
   }
-  if (!http1::validAuthority(authority)) {
+  if (!validAuthority(authority)) {
     why = "bad Host field\n";
     return false;
   }
@@ -284,10 +280,8 @@ bool Connection::fillExchange(route::Exchange &x, int &status, std::string &why)
   return true;
 }
 
-awaitable<void> Connection::handle() {
-  started_ = std::chrono::steady_clock::now();
+awaitable<void> DownstreamSession::handle() {
   version_ = worker_.installed();
-  policy_ = &version_->policy();
   ++served_;
   bodyBytes_ = 0;
   bodyWaited_ = {};
@@ -297,61 +291,107 @@ awaitable<void> Connection::handle() {
   std::string why;
   if (!fillExchange(x, status, why)) {
     keepAlive_ = false;
-    co_await writeClient(http1::localResponse(status, why, true));
-    co_return;
+    co_await writeClient(localResponse(status, why, true));
+  } else {
+    keepAlive_ = request_.keepAlive() && !request_.upgrade() && !worker_.draining() &&
+                 served_ < worker_.config().limits.maxRequestsPerConnection;
+    co_await flow_.run(x, proxy::Routing{version_->policy(), version_->balancers});
+    log(x);
   }
-  keepAlive_ = request_.keepAlive() && !request_.upgrade() && !worker_.draining() &&
-               served_ < worker_.config().limits.maxRequestsPerConnection;
-
-  policy_->runPhase(x, Phase::Request);
-  switch (x.fault ? route::Decision::Kind::None : x.decision.kind) {
-  case route::Decision::Kind::Route:
-    co_await forward(x);
-    break;
-  case route::Decision::Kind::Respond:
-  case route::Decision::Kind::Redirect:
-    x.answer(x.decision);
-    co_await answerLocally(x);
-    break;
-  default:
-    if (!x.fault)
-      x.response = {404, "no route\n"};
-    co_await answerLocally(x);
-    break;
-  }
-  finishExchange(x);
   request_.recycle(x.request.headers.release());
-  upstreamParser_.recycle(x.upstreamResponse.headers.release());
-  if (upstreamOut_.capacity() > kKeptOutputBytes)
-    std::string().swap(upstreamOut_);
+  upstream_.recycle(x.upstreamResponse.headers.release());
   exchange_.reset(); // an idle connection holds nothing of its last request,
   version_.reset();  // nor its policy version, which may be freed once its requests end
-  policy_ = nullptr;
 }
 
-// An answer of the proxy's own (a respond, a redirect, a 404 or an upstream error),
-// after the response phase had its say; or, when the policy made a run-time error (a
-// value that cannot go on the wire), a plain 500 with nothing the policy wrote. A request
-// body that was not read is not skipped: the connection closes after the answer.
-awaitable<void> Connection::answerLocally(route::Exchange &x) {
-  if (!x.fault)
-    policy_->runPhase(x, Phase::Response);
-  if (x.fault) {
-    spdlog::error("request {}: {}; answered 500", x.requestId, policy_->describe(*x.fault));
-    x.answerFault();
-  }
+// An answer of the proxy's own. A request body that was not read is not skipped: the
+// connection closes after the answer.
+awaitable<void> DownstreamSession::answer(const route::Exchange &x) {
   if (request_.hasBody() && !request_.messageComplete())
     keepAlive_ = false;
   int status = static_cast<int>(x.response.status);
   bool toHead = x.request.method == "HEAD";
-  std::string out = http1::localResponse(status, x.response.body, !keepAlive_,
-                                         x.response.headers().fields(), toHead);
-  if (!toHead && status >= 200 && status != 204 && status != 304)
-    x.responseBytes = static_cast<int64_t>(x.response.body.size());
-  co_await writeClient(out);
+  co_await writeClient(
+      localResponse(status, x.response.body, !keepAlive_, x.response.headers().fields(), toHead));
 }
 
-awaitable<bool> Connection::writeClient(std::string_view bytes, std::string_view more) {
+awaitable<void> DownstreamSession::refuse(int status, std::string_view why) {
+  keepAlive_ = false;
+  co_await writeClient(localResponse(status, why, true));
+}
+
+proxy::BodyShape DownstreamSession::requestBody() const {
+  proxy::BodyShape shape;
+  shape.present = request_.hasBody();
+  if (shape.present && !request_.chunked())
+    shape.length = request_.contentLength();
+  return shape;
+}
+
+// The response downstream is framed by what is sent: the status going down and the
+// client's own method (RFC 9110 6.4.1), whatever the policy rewrote upstream. A HEAD,
+// 204 or 304 answer carries no body; a body the upstream sends with one is not relayed.
+// An answer that must carry one while the upstream's has none (a GET sent upstream as
+// HEAD, a 304 the policy made a 200) carries an empty one.
+bool DownstreamSession::startResponse(const route::Exchange &x, const proxy::BodyShape &body) {
+  int code = static_cast<int>(x.response.status);
+  if (request_.head().method == "HEAD" || code == 204 || code == 304)
+    framing_ = Framing::None;
+  else if (!body.present || body.length)
+    framing_ = Framing::Length;
+  else if (request_.head().versionMinor >= 1)
+    framing_ = Framing::Chunked;
+  else
+    framing_ = Framing::Close;
+  if (framing_ == Framing::Close)
+    keepAlive_ = false;
+
+  std::string &out = out_;
+  out.clear();
+  // What the policy adds, roughly.
+  out.reserve(fieldsSize(x.upstreamResponse.headers.fields()) + 256);
+  appendStatusLine(out, code);
+  HopByHop hopByHop(x.upstreamResponse.headers.fields());
+  x.response.forEachField([&](std::string_view name, std::string_view value) {
+    if (!hopByHop(name) && !route::sameFieldName(name, "content-length"))
+      appendField(out, name, value);
+  });
+  if (framing_ == Framing::Length)
+    appendField(out, "content-length", std::to_string(body.present ? *body.length : 0));
+  else if (code != 204 && body.length) // HEAD and 304: the length a GET would get
+    appendField(out, "content-length", std::to_string(*body.length));
+  if (framing_ == Framing::Chunked)
+    appendField(out, "transfer-encoding", "chunked");
+  if (!keepAlive_)
+    appendField(out, "connection", "close");
+  else if (request_.head().versionMinor == 0)
+    appendField(out, "connection", "keep-alive");
+  appendFieldsEnd(out);
+  return framing_ != Framing::None;
+}
+
+// The head, if not sent yet, goes with the first piece, in one write.
+awaitable<bool> DownstreamSession::sendBody(std::string_view piece, bool last,
+                                            const Fields &trailers) {
+  bool written;
+  if (framing_ == Framing::Chunked) {
+    appendChunk(out_, piece);
+    if (last)
+      appendLastChunk(out_, trailers);
+    written = co_await writeClient(out_);
+  } else {
+    written = co_await writeClient(out_, piece);
+  }
+  out_.clear();
+  co_return written;
+}
+
+void DownstreamSession::abort() {
+  keepAlive_ = false;
+  clientGone_ = true;
+}
+
+awaitable<bool> DownstreamSession::writeClient(std::string_view bytes, std::string_view more) {
   if (clientGone_)
     co_return false;
   Duration timeout = worker_.config().timeouts.send;
@@ -365,7 +405,8 @@ awaitable<bool> Connection::writeClient(std::string_view bytes, std::string_view
   co_return status == IoStatus::Ok;
 }
 
-awaitable<Connection::BodyRead> Connection::readBody() {
+awaitable<proxy::BodyRead> DownstreamSession::readBody() {
+  using proxy::BodyRead;
   if (expectContinue_ && !sentContinue_) {
     sentContinue_ = true;
     if (!co_await writeClient("HTTP/1.1 100 Continue\r\n\r\n"))
@@ -399,7 +440,7 @@ awaitable<Connection::BodyRead> Connection::readBody() {
   }
 }
 
-bool Connection::tooSlow() const {
+bool DownstreamSession::tooSlow() const {
   const ServerConfig &config = worker_.config();
   if (config.limits.minBodyRate == 0 || bodyWaited_ < config.timeouts.bodyRateAfter)
     return false;
@@ -408,30 +449,7 @@ bool Connection::tooSlow() const {
          static_cast<double>(config.limits.minBodyRate) * seconds;
 }
 
-http1::Fields Connection::passedTrailers() const {
-  http1::Fields passed;
-  for (const auto &field : request_.trailers())
-    for (const std::string &name : worker_.config().upstreams.passRequestTrailers)
-      if (route::sameFieldName(field.first, name))
-        passed.push_back(field);
-  return passed;
-}
-
-void Connection::frameBody(std::string &out) {
-  if (request_.chunked()) {
-    http1::appendChunk(out, request_.body());
-    if (request_.messageComplete())
-      http1::appendLastChunk(out, passedTrailers());
-  } else {
-    out += request_.body();
-  }
-  request_.body().clear();
-}
-
-void Connection::finishExchange(route::Exchange &x) {
-  auto elapsed = std::chrono::steady_clock::now() - started_;
-  x.durationNs = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
-  policy_->runPhase(x, Phase::Log);
+void DownstreamSession::log(const route::Exchange &x) {
   if (worker_.accessLogging())
     worker_.accessLog(fmt::format("{} \"{} {} {}\" {} {} {} {} {:.3f}\n", clientIp_,
                                   escaped(x.request.method), escaped(request_.head().target),
@@ -440,4 +458,4 @@ void Connection::finishExchange(route::Exchange &x) {
                                   static_cast<double>(x.durationNs) / 1e6));
 }
 
-} // namespace turnout
+} // namespace turnout::http1

@@ -1,0 +1,84 @@
+// One downstream HTTP/1.x connection: reads requests (keep-alive, pipelining), fills each
+// one's exchange from its head (request target forms, Host, Expect, limits: a request
+// that breaks a rule gets its 4xx here and never reaches the flow), and hands it to the
+// request flow (proxy/Flow.h) on the policy version it started on. As the flow's
+// downstream session it reads the request body (100-continue, chunked or of known
+// length, min_body_rate) and writes the answer, framed by what is sent: a length, chunks,
+// or the connection's end.
+#pragma once
+
+#include "http1/Parser.h"
+#include "http1/UpstreamSession.h"
+#include "proxy/Flow.h"
+#include "server/Worker.h"
+
+#include <chrono>
+#include <optional>
+
+namespace turnout::http1 {
+
+class DownstreamSession final : public proxy::Downstream {
+public:
+  DownstreamSession(Worker &worker, Socket socket);
+  ~DownstreamSession() override;
+  awaitable<void> serve();
+  // Ends the connection now if it waits for its next request, or within a second if it
+  // has yet to send its first (a graceful shutdown's part).
+  void closeIfIdle();
+
+  // proxy::Downstream
+  proxy::BodyShape requestBody() const override;
+  bool requestComplete() const override {
+    return !request_.hasBody() || request_.messageComplete();
+  }
+  awaitable<proxy::BodyRead> readBody() override;
+  std::string &bodyPiece() override { return request_.body(); }
+  const Fields &trailers() const override { return request_.trailers(); }
+  awaitable<void> answer(const route::Exchange &x) override;
+  awaitable<void> refuse(int status, std::string_view why) override;
+  bool startResponse(const route::Exchange &x, const proxy::BodyShape &body) override;
+  awaitable<bool> sendBody(std::string_view piece, bool last, const Fields &trailers) override;
+  void abort() override;
+  void endAfterThis() override { keepAlive_ = false; }
+  bool gone() const override { return clientGone_; }
+
+private:
+  enum class Framing { None, Length, Chunked, Close };
+
+  awaitable<bool> readHead();
+  // Waits on a kept-alive connection until its next request begins; the bytes may already
+  // be in in_ when it returns.
+  awaitable<IoStatus> waitForRequest(Duration timeout);
+  bool fillExchange(route::Exchange &x, int &status, std::string &why);
+  awaitable<void> handle();
+  // Writes `bytes`, then `more` (a head and the body bytes after it, without a copy).
+  awaitable<bool> writeClient(std::string_view bytes, std::string_view more = {});
+  // Whether the body arrives slower than limits.min_body_rate.
+  bool tooSlow() const;
+  void log(const route::Exchange &x);
+
+  Worker &worker_;
+  Socket client_;
+  Watchdog clientDog_;
+  InputBuffer in_;
+  Parser request_;
+  UpstreamSession upstream_;
+  proxy::Flow flow_;
+  // The current request's exchange. A member, not a coroutine local: Asio recycles only
+  // small coroutine frames, and an exchange in one made every request allocate.
+  std::optional<route::Exchange> exchange_;
+  std::shared_ptr<const Worker::Installed> version_; // the one the current request started on
+  std::string clientIp_, serverIp_;
+  int64_t clientPort_ = 0, serverPort_ = 0;
+  uint64_t served_ = 0;
+  uint64_t bodyBytes_ = 0;                           // request body bytes read so far
+  std::chrono::steady_clock::duration bodyWaited_{}; // waiting for them
+  std::string out_; // a relayed response's head (and chunk framing), until it goes
+  Framing framing_ = Framing::Length;
+  bool keepAlive_ = true;
+  bool idle_ = false; // waiting for the first byte of a request
+  bool clientGone_ = false;
+  bool expectContinue_ = false, sentContinue_ = false;
+};
+
+} // namespace turnout::http1

@@ -1,0 +1,266 @@
+#include "http1/UpstreamSession.h"
+
+#include "http1/Serialize.h"
+
+#include <fmt/format.h>
+
+namespace turnout::http1 {
+
+using proxy::Error;
+using proxy::ErrorKind;
+using proxy::SendStatus;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// The output buffer kept between requests, at most: a small head's worth.
+constexpr size_t kKeptOutputBytes = 4096;
+
+SendStatus sendStatusOf(IoStatus status) {
+  return status == IoStatus::Ok         ? SendStatus::Ok
+         : status == IoStatus::TimedOut ? SendStatus::TimedOut
+                                        : SendStatus::Failed;
+}
+
+} // namespace
+
+Duration UpstreamSession::within(Duration own) const {
+  if (deadline_ == Clock::time_point::max())
+    return own;
+  auto left = std::chrono::duration_cast<Duration>(deadline_ - Clock::now());
+  return std::max(Duration(1), std::min(own, left));
+}
+
+awaitable<std::optional<Error>> UpstreamSession::open(const std::string &peer,
+                                                      const std::string &host, uint16_t port,
+                                                      const proxy::PeerSettings &settings,
+                                                      bool retryable) {
+  settings_ = &settings;
+  // Each wait is bounded by its own timeout and by what is left of total_timeout.
+  deadline_ = settings.totalTimeout.count() ? Clock::now() + settings.totalTimeout
+                                            : Clock::time_point::max();
+  // Pooled connections are keyed by everything that makes one: address and TLS settings.
+  identity_ =
+      settings.tls ? fmt::format("{} tls {} {}", peer, settings.sni, settings.verify) : peer;
+  socket_ = pool_.take(identity_, retryable);
+  reused_ = socket_.has_value();
+  writeFailed_ = false;
+  in_.clear();
+  if (reused_)
+    co_return std::nullopt;
+  socket_.emplace(context_.get_executor());
+  upstream::Stream &socket = *socket_;
+  error_code ec;
+  tcp::endpoint endpoint(asio::ip::make_address(host, ec), port);
+  if (ec)
+    co_return Error(ErrorKind::ConnectFailed, fmt::format("{}: not an IP address", host));
+  dog_.arm(socket, within(settings.connectTimeout));
+  auto [connectError] =
+      co_await socket.lowest().async_connect(endpoint, asio::as_tuple(use_awaitable));
+  if (!connectError && settings.tls) {
+    // The handshake counts against the connect timeout, as nginx's proxy_connect_timeout.
+    socket.lowest().set_option(tcp::no_delay(true), ec);
+    socket.startTls(tls_.get(settings.verify), settings.sni.empty() ? host : settings.sni,
+                    settings.verify);
+    connectError = co_await socket.handshake();
+    if (connectError && !dog_.fired()) {
+      dog_.disarm();
+      co_return Error(ErrorKind::ConnectFailed,
+                      fmt::format("TLS with {}: {}", peer, connectError.message()));
+    }
+  }
+  dog_.disarm();
+  if (connectError) {
+    if (dog_.fired())
+      co_return Error(ErrorKind::ConnectTimeout, fmt::format("connecting to {} timed out", peer));
+    co_return Error(ErrorKind::ConnectFailed,
+                    fmt::format("connecting to {}: {}", peer, connectError.message()));
+  }
+  socket.lowest().set_option(tcp::no_delay(true), ec);
+  co_return std::nullopt;
+}
+
+awaitable<SendStatus> UpstreamSession::send(std::string_view bytes, std::string_view more) {
+  Duration timeout = within(settings_->writeTimeout);
+  IoStatus status = more.empty() ? co_await writeAll(*socket_, bytes, dog_, timeout)
+                                 : co_await writeAll(*socket_, gather(bytes, more), dog_, timeout);
+  writeFailed_ = status != IoStatus::Ok;
+  co_return sendStatusOf(status);
+}
+
+void UpstreamSession::frame(std::string_view piece, bool last, const Fields &trailers) {
+  appendChunk(out_, piece);
+  if (last)
+    appendLastChunk(out_, trailers);
+}
+
+awaitable<SendStatus> UpstreamSession::sendHead(const route::Exchange &x,
+                                                const proxy::BodyShape &shape,
+                                                std::string_view body, bool complete,
+                                                const Fields &trailers) {
+  std::string &out = out_;
+  out.clear();
+  std::string_view path = x.upstreamPath(), query = x.upstreamQuery();
+  // What the policy adds is a little more, roughly.
+  out.reserve(path.size() + query.size() + fieldsSize(x.request.headers.fields()) + 256);
+  appendRequestLine(out, x.upstreamMethod(), path, query);
+  bool host = false;
+  std::string forwardedFor;
+  HopByHop hopByHop(x.request.headers.fields());
+  x.forEachUpstreamField([&](std::string_view name, std::string_view value) {
+    if (hopByHop(name) || route::sameFieldName(name, "content-length") ||
+        route::sameFieldName(name, "expect") || route::sameFieldName(name, "x-forwarded-proto"))
+      return;
+    if (route::sameFieldName(name, "x-forwarded-for")) {
+      forwardedFor.append(value).append(", ");
+      return;
+    }
+    host = host || route::sameFieldName(name, "host");
+    appendField(out, name, value);
+  });
+  if (!host)
+    appendField(out, "host", x.upstreamPeer);
+  appendField(out, "x-forwarded-for", forwardedFor + x.clientIp);
+  appendField(out, "x-forwarded-proto", x.request.scheme);
+  chunked_ = shape.present && !shape.length;
+  if (chunked_)
+    appendField(out, "transfer-encoding", "chunked");
+  else if (shape.present)
+    appendField(out, "content-length", std::to_string(*shape.length));
+  appendFieldsEnd(out);
+  if (chunked_ && (!body.empty() || complete)) {
+    frame(body, complete, trailers);
+    co_return co_await send(out);
+  }
+  co_return co_await send(out, body);
+}
+
+awaitable<SendStatus> UpstreamSession::sendBody(std::string_view piece, bool last,
+                                                const Fields &trailers) {
+  if (!chunked_)
+    co_return co_await send(piece);
+  out_.clear();
+  frame(piece, last, trailers);
+  co_return co_await send(out_);
+}
+
+// Between pieces of the body only over plain TCP: over TLS, bytes that wait may be the
+// server's session tickets, not an answer; after a write that failed, they are the answer.
+bool UpstreamSession::answeredEarly() {
+  return socket_ && (!socket_->tls() || writeFailed_) &&
+         pending(socket_->lowest().native_handle()) == Pending::Bytes;
+}
+
+awaitable<std::optional<Error>> UpstreamSession::readHead(route::Exchange &x) {
+  const std::string &peer = x.upstreamPeer;
+  // The response head; interim 1xx responses are read and dropped.
+  Parser &response = response_;
+  response.reset();
+  // What frames the upstream's answer is the method that went upstream.
+  bool head = x.upstreamMethod() == "HEAD";
+  if (head)
+    response.expectNoBody();
+  while (!response.headComplete() || (response.head().status < 200 && response.messageComplete())) {
+    if (response.headComplete() && response.head().status == 101) {
+      // What follows is not HTTP, and this proxy opens no tunnel: the connection is closed.
+      co_return Error(ErrorKind::BadResponse,
+                      fmt::format("{} switched protocols, which this proxy does not do", peer));
+    }
+    if (response.headComplete()) { // an interim response, complete: the next message
+      response.next();
+      if (head)
+        response.expectNoBody();
+      continue;
+    }
+    if (in_.empty()) {
+      Duration timeout = within(settings_->readTimeout);
+      IoStatus read = co_await readSome(*socket_, in_, dog_, timeout);
+      if (read == IoStatus::TimedOut)
+        co_return Error(ErrorKind::ReadTimeout,
+                        fmt::format("{} sent no response in {} ms", peer, timeout.count()));
+      if (read != IoStatus::Ok) {
+        if (reused_ && !response.started())
+          co_return Error::staleConnection();
+        co_return Error(ErrorKind::UpstreamReset,
+                        fmt::format("{} closed the connection before a response", peer));
+      }
+    }
+    in_.consume(response.feed(in_.data(), in_.size()));
+    if (response.failed())
+      co_return Error(ErrorKind::BadResponse,
+                      fmt::format("{} sent a bad response: {}", peer, response.errorReason()));
+  }
+  x.upstreamResponse.status = response.head().status;
+  x.upstreamResponse.headers = route::HeaderList(std::move(response.head().fields));
+  bodyDone_ = !response.hasBody() || response.messageComplete();
+  // A body of known length goes from the read buffer as it is: the parser has nothing to
+  // check in it.
+  streamed_ = !bodyDone_ && response.hasContentLength();
+  remaining_ = streamed_ ? response.contentLength() : 0;
+  handedOut_ = 0;
+  started_ = false;
+  co_return std::nullopt;
+}
+
+proxy::BodyShape UpstreamSession::responseBody() const {
+  proxy::BodyShape shape;
+  shape.present = response_.hasBody();
+  if (response_.hasContentLength())
+    shape.length = response_.contentLength();
+  return shape;
+}
+
+awaitable<proxy::Upstream::Piece> UpstreamSession::readBody() {
+  in_.consume(handedOut_);
+  handedOut_ = 0;
+  if (streamed_) {
+    if (remaining_ == 0)
+      co_return Piece::data({}, true);
+    if (in_.empty() &&
+        co_await readSome(*socket_, in_, dog_, within(settings_->readTimeout)) != IoStatus::Ok)
+      co_return Piece::failure();
+    size_t n = static_cast<size_t>(std::min<uint64_t>(in_.size(), remaining_));
+    handedOut_ = n;
+    remaining_ -= n;
+    bodyDone_ = remaining_ == 0;
+    co_return Piece::data(std::string_view(in_.data(), n), bodyDone_);
+  }
+  std::string &piece = response_.body();
+  piece.clear();
+  // The first piece is what came with the head, if anything: the head goes downstream at
+  // once, not with the first bytes that come later.
+  if (started_ && !bodyDone_ && in_.empty()) {
+    IoStatus read = co_await readSome(*socket_, in_, dog_, within(settings_->readTimeout));
+    if (read == IoStatus::Closed) {
+      response_.finish();
+      bodyDone_ = response_.messageComplete();
+      co_return bodyDone_ ? Piece::data(piece, true) : Piece::failure();
+    }
+    if (read != IoStatus::Ok)
+      co_return Piece::failure();
+  }
+  started_ = true;
+  if (!bodyDone_) {
+    in_.consume(response_.feed(in_.data(), in_.size()));
+    if (response_.failed())
+      co_return Piece::failure();
+    bodyDone_ = response_.messageComplete();
+  }
+  co_return Piece::data(piece, bodyDone_);
+}
+
+void UpstreamSession::release(bool reusable) {
+  if (!socket_)
+    return;
+  in_.consume(handedOut_);
+  handedOut_ = 0;
+  if (reusable && bodyDone_ && response_.keepAlive() && in_.empty() && !response_.bodyUntilClose())
+    pool_.put(identity_, std::move(*socket_), settings_->idleTimeout);
+  socket_.reset();
+  in_.clear();
+  bodyDone_ = false;
+  if (out_.capacity() > kKeptOutputBytes)
+    std::string().swap(out_);
+}
+
+} // namespace turnout::http1

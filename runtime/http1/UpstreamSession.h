@@ -1,0 +1,71 @@
+// The HTTP/1 side of an attempt upstream: a connection from the worker's pool or a new one
+// (TLS when the upstream says so), the request serialised as it goes upstream, and the
+// response parsed, its body handed on piece by piece: a body of known length straight
+// from the read buffer, without passing through the parser. A connection goes back to the
+// pool only when its response was read to its exact end.
+#pragma once
+
+#include "http1/Parser.h"
+#include "io/Io.h"
+#include "proxy/Session.h"
+#include "upstream/Pool.h"
+#include "upstream/Stream.h"
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace turnout::http1 {
+
+class UpstreamSession final : public proxy::Upstream {
+public:
+  UpstreamSession(asio::io_context &context, upstream::Pool &pool, upstream::TlsContexts &tls,
+                  BufferPool &buffers)
+      : context_(context), pool_(pool), tls_(tls), dog_(context.get_executor()), in_(buffers) {}
+
+  awaitable<std::optional<proxy::Error>> open(const std::string &peer, const std::string &host,
+                                              uint16_t port, const proxy::PeerSettings &settings,
+                                              bool retryable) override;
+  bool reused() const override { return reused_; }
+  awaitable<proxy::SendStatus> sendHead(const route::Exchange &x, const proxy::BodyShape &shape,
+                                        std::string_view body, bool complete,
+                                        const Fields &trailers) override;
+  awaitable<proxy::SendStatus> sendBody(std::string_view piece, bool last,
+                                        const Fields &trailers) override;
+  bool answeredEarly() override;
+  awaitable<std::optional<proxy::Error>> readHead(route::Exchange &x) override;
+  proxy::BodyShape responseBody() const override;
+  awaitable<Piece> readBody() override;
+  const Fields &trailers() const override { return response_.trailers(); }
+  void release(bool reusable) override;
+
+  // Takes back the response head's fields, to fill them again in the next attempt.
+  void recycle(Fields fields) { response_.recycle(std::move(fields)); }
+
+private:
+  // A wait's timeout: its own, bounded by what is left of the attempt's total_timeout.
+  Duration within(Duration own) const;
+  // Frames `piece` (and the body's end) as the request declared its body, into out_.
+  void frame(std::string_view piece, bool last, const Fields &trailers);
+  awaitable<proxy::SendStatus> send(std::string_view bytes, std::string_view more = {});
+
+  asio::io_context &context_;
+  upstream::Pool &pool_;
+  upstream::TlsContexts &tls_;
+  std::optional<upstream::Stream> socket_; // the current attempt's connection
+  Watchdog dog_;                           // and its timeouts
+  InputBuffer in_;                         // its unparsed bytes
+  // What goes out (the request head, body pieces), kept from request to request while small.
+  std::string out_;
+  Parser response_{Parser::Kind::Response};
+  std::string identity_; // the pool's key: address and TLS settings
+  const proxy::PeerSettings *settings_ = nullptr;
+  std::chrono::steady_clock::time_point deadline_;
+  uint64_t remaining_ = 0; // a body of known length: its bytes yet to come
+  size_t handedOut_ = 0;   // bytes of in_ the last piece was, consumed at the next read
+  bool reused_ = false, chunked_ = false, streamed_ = false, bodyDone_ = false;
+  bool started_ = false;     // a body piece was handed out
+  bool writeFailed_ = false; // the last write to the peer
+};
+
+} // namespace turnout::http1

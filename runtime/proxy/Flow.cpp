@@ -1,0 +1,328 @@
+#include "proxy/Flow.h"
+
+#include "ast/AST.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace turnout::proxy {
+
+using route::schema::Phase;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const Fields kNoFields;
+
+// RFC 9110 9.2.2.
+bool idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+         method == "OPTIONS" || method == "TRACE";
+}
+
+const char *defaultBody(int64_t status) {
+  switch (status) {
+  case 503:
+    return "service unavailable\n";
+  case 504:
+    return "gateway timeout\n";
+  default:
+    return "bad gateway\n";
+  }
+}
+
+PeerSettings peerSettingsOf(const route::ast::UpstreamConfig &config) {
+  PeerSettings settings;
+  settings.connectTimeout = fromNanoseconds(config.connectTimeoutNs);
+  settings.readTimeout = fromNanoseconds(config.readTimeoutNs);
+  settings.writeTimeout = fromNanoseconds(config.writeTimeoutNs);
+  settings.idleTimeout = fromNanoseconds(config.idleTimeoutNs);
+  settings.totalTimeout =
+      config.totalTimeoutNs ? fromNanoseconds(config.totalTimeoutNs) : Duration(0);
+  settings.tls = config.tls;
+  settings.verify = config.verify;
+  settings.sni = config.sni;
+  return settings;
+}
+
+} // namespace
+
+awaitable<void> Flow::run(route::Exchange &x, const Routing &routing) {
+  started_ = Clock::now();
+  policy_ = &routing.policy;
+  policy_->runPhase(x, Phase::Request);
+  switch (x.fault ? route::Decision::Kind::None : x.decision.kind) {
+  case route::Decision::Kind::Route: {
+    uint32_t upstream = x.decision.upstream;
+    upstreamConfig_ = &policy_->program().upstreams[upstream]->config;
+    x.upstreamName = policy_->program().upstreams[upstream]->name;
+    co_await forward(x, *routing.balancers[upstream], policy_->balanceKey(x, upstream));
+    break;
+  }
+  case route::Decision::Kind::Respond:
+  case route::Decision::Kind::Redirect:
+    x.answer(x.decision);
+    co_await answerLocally(x);
+    break;
+  default:
+    if (!x.fault)
+      x.response = {404, "no route\n"};
+    co_await answerLocally(x);
+    break;
+  }
+  replay_.bytes.clear();
+  passedTrailers_.clear();
+  x.durationNs =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started_).count();
+  policy_->runPhase(x, Phase::Log);
+}
+
+awaitable<void> Flow::answerLocally(route::Exchange &x) {
+  if (!x.fault)
+    policy_->runPhase(x, Phase::Response);
+  if (x.fault) {
+    spdlog::error("request {}: {}; answered 500", x.requestId, policy_->describe(*x.fault));
+    x.answerFault();
+  }
+  int status = static_cast<int>(x.response.status);
+  if (x.request.method != "HEAD" && status >= 200 && status != 204 && status != 304)
+    x.responseBytes = static_cast<int64_t>(x.response.body.size());
+  co_await down_.answer(x);
+}
+
+void Flow::fail(route::Exchange &x, const Error &error) {
+  spdlog::warn("request {}: upstream {} attempt {}: {}: {}", x.requestId, x.upstreamName,
+               x.upstreamAttempt, error.name(), error.message);
+  x.errorStatus = error.status();
+  x.errorKind = error.name();
+  x.errorMessage = error.message;
+  lastRetry_ = error.retry;
+}
+
+const Fields &Flow::passedTrailers() {
+  passedTrailers_.clear();
+  for (const auto &field : down_.trailers())
+    for (const std::string &name : config_.upstreams.passRequestTrailers)
+      if (route::sameFieldName(field.first, name))
+        passedTrailers_.push_back(field);
+  return passedTrailers_;
+}
+
+awaitable<BodyRead> Flow::bufferBody() {
+  size_t limit = config_.limits.replayBufferBytes;
+  while (!down_.requestComplete() && replay_.bytes.size() < limit) {
+    BodyRead read = co_await down_.readBody();
+    if (read != BodyRead::Ok)
+      co_return read;
+    replay_.bytes += down_.bodyPiece();
+    down_.bodyPiece().clear();
+  }
+  replay_.complete = down_.requestComplete();
+  co_return BodyRead::Ok;
+}
+
+awaitable<void> Flow::forward(route::Exchange &x, upstream::Balancer &balancer, std::string key) {
+  const route::ast::UpstreamConfig &config = *upstreamConfig_;
+  peerSettings_ = peerSettingsOf(config);
+  std::vector<bool> tried; // sized only when a request goes to a second peer
+  // The start of the body is read before any peer is contacted: a malformed or oversized
+  // body that shows itself there gets its 4xx and reaches no upstream, and a small body
+  // can be sent again to another peer.
+  replay_ = Replay{};
+  BodyRead body = down_.requestComplete() ? BodyRead::Ok : co_await bufferBody();
+  replay_.complete = down_.requestComplete();
+  if (body == BodyRead::Gone)
+    co_return;
+  if (body != BodyRead::Ok) {
+    Error error(body == BodyRead::Bad       ? ErrorKind::BadRequestBody
+                : body == BodyRead::TooSlow ? ErrorKind::RequestBodyTooSlow
+                                            : ErrorKind::RequestBodyTooLarge,
+                "");
+    const char *why = body == BodyRead::Bad       ? "bad request body\n"
+                      : body == BodyRead::TooSlow ? "request body too slow\n"
+                                                  : "request body too large\n";
+    co_await down_.refuse(error.status(), why);
+    x.response.status = error.status();
+    co_return;
+  }
+  bool rewritten = false;
+
+  for (int64_t attempt = 1;; ++attempt) {
+    int peer = balancer.pick(key, tried, Clock::now());
+    Attempt result = Attempt::Failed;
+    if (peer == upstream::Balancer::kNoPeer) {
+      // Every peer was tried: the last one's error stands.
+      if (attempt == 1)
+        fail(x, Error(ErrorKind::NoPeer,
+                      fmt::format("no peer of upstream '{}' can take a request", x.upstreamName)));
+    } else {
+      x.upstreamPeer = balancer.address(peer);
+      x.upstreamAttempt = attempt;
+      if (!rewritten) {
+        policy_->runPhase(x, Phase::UpstreamRequest);
+        rewritten = true;
+        if (x.fault) { // nothing of the request goes upstream
+          co_await answerLocally(x);
+          co_return;
+        }
+      }
+      result = co_await this->attempt(x, balancer, peer);
+      // A pooled connection the peer had closed is not the peer's fault: once more, fresh,
+      // for a request that may be sent twice. Another (a POST) may have been acted on; it
+      // goes again only if the error phase asks (nginx's proxy_next_upstream without
+      // non_idempotent).
+      if (result == Attempt::Stale && !replay_.overflowed && idempotent(x.upstreamMethod()))
+        result = co_await this->attempt(x, balancer, peer);
+      if (result == Attempt::Stale)
+        fail(x, Error(ErrorKind::UpstreamReset,
+                      fmt::format("{} closed the connection", x.upstreamPeer)));
+    }
+    if (result == Attempt::Done || down_.gone())
+      co_return;
+    if (peer != upstream::Balancer::kNoPeer) {
+      tried.resize(balancer.size());
+      tried[peer] = true;
+    }
+    bool again =
+        attempt <= config.retries && !replay_.overflowed && peer != upstream::Balancer::kNoPeer;
+    if (again && lastRetry_ == ErrorRetry::NextPeer)
+      continue; // nothing reached the peer: the next one, without asking the policy
+    const route::Decision &onError = policy_->runErrorPhase(x);
+    if (x.fault) {
+      co_await answerLocally(x);
+      co_return;
+    }
+    if (onError.kind == route::Decision::Kind::Respond ||
+        onError.kind == route::Decision::Kind::Redirect) {
+      x.answer(onError);
+      co_await answerLocally(x);
+      co_return;
+    }
+    bool retry = onError.kind == route::Decision::Kind::Retry ||
+                 onError.kind == route::Decision::Kind::Route;
+    if (retry && again && lastRetry_ != ErrorRetry::Never)
+      continue;
+    x.response = {x.errorStatus, defaultBody(x.errorStatus)};
+    co_await answerLocally(x);
+    co_return;
+  }
+}
+
+awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &balancer, int peer) {
+  const upstream::PeerSpec &spec = balancer.peer(peer);
+  bool retryable = down_.requestComplete() && idempotent(x.upstreamMethod());
+  std::optional<Error> error =
+      co_await up_.open(x.upstreamPeer, spec.host, spec.port, peerSettings_, retryable);
+  struct Release { // whatever way the attempt ends, its connection is pooled or closed
+    Upstream &up;
+    ~Release() { up.release(false); }
+  } release{up_};
+  if (error) {
+    balancer.failed(peer, Clock::now());
+    fail(x, *error);
+    co_return Attempt::Failed;
+  }
+  balancer.started(peer);
+  struct Finished {
+    upstream::Balancer &balancer;
+    int peer;
+    ~Finished() { balancer.finished(peer); }
+  } finished{balancer, peer};
+
+  // The request: its head, then its body, streamed from the client unless a previous
+  // attempt already holds all of it.
+  BodyShape shape = down_.requestBody();
+  bool complete = down_.requestComplete();
+  SendStatus status = co_await up_.sendHead(x, shape, replay_.bytes, complete,
+                                            complete ? passedTrailers() : kNoFields);
+  size_t replayLimit = config_.limits.replayBufferBytes;
+  // An upstream may answer before it has read the whole body (a 401, a 413): that answer is
+  // the client's, not a 502, whether it comes between two pieces of the body or the
+  // upstream stopped reading (a write that fails or times out) once it had answered.
+  bool answeredEarly = false;
+  while (status == SendStatus::Ok && !down_.requestComplete()) {
+    if (up_.answeredEarly()) {
+      answeredEarly = true;
+      break;
+    }
+    if (co_await down_.readBody() != BodyRead::Ok) {
+      // Mid-body, with part of it upstream: no answer can be framed, the connection ends.
+      down_.abort();
+      co_return Attempt::Done;
+    }
+    std::string &piece = down_.bodyPiece();
+    if (!replay_.overflowed && replay_.bytes.size() + piece.size() <= replayLimit) {
+      replay_.bytes += piece;
+    } else {
+      replay_.overflowed = true;
+      replay_.bytes.clear();
+    }
+    bool last = down_.requestComplete();
+    status = co_await up_.sendBody(piece, last, last ? passedTrailers() : kNoFields);
+    piece.clear();
+  }
+  replay_.complete = !replay_.overflowed;
+  if (status != SendStatus::Ok && !down_.requestComplete() && up_.answeredEarly())
+    answeredEarly = true;
+  if (status != SendStatus::Ok && !answeredEarly) {
+    if (status == SendStatus::TimedOut) {
+      fail(x,
+           Error(ErrorKind::WriteTimeout, fmt::format("writing to {} timed out", x.upstreamPeer)));
+      co_return Attempt::Failed;
+    }
+    if (up_.reused())
+      co_return Attempt::Stale;
+    fail(x, Error(ErrorKind::UpstreamReset, fmt::format("writing to {} failed", x.upstreamPeer)));
+    co_return Attempt::Failed;
+  }
+
+  error = co_await up_.readHead(x);
+  if (error) {
+    if (error->stale)
+      co_return Attempt::Stale;
+    fail(x, *error);
+    co_return Attempt::Failed;
+  }
+  balancer.succeeded(peer);
+
+  // From here on the response belongs to the client: no retry, no error phase.
+  policy_->runPhase(x, Phase::UpstreamResponse);
+  x.response.viewUpstream(x.upstreamResponse);
+  if (!x.fault)
+    policy_->runPhase(x, Phase::Response);
+  if (x.fault) {
+    // The response is not relayed: its connection closes with this attempt, unread.
+    co_await answerLocally(x);
+    co_return Attempt::Done;
+  }
+  if (!down_.requestComplete())
+    down_.endAfterThis();
+
+  // The body, as it arrives: memory stays at one read buffer whatever its length.
+  BodyShape body = up_.responseBody();
+  if (!down_.startResponse(x, body) && body.present) {
+    // A body the client will not get: left unread, and its connection closes with the
+    // attempt (its bytes must never reach another request).
+    co_await down_.sendBody({}, true, kNoFields);
+    co_return Attempt::Done;
+  }
+  for (;;) {
+    Upstream::Piece piece = co_await up_.readBody();
+    if (piece.failed) {
+      // The upstream failed mid-body: the client cannot be told but by the connection's end.
+      down_.abort();
+      co_return Attempt::Done;
+    }
+    x.responseBytes += static_cast<int64_t>(piece.bytes.size());
+    if (!co_await down_.sendBody(piece.bytes, piece.last, piece.last ? up_.trailers() : kNoFields))
+      co_return Attempt::Done;
+    if (piece.last)
+      break;
+  }
+  // The upstream read a request whose body it did not take whole only if it answered early:
+  // what it left unread would be read as the next request.
+  up_.release(!answeredEarly);
+  co_return Attempt::Done;
+}
+
+} // namespace turnout::proxy

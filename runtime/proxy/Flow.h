@@ -1,0 +1,68 @@
+// The request flow, apart from any protocol, as Pingora's proxy over its sessions: the
+// phases of the policy version a request started on, routing, balancing, attempts and
+// their retries, the error phase, local answers, and the response relayed downstream with
+// bounded memory. A downstream session (HTTP/1 today) reads a request's head into the
+// exchange and hands it here; the flow talks to the client and the peer only through
+// Session.h's two interfaces.
+#pragma once
+
+#include "config/ServerConfig.h"
+#include "policy/Policy.h"
+#include "proxy/Session.h"
+#include "upstream/Balancer.h"
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace turnout::proxy {
+
+// What a request runs on: a policy and its upstreams' balancers (by upstream index).
+struct Routing {
+  const Policy &policy;
+  std::span<const std::shared_ptr<upstream::Balancer>> balancers;
+};
+
+class Flow {
+public:
+  Flow(Downstream &downstream, Upstream &upstream, const ServerConfig &config)
+      : down_(downstream), up_(upstream), config_(config) {}
+
+  // Runs the phases on `x`, whose request head is in: answers it locally or forwards it,
+  // as the policy says; the log phase last.
+  awaitable<void> run(route::Exchange &x, const Routing &routing);
+
+private:
+  enum class Attempt { Done, Failed, Stale };
+  // The request body bytes sent upstream so far, while they fit the replay buffer: a
+  // request is retried on another peer only if all of its body can be sent again.
+  struct Replay {
+    std::string bytes;       // the whole body when `complete`, else its start
+    bool complete = false;   // the whole body is in `bytes`
+    bool overflowed = false; // part of the body went upstream and is gone
+  };
+
+  awaitable<void> forward(route::Exchange &x, upstream::Balancer &balancer, std::string key);
+  awaitable<BodyRead> bufferBody();
+  awaitable<Attempt> attempt(route::Exchange &x, upstream::Balancer &balancer, int peer);
+  // An answer of the proxy's own, after the response phase had its say; a 500 when the
+  // policy made a run-time error.
+  awaitable<void> answerLocally(route::Exchange &x);
+  void fail(route::Exchange &x, const Error &error);
+  // The request's trailers that go upstream (upstreams.pass_request_trailers).
+  const Fields &passedTrailers();
+
+  Downstream &down_;
+  Upstream &up_;
+  const ServerConfig &config_;
+  const Policy *policy_ = nullptr; // the current request's
+  std::chrono::steady_clock::time_point started_;
+  const route::ast::UpstreamConfig *upstreamConfig_ = nullptr;
+  PeerSettings peerSettings_;
+  Replay replay_;
+  Fields passedTrailers_;
+  ErrorRetry lastRetry_ = ErrorRetry::Never; // the last failed attempt's
+};
+
+} // namespace turnout::proxy

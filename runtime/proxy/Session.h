@@ -1,0 +1,118 @@
+// The two sides of a proxied exchange as the request flow sees them, whatever the protocol:
+// the downstream session a request came on (HTTP/1 today; HTTP/2 streams later) and the
+// upstream stream it goes out on (an HTTP/1 connection from the pool today). The flow
+// (Flow.h) moves an exchange between them; it never sees a parser, a socket or a framing.
+#pragma once
+
+#include "io/Io.h"
+#include "proxy/Error.h"
+
+#include "exchange/Exchange.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace turnout::proxy {
+
+using Fields = route::HeaderFields;
+
+// How a request or response body is known before it is read: whether there is one, and
+// its length when the message declares it (none: it ends when its sender says, chunked in
+// HTTP/1, a flag in HTTP/2).
+struct BodyShape {
+  bool present = false;
+  std::optional<uint64_t> length;
+};
+
+enum class BodyRead { Ok, Bad, TooLarge, TooSlow, Gone };
+
+// The session a request came on. The head is already in the exchange; the flow reads the
+// body and writes the answer through it.
+class Downstream {
+public:
+  virtual ~Downstream() = default;
+
+  // The request body.
+  virtual BodyShape requestBody() const = 0;
+  // Whether every byte of the request body has been read (true without a body).
+  virtual bool requestComplete() const = 0;
+  // Reads until there are body bytes in bodyPiece() or the body has ended.
+  virtual awaitable<BodyRead> readBody() = 0;
+  // The body bytes read and not yet taken: the flow takes them and clears it.
+  virtual std::string &bodyPiece() = 0;
+  // The request's trailers, once the body has ended.
+  virtual const Fields &trailers() const = 0;
+
+  // A complete answer of the proxy's own: x.response, with its body.
+  virtual awaitable<void> answer(const route::Exchange &x) = 0;
+  // A plain answer to a request that cannot be served (a bad body); the session ends.
+  virtual awaitable<void> refuse(int status, std::string_view why) = 0;
+  // A relayed response: the head is x.response's, the body as `body` says. Returns
+  // whether the client takes a body (not after HEAD, nor with 204 or 304). The head goes
+  // out with the first body bytes, or at the end.
+  virtual bool startResponse(const route::Exchange &x, const BodyShape &body) = 0;
+  // The next piece of the response body; `last` ends it, with `trailers`. False when the
+  // client is gone.
+  virtual awaitable<bool> sendBody(std::string_view piece, bool last, const Fields &trailers) = 0;
+  // The exchange cannot be finished (the upstream failed mid-response): the client learns
+  // by the session's end, as a response it can tell is cut short.
+  virtual void abort() = 0;
+  // The session does not take another request after this one.
+  virtual void endAfterThis() = 0;
+  // The client left or stopped reading.
+  virtual bool gone() const = 0;
+};
+
+// The settings of one attempt's connection to a peer, from the upstream's definition.
+struct PeerSettings {
+  Duration connectTimeout, readTimeout, writeTimeout, idleTimeout;
+  Duration totalTimeout{0}; // 0: no bound on the whole attempt
+  bool tls = false, verify = true;
+  std::string sni;
+};
+
+enum class SendStatus { Ok, TimedOut, Failed };
+
+// One request-response exchange with a peer: a connection of the pool or a new one.
+class Upstream {
+public:
+  virtual ~Upstream() = default;
+
+  // Gets a connection to `peer` ("ip:port", with `host` and `port` apart); `retryable`:
+  // the request could go again on another connection if a pooled one turns out stale.
+  virtual awaitable<std::optional<Error>> open(const std::string &peer, const std::string &host,
+                                               uint16_t port, const PeerSettings &settings,
+                                               bool retryable) = 0;
+  // Whether the connection came from the pool.
+  virtual bool reused() const = 0;
+  // Sends upstream.req's head, then `body` (what of the request body is already read);
+  // `complete`: that is all of it, ended with `trailers`.
+  virtual awaitable<SendStatus> sendHead(const route::Exchange &x, const BodyShape &shape,
+                                         std::string_view body, bool complete,
+                                         const Fields &trailers) = 0;
+  virtual awaitable<SendStatus> sendBody(std::string_view piece, bool last,
+                                         const Fields &trailers) = 0;
+  // Whether the peer has answered while the request body is still going (an answer the
+  // client gets, whatever became of the rest of the body).
+  virtual bool answeredEarly() = 0;
+  // Reads the response head into x.upstreamResponse; interim responses are dropped.
+  virtual awaitable<std::optional<Error>> readHead(route::Exchange &x) = 0;
+  virtual BodyShape responseBody() const = 0;
+  // A piece of the response body: bytes valid until the next call, the last with `last`;
+  // or the peer failed before the body's end.
+  struct Piece {
+    bool failed = false;
+    std::string_view bytes;
+    bool last = false;
+    static Piece data(std::string_view bytes, bool last) { return {false, bytes, last}; }
+    static Piece failure() { return {true, {}, false}; }
+  };
+  virtual awaitable<Piece> readBody() = 0;
+  virtual const Fields &trailers() const = 0;
+  // Ends the exchange: the connection goes back to the pool when `reusable` and its
+  // response was read to its end, and is closed otherwise.
+  virtual void release(bool reusable) = 0;
+};
+
+} // namespace turnout::proxy
