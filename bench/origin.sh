@@ -1,8 +1,8 @@
 # What the proxy benchmarks share (sourced, not run): a scratch folder that goes on exit
 # with every process started in `pids`, a wait for a port, the nginx origin they all
-# proxy to, nginx's and HAProxy's configurations as the peer proxies, and the check that a
-# policy turnout serves sends traffic to loopback alone. Sets `work` and `pids`; needs
-# `root` and `build`.
+# proxy to, nginx's and HAProxy's configurations as the peer proxies, the design sketch's
+# policy, and the check that a policy turnout serves sends traffic to loopback alone. Sets
+# `work` and `pids`; needs `root` and `build`.
 work=$(mktemp -d /tmp/turnout-bench.XXXXXX)
 chmod 755 "$work" # nginx's workers run as nobody
 pids=()
@@ -99,4 +99,35 @@ frontend f
 backend b
   server o 127.0.0.1:$2
 CONF
+}
+
+# sketch_policy FILE ORIGIN_PORT: DESIGN.md's sketch policy (an ACL, a regex redirect, a
+# host match, weighted round robin, a Host rewrite, a cookie removal, a response header),
+# its peers the origin on ORIGIN_PORT: what programmability costs over a bare `route`.
+sketch_policy() {
+  cat > "$1" <<POLICY
+upstream web {
+    servers = ["127.0.0.1:$2" weight 3, "127.0.0.1:$2"]
+    balance = round_robin
+    retries = 2
+}
+acl internal { 10.0.0.0/8, 192.168.0.0/16, ::1/128 }
+on request {
+    if req.path starts_with "/admin" and not (client.ip in internal) {
+        respond 403 "forbidden\n"
+    }
+    if req.path ~ r"^/old/(?P<rest>.*)$" {
+        redirect 301 "https://example.com/new/" + match.rest
+    }
+    if req.host == "one.one.one.one" { route web }
+    route web
+}
+on upstream_request {
+    upstream.req.header["Host"] = "one.one.one.one"
+    delete upstream.req.header["cookie"]
+}
+on response {
+    resp.header["x-served-by"] = "turnout"
+}
+POLICY
 }

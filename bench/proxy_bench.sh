@@ -29,31 +29,7 @@ cat > "$work/bare.route" <<EOF
 upstream origin { servers = ["127.0.0.1:$origin_port"] }
 on request { route origin }
 EOF
-cat > "$work/sketch.route" <<EOF
-upstream web {
-    servers = ["127.0.0.1:$origin_port" weight 3, "127.0.0.1:$origin_port"]
-    balance = round_robin
-    retries = 2
-}
-acl internal { 10.0.0.0/8, 192.168.0.0/16, ::1/128 }
-on request {
-    if req.path starts_with "/admin" and not (client.ip in internal) {
-        respond 403 "forbidden\n"
-    }
-    if req.path ~ r"^/old/(?P<rest>.*)$" {
-        redirect 301 "https://example.com/new/" + match.rest
-    }
-    if req.host == "one.one.one.one" { route web }
-    route web
-}
-on upstream_request {
-    upstream.req.header["Host"] = "one.one.one.one"
-    delete upstream.req.header["cookie"]
-}
-on response {
-    resp.header["x-served-by"] = "turnout"
-}
-EOF
+sketch_policy "$work/sketch.route" $origin_port
 nginx_proxy_conf $nginx_port $origin_port "worker_cpu_affinity 01;"
 haproxy_conf $haproxy_port $origin_port
 

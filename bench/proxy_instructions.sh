@@ -7,6 +7,10 @@
 # small requests over 10 kept-alive connections for DURATION seconds; the worker's
 # instruction count (turnout: its worker thread; nginx: its worker process) over the
 # requests served is the figure. Startup is inside the count, so longer runs read lower.
+# Turnout runs three policies: a bare `route` (the proxy's own cost), the design sketch's
+# (as bench/proxy_bench.sh's: an ACL, a regex redirect, a host match, weighted round robin,
+# a Host rewrite, a cookie removal, a response header), and the bare one balanced by
+# hash(client.ip) (what a hashed upstream adds: its key, through its native function).
 #
 # Usage: bench/proxy_instructions.sh [BUILD_DIR]   (DURATION=10 to change the run)
 set -euo pipefail
@@ -42,14 +46,26 @@ count() {
 
 printf 'upstream origin { servers = ["127.0.0.1:%s"] }\non request { route origin }\n' \
   $origin_port > "$work/bare.route"
-require_loopback "$work/bare.route"
-valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/turnout.cg" \
-  "$build/runtime/turnout" run "$work/bare.route" --listen 127.0.0.1:$proxy_port --threads 1 \
-  2>/dev/null & turnout_pid=$!
-pids+=($turnout_pid)
-wait_http $proxy_port
-# Thread 1 is main, thread 2 the worker.
-turnout=$(count "$work/turnout.cg-02" "kill -TERM $turnout_pid; wait $turnout_pid || true")
+printf 'upstream origin { servers = ["127.0.0.1:%s"]\n balance = hash(client.ip) }\non request { route origin }\n' \
+  $origin_port > "$work/hash.route"
+sketch_policy "$work/sketch.route" $origin_port
+require_loopback "$work/bare.route" "$work/hash.route" "$work/sketch.route"
+
+# count_turnout POLICY: instructions per request of turnout's worker serving POLICY.
+count_turnout() {
+  local name
+  name=$(basename "$1" .route)
+  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/$name.cg" \
+    "$build/runtime/turnout" run "$1" --listen 127.0.0.1:$proxy_port --threads 1 \
+    2>/dev/null & turnout_pid=$!
+  pids+=($turnout_pid)
+  wait_http $proxy_port
+  # Thread 1 is main, thread 2 the worker.
+  count "$work/$name.cg-02" "kill -TERM $turnout_pid; wait $turnout_pid || true"
+}
+turnout=$(count_turnout "$work/bare.route")
+sketch=$(count_turnout "$work/sketch.route")
+hashed=$(count_turnout "$work/hash.route")
 
 nginx_proxy_conf $proxy_port $origin_port "master_process off;"
 valgrind --tool=callgrind --callgrind-out-file="$work/nginx.cg" \
@@ -61,3 +77,5 @@ nginx=$(count "$work/nginx.cg" "kill -QUIT $nginx_pid; wait $nginx_pid || true")
 printf 'instructions per proxied small request (callgrind, one worker, %ss of wrk -c10)\n' "$duration"
 printf '  turnout  %6d\n  nginx    %6d\n  turnout/nginx  %s\n' "$turnout" "$nginx" \
   "$(awk -v a="$turnout" -v b="$nginx" 'BEGIN {printf "%.2f", a / b}')"
+printf '  turnout, the sketch policy        %6d (%+d over a bare route)\n' "$sketch" $((sketch - turnout))
+printf '  turnout, hash(client.ip) balance  %6d (%+d over round robin)\n' "$hashed" $((hashed - turnout))

@@ -3,7 +3,7 @@
 //                      [--pid-file PATH] [--upgrade-socket PATH] [--upgrade]
 //   turnout --config FILE
 #include "config/ServerConfig.h"
-#include "policy/Policy.h"
+#include "policy/PolicyLoader.h"
 #include "server/Server.h"
 
 #include <CLI/CLI.hpp>
@@ -107,12 +107,12 @@ int main(int argc, char **argv) {
   }
 
   std::string diagnostics;
-  auto policy = turnout::Policy::load(config.policy, diagnostics);
+  auto policy = turnout::loadPolicy(config.policy, diagnostics);
   fmt::print(stderr, "{}", diagnostics);
   if (!policy) {
     fmt::print(stderr, "turnout: {} has errors; not serving it\n", config.policy);
     return 1;
   }
-  turnout::Policy::releaseCompilerMemory();
+  turnout::releaseCompilerMemory();
   return turnout::runServer(config, std::move(policy));
 }

@@ -12,7 +12,8 @@
 struct RouteCtx {
   route::Exchange *exchange;
   RouteArena *arena;
-  route::Decision **decision;
+  // Where route_respond() and friends record.
+  route::Decision &decision() { return exchange->recording(); }
 };
 
 namespace route {
@@ -89,36 +90,24 @@ bool Exchange::setUrl(std::string_view url) {
   return true;
 }
 
-PhaseRunner interpreted(const Interpreter &interpreter) {
-  return [&interpreter](schema::Phase phase, RouteCtx *ctx, std::vector<SourceRange> *trace) {
-    interpreter.runPhase(phase, ctx, trace);
-  };
-}
-
 void Exchange::runPhase(const PhaseRunner &policy, schema::Phase phase) {
   phase_ = phase;
   route_arena_reset(arena_.arena);
-  RouteCtx ctx{this, arena_.arena, &current_};
+  RouteCtx ctx{this, arena_.arena};
   policy(phase, &ctx, &trace);
 }
 
-bool Exchange::check(const Interpreter &interpreter, const ast::Expr &condition) {
+void Exchange::evaluate(void (*fn)(RouteCtx *, void *), void *data) {
   route_arena_reset(arena_.arena);
-  RouteCtx ctx{this, arena_.arena, &current_};
-  return interpreter.evaluateCondition(condition, &ctx);
-}
-
-std::string Exchange::balanceKey(const Interpreter &interpreter, const ast::Expr &key) {
-  route_arena_reset(arena_.arena);
-  RouteCtx ctx{this, arena_.arena, &current_};
-  return interpreter.evaluateKey(key, &ctx);
+  RouteCtx ctx{this, arena_.arena};
+  fn(&ctx, data);
 }
 
 const Decision &Exchange::runErrorPhase(const PhaseRunner &policy) {
   Decision &onError = errorDecisions.emplace_back();
-  current_ = &onError;
+  inErrorPhase_ = true;
   runPhase(policy, schema::Phase::Error);
-  current_ = &decision;
+  inErrorPhase_ = false;
   return onError;
 }
 
@@ -149,79 +138,6 @@ void Exchange::answer(const Decision &d) {
   response = {d.status, d.kind == Decision::Kind::Redirect ? "" : d.body};
   if (d.kind == Decision::Kind::Redirect)
     response.changeHeaders().set("location", d.location);
-}
-
-void Exchange::run(const Program &program, const PhaseRunner &policy) {
-  current_ = &decision;
-  runPhases(program, policy);
-  if (fault)
-    answerFault();
-  responseBytes = static_cast<int64_t>(response.body.size());
-  runPhase(policy, schema::Phase::Log);
-}
-
-// Every phase but log, as the proxy runs them; a fault ends the walk where it happened.
-void Exchange::runPhases(const Program &program, const PhaseRunner &policy) {
-  runPhase(policy, schema::Phase::Request);
-  if (fault)
-    return;
-  switch (decision.kind) {
-  case Decision::Kind::Route: {
-    const ast::UpstreamDecl *upstream = program.upstreams[decision.upstream];
-    upstreamName = upstream->name;
-    if (!upstream->config.servers.empty()) {
-      const ast::ServerSpec &server = upstream->config.servers.front();
-      upstreamPeer = server.address();
-    }
-    upstreamAttempt = 1;
-    runPhase(policy, schema::Phase::UpstreamRequest);
-    if (fault)
-      return;
-    if (originError.empty()) {
-      upstreamResponse = origin;
-      runPhase(policy, schema::Phase::UpstreamResponse);
-      if (fault)
-        return;
-      response.viewUpstream(upstreamResponse);
-      break;
-    }
-    // The kind's status and retry rule, as the proxy's (dsl/schema/error_kinds.def).
-    const schema::ErrorKindInfo *kind = schema::findErrorKind(originError);
-    errorKind = originError;
-    errorStatus = kind ? kind->status : 502;
-    errorMessage = "simulated " + originError;
-    // A peer that cannot be connected to is left for the next one without asking the
-    // policy, while the upstream's retries allow; in a simulation every attempt fails.
-    if (kind && kind->retry == schema::ErrorRetry::NextPeer)
-      upstreamAttempt = 1 + upstream->config.retries;
-    // Every attempt fails the same way in a simulation; the error phase may answer, or
-    // retry until the upstream's retries are spent.
-    for (;;) {
-      const Decision &onError = runErrorPhase(policy);
-      if (fault)
-        return;
-      if (onError.kind == Decision::Kind::Respond || onError.kind == Decision::Kind::Redirect) {
-        answer(onError);
-        break;
-      }
-      bool again = onError.kind == Decision::Kind::Retry || onError.kind == Decision::Kind::Route;
-      if (!again || upstreamAttempt > upstream->config.retries) {
-        response = {errorStatus, errorStatus == 504 ? "gateway timeout\n" : "bad gateway\n"};
-        break;
-      }
-      ++upstreamAttempt;
-    }
-    break;
-  }
-  case Decision::Kind::Respond:
-  case Decision::Kind::Redirect:
-    answer(decision);
-    break;
-  default:
-    response = {404, "no route\n"};
-    break;
-  }
-  runPhase(policy, schema::Phase::Response);
 }
 
 namespace {
@@ -533,7 +449,7 @@ void route_field_delete(RouteCtx *ctx, uint32_t variable, RouteStr name) {
 int route_respond(RouteCtx *ctx, int64_t status, RouteStr body) {
   if (!route::wire::isFinalStatus(status))
     return refuse(ctx, fmt::format("respond {}: a status is from 200 to 599", status));
-  route::Decision &d = **ctx->decision;
+  route::Decision &d = ctx->decision();
   d = {route::Decision::Kind::Respond, status, std::string(route::view(body)), "", 0};
   return 0;
 }
@@ -546,7 +462,7 @@ int route_redirect(RouteCtx *ctx, int64_t status, RouteStr location) {
         ctx, fmt::format("redirect to {}: a Location cannot hold CR, LF, NUL or another control "
                          "character but tab",
                          shown(route::view(location))));
-  route::Decision &d = **ctx->decision;
+  route::Decision &d = ctx->decision();
   d = {route::Decision::Kind::Redirect, status, "", std::string(route::view(location)), 0};
   return 0;
 }
@@ -558,12 +474,12 @@ void route_fault(RouteCtx *ctx, uint32_t file, uint32_t offset) {
 }
 
 void route_route(RouteCtx *ctx, uint32_t upstream) {
-  route::Decision &d = **ctx->decision;
+  route::Decision &d = ctx->decision();
   d = {route::Decision::Kind::Route, 0, "", "", upstream};
 }
 
 void route_retry(RouteCtx *ctx) {
-  route::Decision &d = **ctx->decision;
+  route::Decision &d = ctx->decision();
   d = {route::Decision::Kind::Retry, 0, "", "", 0};
 }
 

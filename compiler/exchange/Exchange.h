@@ -1,12 +1,15 @@
 // One HTTP exchange as a policy sees it: the request, what goes upstream, the responses,
 // and the policy's decision. It plays the host's part of route/abi.h (one host per binary),
 // for the `turnout` proxy, which fills it from the wire phase by phase, and for `routec
-// run`, `routec test` and the differential tests, which simulate the origin with run().
+// run`, `routec test` and the differential tests, which simulate the origin
+// (exchange/Simulation.h). It knows the ABI and the schema, not the compiler.
 #pragma once
 
+#include "diagnostics/SourceManager.h"
 #include "exchange/EditedHeaders.h"
 #include "exchange/HeaderList.h"
-#include "interp/Interpreter.h"
+#include "route/abi.h"
+#include "schema/Schema.h"
 
 #include <functional>
 #include <optional>
@@ -84,8 +87,6 @@ struct Decision {
 // Runs one phase handler of a policy on an exchange: the interpreter (which can also
 // record the rules that fired) or the JIT.
 using PhaseRunner = std::function<void(schema::Phase, RouteCtx *, std::vector<SourceRange> *trace)>;
-
-PhaseRunner interpreted(const Interpreter &interpreter);
 
 class Exchange {
 public:
@@ -176,16 +177,14 @@ public:
   // The answer to an exchange whose policy faulted: 500, the policy's own headers gone.
   void answerFault();
 
-  // Runs the phases as the proxy would: request; then upstream_request, the origin's
-  // answer or error (and the error phase), upstream_response when routed; response; log.
-  void run(const Program &program, const PhaseRunner &policy);
-  void run(const Program &program, const Interpreter &interpreter) {
-    run(program, interpreted(interpreter));
+  // Runs `fn(RouteCtx *)` with a context over the exchange as it is (its values in a fresh
+  // arena): to evaluate an expression of the policy's over it, such as a test's `expect` or
+  // a balancing key. No allocation: a key is evaluated per request.
+  template <typename Fn> void evaluate(Fn &&fn) {
+    using F = std::remove_reference_t<Fn>;
+    evaluate([](RouteCtx *ctx, void *f) { (*static_cast<F *>(f))(ctx); }, static_cast<void *>(&fn));
   }
-  // Evaluates a bool expression over the exchange as run() left it (a test's `expect`).
-  bool check(const Interpreter &interpreter, const ast::Expr &condition);
-  // Evaluates an upstream's balancing key over the exchange as it is.
-  std::string balanceKey(const Interpreter &interpreter, const ast::Expr &key);
+  void evaluate(void (*fn)(RouteCtx *, void *), void *data);
 
   // Runs one phase alone on the exchange as it is, e.g. to time a policy's request phase.
   void runPhase(const PhaseRunner &policy, schema::Phase phase);
@@ -200,7 +199,8 @@ public:
 private:
   friend struct ::RouteCtx;
 
-  void runPhases(const Program &program, const PhaseRunner &policy);
+  // Where route_respond() and friends record: the decision, or the error phase's.
+  Decision &recording() { return inErrorPhase_ ? errorDecisions.back() : decision; }
 
   // The memory of one phase's values, reused phase after phase: the exchange's own, or a
   // borrowed one. A copied exchange gets an arena of its own.
@@ -220,7 +220,7 @@ private:
   std::optional<std::string> upstreamMethod_, upstreamPath_, upstreamQuery_; // upstream.req's own
   EditedHeaders upstreamHeaders_; // over request.headers, once changed
   bool upstreamHeadersChanged_ = false;
-  Decision *current_ = &decision;                // where route_respond() and friends record
+  bool inErrorPhase_ = false;                    // running the error phase
   schema::Phase phase_ = schema::Phase::Request; // the phase running, for a fault's record
 };
 

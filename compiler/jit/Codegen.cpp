@@ -33,6 +33,10 @@ std::string phaseSymbol(schema::Phase phase) {
   return std::string("route_phase_") + schema::phase(phase).name;
 }
 
+std::string keySymbol(size_t index) {
+  return "route_key_" + std::to_string(index);
+}
+
 std::string objectSymbol(size_t index) {
   return "route_obj_" + std::to_string(index);
 }
@@ -53,6 +57,8 @@ std::vector<std::pair<const char *, void *>> hostSymbols() {
           HOST(rj_str_ends),
           HOST(rj_str_contains),
           HOST(rj_concat),
+          HOST(rj_str_int),
+          HOST(rj_ip_bytes),
           HOST(rj_regex_match),
           HOST(rj_acl_contains),
           HOST(rj_cidr_contains),
@@ -103,6 +109,9 @@ public:
     for (const ast::PhaseDecl *phase : program_.phases)
       if (phase)
         definePhase(*phase);
+    for (size_t u = 0; u < program_.upstreams.size(); ++u)
+      if (const ast::Expr *key = program_.upstreams[u]->config.balanceKey)
+        defineKey(u, *key);
   }
 
 private:
@@ -328,6 +337,30 @@ private:
     block(phase.body);
     if (!b_.GetInsertBlock()->getTerminator())
       b_.CreateRetVoid();
+  }
+
+  // An upstream's balancing key, evaluated as the request phase would.
+  void defineKey(size_t upstream, const ast::Expr &key) {
+    auto *type = llvm::FunctionType::get(b_.getVoidTy(), {ptr_, ptr_}, false);
+    auto *function =
+        llvm::Function::Create(type, llvm::Function::ExternalLinkage, keySymbol(upstream), m_);
+    begin(function);
+    ctx_ = function->getArg(0);
+    arena_ = b_.CreateCall(host("route_ctx_arena", ptr_, {ptr_}), {ctx_});
+    Value *value = expr(key);
+    Value *out = function->getArg(1);
+    switch (key.type->kind()) {
+    case TypeKind::Int:
+      b_.CreateCall(host("rj_str_int", b_.getVoidTy(), {ptr_, i64_, ptr_}), {arena_, value, out});
+      break;
+    case TypeKind::Ip: // the value may be in this function's frame: copied out
+      b_.CreateCall(host("rj_ip_bytes", b_.getVoidTy(), {ptr_, ptr_, ptr_}), {arena_, value, out});
+      break;
+    default:
+      b_.CreateStore(value, out);
+      break;
+    }
+    b_.CreateRetVoid();
   }
 
   // Stack slots live in the entry block, where SROA and mem2reg find them.

@@ -40,6 +40,11 @@ struct Unsupported : std::runtime_error {
 // The name of the native function of a phase: "route_phase_request", ...
 std::string phaseSymbol(schema::Phase phase);
 
+// The name of the native function of upstream `index`'s balancing key: "route_key_2". It
+// takes the context and a RouteStr to fill: the key's bytes (an int as decimal text, an ip
+// as its 16 bytes, as the interpreter gives them).
+std::string keySymbol(size_t index);
+
 // The symbol by which generated code names RuntimeData::objects[index]: "route_obj_7".
 std::string objectSymbol(size_t index);
 

@@ -23,11 +23,13 @@
 namespace route {
 
 using PhaseFunction = void (*)(RouteCtx *);
+using KeyFunction = void (*)(RouteCtx *, RouteStr *);
 
 struct JitPolicy::Impl {
   std::unique_ptr<llvm::orc::LLJIT> jit;
   jit::RuntimeData data;
   std::array<PhaseFunction, schema::kPhaseCount> phases{};
+  std::vector<KeyFunction> keys; // by upstream; null where it has no balancing key
   std::string ir;
   std::string assembly;
   std::string object;
@@ -208,7 +210,28 @@ std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::strin
     }
     impl->phases[static_cast<size_t>(phase.id)] = address->toPtr<PhaseFunction>();
   }
+  impl->keys.resize(program.upstreams.size());
+  for (size_t u = 0; u < program.upstreams.size(); ++u) {
+    if (!program.upstreams[u]->config.balanceKey)
+      continue;
+    auto address = impl->jit->lookup(jit::keySymbol(u));
+    if (!address) {
+      error = message(address.takeError());
+      return nullptr;
+    }
+    impl->keys[u] = address->toPtr<KeyFunction>();
+  }
   return std::unique_ptr<JitPolicy>(new JitPolicy(std::move(impl)));
+}
+
+bool JitPolicy::hasBalanceKey(uint32_t upstream) const {
+  return upstream < impl_->keys.size() && impl_->keys[upstream];
+}
+
+RouteStr JitPolicy::balanceKey(uint32_t upstream, RouteCtx *ctx) const {
+  RouteStr key{nullptr, 0};
+  impl_->keys[upstream](ctx, &key);
+  return key;
 }
 
 void JitPolicy::runPhase(schema::Phase phase, RouteCtx *ctx) const {

@@ -36,6 +36,10 @@ public:
 
   // Runs the native code of the policy's handler of `phase`, if it has one.
   void runPhase(schema::Phase phase, RouteCtx *ctx) const;
+  // Whether upstream `upstream` hashes on a key, and its native key function's value (in
+  // the context's arena).
+  bool hasBalanceKey(uint32_t upstream) const;
+  RouteStr balanceKey(uint32_t upstream, RouteCtx *ctx) const;
 
   // What JitOptions asked to keep; empty otherwise.
   const std::string &ir() const;

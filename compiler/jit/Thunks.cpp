@@ -107,6 +107,14 @@ void rj_concat(RouteArena *arena, const RouteStr *a, const RouteStr *b, RouteStr
     __builtin_memcpy(data + a->size, b->data, b->size);
   *out = {data, a->size + b->size};
 }
+void rj_str_int(RouteArena *arena, int64_t value, RouteStr *out) {
+  *out = route_StrInt(arena, value);
+}
+void rj_ip_bytes(RouteArena *arena, const RouteIp *ip, RouteStr *out) {
+  char *data = route_arena_alloc(arena, sizeof ip->bytes);
+  __builtin_memcpy(data, ip->bytes, sizeof ip->bytes);
+  *out = {data, sizeof ip->bytes};
+}
 int32_t rj_regex_match(const RouteRegex *regex, const RouteStr *subject, RouteStr *groups,
                        uint32_t count) {
   return route_regex_match(regex, *subject, groups, count);

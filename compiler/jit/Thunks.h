@@ -59,6 +59,9 @@ int32_t rj_str_starts(const RouteStr *s, const RouteStr *prefix);
 int32_t rj_str_ends(const RouteStr *s, const RouteStr *suffix);
 int32_t rj_str_contains(const RouteStr *s, const RouteStr *part);
 void rj_concat(RouteArena *arena, const RouteStr *a, const RouteStr *b, RouteStr *out);
+// An int's decimal text, and an address's 16 bytes, in the arena (balancing keys' bytes).
+void rj_str_int(RouteArena *arena, int64_t value, RouteStr *out);
+void rj_ip_bytes(RouteArena *arena, const RouteIp *ip, RouteStr *out);
 int32_t rj_regex_match(const RouteRegex *regex, const RouteStr *subject, RouteStr *groups,
                        uint32_t count);
 int32_t rj_acl_contains(const RouteAcl *acl, const RouteIp *address);

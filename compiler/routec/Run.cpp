@@ -1,4 +1,5 @@
 #include "ast/Printer.h"
+#include "exchange/Simulation.h"
 #include "routec/Commands.h"
 #include "routec/Support.h"
 #include "schema/Schema.h"
@@ -86,7 +87,7 @@ int run(const RunOptions &options) {
     return exitCode;
 
   route::Interpreter interpreter(policy->program);
-  exchange.run(policy->program, interpreter);
+  route::simulate(exchange, policy->program, interpreter);
   const route::SourceManager &sources = compilation.sources();
   // A run-time error before the request went upstream leaves nothing to show of it.
   bool faultedEarly =

@@ -1,4 +1,5 @@
 #include "ast/Printer.h"
+#include "exchange/Simulation.h"
 #include "jit/Jit.h"
 #include "routec/Commands.h"
 #include "routec/Support.h"
@@ -64,13 +65,12 @@ struct Backends {
 std::vector<std::string> runTest(const route::ast::TestDecl &test, const Backends &backends,
                                  const route::SourceManager &sources) {
   route::Exchange x = exchangeFor(test);
-  x.run(backends.program, backends.interpreter);
+  route::simulate(x, backends.program, backends.interpreter);
   route::Exchange compiled = exchangeFor(test);
   if (backends.jit)
-    compiled.run(backends.program,
-                 [&](route::schema::Phase phase, RouteCtx *ctx, std::vector<route::SourceRange> *) {
-                   backends.jit->runPhase(phase, ctx);
-                 });
+    route::simulate(compiled, backends.program,
+                    [&](route::schema::Phase phase, RouteCtx *ctx,
+                        std::vector<route::SourceRange> *) { backends.jit->runPhase(phase, ctx); });
 
   std::vector<std::string> failures;
   auto fail = [&](route::SourceRange at, std::string what) {
@@ -114,10 +114,10 @@ std::vector<std::string> runTest(const route::ast::TestDecl &test, const Backend
                          route::ast::stringLiteral(x.response.body)));
       break;
     case TestStepKind::ExpectCondition:
-      if (!x.check(backends.interpreter, *step.first))
+      if (!route::check(x, backends.interpreter, *step.first))
         fail(step.range, fmt::format("expectation does not hold: {}",
                                      std::string(sources.slice(step.first->range))));
-      else if (backends.jit && !compiled.check(backends.interpreter, *step.first))
+      else if (backends.jit && !route::check(compiled, backends.interpreter, *step.first))
         fail(step.range, fmt::format("expectation does not hold after the JIT: {}",
                                      std::string(sources.slice(step.first->range))));
       break;

@@ -16,6 +16,9 @@ using route::schema::Phase;
 
 namespace {
 
+// The output buffer a connection keeps between requests, at most: a small head's worth.
+constexpr size_t kKeptOutputBytes = 4096;
+
 // How long a draining worker waits for a request that a client may have sent already.
 constexpr Duration kDrainingWait{1000};
 
@@ -296,28 +299,34 @@ awaitable<void> DownstreamSession::handle() {
     keepAlive_ = request_.keepAlive() && !request_.upgrade() && !worker_.draining() &&
                  served_ < worker_.config().limits.maxRequestsPerConnection;
     co_await flow_.run(x, proxy::Routing{version_->policy(), version_->balancers});
+    flow_.finish(x);
     log(x);
   }
   request_.recycle(x.request.headers.release());
   upstream_.recycle(x.upstreamResponse.headers.release());
+  if (out_.capacity() > kKeptOutputBytes)
+    std::string().swap(out_);
   exchange_.reset(); // an idle connection holds nothing of its last request,
   version_.reset();  // nor its policy version, which may be freed once its requests end
 }
 
 // An answer of the proxy's own. A request body that was not read is not skipped: the
 // connection closes after the answer.
-awaitable<void> DownstreamSession::answer(const route::Exchange &x) {
+awaitable<bool> DownstreamSession::answer(const route::Exchange &x) {
   if (request_.hasBody() && !request_.messageComplete())
     keepAlive_ = false;
   int status = static_cast<int>(x.response.status);
   bool toHead = x.request.method == "HEAD";
-  co_await writeClient(
-      localResponse(status, x.response.body, !keepAlive_, x.response.headers().fields(), toHead));
+  out_ = localResponse(status, x.response.body, !keepAlive_, x.response.headers().fields(), toHead);
+  headPending_ = false;
+  return writeClient(out_);
 }
 
-awaitable<void> DownstreamSession::refuse(int status, std::string_view why) {
+awaitable<bool> DownstreamSession::refuse(int status, std::string_view why) {
   keepAlive_ = false;
-  co_await writeClient(localResponse(status, why, true));
+  out_ = localResponse(status, why, true);
+  headPending_ = false;
+  return writeClient(out_);
 }
 
 proxy::BodyShape DownstreamSession::requestBody() const {
@@ -367,23 +376,23 @@ bool DownstreamSession::startResponse(const route::Exchange &x, const proxy::Bod
   else if (request_.head().versionMinor == 0)
     appendField(out, "connection", "keep-alive");
   appendFieldsEnd(out);
+  headPending_ = true;
   return framing_ != Framing::None;
 }
 
 // The head, if not sent yet, goes with the first piece, in one write.
 awaitable<bool> DownstreamSession::sendBody(std::string_view piece, bool last,
                                             const Fields &trailers) {
-  bool written;
+  if (!headPending_)
+    out_.clear(); // what it held went with the last piece
+  headPending_ = false;
   if (framing_ == Framing::Chunked) {
     appendChunk(out_, piece);
     if (last)
       appendLastChunk(out_, trailers);
-    written = co_await writeClient(out_);
-  } else {
-    written = co_await writeClient(out_, piece);
+    return writeClient(out_);
   }
-  out_.clear();
-  co_return written;
+  return writeClient(out_, piece);
 }
 
 void DownstreamSession::abort() {

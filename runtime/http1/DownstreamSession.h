@@ -34,8 +34,8 @@ public:
   awaitable<proxy::BodyRead> readBody() override;
   std::string &bodyPiece() override { return request_.body(); }
   const Fields &trailers() const override { return request_.trailers(); }
-  awaitable<void> answer(const route::Exchange &x) override;
-  awaitable<void> refuse(int status, std::string_view why) override;
+  awaitable<bool> answer(const route::Exchange &x) override;
+  awaitable<bool> refuse(int status, std::string_view why) override;
   bool startResponse(const route::Exchange &x, const proxy::BodyShape &body) override;
   awaitable<bool> sendBody(std::string_view piece, bool last, const Fields &trailers) override;
   void abort() override;
@@ -73,7 +73,8 @@ private:
   uint64_t served_ = 0;
   uint64_t bodyBytes_ = 0;                           // request body bytes read so far
   std::chrono::steady_clock::duration bodyWaited_{}; // waiting for them
-  std::string out_; // a relayed response's head (and chunk framing), until it goes
+  std::string out_;          // what goes out next: an answer, a response head, chunk framing
+  bool headPending_ = false; // out_ holds a response head that has not gone yet
   Framing framing_ = Framing::Length;
   bool keepAlive_ = true;
   bool idle_ = false; // waiting for the first byte of a request

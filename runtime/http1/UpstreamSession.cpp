@@ -8,19 +8,12 @@ namespace turnout::http1 {
 
 using proxy::Error;
 using proxy::ErrorKind;
-using proxy::SendStatus;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
 // The output buffer kept between requests, at most: a small head's worth.
 constexpr size_t kKeptOutputBytes = 4096;
-
-SendStatus sendStatusOf(IoStatus status) {
-  return status == IoStatus::Ok         ? SendStatus::Ok
-         : status == IoStatus::TimedOut ? SendStatus::TimedOut
-                                        : SendStatus::Failed;
-}
 
 } // namespace
 
@@ -31,10 +24,8 @@ Duration UpstreamSession::within(Duration own) const {
   return std::max(Duration(1), std::min(own, left));
 }
 
-awaitable<std::optional<Error>> UpstreamSession::open(const std::string &peer,
-                                                      const std::string &host, uint16_t port,
-                                                      const proxy::PeerSettings &settings,
-                                                      bool retryable) {
+bool UpstreamSession::reuse(const std::string &peer, const upstream::ConnectSettings &settings,
+                            bool retryable) {
   settings_ = &settings;
   // Each wait is bounded by its own timeout and by what is left of total_timeout.
   deadline_ = settings.totalTimeout.count() ? Clock::now() + settings.totalTimeout
@@ -44,10 +35,13 @@ awaitable<std::optional<Error>> UpstreamSession::open(const std::string &peer,
       settings.tls ? fmt::format("{} tls {} {}", peer, settings.sni, settings.verify) : peer;
   socket_ = pool_.take(identity_, retryable);
   reused_ = socket_.has_value();
-  writeFailed_ = false;
   in_.clear();
-  if (reused_)
-    co_return std::nullopt;
+  return reused_;
+}
+
+awaitable<std::optional<Error>>
+UpstreamSession::connect(const std::string &peer, const std::string &host, uint16_t port,
+                         const upstream::ConnectSettings &settings) {
   socket_.emplace(context_.get_executor());
   upstream::Stream &socket = *socket_;
   error_code ec;
@@ -80,24 +74,15 @@ awaitable<std::optional<Error>> UpstreamSession::open(const std::string &peer,
   co_return std::nullopt;
 }
 
-awaitable<SendStatus> UpstreamSession::send(std::string_view bytes, std::string_view more) {
-  Duration timeout = within(settings_->writeTimeout);
-  IoStatus status = more.empty() ? co_await writeAll(*socket_, bytes, dog_, timeout)
-                                 : co_await writeAll(*socket_, gather(bytes, more), dog_, timeout);
-  writeFailed_ = status != IoStatus::Ok;
-  co_return sendStatusOf(status);
-}
-
 void UpstreamSession::frame(std::string_view piece, bool last, const Fields &trailers) {
   appendChunk(out_, piece);
   if (last)
     appendLastChunk(out_, trailers);
 }
 
-awaitable<SendStatus> UpstreamSession::sendHead(const route::Exchange &x,
-                                                const proxy::BodyShape &shape,
-                                                std::string_view body, bool complete,
-                                                const Fields &trailers) {
+awaitable<IoStatus> UpstreamSession::sendHead(const route::Exchange &x,
+                                              const proxy::BodyShape &shape, std::string_view body,
+                                              bool complete, const Fields &trailers) {
   std::string &out = out_;
   out.clear();
   std::string_view path = x.upstreamPath(), query = x.upstreamQuery();
@@ -128,26 +113,27 @@ awaitable<SendStatus> UpstreamSession::sendHead(const route::Exchange &x,
   else if (shape.present)
     appendField(out, "content-length", std::to_string(*shape.length));
   appendFieldsEnd(out);
-  if (chunked_ && (!body.empty() || complete)) {
+  if (chunked_ && (!body.empty() || complete))
     frame(body, complete, trailers);
-    co_return co_await send(out);
-  }
-  co_return co_await send(out, body);
+  else if (!body.empty())
+    return writeAll(*socket_, gather(out, body), dog_, within(settings_->writeTimeout));
+  return writeAll(*socket_, std::string_view(out), dog_, within(settings_->writeTimeout));
 }
 
-awaitable<SendStatus> UpstreamSession::sendBody(std::string_view piece, bool last,
-                                                const Fields &trailers) {
-  if (!chunked_)
-    co_return co_await send(piece);
-  out_.clear();
-  frame(piece, last, trailers);
-  co_return co_await send(out_);
+awaitable<IoStatus> UpstreamSession::sendBody(std::string_view piece, bool last,
+                                              const Fields &trailers) {
+  if (chunked_) {
+    out_.clear();
+    frame(piece, last, trailers);
+    piece = out_;
+  }
+  return writeAll(*socket_, piece, dog_, within(settings_->writeTimeout));
 }
 
 // Between pieces of the body only over plain TCP: over TLS, bytes that wait may be the
 // server's session tickets, not an answer; after a write that failed, they are the answer.
-bool UpstreamSession::answeredEarly() {
-  return socket_ && (!socket_->tls() || writeFailed_) &&
+bool UpstreamSession::answeredEarly(bool afterFailedWrite) {
+  return socket_ && (!socket_->tls() || afterFailedWrite) &&
          pending(socket_->lowest().native_handle()) == Pending::Bytes;
 }
 
@@ -210,43 +196,53 @@ proxy::BodyShape UpstreamSession::responseBody() const {
   return shape;
 }
 
-awaitable<proxy::Upstream::Piece> UpstreamSession::readBody() {
+std::optional<proxy::Upstream::Piece> UpstreamSession::nextPiece() {
   in_.consume(handedOut_);
   handedOut_ = 0;
   if (streamed_) {
     if (remaining_ == 0)
-      co_return Piece::data({}, true);
-    if (in_.empty() &&
-        co_await readSome(*socket_, in_, dog_, within(settings_->readTimeout)) != IoStatus::Ok)
-      co_return Piece::failure();
+      return Piece::data({}, true);
+    if (in_.empty())
+      return std::nullopt;
     size_t n = static_cast<size_t>(std::min<uint64_t>(in_.size(), remaining_));
     handedOut_ = n;
     remaining_ -= n;
     bodyDone_ = remaining_ == 0;
-    co_return Piece::data(std::string_view(in_.data(), n), bodyDone_);
+    return Piece::data(std::string_view(in_.data(), n), bodyDone_);
   }
   std::string &piece = response_.body();
   piece.clear();
   // The first piece is what came with the head, if anything: the head goes downstream at
   // once, not with the first bytes that come later.
-  if (started_ && !bodyDone_ && in_.empty()) {
-    IoStatus read = co_await readSome(*socket_, in_, dog_, within(settings_->readTimeout));
-    if (read == IoStatus::Closed) {
-      response_.finish();
-      bodyDone_ = response_.messageComplete();
-      co_return bodyDone_ ? Piece::data(piece, true) : Piece::failure();
-    }
-    if (read != IoStatus::Ok)
-      co_return Piece::failure();
-  }
+  if (started_ && !bodyDone_ && in_.empty())
+    return std::nullopt;
   started_ = true;
   if (!bodyDone_) {
     in_.consume(response_.feed(in_.data(), in_.size()));
     if (response_.failed())
-      co_return Piece::failure();
+      return Piece::failure();
     bodyDone_ = response_.messageComplete();
   }
-  co_return Piece::data(piece, bodyDone_);
+  return Piece::data(piece, bodyDone_);
+}
+
+std::optional<proxy::Upstream::Piece> UpstreamSession::bufferedBody() {
+  return nextPiece();
+}
+
+awaitable<proxy::Upstream::Piece> UpstreamSession::readBody() {
+  if (std::optional<Piece> piece = nextPiece())
+    co_return *piece;
+  IoStatus read = co_await readSome(*socket_, in_, dog_, within(settings_->readTimeout));
+  if (read == IoStatus::Closed && !streamed_) {
+    // A body delimited by the connection's end, or one cut short.
+    response_.finish();
+    bodyDone_ = response_.messageComplete();
+    co_return bodyDone_ ? Piece::data(response_.body(), true) : Piece::failure();
+  }
+  if (read != IoStatus::Ok)
+    co_return Piece::failure();
+  co_return nextPiece().value_or(Piece::failure());
 }
 
 void UpstreamSession::release(bool reusable) {

@@ -23,18 +23,20 @@ public:
                   BufferPool &buffers)
       : context_(context), pool_(pool), tls_(tls), dog_(context.get_executor()), in_(buffers) {}
 
-  awaitable<std::optional<proxy::Error>> open(const std::string &peer, const std::string &host,
-                                              uint16_t port, const proxy::PeerSettings &settings,
-                                              bool retryable) override;
+  bool reuse(const std::string &peer, const upstream::ConnectSettings &settings,
+             bool retryable) override;
+  awaitable<std::optional<proxy::Error>>
+  connect(const std::string &peer, const std::string &host, uint16_t port,
+          const upstream::ConnectSettings &settings) override;
   bool reused() const override { return reused_; }
-  awaitable<proxy::SendStatus> sendHead(const route::Exchange &x, const proxy::BodyShape &shape,
-                                        std::string_view body, bool complete,
-                                        const Fields &trailers) override;
-  awaitable<proxy::SendStatus> sendBody(std::string_view piece, bool last,
-                                        const Fields &trailers) override;
-  bool answeredEarly() override;
+  awaitable<IoStatus> sendHead(const route::Exchange &x, const proxy::BodyShape &shape,
+                               std::string_view body, bool complete,
+                               const Fields &trailers) override;
+  awaitable<IoStatus> sendBody(std::string_view piece, bool last, const Fields &trailers) override;
+  bool answeredEarly(bool afterFailedWrite) override;
   awaitable<std::optional<proxy::Error>> readHead(route::Exchange &x) override;
   proxy::BodyShape responseBody() const override;
+  std::optional<Piece> bufferedBody() override;
   awaitable<Piece> readBody() override;
   const Fields &trailers() const override { return response_.trailers(); }
   void release(bool reusable) override;
@@ -47,7 +49,8 @@ private:
   Duration within(Duration own) const;
   // Frames `piece` (and the body's end) as the request declared its body, into out_.
   void frame(std::string_view piece, bool last, const Fields &trailers);
-  awaitable<proxy::SendStatus> send(std::string_view bytes, std::string_view more = {});
+  // The next piece from what is buffered: none when a read must come first.
+  std::optional<Piece> nextPiece();
 
   asio::io_context &context_;
   upstream::Pool &pool_;
@@ -59,13 +62,12 @@ private:
   std::string out_;
   Parser response_{Parser::Kind::Response};
   std::string identity_; // the pool's key: address and TLS settings
-  const proxy::PeerSettings *settings_ = nullptr;
+  const upstream::ConnectSettings *settings_ = nullptr;
   std::chrono::steady_clock::time_point deadline_;
   uint64_t remaining_ = 0; // a body of known length: its bytes yet to come
   size_t handedOut_ = 0;   // bytes of in_ the last piece was, consumed at the next read
   bool reused_ = false, chunked_ = false, streamed_ = false, bodyDone_ = false;
-  bool started_ = false;     // a body piece was handed out
-  bool writeFailed_ = false; // the last write to the peer
+  bool started_ = false; // a body piece was handed out
 };
 
 } // namespace turnout::http1

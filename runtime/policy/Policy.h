@@ -1,61 +1,59 @@
-// A policy as the proxy runs it: checked, compiled to native code (or interpreted where
-// the JIT declines a construct), with its upstreams' settings. Immutable once loaded and
-// shared by every worker thread; a request holds the version it started with.
+// A policy as the proxy runs it: the phase entry points behind route/abi.h (native code, or
+// the interpreter where the JIT declines a construct), a balancing-key function per hashed
+// upstream, its upstreams as plain data, and a way to name the place of a run-time error.
+// Immutable once loaded and shared by every worker thread; a request holds the version it
+// started with. The loader (PolicyLoader.h) makes it; nothing here knows the compiler.
 #pragma once
 
 #include "exchange/Exchange.h"
+#include "upstream/UpstreamSpec.h"
 
+#include <functional>
 #include <memory>
 #include <string>
-
-namespace route {
-class Compilation;
-struct LoadedPolicy;
-class JitPolicy;
-} // namespace route
+#include <vector>
 
 namespace turnout {
 
 class Policy {
 public:
-  // Loads, checks and compiles the policy in `path`. On failure returns null and puts the
-  // diagnostics (FILE:LINE:COL: ...) in `diagnostics`; warnings go there too on success.
-  static std::shared_ptr<const Policy> load(const std::string &path, std::string &diagnostics);
-  ~Policy();
+  using KeyFunction = std::function<std::string(route::Exchange &)>;
 
-  // Gives back the memory compiling took and a serving proxy does not use: the pages the
-  // process reads from its files (the code and read-only data of the executable and its
-  // libraries: tens of megabytes of LLVM and ANTLR; the proxy's own come back from the
-  // page cache at their next use), and the heap memory compilations left free. Returns
-  // the bytes of file pages released.
-  static size_t releaseCompilerMemory();
+  // What a loader makes a policy of.
+  struct Parts {
+    std::string path, id, backend;
+    std::vector<upstream::UpstreamSpec> upstreams;
+    route::PhaseRunner runner;
+    std::vector<KeyFunction> balanceKeys; // by upstream; empty where it hashes on nothing
+    std::function<std::string(const route::Fault &)> describe;
+    std::shared_ptr<const void> owner; // what the runner, keys and describe use
+  };
+  explicit Policy(Parts parts) : parts_(std::move(parts)) {}
 
-  const route::Program &program() const;
-  const std::string &path() const { return path_; }
+  const std::string &path() const { return parts_.path; }
   // The version id: a hash of the sources (the root file and its imports).
-  const std::string &id() const { return id_; }
-  // "jit", or "interpreter" with the JIT's reason.
-  const std::string &backend() const { return backend_; }
+  const std::string &id() const { return parts_.id; }
+  // "jit", "artifact", or "interpreter" with the JIT's reason.
+  const std::string &backend() const { return parts_.backend; }
+  // By upstream index, as the policy's decisions name them.
+  const std::vector<upstream::UpstreamSpec> &upstreams() const { return parts_.upstreams; }
 
   void runPhase(route::Exchange &exchange, route::schema::Phase phase) const {
-    exchange.runPhase(runner_, phase);
+    exchange.runPhase(parts_.runner, phase);
   }
   const route::Decision &runErrorPhase(route::Exchange &exchange) const {
-    return exchange.runErrorPhase(runner_);
+    return exchange.runErrorPhase(parts_.runner);
   }
   // A run-time error of this policy, for the log: "FILE:LINE:COL: run-time error in ...".
-  std::string describe(const route::Fault &fault) const;
+  std::string describe(const route::Fault &fault) const { return parts_.describe(fault); }
   // The balancing key of upstream `upstream` for this exchange; "" when it has none.
-  std::string balanceKey(route::Exchange &exchange, uint32_t upstream) const;
+  std::string balanceKey(route::Exchange &exchange, uint32_t upstream) const {
+    const KeyFunction &key = parts_.balanceKeys[upstream];
+    return key ? key(exchange) : std::string();
+  }
 
 private:
-  Policy() = default;
-  std::string path_, backend_, id_;
-  std::unique_ptr<route::Compilation> compilation_;
-  route::LoadedPolicy *loaded_ = nullptr;
-  std::unique_ptr<route::Interpreter> interpreter_;
-  std::unique_ptr<route::JitPolicy> jit_;
-  route::PhaseRunner runner_;
+  Parts parts_;
 };
 
 } // namespace turnout

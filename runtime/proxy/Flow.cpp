@@ -1,7 +1,5 @@
 #include "proxy/Flow.h"
 
-#include "ast/AST.h"
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -31,53 +29,17 @@ const char *defaultBody(int64_t status) {
   }
 }
 
-PeerSettings peerSettingsOf(const route::ast::UpstreamConfig &config) {
-  PeerSettings settings;
-  settings.connectTimeout = fromNanoseconds(config.connectTimeoutNs);
-  settings.readTimeout = fromNanoseconds(config.readTimeoutNs);
-  settings.writeTimeout = fromNanoseconds(config.writeTimeoutNs);
-  settings.idleTimeout = fromNanoseconds(config.idleTimeoutNs);
-  settings.totalTimeout =
-      config.totalTimeoutNs ? fromNanoseconds(config.totalTimeoutNs) : Duration(0);
-  settings.tls = config.tls;
-  settings.verify = config.verify;
-  settings.sni = config.sni;
-  return settings;
-}
-
 } // namespace
 
-awaitable<void> Flow::run(route::Exchange &x, const Routing &routing) {
-  started_ = Clock::now();
-  policy_ = &routing.policy;
-  policy_->runPhase(x, Phase::Request);
-  switch (x.fault ? route::Decision::Kind::None : x.decision.kind) {
-  case route::Decision::Kind::Route: {
-    uint32_t upstream = x.decision.upstream;
-    upstreamConfig_ = &policy_->program().upstreams[upstream]->config;
-    x.upstreamName = policy_->program().upstreams[upstream]->name;
-    co_await forward(x, *routing.balancers[upstream], policy_->balanceKey(x, upstream));
-    break;
-  }
-  case route::Decision::Kind::Respond:
-  case route::Decision::Kind::Redirect:
-    x.answer(x.decision);
-    co_await answerLocally(x);
-    break;
-  default:
-    if (!x.fault)
-      x.response = {404, "no route\n"};
-    co_await answerLocally(x);
-    break;
-  }
-  replay_.bytes.clear();
+void Flow::finish(route::Exchange &x) {
+  replay_ = Replay{};
   passedTrailers_.clear();
   x.durationNs =
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started_).count();
   policy_->runPhase(x, Phase::Log);
 }
 
-awaitable<void> Flow::answerLocally(route::Exchange &x) {
+awaitable<bool> Flow::answerLocally(route::Exchange &x) {
   if (!x.fault)
     policy_->runPhase(x, Phase::Response);
   if (x.fault) {
@@ -87,7 +49,7 @@ awaitable<void> Flow::answerLocally(route::Exchange &x) {
   int status = static_cast<int>(x.response.status);
   if (x.request.method != "HEAD" && status >= 200 && status != 204 && status != 304)
     x.responseBytes = static_cast<int64_t>(x.response.body.size());
-  co_await down_.answer(x);
+  return down_.answer(x);
 }
 
 void Flow::fail(route::Exchange &x, const Error &error) {
@@ -121,9 +83,28 @@ awaitable<BodyRead> Flow::bufferBody() {
   co_return BodyRead::Ok;
 }
 
-awaitable<void> Flow::forward(route::Exchange &x, upstream::Balancer &balancer, std::string key) {
-  const route::ast::UpstreamConfig &config = *upstreamConfig_;
-  peerSettings_ = peerSettingsOf(config);
+// One coroutine from the request phase to the response's end: each nested one would cost a
+// frame per request.
+awaitable<void> Flow::run(route::Exchange &x, const Routing &routing) {
+  started_ = Clock::now();
+  policy_ = &routing.policy;
+  policy_->runPhase(x, Phase::Request);
+  if (x.fault || x.decision.kind != route::Decision::Kind::Route) {
+    // A fault is answered 500 by answerLocally.
+    if (!x.fault && (x.decision.kind == route::Decision::Kind::Respond ||
+                     x.decision.kind == route::Decision::Kind::Redirect))
+      x.answer(x.decision);
+    else if (!x.fault)
+      x.response = {404, "no route\n"};
+    co_await answerLocally(x);
+    co_return;
+  }
+  uint32_t upstreamIndex = x.decision.upstream;
+  const upstream::UpstreamSpec &spec = policy_->upstreams()[upstreamIndex];
+  upstream_ = &spec;
+  x.upstreamName = spec.name;
+  upstream::Balancer &balancer = *routing.balancers[upstreamIndex];
+  std::string key = policy_->balanceKey(x, upstreamIndex);
   std::vector<bool> tried; // sized only when a request goes to a second peer
   // The start of the body is read before any peer is contacted: a malformed or oversized
   // body that shows itself there gets its 4xx and reaches no upstream, and a small body
@@ -184,7 +165,7 @@ awaitable<void> Flow::forward(route::Exchange &x, upstream::Balancer &balancer, 
       tried[peer] = true;
     }
     bool again =
-        attempt <= config.retries && !replay_.overflowed && peer != upstream::Balancer::kNoPeer;
+        attempt <= spec.retries && !replay_.overflowed && peer != upstream::Balancer::kNoPeer;
     if (again && lastRetry_ == ErrorRetry::NextPeer)
       continue; // nothing reached the peer: the next one, without asking the policy
     const route::Decision &onError = policy_->runErrorPhase(x);
@@ -209,10 +190,12 @@ awaitable<void> Flow::forward(route::Exchange &x, upstream::Balancer &balancer, 
 }
 
 awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &balancer, int peer) {
-  const upstream::PeerSpec &spec = balancer.peer(peer);
+  const upstream::PeerSpec &address = balancer.peer(peer);
   bool retryable = down_.requestComplete() && idempotent(x.upstreamMethod());
-  std::optional<Error> error =
-      co_await up_.open(x.upstreamPeer, spec.host, spec.port, peerSettings_, retryable);
+  std::optional<Error> error;
+  const upstream::ConnectSettings &settings = upstream_->connect;
+  if (!up_.reuse(x.upstreamPeer, settings, retryable))
+    error = co_await up_.connect(x.upstreamPeer, address.host, address.port, settings);
   struct Release { // whatever way the attempt ends, its connection is pooled or closed
     Upstream &up;
     ~Release() { up.release(false); }
@@ -233,15 +216,15 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
   // attempt already holds all of it.
   BodyShape shape = down_.requestBody();
   bool complete = down_.requestComplete();
-  SendStatus status = co_await up_.sendHead(x, shape, replay_.bytes, complete,
-                                            complete ? passedTrailers() : kNoFields);
+  IoStatus status = co_await up_.sendHead(x, shape, replay_.bytes, complete,
+                                          complete ? passedTrailers() : kNoFields);
   size_t replayLimit = config_.limits.replayBufferBytes;
   // An upstream may answer before it has read the whole body (a 401, a 413): that answer is
   // the client's, not a 502, whether it comes between two pieces of the body or the
   // upstream stopped reading (a write that fails or times out) once it had answered.
   bool answeredEarly = false;
-  while (status == SendStatus::Ok && !down_.requestComplete()) {
-    if (up_.answeredEarly()) {
+  while (status == IoStatus::Ok && !down_.requestComplete()) {
+    if (up_.answeredEarly(false)) {
       answeredEarly = true;
       break;
     }
@@ -262,10 +245,10 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
     piece.clear();
   }
   replay_.complete = !replay_.overflowed;
-  if (status != SendStatus::Ok && !down_.requestComplete() && up_.answeredEarly())
+  if (status != IoStatus::Ok && !down_.requestComplete() && up_.answeredEarly(true))
     answeredEarly = true;
-  if (status != SendStatus::Ok && !answeredEarly) {
-    if (status == SendStatus::TimedOut) {
+  if (status != IoStatus::Ok && !answeredEarly) {
+    if (status == IoStatus::TimedOut) {
       fail(x,
            Error(ErrorKind::WriteTimeout, fmt::format("writing to {} timed out", x.upstreamPeer)));
       co_return Attempt::Failed;
@@ -307,7 +290,8 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
     co_return Attempt::Done;
   }
   for (;;) {
-    Upstream::Piece piece = co_await up_.readBody();
+    std::optional<Upstream::Piece> buffered = up_.bufferedBody();
+    Upstream::Piece piece = buffered ? *buffered : co_await up_.readBody();
     if (piece.failed) {
       // The upstream failed mid-body: the client cannot be told but by the connection's end.
       down_.abort();

@@ -30,8 +30,10 @@ public:
       : down_(downstream), up_(upstream), config_(config) {}
 
   // Runs the phases on `x`, whose request head is in: answers it locally or forwards it,
-  // as the policy says; the log phase last.
+  // as the policy says. Then finish(), however run() ended.
   awaitable<void> run(route::Exchange &x, const Routing &routing);
+  // The exchange is over: the log phase.
+  void finish(route::Exchange &x);
 
 private:
   enum class Attempt { Done, Failed, Stale };
@@ -43,12 +45,11 @@ private:
     bool overflowed = false; // part of the body went upstream and is gone
   };
 
-  awaitable<void> forward(route::Exchange &x, upstream::Balancer &balancer, std::string key);
   awaitable<BodyRead> bufferBody();
   awaitable<Attempt> attempt(route::Exchange &x, upstream::Balancer &balancer, int peer);
   // An answer of the proxy's own, after the response phase had its say; a 500 when the
   // policy made a run-time error.
-  awaitable<void> answerLocally(route::Exchange &x);
+  awaitable<bool> answerLocally(route::Exchange &x);
   void fail(route::Exchange &x, const Error &error);
   // The request's trailers that go upstream (upstreams.pass_request_trailers).
   const Fields &passedTrailers();
@@ -58,8 +59,7 @@ private:
   const ServerConfig &config_;
   const Policy *policy_ = nullptr; // the current request's
   std::chrono::steady_clock::time_point started_;
-  const route::ast::UpstreamConfig *upstreamConfig_ = nullptr;
-  PeerSettings peerSettings_;
+  const upstream::UpstreamSpec *upstream_ = nullptr; // where the current request goes
   Replay replay_;
   Fields passedTrailers_;
   ErrorRetry lastRetry_ = ErrorRetry::Never; // the last failed attempt's

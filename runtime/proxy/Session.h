@@ -6,6 +6,7 @@
 
 #include "io/Io.h"
 #include "proxy/Error.h"
+#include "upstream/UpstreamSpec.h"
 
 #include "exchange/Exchange.h"
 
@@ -44,10 +45,11 @@ public:
   // The request's trailers, once the body has ended.
   virtual const Fields &trailers() const = 0;
 
-  // A complete answer of the proxy's own: x.response, with its body.
-  virtual awaitable<void> answer(const route::Exchange &x) = 0;
+  // A complete answer of the proxy's own: x.response, with its body. False when the
+  // client is gone.
+  virtual awaitable<bool> answer(const route::Exchange &x) = 0;
   // A plain answer to a request that cannot be served (a bad body); the session ends.
-  virtual awaitable<void> refuse(int status, std::string_view why) = 0;
+  virtual awaitable<bool> refuse(int status, std::string_view why) = 0;
   // A relayed response: the head is x.response's, the body as `body` says. Returns
   // whether the client takes a body (not after HEAD, nor with 204 or 304). The head goes
   // out with the first body bytes, or at the end.
@@ -64,38 +66,34 @@ public:
   virtual bool gone() const = 0;
 };
 
-// The settings of one attempt's connection to a peer, from the upstream's definition.
-struct PeerSettings {
-  Duration connectTimeout, readTimeout, writeTimeout, idleTimeout;
-  Duration totalTimeout{0}; // 0: no bound on the whole attempt
-  bool tls = false, verify = true;
-  std::string sni;
-};
-
-enum class SendStatus { Ok, TimedOut, Failed };
-
 // One request-response exchange with a peer: a connection of the pool or a new one.
+// What need not wait is not a coroutine (each costs a frame per request).
 class Upstream {
 public:
   virtual ~Upstream() = default;
 
-  // Gets a connection to `peer` ("ip:port", with `host` and `port` apart); `retryable`:
-  // the request could go again on another connection if a pooled one turns out stale.
-  virtual awaitable<std::optional<Error>> open(const std::string &peer, const std::string &host,
-                                               uint16_t port, const PeerSettings &settings,
-                                               bool retryable) = 0;
+  // Takes an idle connection to `peer` ("ip:port") from the pool; false when there is
+  // none. `retryable`: the request could go again on another connection if this one turns
+  // out stale.
+  virtual bool reuse(const std::string &peer, const upstream::ConnectSettings &settings,
+                     bool retryable) = 0;
+  // Opens a new connection to `peer`, at `host` and `port`.
+  virtual awaitable<std::optional<Error>> connect(const std::string &peer, const std::string &host,
+                                                  uint16_t port,
+                                                  const upstream::ConnectSettings &settings) = 0;
   // Whether the connection came from the pool.
   virtual bool reused() const = 0;
   // Sends upstream.req's head, then `body` (what of the request body is already read);
   // `complete`: that is all of it, ended with `trailers`.
-  virtual awaitable<SendStatus> sendHead(const route::Exchange &x, const BodyShape &shape,
-                                         std::string_view body, bool complete,
-                                         const Fields &trailers) = 0;
-  virtual awaitable<SendStatus> sendBody(std::string_view piece, bool last,
-                                         const Fields &trailers) = 0;
+  virtual awaitable<IoStatus> sendHead(const route::Exchange &x, const BodyShape &shape,
+                                       std::string_view body, bool complete,
+                                       const Fields &trailers) = 0;
+  virtual awaitable<IoStatus> sendBody(std::string_view piece, bool last,
+                                       const Fields &trailers) = 0;
   // Whether the peer has answered while the request body is still going (an answer the
-  // client gets, whatever became of the rest of the body).
-  virtual bool answeredEarly() = 0;
+  // client gets, whatever became of the rest of the body); `afterFailedWrite`: the peer
+  // stopped taking the body.
+  virtual bool answeredEarly(bool afterFailedWrite) = 0;
   // Reads the response head into x.upstreamResponse; interim responses are dropped.
   virtual awaitable<std::optional<Error>> readHead(route::Exchange &x) = 0;
   virtual BodyShape responseBody() const = 0;
@@ -108,6 +106,8 @@ public:
     static Piece data(std::string_view bytes, bool last) { return {false, bytes, last}; }
     static Piece failure() { return {true, {}, false}; }
   };
+  // The next piece if it needs no wait (it came with what was read), else none.
+  virtual std::optional<Piece> bufferedBody() = 0;
   virtual awaitable<Piece> readBody() = 0;
   virtual const Fields &trailers() const = 0;
   // Ends the exchange: the connection goes back to the pool when `reusable` and its

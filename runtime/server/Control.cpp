@@ -2,6 +2,7 @@
 
 #include "http1/Parser.h"
 #include "http1/Serialize.h"
+#include "policy/PolicyLoader.h"
 
 #include <openssl/crypto.h>
 
@@ -64,7 +65,7 @@ json Control::describe(const VersionRegistry::Kept &kept) const {
 json Control::load(const std::string &path) {
   auto started = std::chrono::steady_clock::now();
   std::string diagnostics;
-  std::shared_ptr<const Policy> policy = Policy::load(path, diagnostics);
+  std::shared_ptr<const Policy> policy = loadPolicy(path, diagnostics);
   releaseCompilerSoon();
   if (!policy) {
     json answer =
@@ -92,7 +93,7 @@ void Control::releaseCompilerSoon() {
     // The compiler's code pages came back while compiling, and memory the compilations
     // left in malloc's free lists is no one's: a serving proxy needs neither. Not after
     // every load: reloads in a row would fault the compiler back in each time (20 ms).
-    Policy::releaseCompilerMemory();
+    releaseCompilerMemory();
   });
 }
 
@@ -127,30 +128,30 @@ json Control::versions() const {
 
 json Control::peers() const {
   json upstreams = json::array();
-  const auto &decls = versions_.active()->policy->program().upstreams;
-  for (size_t u = 0; u < decls.size(); ++u) {
+  const auto &specs = versions_.active()->policy->upstreams();
+  for (size_t u = 0; u < specs.size(); ++u) {
     const upstream::PeerStates &states = *versions_.active()->upstreams[u].peers;
     json peers = json::array();
-    for (size_t p = 0; p < decls[u]->config.servers.size(); ++p) {
-      const route::ast::ServerSpec &server = decls[u]->config.servers[p];
-      peers.push_back(json{{"address", server.address()},
-                           {"weight", server.weight},
+    for (size_t p = 0; p < specs[u].peers.size(); ++p) {
+      const upstream::PeerSpec &peer = specs[u].peers[p];
+      peers.push_back(json{{"address", peer.address},
+                           {"weight", peer.weight},
                            {"healthy", states.healthy(p)},
                            {"drained", states.drained(p)}});
     }
-    upstreams.push_back(json{{"name", decls[u]->name}, {"peers", peers}});
+    upstreams.push_back(json{{"name", specs[u].name}, {"peers", peers}});
   }
   return json{{"ok", true}, {"version", versions_.activeId()}, {"upstreams", upstreams}};
 }
 
 json Control::setDrained(const json &request, bool drained) {
   std::string name = request.value("upstream", ""), address = request.value("peer", "");
-  const auto &decls = versions_.active()->policy->program().upstreams;
-  for (size_t u = 0; u < decls.size(); ++u) {
-    if (decls[u]->name != name)
+  const auto &specs = versions_.active()->policy->upstreams();
+  for (size_t u = 0; u < specs.size(); ++u) {
+    if (specs[u].name != name)
       continue;
-    for (size_t p = 0; p < decls[u]->config.servers.size(); ++p) {
-      if (decls[u]->config.servers[p].address() != address)
+    for (size_t p = 0; p < specs[u].peers.size(); ++p) {
+      if (specs[u].peers[p].address != address)
         continue;
       versions_.active()->upstreams[u].peers->setDrained(p, drained);
       spdlog::info("upstream {} peer {} is {}", name, address, drained ? "drained" : "enabled");

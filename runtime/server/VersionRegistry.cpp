@@ -51,15 +51,15 @@ void VersionRegistry::activate(std::shared_ptr<const Policy> policy) {
   version->policy = policy;
   version->generation = ++generation_;
   std::unordered_map<std::string, std::shared_ptr<upstream::PeerStates>> states;
-  for (const route::ast::UpstreamDecl *decl : policy->program().upstreams) {
-    std::string definition = upstream::definitionOf(*decl);
+  for (const upstream::UpstreamSpec &spec : policy->upstreams()) {
+    std::string definition = spec.definition();
     std::shared_ptr<upstream::PeerStates> &peers = states[definition];
     if (auto kept = peerStates_.find(definition); kept != peerStates_.end()) {
       peers = kept->second;
     } else {
-      peers = std::make_shared<upstream::PeerStates>(decl->config.servers.size());
-      if (decl->config.health.kind != route::ast::HealthCheckSpec::Kind::None)
-        upstream::startHealthCheck(workers_.front()->context(), *decl, peers,
+      peers = std::make_shared<upstream::PeerStates>(spec.peers.size());
+      if (spec.health.kind != upstream::HealthSpec::Kind::None)
+        upstream::startHealthCheck(workers_.front()->context(), spec, peers,
                                    workers_.front()->tls());
     }
     version->upstreams.push_back({definition, peers});

@@ -12,21 +12,6 @@ namespace turnout {
 
 namespace {
 
-upstream::Balance balanceOf(route::ast::BalanceKind kind) {
-  switch (kind) {
-  case route::ast::BalanceKind::Random:
-    return upstream::Balance::Random;
-  case route::ast::BalanceKind::LeastConn:
-    return upstream::Balance::LeastConn;
-  case route::ast::BalanceKind::Hash:
-    return upstream::Balance::Hash;
-  case route::ast::BalanceKind::Ketama:
-    return upstream::Balance::Ketama;
-  default:
-    return upstream::Balance::RoundRobin;
-  }
-}
-
 // A connection's whole life, as a coroutine that owns it.
 awaitable<void> serveConnection(Worker &worker, Socket socket) {
   http1::DownstreamSession connection(worker, std::move(socket));
@@ -53,8 +38,8 @@ void Worker::install(std::shared_ptr<const PolicyVersion> version) {
 void Worker::installNow(std::shared_ptr<const PolicyVersion> version) {
   auto installed = std::make_shared<Installed>();
   std::unordered_map<std::string, std::shared_ptr<upstream::Balancer>> balancers;
-  const auto &decls = version->policy->program().upstreams;
-  for (size_t u = 0; u < decls.size(); ++u) {
+  const auto &specs = version->policy->upstreams();
+  for (size_t u = 0; u < specs.size(); ++u) {
     const PolicyVersion::Upstream &upstream = version->upstreams[u];
     std::shared_ptr<upstream::Balancer> &balancer = balancers[upstream.definition];
     if (!balancer) {
@@ -62,10 +47,10 @@ void Worker::installNow(std::shared_ptr<const PolicyVersion> version) {
       if (kept != balancers_.end() && kept->second->shared() == upstream.peers.get()) {
         balancer = kept->second;
       } else {
-        const route::ast::UpstreamDecl &decl = *decls[u];
-        balancer = std::make_shared<upstream::Balancer>(
-            balanceOf(decl.config.balance), decl.config.servers,
-            0x9e3779b97f4a7c15ull * (index_ + 1), decl.config.maxConnections, upstream.peers);
+        const upstream::UpstreamSpec &spec = specs[u];
+        balancer = std::make_shared<upstream::Balancer>(spec.balance, spec.peers,
+                                                        0x9e3779b97f4a7c15ull * (index_ + 1),
+                                                        spec.maxConnections, upstream.peers);
       }
     }
     installed->balancers.push_back(balancer);

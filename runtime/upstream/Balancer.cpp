@@ -21,13 +21,11 @@ uint64_t stableHash(std::string_view bytes, uint64_t seed) {
 Balancer::Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed, int64_t maxActive,
                    std::shared_ptr<const PeerStates> shared)
     : balance_(balance), maxActive_(maxActive), shared_(std::move(shared)), random_(seed) {
-  for (PeerSpec &spec : peers) {
-    std::string address = spec.address();
-    peers_.push_back(Peer{std::move(spec), std::move(address)});
-  }
+  for (PeerSpec &spec : peers)
+    peers_.push_back(Peer{std::move(spec)});
   if (balance_ == Balance::Ketama) {
     for (size_t p = 0; p < peers_.size(); ++p) {
-      const std::string &name = peers_[p].address;
+      const std::string &name = peers_[p].spec.address;
       int64_t points = 160 * std::max<int64_t>(1, peers_[p].spec.weight);
       for (int64_t i = 0; i < points; ++i)
         ring_.emplace_back(static_cast<uint32_t>(stableHash(name + "-" + std::to_string(i))),
@@ -117,7 +115,7 @@ int Balancer::pickFrom(std::string_view key, const std::vector<bool> &skip) {
     for (size_t p = 0; p < peers_.size(); ++p) {
       if (skip[p])
         continue;
-      uint64_t h = stableHash(key, stableHash(peers_[p].address));
+      uint64_t h = stableHash(key, stableHash(peers_[p].spec.address));
       double unit = (static_cast<double>(h >> 11) + 0.5) / 9007199254740992.0; // (0, 1)
       double score = static_cast<double>(peers_[p].spec.weight) / -std::log(unit);
       if (score > bestScore) {

@@ -6,8 +6,8 @@
 // max_fails=1 fail_timeout=10s); when every peer is out, all are tried again.
 #pragma once
 
-#include "ast/AST.h"
 #include "upstream/PeerStates.h"
+#include "upstream/UpstreamSpec.h"
 
 #include <atomic>
 #include <chrono>
@@ -19,10 +19,6 @@
 #include <vector>
 
 namespace turnout::upstream {
-
-enum class Balance : uint8_t { RoundRobin, Random, LeastConn, Hash, Ketama };
-
-using PeerSpec = route::ast::ServerSpec; // host is an IP address
 
 class Balancer {
 public:
@@ -50,7 +46,7 @@ public:
   const PeerStates *shared() const { return shared_.get(); }
   const PeerSpec &peer(int index) const { return peers_[index].spec; }
   // "ip:port", "[v6]:port": the peer's name (upstream.peer, logs, pool keys, hash keys).
-  const std::string &address(int index) const { return peers_[index].address; }
+  const std::string &address(int index) const { return peers_[index].spec.address; }
   bool down(int peer, Clock::time_point now) const {
     return peers_[peer].downUntil > now || (shared_ && !shared_->healthy(peer));
   }
@@ -58,7 +54,6 @@ public:
 private:
   struct Peer {
     PeerSpec spec;
-    std::string address; // spec.address(), made once
     int64_t current = 0; // smooth round robin
     int64_t active = 0;  // requests in flight (least_conn)
     Clock::time_point downUntil{};

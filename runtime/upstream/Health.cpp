@@ -11,8 +11,7 @@ namespace {
 
 // One check of one peer: a connection (and TLS) within the timeout, and for http checks
 // a GET of the path answered with the expected status.
-awaitable<bool> check(const route::ast::UpstreamConfig &config,
-                      const route::ast::ServerSpec &server, TlsContexts &tls) {
+awaitable<bool> check(const UpstreamSpec &config, const PeerSpec &server, TlsContexts &tls) {
   auto executor = co_await asio::this_coro::executor;
   Stream stream(executor);
   Watchdog dog(executor);
@@ -20,19 +19,20 @@ awaitable<bool> check(const route::ast::UpstreamConfig &config,
   tcp::endpoint endpoint(asio::ip::make_address(server.host, ec), server.port);
   if (ec)
     co_return false;
-  Duration timeout = fromNanoseconds(config.health.timeoutNs);
+  Duration timeout = config.health.timeout;
   dog.arm(stream, timeout);
   auto [connectError] =
       co_await stream.lowest().async_connect(endpoint, asio::as_tuple(use_awaitable));
-  if (!connectError && config.tls) {
-    stream.startTls(tls.get(config.verify), config.sni.empty() ? server.host : config.sni,
-                    config.verify);
+  if (!connectError && config.connect.tls) {
+    stream.startTls(tls.get(config.connect.verify),
+                    config.connect.sni.empty() ? server.host : config.connect.sni,
+                    config.connect.verify);
     connectError = co_await stream.handshake();
   }
   dog.disarm();
-  if (connectError || config.health.kind == route::ast::HealthCheckSpec::Kind::Tcp)
+  if (connectError || config.health.kind == HealthSpec::Kind::Tcp)
     co_return !connectError;
-  std::string host = config.sni.empty() ? server.host : config.sni;
+  std::string host = config.connect.sni.empty() ? server.host : config.connect.sni;
   std::string request = fmt::format(
       "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: turnout-health\r\nConnection: close\r\n\r\n",
       config.health.path, host);
@@ -51,26 +51,26 @@ awaitable<bool> check(const route::ast::UpstreamConfig &config,
   co_return !response.failed() && response.head().status == config.health.expectStatus;
 }
 
-awaitable<void> probe(std::string name, route::ast::UpstreamConfig config,
-                      std::shared_ptr<PeerStates> states, TlsContexts &tls) {
-  std::vector<int64_t> failures(config.servers.size()), passes(config.servers.size());
+awaitable<void> probe(UpstreamSpec config, std::shared_ptr<PeerStates> states, TlsContexts &tls) {
+  std::vector<int64_t> failures(config.peers.size()), passes(config.peers.size());
   Timer tick(co_await asio::this_coro::executor);
   while (!states->retired()) {
-    for (size_t p = 0; p < config.servers.size(); ++p) {
-      bool ok = co_await check(config, config.servers[p], tls);
+    for (size_t p = 0; p < config.peers.size(); ++p) {
+      bool ok = co_await check(config, config.peers[p], tls);
       failures[p] = ok ? 0 : failures[p] + 1;
       passes[p] = ok ? passes[p] + 1 : 0;
-      std::string peer = config.servers[p].address();
+      const std::string &peer = config.peers[p].address;
       if (states->healthy(p) && failures[p] >= config.health.unhealthyAfter) {
         states->setHealthy(p, false);
-        spdlog::warn("upstream {} peer {} is out: {} failed health checks", name, peer,
+        spdlog::warn("upstream {} peer {} is out: {} failed health checks", config.name, peer,
                      failures[p]);
       } else if (!states->healthy(p) && passes[p] >= config.health.healthyAfter) {
         states->setHealthy(p, true);
-        spdlog::info("upstream {} peer {} is back: {} passed health checks", name, peer, passes[p]);
+        spdlog::info("upstream {} peer {} is back: {} passed health checks", config.name, peer,
+                     passes[p]);
       }
     }
-    tick.expires_after(fromNanoseconds(config.health.intervalNs));
+    tick.expires_after(config.health.interval);
     auto [ec] = co_await tick.async_wait(asio::as_tuple(use_awaitable));
     if (ec)
       co_return;
@@ -79,12 +79,9 @@ awaitable<void> probe(std::string name, route::ast::UpstreamConfig config,
 
 } // namespace
 
-void startHealthCheck(asio::io_context &context, const route::ast::UpstreamDecl &decl,
+void startHealthCheck(asio::io_context &context, const UpstreamSpec &spec,
                       std::shared_ptr<PeerStates> states, TlsContexts &tls) {
-  route::ast::UpstreamConfig config = decl.config;
-  config.balanceKey = nullptr; // an expression of the policy's: not the prober's to keep
-  asio::co_spawn(context, probe(decl.name, std::move(config), std::move(states), tls),
-                 asio::detached);
+  asio::co_spawn(context, probe(spec, std::move(states), tls), asio::detached);
 }
 
 } // namespace turnout::upstream

@@ -6,9 +6,9 @@
 #pragma once
 
 #include "io/Io.h"
-#include "sema/Checker.h"
 #include "upstream/PeerStates.h"
 #include "upstream/Stream.h"
+#include "upstream/UpstreamSpec.h"
 
 #include <atomic>
 #include <memory>
@@ -16,10 +16,10 @@
 
 namespace turnout::upstream {
 
-// Starts checking the peers of `decl` (which must have a health check) on `context`,
+// Starts checking the peers of `spec` (which must have a health check) on `context`,
 // recording verdicts in `states`, until `states` is retired or the context stops. The
 // prober keeps its own copy of the settings: it may outlive the policy version.
-void startHealthCheck(asio::io_context &context, const route::ast::UpstreamDecl &decl,
+void startHealthCheck(asio::io_context &context, const UpstreamSpec &spec,
                       std::shared_ptr<PeerStates> states, TlsContexts &tls);
 
 } // namespace turnout::upstream

@@ -5,8 +5,6 @@
 // keeps both the verdicts and the drains.
 #pragma once
 
-#include "ast/AST.h"
-
 #include <atomic>
 #include <cstddef>
 #include <memory>
@@ -36,10 +34,5 @@ private:
   std::unique_ptr<std::atomic<bool>[]> healthy_, drained_;
   std::atomic<bool> retired_{false};
 };
-
-// What an upstream's shared and per-worker state (health, drains, balancer position)
-// depends on, as one string: its name, peers and weights, balance, cap, health check and
-// TLS settings. Two versions whose upstreams have the same definition share that state.
-std::string definitionOf(const route::ast::UpstreamDecl &decl);
 
 } // namespace turnout::upstream

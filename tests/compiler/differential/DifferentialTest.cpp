@@ -5,6 +5,7 @@
 
 #include "driver/Compilation.h"
 #include "exchange/Exchange.h"
+#include "exchange/Simulation.h"
 #include "jit/Jit.h"
 
 #include <cstdio>
@@ -54,10 +55,10 @@ int main(int argc, char **argv) {
       prepared.originError = request.originError;
 
       route::Exchange interpreted = prepared, compiled = prepared;
-      interpreted.run(policy->program, interpreter);
-      compiled.run(policy->program,
-                   [&](route::schema::Phase phase, RouteCtx *ctx,
-                       std::vector<route::SourceRange> *) { jit->runPhase(phase, ctx); });
+      route::simulate(interpreted, policy->program, interpreter);
+      route::simulate(compiled, policy->program,
+                      [&](route::schema::Phase phase, RouteCtx *ctx,
+                          std::vector<route::SourceRange> *) { jit->runPhase(phase, ctx); });
       std::string d = route::difference(interpreted, compiled);
       if (!d.empty()) {
         std::printf("the back ends disagree on policy %llu, request %s %s from %s:\n  %s\n%s",

@@ -3,6 +3,7 @@
 // JIT, which must leave it exactly as the interpreter does.
 #include "driver/Compilation.h"
 #include "exchange/Exchange.h"
+#include "exchange/Simulation.h"
 #include "jit/Jit.h"
 
 #include <gtest/gtest.h>
@@ -23,7 +24,7 @@ void expectJitAgrees(const Program &program, Exchange prepared, const Exchange &
   std::string why;
   std::unique_ptr<JitPolicy> jit = JitPolicy::compile(program, why);
   ASSERT_NE(jit, nullptr) << why;
-  prepared.run(program, [&](schema::Phase phase, RouteCtx *ctx, std::vector<SourceRange> *) {
+  simulate(prepared, program, [&](schema::Phase phase, RouteCtx *ctx, std::vector<SourceRange> *) {
     jit->runPhase(phase, ctx);
   });
   EXPECT_EQ(prepared.decision.kind, interpreted.decision.kind);
@@ -47,7 +48,7 @@ void expectJitAgrees(const Program &program, Exchange prepared, const Exchange &
 Exchange runBoth(const Program &program, const Exchange &prepared) {
   Interpreter interpreter(program);
   Exchange x = prepared;
-  x.run(program, interpreter);
+  simulate(x, program, interpreter);
   expectJitAgrees(program, prepared, x);
   return x;
 }
@@ -353,6 +354,44 @@ TEST(Jit, ObjectCodeIsTheSameWhereverTheTablesAre) {
   ASSERT_NE(second, nullptr) << why;
   EXPECT_GT(first->object().size(), 1000u);
   EXPECT_EQ(first->object(), second->object());
+}
+
+// A hashed upstream's key has a native function of its own: it gives the bytes the
+// interpreter gives, for a string, an int and an ip key.
+TEST(Jit, BalancingKeysAreTheInterpretersBytes) {
+  Compilation compilation;
+  LoadedPolicy *policy = compilation.loadText("t.route", R"(
+upstream byHeader { servers = ["127.0.0.1:1"]
+  balance = hash(lower(req.header["x-user"]) + "/" + req.path) }
+upstream byLength { servers = ["127.0.0.1:1"]
+  balance = ketama(len(req.path) * 7) }
+upstream byClient { servers = ["127.0.0.1:1"]
+  balance = hash(client.ip) }
+upstream plain { servers = ["127.0.0.1:1"] }
+on request { route plain }
+)");
+  ASSERT_TRUE(policy->ok) << compilation.diags().renderText();
+  const Program &program = policy->program;
+  std::string why;
+  std::unique_ptr<JitPolicy> jit = JitPolicy::compile(program, why);
+  ASSERT_NE(jit, nullptr) << why;
+  Interpreter interpreter(program);
+  Exchange x;
+  ASSERT_TRUE(x.setUrl("http://example.com/some/path"));
+  x.request.headers.add("x-user", "Alice");
+  x.clientIp = "2001:db8::7";
+  EXPECT_FALSE(jit->hasBalanceKey(3));
+  for (uint32_t u = 0; u < 3; ++u) {
+    ASSERT_TRUE(jit->hasBalanceKey(u)) << u;
+    std::string native;
+    x.evaluate([&](RouteCtx *ctx) {
+      RouteStr key = jit->balanceKey(u, ctx);
+      native.assign(key.data, static_cast<size_t>(key.size));
+    });
+    std::string interpreted = balanceKey(x, interpreter, *program.upstreams[u]->config.balanceKey);
+    EXPECT_EQ(native, interpreted) << program.upstreams[u]->name;
+    EXPECT_FALSE(native.empty());
+  }
 }
 
 } // namespace

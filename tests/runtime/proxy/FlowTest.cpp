@@ -3,6 +3,8 @@
 // phase, early answers, streaming and clients or peers that go away.
 #include "proxy/Flow.h"
 
+#include "policy/PolicyLoader.h"
+
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -50,14 +52,14 @@ public:
   }
   std::string &bodyPiece() override { return piece_; }
   const Fields &trailers() const override { return trailers_; }
-  awaitable<void> answer(const route::Exchange &x) override {
+  awaitable<bool> answer(const route::Exchange &x) override {
     answered = static_cast<int>(x.response.status);
     answerBody = x.response.body;
-    co_return;
+    co_return true;
   }
-  awaitable<void> refuse(int status, std::string_view) override {
+  awaitable<bool> refuse(int status, std::string_view) override {
     refused = status;
-    co_return;
+    co_return true;
   }
   bool startResponse(const route::Exchange &x, const BodyShape &) override {
     relayed = static_cast<int>(x.response.status);
@@ -102,30 +104,34 @@ public:
   std::vector<bool> released;        // per attempt: whether it went back to the pool
   size_t bodyReads = 0;
 
-  awaitable<std::optional<Error>> open(const std::string &peer, const std::string &, uint16_t,
-                                       const PeerSettings &, bool) override {
+  bool reuse(const std::string &peer, const upstream::ConnectSettings &, bool) override {
     peers.push_back(peer);
     current_ = scripts.empty() ? Script{} : scripts.front();
     if (!scripts.empty())
       scripts.pop_front();
-    open_ = true;
+    open_ = current_.reused;
     piece_ = 0;
+    return current_.reused;
+  }
+  awaitable<std::optional<Error>> connect(const std::string &, const std::string &, uint16_t,
+                                          const upstream::ConnectSettings &) override {
+    open_ = true;
     if (current_.openError)
       co_return Error(*current_.openError, "scripted");
     co_return std::nullopt;
   }
   bool reused() const override { return current_.reused; }
-  awaitable<SendStatus> sendHead(const route::Exchange &x, const BodyShape &, std::string_view body,
-                                 bool, const Fields &) override {
+  awaitable<IoStatus> sendHead(const route::Exchange &x, const BodyShape &, std::string_view body,
+                               bool, const Fields &) override {
     requests.push_back(std::string(x.upstreamMethod()) + " " + std::string(x.upstreamPath()) + "|" +
                        std::string(body));
-    co_return SendStatus::Ok;
+    co_return IoStatus::Ok;
   }
-  awaitable<SendStatus> sendBody(std::string_view piece, bool, const Fields &) override {
+  awaitable<IoStatus> sendBody(std::string_view piece, bool, const Fields &) override {
     requests.back() += piece;
-    co_return SendStatus::Ok;
+    co_return IoStatus::Ok;
   }
-  bool answeredEarly() override { return current_.answersEarly; }
+  bool answeredEarly(bool) override { return current_.answersEarly; }
   awaitable<std::optional<Error>> readHead(route::Exchange &x) override {
     if (current_.stale)
       co_return Error::staleConnection();
@@ -135,13 +141,19 @@ public:
     co_return std::nullopt;
   }
   BodyShape responseBody() const override { return {true, std::nullopt}; }
-  awaitable<Piece> readBody() override {
+  std::optional<Piece> bufferedBody() override {
+    if (piece_ % 2 == 1)
+      return std::nullopt; // every other piece comes with a wait
+    return next();
+  }
+  awaitable<Piece> readBody() override { co_return next(); }
+  Piece next() {
     ++bodyReads;
     if (piece_ == current_.body.size())
-      co_return Piece::failure();
+      return Piece::failure();
     const std::string &bytes = current_.body[piece_++];
     bool last = piece_ == current_.body.size() && !current_.failsMidBody;
-    co_return Piece::data(bytes, last);
+    return Piece::data(bytes, last);
   }
   const Fields &trailers() const override { return trailers_; }
   void release(bool reusable) override {
@@ -167,12 +179,11 @@ protected:
     std::ofstream(path) << "upstream web {\n  servers = [\"127.0.0.1:1\", \"127.0.0.2:1\"]\n  " +
                                upstream + "\n}\n" + source;
     std::string diagnostics;
-    policy_ = Policy::load(path, diagnostics);
+    policy_ = loadPolicy(path, diagnostics);
     ASSERT_TRUE(policy_) << diagnostics;
     std::remove(path.c_str());
-    for (const auto *decl : policy_->program().upstreams)
-      balancers_.push_back(std::make_shared<upstream::Balancer>(upstream::Balance::RoundRobin,
-                                                                decl->config.servers));
+    for (const upstream::UpstreamSpec &spec : policy_->upstreams())
+      balancers_.push_back(std::make_shared<upstream::Balancer>(spec.balance, spec.peers));
   }
 
   // Runs one request through the flow.
@@ -187,6 +198,7 @@ protected:
     asio::io_context context;
     asio::co_spawn(context, flow.run(x, Routing{*policy_, balancers_}), asio::detached);
     context.run();
+    flow.finish(x);
     return x;
   }
 

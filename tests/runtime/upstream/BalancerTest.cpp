@@ -10,7 +10,8 @@ namespace {
 std::vector<PeerSpec> peers(int n, int64_t firstWeight = 1) {
   std::vector<PeerSpec> out;
   for (int i = 0; i < n; ++i)
-    out.push_back({"10.0.0." + std::to_string(i + 1), 8080, i == 0 ? firstWeight : 1});
+    out.push_back({"10.0.0." + std::to_string(i + 1), 8080, i == 0 ? firstWeight : 1,
+                   "10.0.0." + std::to_string(i + 1) + ":8080"});
   return out;
 }
 
@@ -85,17 +86,17 @@ TEST(Balancer, UnhealthyPeersAreLeftOutAndDrainedOnesAlways) {
 }
 
 TEST(Balancer, UpstreamDefinitionsDifferInWhatTheirStateDependsOn) {
-  route::ast::UpstreamDecl a(route::SourceRange{}), b(route::SourceRange{});
+  UpstreamSpec a, b;
   a.name = b.name = "web";
-  a.config.servers = b.config.servers = peers(2);
-  EXPECT_EQ(definitionOf(a), definitionOf(b));
-  b.config.readTimeoutNs = 1; // a timeout is read per request: no state depends on it
-  EXPECT_EQ(definitionOf(a), definitionOf(b));
-  b.config.servers[1].weight = 5;
-  EXPECT_NE(definitionOf(a), definitionOf(b));
-  b.config.servers = a.config.servers;
-  b.config.health.kind = route::ast::HealthCheckSpec::Kind::Tcp;
-  EXPECT_NE(definitionOf(a), definitionOf(b));
+  a.peers = b.peers = peers(2);
+  EXPECT_EQ(a.definition(), b.definition());
+  b.connect.readTimeout = Duration(1); // a timeout is read per request: no state depends on it
+  EXPECT_EQ(a.definition(), b.definition());
+  b.peers[1].weight = 5;
+  EXPECT_NE(a.definition(), b.definition());
+  b.peers = a.peers;
+  b.health.kind = HealthSpec::Kind::Tcp;
+  EXPECT_NE(a.definition(), b.definition());
 }
 
 // The share of 10,000 keys whose peer changes when a fifth peer joins four: a consistent
