@@ -17,7 +17,8 @@ namespace turnout {
 
 class Policy {
 public:
-  using KeyFunction = std::function<std::string(route::Exchange &)>;
+  // Writes the balancing key into `out` (a buffer kept from request to request).
+  using KeyFunction = std::function<void(route::Exchange &, std::string &out)>;
 
   // What a loader makes a policy of.
   struct Parts {
@@ -46,10 +47,12 @@ public:
   }
   // A run-time error of this policy, for the log: "FILE:LINE:COL: run-time error in ...".
   std::string describe(const route::Fault &fault) const { return parts_.describe(fault); }
-  // The balancing key of upstream `upstream` for this exchange; "" when it has none.
-  std::string balanceKey(route::Exchange &exchange, uint32_t upstream) const {
-    const KeyFunction &key = parts_.balanceKeys[upstream];
-    return key ? key(exchange) : std::string();
+  // The balancing key of upstream `upstream` for this exchange, into `out`; "" when it has
+  // none.
+  void balanceKey(route::Exchange &exchange, uint32_t upstream, std::string &out) const {
+    out.clear();
+    if (const KeyFunction &key = parts_.balanceKeys[upstream])
+      key(exchange, out);
   }
 
 private:

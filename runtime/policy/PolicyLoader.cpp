@@ -177,21 +177,20 @@ std::shared_ptr<const Policy> loadPolicy(const std::string &path, std::string &d
     if (compiled->jit && compiled->jit->hasBalanceKey(u)) {
       // The key's native function: no tree on the request path.
       const route::JitPolicy *jit = compiled->jit.get();
-      parts.balanceKeys.push_back([jit, u](route::Exchange &x) {
-        std::string out;
+      parts.balanceKeys.push_back([jit, u](route::Exchange &x, std::string &out) {
         x.evaluate([&](RouteCtx *ctx) {
           RouteStr key = jit->balanceKey(u, ctx);
           out.assign(key.data ? key.data : "", static_cast<size_t>(key.size));
         });
-        return out;
       });
       continue;
     }
     const route::Interpreter *interpreter = compiled->interpreter.get();
-    parts.balanceKeys.push_back(key ? Policy::KeyFunction([interpreter, key](route::Exchange &x) {
-      return route::balanceKey(x, *interpreter, *key);
-    })
-                                    : Policy::KeyFunction());
+    parts.balanceKeys.push_back(
+        key ? Policy::KeyFunction([interpreter, key](route::Exchange &x, std::string &out) {
+          out = route::balanceKey(x, *interpreter, *key);
+        })
+            : Policy::KeyFunction());
   }
   parts.describe = [&sources](const route::Fault &fault) {
     return route::describe(fault, sources);

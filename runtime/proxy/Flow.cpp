@@ -104,7 +104,7 @@ awaitable<void> Flow::run(route::Exchange &x, const Routing &routing) {
   upstream_ = &spec;
   x.upstreamName = spec.name;
   upstream::Balancer &balancer = *routing.balancers[upstreamIndex];
-  std::string key = policy_->balanceKey(x, upstreamIndex);
+  policy_->balanceKey(x, upstreamIndex, key_);
   std::vector<bool> tried; // sized only when a request goes to a second peer
   // The start of the body is read before any peer is contacted: a malformed or oversized
   // body that shows itself there gets its 4xx and reaches no upstream, and a small body
@@ -129,7 +129,7 @@ awaitable<void> Flow::run(route::Exchange &x, const Routing &routing) {
   bool rewritten = false;
 
   for (int64_t attempt = 1;; ++attempt) {
-    int peer = balancer.pick(key, tried, Clock::now());
+    int peer = balancer.pick(key_, tried, Clock::now());
     Attempt result = Attempt::Failed;
     if (peer == upstream::Balancer::kNoPeer) {
       // Every peer was tried: the last one's error stands.

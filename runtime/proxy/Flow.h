@@ -62,6 +62,7 @@ private:
   const upstream::UpstreamSpec *upstream_ = nullptr; // where the current request goes
   Replay replay_;
   Fields passedTrailers_;
+  std::string key_; // the current request's balancing key (its capacity kept)
   ErrorRetry lastRetry_ = ErrorRetry::Never; // the last failed attempt's
 };
 

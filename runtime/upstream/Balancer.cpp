@@ -21,8 +21,10 @@ uint64_t stableHash(std::string_view bytes, uint64_t seed) {
 Balancer::Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed, int64_t maxActive,
                    std::shared_ptr<const PeerStates> shared)
     : balance_(balance), maxActive_(maxActive), shared_(std::move(shared)), random_(seed) {
-  for (PeerSpec &spec : peers)
-    peers_.push_back(Peer{std::move(spec)});
+  for (PeerSpec &spec : peers) {
+    uint64_t seed = stableHash(spec.address);
+    peers_.push_back(Peer{std::move(spec), seed});
+  }
   if (balance_ == Balance::Ketama) {
     for (size_t p = 0; p < peers_.size(); ++p) {
       const std::string &name = peers_[p].spec.address;
@@ -115,7 +117,7 @@ int Balancer::pickFrom(std::string_view key, const std::vector<bool> &skip) {
     for (size_t p = 0; p < peers_.size(); ++p) {
       if (skip[p])
         continue;
-      uint64_t h = stableHash(key, stableHash(peers_[p].spec.address));
+      uint64_t h = stableHash(key, peers_[p].seed);
       double unit = (static_cast<double>(h >> 11) + 0.5) / 9007199254740992.0; // (0, 1)
       double score = static_cast<double>(peers_[p].spec.weight) / -std::log(unit);
       if (score > bestScore) {

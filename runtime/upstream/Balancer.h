@@ -54,6 +54,7 @@ public:
 private:
   struct Peer {
     PeerSpec spec;
+    uint64_t seed = 0;   // stableHash(spec.address): the peer's side of a rendezvous score
     int64_t current = 0; // smooth round robin
     int64_t active = 0;  // requests in flight (least_conn)
     Clock::time_point downUntil{};
