@@ -55,6 +55,7 @@ bench: build
 	@bench/policy_bench.sh
 	@bench/proxy_bench.sh
 	@bench/proxy_instructions.sh
+	@bench/idle_connections.sh
 	@bench/io_bench.sh
 	@bench/reload_bench.py
 

@@ -68,7 +68,7 @@ public:
   }
 
   // Whether one more connection waiting for its next request may hold a buffer meanwhile
-  // (see Connection::waitForRequest). A bounded number may: waiting never costs more
+  // (see http1::DownstreamSession::waitForRequest). A bounded number may: waiting never costs more
   // memory than that.
   bool lendToWaiter() {
     if (waiters_ >= kLentToWaiters)

@@ -76,15 +76,22 @@ Ring::~Ring() {
   state_->descriptor.release();       // the ring's descriptor is the ring's to close
   io_uring_queue_exit(&state_->ring); // the kernel cancels what is in flight
   // Handlers still waiting belong to coroutines the event loop will never resume.
-  for (auto &op : ops_)
-    if (op->inFlight)
-      op->finish(op.get(), *this, false, {}, 0);
+  for (auto &slab : ops_)
+    for (size_t i = 0; i < kOpsPerSlab; ++i)
+      if (slab[i].inFlight)
+        slab[i].finish(&slab[i], *this, false, {}, 0);
 }
 
 Ring::Op *Ring::take() {
   if (!free_) {
-    ops_.push_back(std::make_unique<Op>());
-    return ops_.back().get();
+    // Ops come in slabs, apart from the connections' memory: one op outlives the connection
+    // that used it (it stays here, free), and one in every connection's stretch of the heap
+    // would keep the pages of a burst's freed connections from going back.
+    ops_.push_back(std::make_unique<Op[]>(kOpsPerSlab));
+    Op *slab = ops_.back().get();
+    for (size_t i = kOpsPerSlab - 1; i > 0; --i)
+      give(&slab[i]);
+    return &slab[0];
   }
   return std::exchange(free_, free_->nextFree);
 }

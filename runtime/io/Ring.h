@@ -170,7 +170,8 @@ private:
 
   boost::asio::io_context &context_;
   std::unique_ptr<State> state_;
-  std::vector<std::unique_ptr<Op>> ops_; // every op made; the free ones chained by nextFree
+  static constexpr size_t kOpsPerSlab = 256;
+  std::vector<std::unique_ptr<Op[]>> ops_; // every op made; the free ones chained by nextFree
   Op *free_ = nullptr;
   std::vector<Op *> deferred_; // waiting for room in the ring, in submission order
   uint64_t operations_ = 0;

@@ -85,7 +85,7 @@ awaitable<BodyRead> Flow::bufferBody() {
 
 // One coroutine from the request phase to the response's end: each nested one would cost a
 // frame per request.
-awaitable<void> Flow::run(route::Exchange &x, const Routing &routing) {
+awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
   started_ = Clock::now();
   policy_ = &routing.policy;
   policy_->runPhase(x, Phase::Request);

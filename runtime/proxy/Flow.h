@@ -30,8 +30,10 @@ public:
       : down_(downstream), up_(upstream), config_(config) {}
 
   // Runs the phases on `x`, whose request head is in: answers it locally or forwards it,
-  // as the policy says. Then finish(), however run() ended.
-  awaitable<void> run(route::Exchange &x, const Routing &routing);
+  // as the policy says. Then finish(), however run() ended. `routing` is taken by value: a
+  // coroutine keeps its parameters, and a temporary passed by reference would be gone by
+  // the time a spawned one runs.
+  awaitable<void> run(route::Exchange &x, Routing routing);
   // The exchange is over: the log phase.
   void finish(route::Exchange &x);
 

@@ -10,6 +10,7 @@
 #include "upstream/PeerStates.h"
 #include "upstream/Pool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -94,7 +95,10 @@ public:
   bool draining() const { return draining_; }
   // Whether the drain has taken effect (from any thread): no connection comes any more.
   bool drained() const { return drained_.load(); }
-  void track(http1::DownstreamSession *connection) { connections_.insert(connection); }
+  void track(http1::DownstreamSession *connection) {
+    connections_.insert(connection);
+    peakConnections_ = std::max(peakConnections_, connections_.size());
+  }
   void forget(http1::DownstreamSession *connection) { connections_.erase(connection); }
 
 private:
@@ -110,6 +114,9 @@ private:
   std::shared_ptr<const Installed> installed_;
   std::unordered_map<std::string, std::shared_ptr<upstream::Balancer>> balancers_; // by definition
   std::unordered_set<http1::DownstreamSession *> connections_;
+  // The most connections since memory was last given back, and how many fewer make a trim.
+  size_t peakConnections_ = 0;
+  static constexpr size_t kTrimAfterClosing = 1024;
   bool draining_ = false;
   std::atomic<bool> drained_{false};
   std::atomic<uint64_t> requests_{0}; // written by this worker only

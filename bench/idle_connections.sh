@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Memory per held client connection, turnout against nginx and HAProxy, one worker each:
+# N (default 10,000) kept-alive connections waiting for their next request, then N
+# connections holding a partial request head (a slowloris's), then what the process keeps
+# once they have closed. A front proxy holds 100,000 idle connections; what each costs is
+# its RSS growth over N (bench/hold_connections.py).
+#
+# Usage: bench/idle_connections.sh [BUILD_DIR]   (N=5000 to change the count)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build/release}
+n=${N:-10000}
+origin_port=18280 proxy_port=18281
+source "$root/bench/origin.sh"
+# Each process holds the N connections and a few more descriptors.
+ulimit -n "$(ulimit -Hn)"
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((n + 512)) ]; then
+  echo "N=$n needs an open-file limit of $((n + 512)); this shell's hard limit is $(ulimit -Hn)" >&2
+  exit 1
+fi
+
+start_origin $origin_port
+
+printf 'upstream origin { servers = ["127.0.0.1:%s"] }\non request { route origin }\n' \
+  $origin_port > "$work/bare.route"
+require_loopback "$work/bare.route"
+cat > "$work/turnout.yaml" <<CONF
+listen: ["127.0.0.1:$proxy_port"]
+threads: 1
+policy: $work/bare.route
+limits:
+  max_connections: $((n + 100))
+  max_connections_per_client: 0
+CONF
+
+echo "held client connections: $n (RSS of the serving process)"
+"$build/runtime/turnout" --config "$work/turnout.yaml" 2>/dev/null & pid=$!
+pids+=($pid)
+wait_port $proxy_port
+printf '  turnout  '
+python3 "$root/bench/hold_connections.py" $proxy_port $pid "$n"
+kill -TERM $pid; wait $pid || true
+
+nginx_proxy_conf $proxy_port $origin_port "master_process off;" "worker_rlimit_nofile $(ulimit -n);"
+sed -i "s/worker_connections 4096;/worker_connections $((n + 100));/" "$work/nginx/nginx.conf"
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pid=$!
+pids+=($pid)
+wait_port $proxy_port
+printf '  nginx    '
+python3 "$root/bench/hold_connections.py" $proxy_port $pid "$n"
+kill -QUIT $pid; wait $pid || true
+
+# HAProxy reserves two descriptors per connection it accepts (one for its server side):
+# its count is the most the open-file limit lets it take.
+limit=$(ulimit -n)
+haproxy_n=$n
+if [ "$limit" != unlimited ] && [ $((2 * n + 300)) -gt "$limit" ]; then
+  haproxy_n=$(((limit - 300) / 2))
+fi
+haproxy_conf $proxy_port $origin_port
+sed -i "s/maxconn 4096/maxconn $((haproxy_n + 10))/" "$work/haproxy.cfg"
+haproxy -f "$work/haproxy.cfg" -db 2>/dev/null & pid=$!
+pids+=($pid)
+wait_port $proxy_port
+printf '  HAProxy  '
+[ "$haproxy_n" = "$n" ] || printf '(%s connections: the open-file limit) ' "$haproxy_n"
+python3 "$root/bench/hold_connections.py" $proxy_port $pid "$haproxy_n"
+kill -TERM $pid; wait $pid || true
