@@ -250,8 +250,10 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
                  {"body_read", [&](auto &n, auto &k) { t.bodyRead = r.duration(n, k); }},
                  {"body_rate_after", [&](auto &n, auto &k) { t.bodyRateAfter = r.duration(n, k); }},
                  {"send", [&](auto &n, auto &k) { t.send = r.duration(n, k); }},
-                 {"shutdown_grace",
-                  [&](auto &n, auto &k) { t.shutdownGrace = r.duration(n, k); }}});
+                 {"shutdown_grace", [&](auto &n, auto &k) { t.shutdownGrace = r.duration(n, k); }},
+                 {"lingering_time", [&](auto &n, auto &k) { t.lingeringTime = r.duration(n, k); }},
+                 {"lingering_timeout",
+                  [&](auto &n, auto &k) { t.lingeringTimeout = r.duration(n, k); }}});
           }},
          {"upstreams",
           [&](const YAML::Node &node, const std::string &name) {

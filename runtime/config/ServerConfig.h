@@ -61,6 +61,12 @@ struct ServerConfig {
     Duration bodyRateAfter{10'000}; // min_body_rate applies once a body was waited for this long
     Duration send{60'000};          // send_timeout, between two writes
     Duration shutdownGrace{30'000}; // after SIGTERM, for requests in flight to finish
+    // A connection closed with the client still sending (an answer before the whole body
+    // was read) reads and drops what comes for this long at most, and this long between
+    // reads (nginx's lingering_time and lingering_timeout): closing at once would reset
+    // the connection, and the client could lose the answer. 0: close at once.
+    Duration lingeringTime{30'000};
+    Duration lingeringTimeout{5'000};
   } timeouts;
 
   struct Upstreams {

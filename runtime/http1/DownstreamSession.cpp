@@ -126,7 +126,39 @@ awaitable<void> DownstreamSession::serve() {
   }
   error_code ignored;
   client_.shutdown(asio::socket_base::shutdown_send, ignored);
+  // A client still sending (a body the answer came before, a head cut short, pipelined
+  // requests) would have the close reset the connection, and could lose the answer.
+  bool sending = (request_.started() && !request_.messageComplete()) || request_.failed() ||
+                 !in_.empty() || pending(client_.native_handle()) == Pending::Bytes;
+  if (!clientGone_ && sending)
+    co_await linger();
   client_.close(ignored);
+}
+
+// Reads and drops what the client sends until it stops (its side closes, or nothing comes
+// for lingering_timeout) or lingering_time has passed, holding no read buffer meanwhile.
+awaitable<void> DownstreamSession::linger() {
+  const ServerConfig::Timeouts &timeouts = worker_.config().timeouts;
+  in_.clear();
+  auto until = std::chrono::steady_clock::now() + timeouts.lingeringTime;
+  static thread_local char scratch[16 * 1024];
+  for (;;) {
+    auto left = std::chrono::duration_cast<Duration>(until - std::chrono::steady_clock::now());
+    if (left <= Duration(0))
+      co_return;
+    Duration wait = std::min(timeouts.lingeringTimeout, left);
+    if (worker_.draining())
+      wait = std::min(wait, kDrainingWait);
+    if (co_await waitReadable(client_, clientDog_, wait) != IoStatus::Ok)
+      co_return;
+    for (;;) {
+      ssize_t n = ::recv(client_.native_handle(), scratch, sizeof scratch, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        co_return; // the client's side closed, or the connection broke
+      if (n < 0)
+        break;
+    }
+  }
 }
 
 // Reads until a request head is parsed. False when the connection is done: the client

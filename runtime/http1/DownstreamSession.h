@@ -46,6 +46,8 @@ private:
   enum class Framing { None, Length, Chunked, Close };
 
   awaitable<bool> readHead();
+  // Before the close, with the client still sending (timeouts.lingering_*).
+  awaitable<void> linger();
   // Waits on a kept-alive connection until its next request begins; the bytes may already
   // be in in_ when it returns.
   awaitable<IoStatus> waitForRequest(Duration timeout);

@@ -26,7 +26,7 @@ limits: {max_request_line: 4k, max_header_bytes: 16KiB, max_header_count: 50, ma
          max_requests_per_connection: 10, max_connections: 100, replay_buffer_bytes: 128k,
          max_connections_per_client: 7, min_body_rate: 2k}
 timeouts: {header_read: 5s, keepalive_idle: 500ms, body_read: 1m, send: 1h, shutdown_grace: 5s,
-           body_rate_after: 3s}
+           body_rate_after: 3s, lingering_time: 10s, lingering_timeout: 0s}
 upstreams: {idle_per_peer: 8, pass_request_trailers: [grpc-timeout, X-Checksum]}
 admin: {socket: /run/t.sock, keep_versions: 3, http: "127.0.0.1:9901", token_file: /etc/t.token}
 pid_file: /run/t.pid
@@ -52,6 +52,8 @@ log: {level: warn, access: /tmp/access.log}
   EXPECT_EQ(config->limits.maxConnectionsPerClient, 7u);
   EXPECT_EQ(config->limits.minBodyRate, 2048u);
   EXPECT_EQ(config->timeouts.bodyRateAfter, Duration(3'000));
+  EXPECT_EQ(config->timeouts.lingeringTime, Duration(10'000));
+  EXPECT_EQ(config->timeouts.lingeringTimeout, Duration(0));
   EXPECT_EQ(config->log.level, "warn");
   EXPECT_EQ(config->admin.socket, "/run/t.sock");
   EXPECT_EQ(config->admin.keepVersions, 3u);
