@@ -79,7 +79,6 @@ awaitable<BodyRead> Flow::bufferBody() {
     replay_.bytes += down_.bodyPiece();
     down_.bodyPiece().clear();
   }
-  replay_.complete = down_.requestComplete();
   co_return BodyRead::Ok;
 }
 
@@ -111,7 +110,6 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
   // can be sent again to another peer.
   replay_ = Replay{};
   BodyRead body = down_.requestComplete() ? BodyRead::Ok : co_await bufferBody();
-  replay_.complete = down_.requestComplete();
   if (body == BodyRead::Gone)
     co_return;
   if (body != BodyRead::Ok) {
@@ -244,7 +242,6 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
     status = co_await up_.sendBody(piece, last, last ? passedTrailers() : kNoFields);
     piece.clear();
   }
-  replay_.complete = !replay_.overflowed;
   if (status != IoStatus::Ok && !down_.requestComplete() && up_.answeredEarly(true))
     answeredEarly = true;
   if (status != IoStatus::Ok && !answeredEarly) {

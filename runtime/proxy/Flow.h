@@ -42,8 +42,7 @@ private:
   // The request body bytes sent upstream so far, while they fit the replay buffer: a
   // request is retried on another peer only if all of its body can be sent again.
   struct Replay {
-    std::string bytes;       // the whole body when `complete`, else its start
-    bool complete = false;   // the whole body is in `bytes`
+    std::string bytes;       // the body's start, or all of it once the request is complete
     bool overflowed = false; // part of the body went upstream and is gone
   };
 
