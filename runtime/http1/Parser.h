@@ -53,7 +53,8 @@ public:
   // Starts over, as on a new connection (an upstream connection per attempt).
   void reset();
   // Takes back a head's fields that were moved out of head(), to fill them again (their
-  // capacity, not their contents): a message then needs no new vector.
+  // capacity, not their contents): a message then needs no new vector. Kept by the thread,
+  // not by this parser: a connection between requests holds none.
   void recycle(Fields fields);
   // For a response to HEAD, or any response that has no body whatever its head says.
   void expectNoBody() { noBody_ = true; }
