@@ -151,7 +151,9 @@ awaitable<void> DownstreamSession::linger() {
       wait = std::min(wait, kDrainingWait);
     if (co_await waitReadable(client_, clientDog_, wait) != IoStatus::Ok)
       co_return;
-    for (;;) {
+    // At most 1 MiB a turn: a fast sender must not keep the worker from its other
+    // connections.
+    for (int turn = 0; turn < 64; ++turn) {
       ssize_t n = ::recv(client_.native_handle(), scratch, sizeof scratch, MSG_DONTWAIT);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
         co_return; // the client's side closed, or the connection broke
