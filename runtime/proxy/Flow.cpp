@@ -107,8 +107,7 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
   std::vector<bool> tried; // sized only when a request goes to a second peer
   // The start of the body is read before any peer is contacted: a malformed or oversized
   // body that shows itself there gets its 4xx and reaches no upstream, and a small body
-  // can be sent again to another peer.
-  replay_ = Replay{};
+  // can be sent again to another peer. (finish() emptied the replay buffer.)
   BodyRead body = down_.requestComplete() ? BodyRead::Ok : co_await bufferBody();
   if (body == BodyRead::Gone)
     co_return;
