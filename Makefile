@@ -52,6 +52,7 @@ fuzz: deps
 bench: build
 	@./install-deps.sh --bench
 	@bench/check_bench.sh
+	@bench/load_bench.sh
 	@bench/policy_bench.sh
 	@bench/proxy_bench.sh
 	@bench/proxy_instructions.sh

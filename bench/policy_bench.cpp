@@ -8,7 +8,7 @@
 //              hand-written hash table; the request hits the last rule
 //   --example  any policy, on a request for its first test's URL or "/"
 #include "driver/Compilation.h"
-#include "exchange/Simulation.h"
+#include "interp/OnExchange.h"
 #include "jit/Jit.h"
 
 #include <benchmark/benchmark.h>

@@ -9,7 +9,7 @@ namespace route {
 namespace {
 
 constexpr std::string_view kMagic = "ROUTEART\n";
-constexpr uint32_t kFormat = 1;
+constexpr uint32_t kFormat = 2;
 
 void putInt(std::string &out, uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i)
@@ -63,6 +63,7 @@ std::string writeArtifact(const Artifact &artifact) {
     putString(out, text);
   }
   putString(out, artifact.object);
+  putString(out, artifact.image);
   return out;
 }
 
@@ -95,6 +96,7 @@ std::optional<Artifact> readArtifact(std::string_view bytes, std::string &error)
     artifact.files.emplace_back(std::move(path), std::move(text));
   }
   artifact.object = r.string();
+  artifact.image = r.string();
   if (!r.ok || !r.in.empty() || artifact.files.empty()) {
     error = "a truncated or damaged artifact";
     return std::nullopt;

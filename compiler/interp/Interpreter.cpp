@@ -1,7 +1,7 @@
 #include "interp/Interpreter.h"
 
+#include "CompiledAcl.h"
 #include "ast/Walk.h"
-#include "backend/CompiledAcl.h"
 
 #include <cstring>
 #include <functional>

@@ -1,7 +1,6 @@
-#include "jit/Codegen.h"
+#include "Codegen.h"
 
 #include "ast/Walk.h"
-#include "backend/CompiledAcl.h"
 #include "sema/Constants.h"
 
 #include <llvm/IR/CFG.h>
@@ -21,12 +20,77 @@
 namespace route::jit {
 
 RuntimeData::~RuntimeData() {
-  for (RouteRegex *r : regexes)
+  for (RouteRegex *r : regexes_)
     route_regex_free(r);
-  for (RouteAcl *a : acls)
+  for (RouteAcl *a : acls_)
     route_acl_free(a);
-  for (RouteRegexSet *s : regexSets)
+  for (RouteRegexSet *s : regexSets_)
     route_regex_set_free(s);
+}
+
+const void *RuntimeData::add(image::Table table) {
+  using Kind = image::Table::Kind;
+  const void *object = nullptr;
+  switch (table.kind) {
+  case Kind::Regex: {
+    const std::string &pattern = table.texts.at(0).first;
+    RouteRegex *regex = route_regex_compile({pattern.data(), pattern.size()});
+    if (regex)
+      regexes_.push_back(regex);
+    object = regex;
+    break;
+  }
+  case Kind::RegexSet: {
+    std::vector<RouteStr> patterns;
+    for (const auto &[pattern, index] : table.texts)
+      patterns.push_back({pattern.data(), pattern.size()});
+    RouteRegexSet *set =
+        route_regex_set_compile(patterns.data(), static_cast<uint32_t>(patterns.size()));
+    if (set)
+      regexSets_.push_back(set);
+    object = set;
+    break;
+  }
+  case Kind::Acl: {
+    std::vector<RouteIp> networks;
+    std::vector<uint8_t> prefixes;
+    for (const auto &[address, prefix] : table.texts) {
+      RouteIp ip{};
+      if (address.size() != sizeof ip.bytes + 1 || prefix < 0 || prefix > 128)
+        return nullptr;
+      std::memcpy(ip.bytes, address.data(), sizeof ip.bytes);
+      ip.v6 = static_cast<uint8_t>(address.back());
+      networks.push_back(ip);
+      prefixes.push_back(static_cast<uint8_t>(prefix));
+    }
+    RouteAcl *acl = route_acl_create(networks.data(), prefixes.data(), networks.size());
+    if (acl)
+      acls_.push_back(acl);
+    object = acl;
+    break;
+  }
+  case Kind::Map: {
+    auto &index = *maps_.emplace_back(std::make_unique<MapIndex>());
+    for (const auto &[key, position] : table.texts)
+      index.strings.emplace(key, static_cast<int32_t>(position));
+    for (const auto &[key, position] : table.numbers)
+      index.ints.emplace(key, static_cast<int32_t>(position));
+    object = &index;
+    break;
+  }
+  case Kind::Prefixes: {
+    auto &index = *prefixes_.emplace_back(std::make_unique<PrefixIndex>());
+    for (const auto &[prefix, rule] : table.texts)
+      index.add(prefix, static_cast<int32_t>(rule));
+    object = &index;
+    break;
+  }
+  }
+  if (object) {
+    objects.push_back(object);
+    tables.push_back(std::move(table));
+  }
+  return object;
 }
 
 std::string phaseSymbol(schema::Phase phase) {
@@ -475,20 +539,23 @@ private:
   void dispatch(const std::vector<ast::StmtPtr> &stmts, size_t first, size_t count) {
     const ast::Expr &subject =
         *equalityOn(*ast::as<ast::IfStmt>(*stmts[first]).branches[0].condition)->subject;
-    auto &index = *data_.maps.emplace_back(std::make_unique<MapIndex>());
+    image::Table index{image::Table::Kind::Map, {}, {}};
+    std::unordered_map<std::string_view, size_t> bucketOf;
     std::vector<std::vector<const ast::IfStmt *>> buckets;
     for (size_t i = first; i < first + count; ++i) {
       const auto &rule = ast::as<ast::IfStmt>(*stmts[i]);
       const std::string &literal =
           ast::as<ast::LiteralExpr>(*equalityOn(*rule.branches[0].condition, subject)->rhs)
               .stringValue;
-      auto [it, inserted] = index.strings.emplace(literal, static_cast<int32_t>(buckets.size()));
-      if (inserted)
+      auto [it, inserted] = bucketOf.emplace(literal, buckets.size());
+      if (inserted) {
+        index.texts.emplace_back(literal, static_cast<int64_t>(buckets.size()));
         buckets.emplace_back();
-      buckets[static_cast<size_t>(it->second)].push_back(&rule);
+      }
+      buckets[it->second].push_back(&rule);
     }
     Value *bucket = b_.CreateCall(host("rj_map_find_str", i32_, {ptr_, ptr_}),
-                                  {pointer(&index), spill(expr(subject))});
+                                  {pointer(object(std::move(index))), spill(expr(subject))});
     auto *after = llvm::BasicBlock::Create(c_, "rules.none", function_);
     llvm::SwitchInst *choose =
         b_.CreateSwitch(bucket, after, static_cast<unsigned>(buckets.size()));
@@ -598,16 +665,13 @@ private:
   // False, having generated nothing, when the patterns do not make a set.
   bool regexSetDispatch(const std::vector<const ast::IfStmt *> &rules) {
     const ast::Expr &subject = *matchOn(*rules[0]->branches[0].condition, nullptr)->lhs;
-    std::vector<RouteStr> patterns;
-    for (const ast::IfStmt *rule : rules) {
-      const std::string &pattern = matchOn(*rule->branches[0].condition, &subject)->regex->pattern;
-      patterns.push_back({pattern.data(), pattern.size()});
-    }
-    RouteRegexSet *set =
-        route_regex_set_compile(patterns.data(), static_cast<uint32_t>(patterns.size()));
+    image::Table patterns{image::Table::Kind::RegexSet, {}, {}};
+    for (const ast::IfStmt *rule : rules)
+      patterns.texts.emplace_back(matchOn(*rule->branches[0].condition, &subject)->regex->pattern,
+                                  static_cast<int64_t>(patterns.texts.size()));
+    const void *set = object(std::move(patterns));
     if (!set)
       return false;
-    data_.regexSets.push_back(set);
     Value *text = spill(expr(subject));
     llvm::AllocaInst *countSlot = slot(i32_, "matched");
     Value *matched = b_.CreateCall(host("rj_regex_set_match", ptr_, {ptr_, ptr_, ptr_, ptr_}),
@@ -678,21 +742,22 @@ private:
 
   void prefixDispatch(const std::vector<const ast::IfStmt *> &rules) {
     const ast::Expr &subject = *commonPrefixSubject(rules);
-    auto &index = *data_.prefixes.emplace_back(std::make_unique<PrefixIndex>());
+    image::Table table{image::Table::Kind::Prefixes, {}, {}};
     std::vector<const ast::BinaryExpr *> prefixes;
     for (size_t i = 0; i < rules.size(); ++i) {
       const ast::BinaryExpr *prefix = prefixOn(*rules[i]->branches[0].condition, &subject);
       prefixes.push_back(prefix);
-      index.add(prefix ? ast::as<ast::LiteralExpr>(*prefix->rhs).stringValue : "",
-                static_cast<int32_t>(i));
+      table.texts.emplace_back(prefix ? ast::as<ast::LiteralExpr>(*prefix->rhs).stringValue : "",
+                               static_cast<int64_t>(i));
     }
+    const void *index = object(std::move(table));
     Value *text = spill(expr(subject));
     // The walk resumes after the last rule tried: the trie names the next one that applies.
     tryCandidates(
         rules, prefixes, "prefix",
         [&](llvm::PHINode *from, llvm::BasicBlock *) -> Value * {
           return b_.CreateCall(host("rj_prefix_next", i32_, {ptr_, ptr_, i32_}),
-                               {pointer(&index), text, from});
+                               {pointer(index), text, from});
         },
         [&](size_t rule, llvm::PHINode *) -> Value * {
           return b_.getInt32(static_cast<uint32_t>(rule + 1));
@@ -856,13 +921,18 @@ private:
     return new llvm::GlobalVariable(m_, ip_, true, llvm::GlobalValue::PrivateLinkage, value, "ip");
   }
 
+  // The host object `table` describes, built now; null when it does not build.
+  const void *object(image::Table table) {
+    const void *built = data_.add(std::move(table));
+    if (built)
+      objectIndex_.emplace(built, data_.objects.size() - 1);
+    return built;
+  }
+
   // A host object (a table, a compiled regex, an ACL) as an external symbol the JIT binds
   // to its address: no address of this process goes into the IR.
   Value *pointer(const void *address) {
-    auto [at, added] = objectIndex_.emplace(address, data_.objects.size());
-    if (added)
-      data_.objects.push_back(address);
-    std::string name = objectSymbol(at->second);
+    std::string name = objectSymbol(objectIndex_.at(address));
     if (llvm::GlobalVariable *known = m_.getNamedGlobal(name))
       return known;
     return new llvm::GlobalVariable(m_, i8_, true, llvm::GlobalValue::ExternalLinkage, nullptr,
@@ -1076,32 +1146,32 @@ private:
     return phi;
   }
 
-  const MapIndex &mapIndexOf(const ast::MapDecl &map, std::vector<const ast::MapEntry *> &entries) {
-    auto &index = *data_.maps.emplace_back(std::make_unique<MapIndex>());
+  const void *mapIndexOf(const ast::MapDecl &map, std::vector<const ast::MapEntry *> &entries) {
+    image::Table index{image::Table::Kind::Map, {}, {}};
     for (const ast::MapEntry &entry : map.entries) {
       if (!entry.key)
         continue;
       sema::ConstValue key = constants_.evaluate(*entry.key);
       auto position = static_cast<int32_t>(entries.size());
       if (auto *s = std::get_if<std::string>(&key.value))
-        index.strings.emplace(*s, position);
+        index.texts.emplace_back(*s, position);
       else if (auto *i = std::get_if<int64_t>(&key.value))
-        index.ints.emplace(*i, position);
+        index.numbers.emplace_back(*i, position);
       else
         throw Unsupported("a map key that is not constant");
       entries.push_back(&entry);
     }
-    return index;
+    return object(std::move(index));
   }
 
   // Finds the entry's position through a hash index, then picks its value in a switch.
   Value *mapFind(const ast::MapDecl &map, const ast::Expr &key,
                  std::vector<const ast::MapEntry *> &entries) {
-    const MapIndex &index = mapIndexOf(map, entries);
+    const void *index = mapIndexOf(map, entries);
     if (map.keyType->kind() == TypeKind::String)
       return b_.CreateCall(host("rj_map_find_str", i32_, {ptr_, ptr_}),
-                           {pointer(&index), spill(expr(key))});
-    return b_.CreateCall(host("rj_map_find_int", i32_, {ptr_, i64_}), {pointer(&index), expr(key)});
+                           {pointer(index), spill(expr(key))});
+    return b_.CreateCall(host("rj_map_find_int", i32_, {ptr_, i64_}), {pointer(index), expr(key)});
   }
 
   Value *mapLookup(const ast::MapDecl &map, const ast::Expr &key) {
@@ -1161,9 +1231,8 @@ private:
       Value *at = b_.CreateConstGEP2_32(argsType, args, 0, static_cast<unsigned>(i));
       if (c.builtin == schema::BuiltinId::RegexReplace && i == 1) {
         sema::ConstValue pattern = constants_.evaluate(arg);
-        const std::string &text = std::get<std::string>(pattern.value);
-        RouteRegex *regex = route_regex_compile({text.data(), text.size()});
-        data_.regexes.push_back(regex);
+        const void *regex =
+            object({image::Table::Kind::Regex, {{std::get<std::string>(pattern.value), 0}}, {}});
         b_.CreateStore(pointer(regex), b_.CreateStructGEP(value_, at, 4));
         continue;
       }
@@ -1314,8 +1383,7 @@ private:
     case Op::Match:
     case Op::NotMatch: {
       Value *subject = spill(expr(*e.lhs));
-      RouteRegex *regex = route_regex_compile({e.regex->pattern.data(), e.regex->pattern.size()});
-      data_.regexes.push_back(regex);
+      const void *regex = object({image::Table::Kind::Regex, {{e.regex->pattern, 0}}, {}});
       auto [groups, count] = groupsOf(e);
       Value *matched = boolOf(b_.CreateCall(host("rj_regex_match", i32_, {ptr_, ptr_, ptr_, i32_}),
                                             {pointer(regex), subject, groups, b_.getInt32(count)}));
@@ -1436,12 +1504,17 @@ private:
     return listContains(set.type, expr(set), item);
   }
 
-  RouteAcl *acl(const ast::AclDecl &decl) {
+  const void *acl(const ast::AclDecl &decl) {
     auto it = acls_.find(&decl);
     if (it != acls_.end())
       return it->second;
-    RouteAcl *compiled = backend::compileAcl(decl);
-    data_.acls.push_back(compiled);
+    image::Table networks{image::Table::Kind::Acl, {}, {}};
+    for (const ast::IpValue &n : decl.networks) {
+      std::string address(n.bytes.begin(), n.bytes.end());
+      address.push_back(static_cast<char>(n.v6));
+      networks.texts.emplace_back(std::move(address), n.prefix);
+    }
+    const void *compiled = object(std::move(networks));
     acls_[&decl] = compiled;
     return compiled;
   }
@@ -1464,7 +1537,7 @@ private:
 
   std::unordered_map<const ast::FuncDecl *, llvm::Function *> functions_;
   std::unordered_map<std::string, llvm::Constant *> strings_;
-  std::unordered_map<const ast::AclDecl *, RouteAcl *> acls_;
+  std::unordered_map<const ast::AclDecl *, const void *> acls_;
 
   llvm::Function *function_ = nullptr;
   llvm::BasicBlock *entry_ = nullptr;

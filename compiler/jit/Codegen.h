@@ -1,7 +1,8 @@
 // Lowering a checked program to LLVM IR. Private to the JIT.
 #pragma once
 
-#include "jit/Thunks.h"
+#include "Thunks.h"
+#include "image/PolicyImage.h"
 #include "sema/Checker.h"
 
 #include <memory>
@@ -14,22 +15,30 @@ class Module;
 
 namespace route::jit {
 
-// What the generated code points at: compiled regexes, ACLs and map indexes. Owned by the
-// compiled policy and freed with it.
+// What the generated code points at: compiled regexes, ACLs and map indexes, each built
+// from the image::Table that describes it (an artifact carries the tables, and the code
+// links to objects built again from them). Owned by the compiled policy, freed with it.
 struct RuntimeData {
-  std::vector<RouteRegex *> regexes;
-  std::vector<RouteAcl *> acls;
-  std::vector<std::unique_ptr<MapIndex>> maps;
-  std::vector<std::unique_ptr<PrefixIndex>> prefixes;
-  std::vector<RouteRegexSet *> regexSets;
-  // Every object above the code refers to, in the order the code first did: the code
-  // names object i by the external symbol objectSymbol(i), bound to objects[i] when the
-  // JIT links it. The IR and the object code hold no address of this process.
+  // Builds the object `table` describes as objects.back(); null, with nothing added, when
+  // it does not build (a regex set RE2 refuses).
+  const void *add(image::Table table);
+
+  // Every object the code refers to: the code names object i by the external symbol
+  // objectSymbol(i), bound to objects[i] when the JIT links it. The IR and the object
+  // code hold no address of this process.
   std::vector<const void *> objects;
+  std::vector<image::Table> tables; // what built each object
   RuntimeData() = default;
   RuntimeData(const RuntimeData &) = delete;
   RuntimeData &operator=(const RuntimeData &) = delete;
   ~RuntimeData();
+
+private:
+  std::vector<RouteRegex *> regexes_;
+  std::vector<RouteAcl *> acls_;
+  std::vector<std::unique_ptr<MapIndex>> maps_;
+  std::vector<std::unique_ptr<PrefixIndex>> prefixes_;
+  std::vector<RouteRegexSet *> regexSets_;
 };
 
 // A construct the JIT does not lower; the policy then runs on the interpreter.

@@ -1,6 +1,6 @@
 #include "jit/Jit.h"
 
-#include "jit/Codegen.h"
+#include "Codegen.h"
 
 #include <llvm/ExecutionEngine/ObjectCache.h>
 #include <llvm/ExecutionEngine/Orc/CompileUtils.h>
@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <mutex>
 
 namespace route {
@@ -26,8 +27,10 @@ using PhaseFunction = void (*)(RouteCtx *);
 using KeyFunction = void (*)(RouteCtx *, RouteStr *);
 
 struct JitPolicy::Impl {
+  std::unique_ptr<llvm::ObjectCache> objectCopy; // the JIT's compiler points at it: it goes last
   std::unique_ptr<llvm::orc::LLJIT> jit;
   jit::RuntimeData data;
+  image::PolicyImage image; // its phases and upstreams; the tables are data's
   std::array<PhaseFunction, schema::kPhaseCount> phases{};
   std::vector<KeyFunction> keys; // by upstream; null where it has no balancing key
   std::string ir;
@@ -95,10 +98,80 @@ JitPolicy::JitPolicy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
 }
 JitPolicy::~JitPolicy() = default;
 
+namespace {
+
+// An LLJIT for this host, giving the objects it compiles to `objectCopy` when there is one.
+llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
+createJit(llvm::orc::JITTargetMachineBuilder machine, llvm::ObjectCache *objectCopy) {
+  llvm::orc::LLJITBuilder builder;
+  builder.setJITTargetMachineBuilder(std::move(machine));
+  if (objectCopy) {
+    builder.setCompileFunctionCreator(
+        [objectCopy](llvm::orc::JITTargetMachineBuilder machine)
+            -> llvm::Expected<std::unique_ptr<llvm::orc::IRCompileLayer::IRCompiler>> {
+          auto target = machine.createTargetMachine();
+          if (!target)
+            return target.takeError();
+          return std::make_unique<llvm::orc::TMOwningSimpleCompiler>(std::move(*target),
+                                                                     objectCopy);
+        });
+  }
+  return builder.create();
+}
+
+// The code's imports bound (host functions and the image's objects), its code added by
+// `add`, and the entry points the image names looked up.
+bool bindAndAdd(JitPolicy::Impl *impl, const std::function<llvm::Error()> &add,
+                std::string &error) {
+  llvm::orc::SymbolMap symbols;
+  for (const auto &[name, address] : jit::hostSymbols())
+    symbols[impl->jit->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                                                 llvm::JITSymbolFlags::Exported |
+                                                     llvm::JITSymbolFlags::Callable};
+  for (size_t i = 0; i < impl->data.objects.size(); ++i)
+    symbols[impl->jit->mangleAndIntern(jit::objectSymbol(i))] = {
+        llvm::orc::ExecutorAddr::fromPtr(impl->data.objects[i]), llvm::JITSymbolFlags::Exported};
+  if (auto err =
+          impl->jit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols)))) {
+    error = message(std::move(err));
+    return false;
+  }
+  if (auto err = add()) {
+    error = message(std::move(err));
+    return false;
+  }
+  for (schema::Phase phase : impl->image.phases) {
+    auto address = impl->jit->lookup(jit::phaseSymbol(phase));
+    if (!address) {
+      error = message(address.takeError());
+      return false;
+    }
+    impl->phases[static_cast<size_t>(phase)] = address->toPtr<PhaseFunction>();
+  }
+  impl->keys.resize(impl->image.upstreams.size());
+  for (size_t u = 0; u < impl->image.upstreams.size(); ++u) {
+    if (!impl->image.upstreams[u].keyed)
+      continue;
+    auto address = impl->jit->lookup(jit::keySymbol(u));
+    if (!address) {
+      error = message(address.takeError());
+      return false;
+    }
+    impl->keys[u] = address->toPtr<KeyFunction>();
+  }
+  return true;
+}
+
+} // namespace
+
 std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::string &error,
                                               JitOptions options) {
   initializeLlvm();
   auto impl = std::make_unique<Impl>();
+  for (const schema::PhaseInfo &phase : schema::phases())
+    if (program.phases[static_cast<size_t>(phase.id)])
+      impl->image.phases.push_back(phase.id);
+  impl->image.upstreams = image::upstreamsOf(program.upstreams);
   auto context = std::make_unique<llvm::LLVMContext>();
   auto module = std::make_unique<llvm::Module>("policy", *context);
   try {
@@ -119,109 +192,94 @@ std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::strin
   }
   machine->setCodeGenOptLevel(large ? llvm::CodeGenOptLevel::None : llvm::CodeGenOptLevel::Default);
   llvm::orc::JITTargetMachineBuilder machineForAssembly = *machine;
-  llvm::orc::LLJITBuilder builder;
-  builder.setJITTargetMachineBuilder(std::move(*machine));
-  std::shared_ptr<ObjectCopy> objectCopy;
-  if (options.keepObject) {
-    objectCopy = std::make_shared<ObjectCopy>(impl->object);
-    builder.setCompileFunctionCreator(
-        [objectCopy](llvm::orc::JITTargetMachineBuilder machine)
-            -> llvm::Expected<std::unique_ptr<llvm::orc::IRCompileLayer::IRCompiler>> {
-          auto target = machine.createTargetMachine();
-          if (!target)
-            return target.takeError();
-          return std::make_unique<llvm::orc::TMOwningSimpleCompiler>(std::move(*target),
-                                                                     objectCopy.get());
-        });
-  }
-  auto jit = builder.create();
+  if (options.keepObject)
+    impl->objectCopy = std::make_unique<ObjectCopy>(impl->object);
+  auto jit = createJit(std::move(*machine), impl->objectCopy.get());
   if (!jit) {
     error = message(jit.takeError());
     return nullptr;
   }
   impl->jit = std::move(*jit);
 
-  if (options.prebuiltObject) {
-    if (options.keepObject)
-      impl->object = *options.prebuiltObject;
-  } else {
-    module->setDataLayout(impl->jit->getDataLayout());
-    module->setTargetTriple(impl->jit->getTargetTriple().str());
-    std::string broken;
-    llvm::raw_string_ostream brokenStream(broken);
-    if (llvm::verifyModule(*module, &brokenStream)) {
-      error = "the JIT produced invalid IR: " + broken;
-      return nullptr;
-    }
-    optimize(*module, large);
-    if (options.keepIr) {
-      llvm::raw_string_ostream irStream(impl->ir);
-      module->print(irStream, nullptr);
-    }
-    if (options.keepAssembly) {
-      auto target = machineForAssembly.createTargetMachine();
-      if (!target) {
-        error = message(target.takeError());
-        return nullptr;
-      }
-      llvm::SmallString<0> text;
-      llvm::raw_svector_ostream textStream(text);
-      llvm::legacy::PassManager passes;
-      if ((*target)->addPassesToEmitFile(passes, textStream, nullptr,
-                                         llvm::CodeGenFileType::AssemblyFile)) {
-        error = "this target cannot print assembly";
-        return nullptr;
-      }
-      std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*module);
-      passes.run(*copy);
-      impl->assembly = text.str().str();
-    }
-  }
-
-  llvm::orc::SymbolMap symbols;
-  for (const auto &[name, address] : jit::hostSymbols())
-    symbols[impl->jit->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
-                                                 llvm::JITSymbolFlags::Exported |
-                                                     llvm::JITSymbolFlags::Callable};
-  for (size_t i = 0; i < impl->data.objects.size(); ++i)
-    symbols[impl->jit->mangleAndIntern(jit::objectSymbol(i))] = {
-        llvm::orc::ExecutorAddr::fromPtr(impl->data.objects[i]), llvm::JITSymbolFlags::Exported};
-  if (auto err =
-          impl->jit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols)))) {
-    error = message(std::move(err));
+  module->setDataLayout(impl->jit->getDataLayout());
+  module->setTargetTriple(impl->jit->getTargetTriple().str());
+  std::string broken;
+  llvm::raw_string_ostream brokenStream(broken);
+  if (llvm::verifyModule(*module, &brokenStream)) {
+    error = "the JIT produced invalid IR: " + broken;
     return nullptr;
   }
-  llvm::Error added = options.prebuiltObject
-                          ? impl->jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
-                                *options.prebuiltObject, "policy.o"))
-                          : impl->jit->addIRModule(
-                                llvm::orc::ThreadSafeModule(std::move(module), std::move(context)));
-  if (auto err = std::move(added)) {
-    error = message(std::move(err));
+  optimize(*module, large);
+  if (options.keepIr) {
+    llvm::raw_string_ostream irStream(impl->ir);
+    module->print(irStream, nullptr);
+  }
+  if (options.keepAssembly) {
+    auto target = machineForAssembly.createTargetMachine();
+    if (!target) {
+      error = message(target.takeError());
+      return nullptr;
+    }
+    llvm::SmallString<0> text;
+    llvm::raw_svector_ostream textStream(text);
+    llvm::legacy::PassManager passes;
+    if ((*target)->addPassesToEmitFile(passes, textStream, nullptr,
+                                       llvm::CodeGenFileType::AssemblyFile)) {
+      error = "this target cannot print assembly";
+      return nullptr;
+    }
+    std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*module);
+    passes.run(*copy);
+    impl->assembly = text.str().str();
+  }
+  llvm::orc::LLJIT &lljit = *impl->jit;
+  if (!bindAndAdd(
+          impl.get(),
+          [&] {
+            return lljit.addIRModule(
+                llvm::orc::ThreadSafeModule(std::move(module), std::move(context)));
+          },
+          error))
     return nullptr;
-  }
-  for (const schema::PhaseInfo &phase : schema::phases()) {
-    if (!program.phases[static_cast<size_t>(phase.id)])
-      continue;
-    auto address = impl->jit->lookup(jit::phaseSymbol(phase.id));
-    if (!address) {
-      error = message(address.takeError());
-      return nullptr;
-    }
-    impl->phases[static_cast<size_t>(phase.id)] = address->toPtr<PhaseFunction>();
-  }
-  impl->keys.resize(program.upstreams.size());
-  for (size_t u = 0; u < program.upstreams.size(); ++u) {
-    if (!program.upstreams[u]->config.balanceKey)
-      continue;
-    auto address = impl->jit->lookup(jit::keySymbol(u));
-    if (!address) {
-      error = message(address.takeError());
-      return nullptr;
-    }
-    impl->keys[u] = address->toPtr<KeyFunction>();
-  }
   return std::unique_ptr<JitPolicy>(new JitPolicy(std::move(impl)));
+}
+
+std::unique_ptr<JitPolicy> JitPolicy::link(const std::string &object,
+                                           const image::PolicyImage &image, std::string &error) {
+  initializeLlvm();
+  auto impl = std::make_unique<Impl>();
+  impl->image.phases = image.phases;
+  impl->image.upstreams = image.upstreams;
+  for (const image::Table &table : image.tables) {
+    if (!impl->data.add(table)) {
+      error = "a table of the artifact does not build";
+      return nullptr;
+    }
+  }
+  auto machine = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machine) {
+    error = message(machine.takeError());
+    return nullptr;
+  }
+  auto jit = createJit(std::move(*machine), nullptr);
+  if (!jit) {
+    error = message(jit.takeError());
+    return nullptr;
+  }
+  impl->jit = std::move(*jit);
+  llvm::orc::LLJIT &lljit = *impl->jit;
+  if (!bindAndAdd(
+          impl.get(),
+          [&] {
+            return lljit.addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(object, "policy.o"));
+          },
+          error))
+    return nullptr;
+  return std::unique_ptr<JitPolicy>(new JitPolicy(std::move(impl)));
+}
+
+image::PolicyImage JitPolicy::image() const {
+  return {impl_->image.phases, impl_->image.upstreams, impl_->data.tables};
 }
 
 bool JitPolicy::hasBalanceKey(uint32_t upstream) const {

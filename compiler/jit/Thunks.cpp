@@ -1,4 +1,4 @@
-#include "jit/Thunks.h"
+#include "Thunks.h"
 
 #include <algorithm>
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "lsp/Analysis.h"
+#include "Analysis.h"
 
 #include "ast/Printer.h"
 #include "ast/Walk.h"

@@ -1,4 +1,4 @@
-#include "lsp/Completion.h"
+#include "Completion.h"
 
 #include "parse/Tokens.h"
 

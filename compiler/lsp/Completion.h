@@ -3,7 +3,7 @@
 // names from the last analysis of the buffer.
 #pragma once
 
-#include "lsp/Analysis.h"
+#include "Analysis.h"
 
 #include <string>
 #include <vector>

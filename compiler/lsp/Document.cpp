@@ -1,4 +1,4 @@
-#include "lsp/Document.h"
+#include "Document.h"
 
 #include "route/Encoding.h"
 

@@ -1,10 +1,10 @@
 #include "lsp/Server.h"
 
+#include "Analysis.h"
+#include "Completion.h"
+#include "Document.h"
+#include "Transport.h"
 #include "format/Format.h"
-#include "lsp/Analysis.h"
-#include "lsp/Completion.h"
-#include "lsp/Document.h"
-#include "lsp/Transport.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "lsp/Transport.h"
+#include "Transport.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,10 +1,10 @@
 // routec load / versions / rollback / peers / drain / enable / stats: a client of a running
 // turnout's admin socket (runtime/server/Control.h has the protocol: a JSON object per
 // line each way).
+#include "Commands.h"
+#include "Support.h"
 #include "artifact/Artifact.h"
 #include "driver/Compilation.h"
-#include "routec/Commands.h"
-#include "routec/Support.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -1,11 +1,11 @@
 // routec build: a policy compiled ahead of time into an artifact the proxy loads without
-// compiling (compiler/artifact/Artifact.h).
+// parsing, checking or compiling (compiler/artifact/Artifact.h).
+#include "Commands.h"
+#include "Support.h"
 #include "artifact/Artifact.h"
 #include "driver/Compilation.h"
 #include "jit/Jit.h"
 #include "route/abi.h"
-#include "routec/Commands.h"
-#include "routec/Support.h"
 
 #include <fmt/format.h>
 
@@ -42,6 +42,7 @@ int build(const BuildOptions &options) {
   for (route::FileId file = 0; file < sources.fileCount(); ++file)
     artifact.files.emplace_back(sources.path(file), sources.text(file));
   artifact.object = jit->object();
+  artifact.image = route::image::encode(jit->image());
   std::string bytes = route::writeArtifact(artifact);
   std::ofstream out(options.output, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

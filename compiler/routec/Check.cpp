@@ -1,5 +1,5 @@
+#include "Commands.h"
 #include "driver/Compilation.h"
-#include "routec/Commands.h"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
+#include "Commands.h"
+#include "Support.h"
 #include "ast/Printer.h"
 #include "jit/Jit.h"
-#include "routec/Commands.h"
-#include "routec/Support.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

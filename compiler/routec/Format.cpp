@@ -1,5 +1,5 @@
 #include "format/Format.h"
-#include "routec/Commands.h"
+#include "Commands.h"
 
 #include <fmt/format.h>
 

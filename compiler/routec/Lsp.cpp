@@ -1,5 +1,5 @@
+#include "Commands.h"
 #include "lsp/Server.h"
-#include "routec/Commands.h"
 
 #include <cstdio>
 

@@ -1,7 +1,9 @@
+#include "Commands.h"
+#include "Support.h"
 #include "ast/Printer.h"
-#include "exchange/Simulation.h"
-#include "routec/Commands.h"
-#include "routec/Support.h"
+#include "interp/OnExchange.h"
+#include "policy/PolicyLoader.h"
+#include "proxy/Simulation.h"
 #include "schema/Schema.h"
 
 #include <arpa/inet.h>
@@ -86,9 +88,11 @@ int run(const RunOptions &options) {
   if (!policy)
     return exitCode;
 
+  // The proxy's own flow, on the interpreter (which names the rules that fired).
   route::Interpreter interpreter(policy->program);
-  route::simulate(exchange, policy->program, interpreter);
   const route::SourceManager &sources = compilation.sources();
+  turnout::proxy::simulate(
+      exchange, *turnout::policyOf(policy->program, &sources, route::interpreted(interpreter)));
   // A run-time error before the request went upstream leaves nothing to show of it.
   bool faultedEarly =
       exchange.fault && (exchange.fault->phase == route::schema::Phase::Request ||

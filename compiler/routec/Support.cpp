@@ -1,7 +1,7 @@
-#include "routec/Support.h"
+#include "Support.h"
 
+#include "Commands.h"
 #include "artifact/Artifact.h"
-#include "routec/Commands.h"
 
 #include <fmt/format.h>
 

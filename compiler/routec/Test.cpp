@@ -1,8 +1,10 @@
+#include "Commands.h"
+#include "Support.h"
 #include "ast/Printer.h"
-#include "exchange/Simulation.h"
+#include "interp/OnExchange.h"
 #include "jit/Jit.h"
-#include "routec/Commands.h"
-#include "routec/Support.h"
+#include "policy/PolicyLoader.h"
+#include "proxy/Simulation.h"
 #include "sema/Constants.h"
 
 #include <fmt/format.h>
@@ -58,19 +60,18 @@ route::Exchange exchangeFor(const route::ast::TestDecl &test) {
 struct Backends {
   const route::Program &program;
   const route::Interpreter &interpreter;
-  const route::JitPolicy *jit; // null: the interpreter alone
+  const turnout::Policy &interpreted; // the proxy's view of each
+  const turnout::Policy *compiled;    // null: the interpreter alone
 };
 
 // Runs one test block; returns what went wrong, one line per failed expectation.
 std::vector<std::string> runTest(const route::ast::TestDecl &test, const Backends &backends,
                                  const route::SourceManager &sources) {
   route::Exchange x = exchangeFor(test);
-  route::simulate(x, backends.program, backends.interpreter);
+  turnout::proxy::simulate(x, backends.interpreted);
   route::Exchange compiled = exchangeFor(test);
-  if (backends.jit)
-    route::simulate(compiled, backends.program,
-                    [&](route::schema::Phase phase, RouteCtx *ctx,
-                        std::vector<route::SourceRange> *) { backends.jit->runPhase(phase, ctx); });
+  if (backends.compiled)
+    turnout::proxy::simulate(compiled, *backends.compiled);
 
   std::vector<std::string> failures;
   auto fail = [&](route::SourceRange at, std::string what) {
@@ -78,7 +79,7 @@ std::vector<std::string> runTest(const route::ast::TestDecl &test, const Backend
     failures.push_back(fmt::format("{}:{}:{}: test \"{}\": {}", sources.path(at.file), lc.line,
                                    lc.column, test.name, what));
   };
-  if (backends.jit) {
+  if (backends.compiled) {
     std::string d = route::difference(x, compiled);
     if (!d.empty())
       fail(test.nameRange, "the JIT and the interpreter disagree: " + d);
@@ -117,7 +118,7 @@ std::vector<std::string> runTest(const route::ast::TestDecl &test, const Backend
       if (!route::check(x, backends.interpreter, *step.first))
         fail(step.range, fmt::format("expectation does not hold: {}",
                                      std::string(sources.slice(step.first->range))));
-      else if (backends.jit && !route::check(compiled, backends.interpreter, *step.first))
+      else if (backends.compiled && !route::check(compiled, backends.interpreter, *step.first))
         fail(step.range, fmt::format("expectation does not hold after the JIT: {}",
                                      std::string(sources.slice(step.first->range))));
       break;
@@ -153,7 +154,16 @@ int test(const TestOptions &options) {
         std::fprintf(stderr, "routec test: %s: %s; its tests ran on the interpreter alone\n",
                      file.c_str(), why.c_str());
     }
-    Backends backends{policy->program, interpreter, jit.get()};
+    const route::SourceManager *sources = &compilation.sources();
+    std::shared_ptr<const turnout::Policy> interpreted =
+        turnout::policyOf(policy->program, sources, route::interpreted(interpreter));
+    std::shared_ptr<const turnout::Policy> compiled;
+    if (jit)
+      compiled =
+          turnout::policyOf(policy->program, sources,
+                            [&](route::schema::Phase phase, RouteCtx *ctx,
+                                std::vector<route::SourceRange> *) { jit->runPhase(phase, ctx); });
+    Backends backends{policy->program, interpreter, *interpreted, compiled.get()};
     for (const route::ast::TestDecl *test : policy->program.tests) {
       if (test->range.file != policy->program.root)
         continue; // an imported file's tests run when that file is tested

@@ -1,5 +1,5 @@
 // routec: the Route compiler's command line.
-#include "routec/Commands.h"
+#include "Commands.h"
 
 #include <CLI/CLI.hpp>
 

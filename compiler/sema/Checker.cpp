@@ -1,4 +1,4 @@
-#include "sema/CheckerImpl.h"
+#include "CheckerImpl.h"
 
 #include <fmt/format.h>
 

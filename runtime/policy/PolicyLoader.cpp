@@ -2,7 +2,8 @@
 
 #include "artifact/Artifact.h"
 #include "driver/Compilation.h"
-#include "exchange/Simulation.h"
+#include "image/PolicyImage.h"
+#include "interp/OnExchange.h"
 #include "jit/Jit.h"
 #include "route/abi.h"
 
@@ -20,7 +21,7 @@ namespace turnout {
 
 namespace {
 
-// The first bytes of `path`: enough to tell an artifact from a source.
+// The bytes of `path`, a source or an artifact.
 std::string readAll(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream bytes;
@@ -61,11 +62,11 @@ upstream::Balance balanceOf(route::ast::BalanceKind kind) {
   }
 }
 
-// A checked upstream declaration as plain data.
-upstream::UpstreamSpec specOf(const route::ast::UpstreamDecl &decl) {
-  const route::ast::UpstreamConfig &config = decl.config;
+// An upstream's settings, as the compiler gives them, as the data plane's plain data.
+upstream::UpstreamSpec specOf(const route::image::Upstream &upstream) {
+  const route::ast::UpstreamConfig &config = upstream.config;
   upstream::UpstreamSpec spec;
-  spec.name = decl.name;
+  spec.name = upstream.name;
   for (const route::ast::ServerSpec &server : config.servers)
     spec.peers.push_back({server.host, server.port, server.weight, server.address()});
   spec.balance = balanceOf(config.balance);
@@ -94,20 +95,121 @@ upstream::UpstreamSpec specOf(const route::ast::UpstreamDecl &decl) {
   return spec;
 }
 
-// What a loaded policy's functions use, kept alive with it.
+// What a loaded policy's functions use, kept alive with it. With the JIT: its code and
+// tables, and the sources for error positions; no program. On the interpreter: the
+// program.
 struct Compiled {
-  route::Compilation compilation;
-  route::LoadedPolicy *loaded = nullptr;
-  std::unique_ptr<route::Interpreter> interpreter;
+  route::SourceManager sources;
   std::unique_ptr<route::JitPolicy> jit;
+  std::unique_ptr<route::Compilation> compilation;
+  std::unique_ptr<route::Interpreter> interpreter;
 };
+
+// The parts of a policy that runs on the JIT, from its code, sources and image.
+void jitParts(Compiled &compiled, Policy::Parts &parts) {
+  const route::JitPolicy *jit = compiled.jit.get();
+  parts.runner = [jit](route::schema::Phase phase, RouteCtx *ctx,
+                       std::vector<route::SourceRange> *) { jit->runPhase(phase, ctx); };
+  std::vector<route::image::Upstream> upstreams = jit->image().upstreams;
+  for (uint32_t u = 0; u < upstreams.size(); ++u) {
+    parts.upstreams.push_back(specOf(upstreams[u]));
+    if (!jit->hasBalanceKey(u)) {
+      parts.balanceKeys.emplace_back();
+      continue;
+    }
+    // The key's native function: no tree on the request path.
+    parts.balanceKeys.push_back([jit, u](route::Exchange &x, std::string &out) {
+      x.evaluate([&](RouteCtx *ctx) {
+        RouteStr key = jit->balanceKey(u, ctx);
+        out.assign(key.data ? key.data : "", static_cast<size_t>(key.size));
+      });
+    });
+  }
+}
+
+// An artifact's code linked as it is, with the tables and upstreams its image describes.
+bool loadArtifact(const std::string &path, std::string_view bytes, Compiled &compiled,
+                  Policy::Parts &parts, std::string &diagnostics) {
+  std::string error;
+  std::optional<route::Artifact> artifact = route::readArtifact(bytes, error);
+  if (artifact)
+    error = mismatch(*artifact);
+  std::optional<route::image::PolicyImage> image;
+  if (error.empty())
+    image = route::image::decode(artifact->image, error);
+  if (image) {
+    compiled.jit = route::JitPolicy::link(artifact->object, *image, error);
+    if (!compiled.jit)
+      error = "the artifact's code does not link: " + error;
+  }
+  if (!compiled.jit) {
+    diagnostics = fmt::format("{}: {}\n", path, error);
+    return false;
+  }
+  for (auto &[file, text] : artifact->files)
+    compiled.sources.add(std::move(file), std::move(text));
+  parts.id = route::versionId({bytes});
+  parts.backend = "artifact";
+  jitParts(compiled, parts);
+  return true;
+}
+
+// The parts of a policy that runs on `runner`, its keys on `interpreter`.
+void interpretedParts(const route::Program &program, const route::Interpreter &interpreter,
+                      route::PhaseRunner runner, Policy::Parts &parts) {
+  parts.runner = std::move(runner);
+  for (const route::image::Upstream &upstream : route::image::upstreamsOf(program.upstreams))
+    parts.upstreams.push_back(specOf(upstream));
+  for (const route::ast::UpstreamDecl *decl : program.upstreams) {
+    const route::ast::Expr *key = decl->config.balanceKey;
+    parts.balanceKeys.push_back(
+        key ? Policy::KeyFunction([&interpreter, key](route::Exchange &x, std::string &out) {
+          out = route::balanceKey(x, interpreter, *key);
+        })
+            : Policy::KeyFunction());
+  }
+}
+
+// A source parsed, checked and compiled; on the interpreter when the JIT declines it.
+bool loadSource(const std::string &path, Compiled &compiled, Policy::Parts &parts,
+                std::string &diagnostics) {
+  auto compilation = std::make_unique<route::Compilation>();
+  route::LoadedPolicy *loaded = compilation->load(path);
+  diagnostics = compilation->diags().renderText();
+  if (!loaded || !loaded->ok)
+    return false;
+  const route::SourceManager &sources = compilation->sources();
+  std::vector<std::string_view> texts;
+  for (route::FileId file = 0; file < sources.fileCount(); ++file)
+    texts.push_back(sources.text(file));
+  parts.id = route::versionId(texts);
+  const route::Program &program = loaded->program;
+  std::string why;
+  compiled.jit = route::JitPolicy::compile(program, why);
+  if (compiled.jit) {
+    // The program goes with the compilation: a kept version holds code, tables and text.
+    for (route::FileId file = 0; file < sources.fileCount(); ++file)
+      compiled.sources.add(sources.path(file), sources.text(file));
+    parts.backend = "jit";
+    jitParts(compiled, parts);
+    return true;
+  }
+  parts.backend = "interpreter (the JIT declined: " + why + ")";
+  compiled.interpreter = std::make_unique<route::Interpreter>(program);
+  const route::Interpreter *interpreter = compiled.interpreter.get();
+  interpretedParts(
+      program, *interpreter,
+      [interpreter](route::schema::Phase phase, RouteCtx *ctx, std::vector<route::SourceRange> *) {
+        interpreter->runPhase(phase, ctx, nullptr);
+      },
+      parts);
+  compiled.compilation = std::move(compilation);
+  return true;
+}
 
 } // namespace
 
 std::shared_ptr<const Policy> loadPolicy(const std::string &path, std::string &diagnostics) {
-  auto compiled = std::make_shared<Compiled>();
-  Policy::Parts parts;
-  parts.path = path;
   // A device, a FIFO or a huge file would hold the control plane (or its memory) hostage.
   struct stat info;
   if (::stat(path.c_str(), &info) != 0) {
@@ -122,80 +224,36 @@ std::shared_ptr<const Policy> loadPolicy(const std::string &path, std::string &d
                                   : "not a regular file");
     return nullptr;
   }
+  auto compiled = std::make_shared<Compiled>();
+  Policy::Parts parts;
+  parts.path = path;
   std::string bytes = readAll(path);
-  std::optional<route::Artifact> artifact;
-  if (route::looksLikeArtifact(bytes)) {
-    // Compiled ahead of time: the sources are checked again (the tables and upstreams come
-    // from them), the code is linked as it is.
-    std::string error;
-    artifact = route::readArtifact(bytes, error);
-    if (artifact)
-      error = mismatch(*artifact);
-    if (!error.empty()) {
-      diagnostics = fmt::format("{}: {}\n", path, error);
-      return nullptr;
-    }
-    compiled->loaded = compiled->compilation.loadFiles(artifact->files);
-  } else {
-    compiled->loaded = compiled->compilation.load(path);
-  }
-  diagnostics = compiled->compilation.diags().renderText();
-  if (!compiled->loaded || !compiled->loaded->ok)
+  bool loaded = route::looksLikeArtifact(bytes)
+                    ? loadArtifact(path, bytes, *compiled, parts, diagnostics)
+                    : loadSource(path, *compiled, parts, diagnostics);
+  if (!loaded)
     return nullptr;
-  const route::SourceManager &sources = compiled->compilation.sources();
-  std::vector<std::string_view> texts;
-  for (route::FileId file = 0; file < sources.fileCount(); ++file)
-    texts.push_back(sources.text(file));
-  parts.id = route::versionId(artifact ? std::vector<std::string_view>{bytes} : texts);
-  const route::Program &program = compiled->loaded->program;
-  compiled->interpreter = std::make_unique<route::Interpreter>(program);
-  std::string why;
-  route::JitOptions options;
-  if (artifact)
-    options.prebuiltObject = &artifact->object;
-  compiled->jit = route::JitPolicy::compile(program, why, options);
-  if (compiled->jit) {
-    parts.backend = artifact ? "artifact" : "jit";
-    const route::JitPolicy *jit = compiled->jit.get();
-    parts.runner = [jit](route::schema::Phase phase, RouteCtx *ctx,
-                         std::vector<route::SourceRange> *) { jit->runPhase(phase, ctx); };
-  } else if (artifact) {
-    diagnostics += fmt::format("{}: the artifact's code does not link: {}\n", path, why);
-    return nullptr;
-  } else {
-    parts.backend = "interpreter (the JIT declined: " + why + ")";
-    const route::Interpreter *interpreter = compiled->interpreter.get();
-    parts.runner = [interpreter](route::schema::Phase phase, RouteCtx *ctx,
-                                 std::vector<route::SourceRange> *) {
-      interpreter->runPhase(phase, ctx, nullptr);
-    };
-  }
-  for (uint32_t u = 0; u < program.upstreams.size(); ++u) {
-    const route::ast::UpstreamDecl *decl = program.upstreams[u];
-    parts.upstreams.push_back(specOf(*decl));
-    const route::ast::Expr *key = decl->config.balanceKey;
-    if (compiled->jit && compiled->jit->hasBalanceKey(u)) {
-      // The key's native function: no tree on the request path.
-      const route::JitPolicy *jit = compiled->jit.get();
-      parts.balanceKeys.push_back([jit, u](route::Exchange &x, std::string &out) {
-        x.evaluate([&](RouteCtx *ctx) {
-          RouteStr key = jit->balanceKey(u, ctx);
-          out.assign(key.data ? key.data : "", static_cast<size_t>(key.size));
-        });
-      });
-      continue;
-    }
-    const route::Interpreter *interpreter = compiled->interpreter.get();
-    parts.balanceKeys.push_back(
-        key ? Policy::KeyFunction([interpreter, key](route::Exchange &x, std::string &out) {
-          out = route::balanceKey(x, *interpreter, *key);
-        })
-            : Policy::KeyFunction());
-  }
+  const route::SourceManager &sources =
+      compiled->compilation ? compiled->compilation->sources() : compiled->sources;
   parts.describe = [&sources](const route::Fault &fault) {
     return route::describe(fault, sources);
   };
   parts.owner = compiled;
+  return std::make_shared<const Policy>(std::move(parts));
+}
+
+std::shared_ptr<const Policy> policyOf(const route::Program &program,
+                                       const route::SourceManager *sources,
+                                       route::PhaseRunner runner) {
+  auto interpreter = std::make_shared<route::Interpreter>(program);
+  Policy::Parts parts;
+  parts.path = sources ? sources->path(program.root) : "";
+  parts.backend = "interpreter";
+  interpretedParts(program, *interpreter, std::move(runner), parts);
+  parts.describe = [sources](const route::Fault &fault) {
+    return sources ? route::describe(fault, *sources) : fault.what;
+  };
+  parts.owner = interpreter;
   return std::make_shared<const Policy>(std::move(parts));
 }
 

@@ -43,7 +43,9 @@ awaitable<bool> Flow::answerLocally(route::Exchange &x) {
   if (!x.fault)
     policy_->runPhase(x, Phase::Response);
   if (x.fault) {
-    spdlog::error("request {}: {}; answered 500", x.requestId, policy_->describe(*x.fault));
+    std::string where = policy_->describe(*x.fault);
+    spdlog::error("request {}: {}; answered 500", x.requestId, where);
+    record(x, Error(ErrorKind::PolicyFault, std::move(where)));
     x.answerFault();
   }
   int status = static_cast<int>(x.response.status);
@@ -55,10 +57,14 @@ awaitable<bool> Flow::answerLocally(route::Exchange &x) {
 void Flow::fail(route::Exchange &x, const Error &error) {
   spdlog::warn("request {}: upstream {} attempt {}: {}: {}", x.requestId, x.upstreamName,
                x.upstreamAttempt, error.name(), error.message);
+  record(x, error);
+  lastRetry_ = error.retry;
+}
+
+void Flow::record(route::Exchange &x, const Error &error) {
   x.errorStatus = error.status();
   x.errorKind = error.name();
   x.errorMessage = error.message;
-  lastRetry_ = error.retry;
 }
 
 const Fields &Flow::passedTrailers() {
@@ -109,8 +115,10 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
   // body that shows itself there gets its 4xx and reaches no upstream, and a small body
   // can be sent again to another peer. (finish() emptied the replay buffer.)
   BodyRead body = down_.requestComplete() ? BodyRead::Ok : co_await bufferBody();
-  if (body == BodyRead::Gone)
+  if (body == BodyRead::Gone) {
+    record(x, Error(ErrorKind::ClientGone, "the client left during its request body"));
     co_return;
+  }
   if (body != BodyRead::Ok) {
     Error error(body == BodyRead::Bad       ? ErrorKind::BadRequestBody
                 : body == BodyRead::TooSlow ? ErrorKind::RequestBodyTooSlow
@@ -119,11 +127,13 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
     const char *why = body == BodyRead::Bad       ? "bad request body\n"
                       : body == BodyRead::TooSlow ? "request body too slow\n"
                                                   : "request body too large\n";
+    record(x, error);
     co_await down_.refuse(error.status(), why);
     x.response.status = error.status();
     co_return;
   }
   bool rewritten = false;
+  bool errorPhaseRan = false; // on the last failure: it runs once for each
 
   for (int64_t attempt = 1;; ++attempt) {
     int peer = balancer.pick(key_, tried, Clock::now());
@@ -133,7 +143,14 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
       if (attempt == 1)
         fail(x, Error(ErrorKind::NoPeer,
                       fmt::format("no peer of upstream '{}' can take a request", x.upstreamName)));
+      if (errorPhaseRan) {
+        // The error phase asked for a retry no peer is left for.
+        x.response = {x.errorStatus, defaultBody(x.errorStatus)};
+        co_await answerLocally(x);
+        co_return;
+      }
     } else {
+      errorPhaseRan = false;
       x.upstreamPeer = balancer.address(peer);
       x.upstreamAttempt = attempt;
       if (!rewritten) {
@@ -166,6 +183,7 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
     if (again && lastRetry_ == ErrorRetry::NextPeer)
       continue; // nothing reached the peer: the next one, without asking the policy
     const route::Decision &onError = policy_->runErrorPhase(x);
+    errorPhaseRan = true;
     if (x.fault) {
       co_await answerLocally(x);
       co_return;
@@ -225,8 +243,13 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
       answeredEarly = true;
       break;
     }
-    if (co_await down_.readBody() != BodyRead::Ok) {
+    if (BodyRead read = co_await down_.readBody(); read != BodyRead::Ok) {
       // Mid-body, with part of it upstream: no answer can be framed, the connection ends.
+      record(x, Error(read == BodyRead::Bad        ? ErrorKind::BadRequestBody
+                      : read == BodyRead::TooSlow  ? ErrorKind::RequestBodyTooSlow
+                      : read == BodyRead::TooLarge ? ErrorKind::RequestBodyTooLarge
+                                                   : ErrorKind::ClientGone,
+                      "the request body ended early, part of it upstream"));
       down_.abort();
       co_return Attempt::Done;
     }
@@ -290,12 +313,17 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
     Upstream::Piece piece = buffered ? *buffered : co_await up_.readBody();
     if (piece.failed) {
       // The upstream failed mid-body: the client cannot be told but by the connection's end.
+      record(x, Error(ErrorKind::UpstreamReset,
+                      fmt::format("{} failed in the middle of the response body", x.upstreamPeer)));
       down_.abort();
       co_return Attempt::Done;
     }
     x.responseBytes += static_cast<int64_t>(piece.bytes.size());
-    if (!co_await down_.sendBody(piece.bytes, piece.last, piece.last ? up_.trailers() : kNoFields))
+    if (!co_await down_.sendBody(piece.bytes, piece.last,
+                                 piece.last ? up_.trailers() : kNoFields)) {
+      record(x, Error(ErrorKind::ClientGone, "the client left during the response"));
       co_return Attempt::Done;
+    }
     if (piece.last)
       break;
   }

@@ -51,7 +51,10 @@ private:
   // An answer of the proxy's own, after the response phase had its say; a 500 when the
   // policy made a run-time error.
   awaitable<bool> answerLocally(route::Exchange &x);
+  // A failed attempt: logged, recorded, and its retry rule kept for the next decision.
   void fail(route::Exchange &x, const Error &error);
+  // What ended the exchange, for the log phase (error.kind) and the error phase.
+  void record(route::Exchange &x, const Error &error);
   // The request's trailers that go upstream (upstreams.pass_request_trailers).
   const Fields &passedTrailers();
 

@@ -50,7 +50,7 @@ void Worker::installNow(std::shared_ptr<const PolicyVersion> version) {
       } else {
         const upstream::UpstreamSpec &spec = specs[u];
         balancer = std::make_shared<upstream::Balancer>(spec.balance, spec.peers,
-                                                        0x9e3779b97f4a7c15ull * (index_ + 1),
+                                                        upstream::Balancer::workerSeed(index_),
                                                         spec.maxConnections, upstream.peers);
       }
     }

@@ -26,6 +26,12 @@ public:
   static constexpr std::chrono::seconds kFailTimeout{10};
   static constexpr int kNoPeer = -1;
 
+  // The seed of worker `index`'s balancers: each worker's rotations start elsewhere, so
+  // that the first requests of all workers do not go to one peer.
+  static constexpr uint64_t workerSeed(unsigned index) {
+    return 0x9e3779b97f4a7c15ull * (index + 1);
+  }
+
   // `maxActive` caps the requests in flight to one peer (0: no cap); a peer at its cap
   // is passed over as if tried.
   // `shared`, when given, says per peer whether active health checks let it in and

@@ -502,6 +502,27 @@ class Artifacts(unittest.TestCase):
         with open(log.name) as f:
             self.assertIn(f"(artifact), version {version}", f.read())
 
+    def test_an_artifact_loads_without_its_sources_being_parsed(self):
+        # The code links with the tables and upstreams of the artifact's policy image: the
+        # sources inside are for routec and error positions, and are not parsed again.
+        with open(self.artifact, "rb") as f:
+            data = f.read()
+        self.assertEqual(data.count(b"respond 404"), 1)
+        unparsable = os.path.join(self.dir, "unparsable.art")
+        with open(unparsable, "wb") as f:
+            f.write(data.replace(b"respond 404", b"respond {{{"))
+        self.assertEqual(routec("check", unparsable).returncode, 1)
+        port = harness.free_port()
+        proxy = harness.start([harness.TURNOUT, "run", unparsable, "--listen", f"127.0.0.1:{port}",
+                               "--threads", "1"], stderr=subprocess.DEVNULL)
+        try:
+            harness.wait_for_port(port, proxy)
+            self.assertEqual(curl(f"http://127.0.0.1:{port}/v/9")[2], b"built 9")
+            self.assertEqual(curl(f"http://127.0.0.1:{port}/x")[0], 404)
+        finally:
+            proxy.send_signal(signal.SIGTERM)
+            self.assertEqual(proxy.wait(timeout=10), 0)
+
     def test_an_artifact_for_another_machine_or_damaged_is_refused(self):
         with open(self.artifact, "rb") as f:
             data = f.read()

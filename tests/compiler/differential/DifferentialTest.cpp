@@ -5,8 +5,10 @@
 
 #include "driver/Compilation.h"
 #include "exchange/Exchange.h"
-#include "exchange/Simulation.h"
+#include "interp/OnExchange.h"
 #include "jit/Jit.h"
+#include "policy/PolicyLoader.h"
+#include "proxy/Simulation.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -43,6 +45,12 @@ int main(int argc, char **argv) {
                   static_cast<unsigned long long>(p), why.c_str(), text.c_str());
       return 1;
     }
+    std::shared_ptr<const turnout::Policy> onInterpreter =
+        turnout::policyOf(policy->program, nullptr, route::interpreted(interpreter));
+    std::shared_ptr<const turnout::Policy> onJit =
+        turnout::policyOf(policy->program, nullptr,
+                          [&](route::schema::Phase phase, RouteCtx *ctx,
+                              std::vector<route::SourceRange> *) { jit->runPhase(phase, ctx); });
     for (uint64_t r = 0; r < requests; ++r, ++cases) {
       route::testing::GeneratedRequest request = generator.request();
       route::Exchange prepared;
@@ -55,10 +63,8 @@ int main(int argc, char **argv) {
       prepared.originError = request.originError;
 
       route::Exchange interpreted = prepared, compiled = prepared;
-      route::simulate(interpreted, policy->program, interpreter);
-      route::simulate(compiled, policy->program,
-                      [&](route::schema::Phase phase, RouteCtx *ctx,
-                          std::vector<route::SourceRange> *) { jit->runPhase(phase, ctx); });
+      turnout::proxy::simulate(interpreted, *onInterpreter);
+      turnout::proxy::simulate(compiled, *onJit);
       std::string d = route::difference(interpreted, compiled);
       if (!d.empty()) {
         std::printf("the back ends disagree on policy %llu, request %s %s from %s:\n  %s\n%s",

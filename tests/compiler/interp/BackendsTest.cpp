@@ -3,10 +3,14 @@
 // JIT, which must leave it exactly as the interpreter does.
 #include "driver/Compilation.h"
 #include "exchange/Exchange.h"
-#include "exchange/Simulation.h"
+#include "interp/OnExchange.h"
 #include "jit/Jit.h"
+#include "policy/PolicyLoader.h"
+#include "proxy/Simulation.h"
 
 #include <gtest/gtest.h>
+
+#include <set>
 
 namespace route {
 namespace {
@@ -24,9 +28,10 @@ void expectJitAgrees(const Program &program, Exchange prepared, const Exchange &
   std::string why;
   std::unique_ptr<JitPolicy> jit = JitPolicy::compile(program, why);
   ASSERT_NE(jit, nullptr) << why;
-  simulate(prepared, program, [&](schema::Phase phase, RouteCtx *ctx, std::vector<SourceRange> *) {
-    jit->runPhase(phase, ctx);
-  });
+  turnout::proxy::simulate(
+      prepared, *turnout::policyOf(program, nullptr,
+                                   [&](schema::Phase phase, RouteCtx *ctx,
+                                       std::vector<SourceRange> *) { jit->runPhase(phase, ctx); }));
   EXPECT_EQ(prepared.decision.kind, interpreted.decision.kind);
   EXPECT_EQ(prepared.decision.upstream, interpreted.decision.upstream);
   EXPECT_EQ(prepared.response.status, interpreted.response.status);
@@ -48,7 +53,7 @@ void expectJitAgrees(const Program &program, Exchange prepared, const Exchange &
 Exchange runBoth(const Program &program, const Exchange &prepared) {
   Interpreter interpreter(program);
   Exchange x = prepared;
-  simulate(x, program, interpreter);
+  turnout::proxy::simulate(x, *turnout::policyOf(program, nullptr, interpreted(interpreter)));
   expectJitAgrees(program, prepared, x);
   return x;
 }
@@ -166,7 +171,7 @@ TEST(Interpreter, PhasesRunInOrderOnTheSameExchange) {
 TEST(Interpreter, ErrorPhaseRetriesThenAnswers) {
   Compilation compilation;
   LoadedPolicy *policy = compilation.loadText("t.route", R"(
-    upstream u { servers = ["127.0.0.1:1"] retries = 2 }
+    upstream u { servers = ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"] retries = 2 }
     on request { route u }
     on error {
       if upstream.attempt < 3 { retry }
@@ -392,6 +397,100 @@ on request { route plain }
     EXPECT_EQ(native, interpreted) << program.upstreams[u]->name;
     EXPECT_FALSE(native.empty());
   }
+}
+
+// An artifact's way in: the object code, with its tables rebuilt from the encoded image,
+// linked after the program is gone, answers as the compilation it came from. The policy
+// has a table of every kind: rule-run and map indexes (string and int keys), a prefix
+// trie, a regex set, single regexes and an ACL, and a hashed upstream.
+TEST(Jit, LinksTheObjectWithItsImageWithoutTheProgram) {
+  std::string policy = "acl office { 10.0.0.0/8, 2001:db8::/32 }\n"
+                       "map weights { 1 => \"one\", 7 => \"seven\", default => \"many\" }\n"
+                       "upstream u { servers = [\"127.0.0.1:1\"] balance = hash(req.path) }\n"
+                       "on request {\n";
+  for (int i = 0; i < 12; ++i)
+    policy += "  if req.host == \"h" + std::to_string(i % 3) +
+              ".example\" and req.path starts_with \"/p" + std::to_string(i) +
+              "\" { respond 200 \"rule " + std::to_string(i) + "\" }\n";
+  for (int i = 0; i < 9; ++i)
+    policy += "  if req.path ~ r\"^/r" + std::to_string(i) +
+              "/(?P<rest>[a-z]+)$\" and true { respond 200 \"regex " + std::to_string(i) +
+              " \" + match.rest }\n";
+  policy += "  if client.ip in office { respond 200 \"office \" + weights[len(req.path)] }\n"
+            "  route u\n}\n";
+  std::unique_ptr<JitPolicy> compiled, linked;
+  {
+    Compilation compilation;
+    LoadedPolicy *loaded = compilation.loadText("t.route", policy);
+    ASSERT_TRUE(loaded->ok) << compilation.diags().renderText();
+    std::string why;
+    JitOptions options;
+    options.keepObject = true;
+    compiled = JitPolicy::compile(loaded->program, why, options);
+    ASSERT_NE(compiled, nullptr) << why;
+  }
+  image::PolicyImage image = compiled->image();
+  EXPECT_EQ(image.phases, std::vector<schema::Phase>{schema::Phase::Request});
+  ASSERT_EQ(image.upstreams.size(), 1u);
+  EXPECT_TRUE(image.upstreams[0].keyed);
+  std::set<image::Table::Kind> kinds;
+  for (const image::Table &table : image.tables)
+    kinds.insert(table.kind);
+  EXPECT_EQ(kinds.size(), 5u);
+  std::string error;
+  std::optional<image::PolicyImage> decoded = image::decode(image::encode(image), error);
+  ASSERT_TRUE(decoded) << error;
+  EXPECT_EQ(image::encode(*decoded), image::encode(image));
+  linked = JitPolicy::link(compiled->object(), *decoded, error);
+  ASSERT_NE(linked, nullptr) << error;
+  struct Case {
+    const char *url, *client;
+  };
+  for (Case c : {Case{"http://h1.example/p4/x", "192.0.2.1"},
+                 {"http://h2.example/p4", "192.0.2.1"},
+                 {"http://h0.example/p9", "192.0.2.1"},
+                 {"http://x/r5/abc", "192.0.2.1"},
+                 {"http://x/r8/q", "192.0.2.1"},
+                 {"http://x/seven", "10.1.2.3"},
+                 {"http://x/a", "2001:db8::1"},
+                 {"http://x/other/path", "192.0.2.9"}}) {
+    Exchange a, b;
+    ASSERT_TRUE(a.setUrl(c.url));
+    a.clientIp = c.client;
+    b = a;
+    a.runPhase([&](schema::Phase phase, RouteCtx *ctx,
+                   std::vector<SourceRange> *) { compiled->runPhase(phase, ctx); },
+               schema::Phase::Request);
+    b.runPhase([&](schema::Phase phase, RouteCtx *ctx,
+                   std::vector<SourceRange> *) { linked->runPhase(phase, ctx); },
+               schema::Phase::Request);
+    EXPECT_EQ(a.decision.kind, b.decision.kind) << c.url;
+    EXPECT_EQ(a.decision.status, b.decision.status) << c.url;
+    EXPECT_EQ(a.decision.body, b.decision.body) << c.url;
+    auto key = [](Exchange &x, const JitPolicy &jit) {
+      std::string out;
+      x.evaluate([&](RouteCtx *ctx) {
+        RouteStr bytes = jit.balanceKey(0, ctx);
+        out.assign(bytes.data, bytes.size);
+      });
+      return out;
+    };
+    EXPECT_EQ(key(a, *compiled), key(b, *linked));
+    EXPECT_EQ(key(a, *compiled), a.request.path) << c.url;
+  }
+}
+
+// A damaged image is refused with a reason, never half-read.
+TEST(Jit, ADamagedImageIsRefused) {
+  std::string error;
+  EXPECT_FALSE(image::decode("\xa1\x61x\x01", error));
+  EXPECT_NE(error.find("a damaged policy image"), std::string::npos);
+  image::PolicyImage bad;
+  bad.tables.push_back({image::Table::Kind::Acl, {{"short", 8}}, {}});
+  std::optional<image::PolicyImage> decoded = image::decode(image::encode(bad), error);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(JitPolicy::link("", *decoded, error), nullptr);
+  EXPECT_EQ(error, "a table of the artifact does not build");
 }
 
 } // namespace

@@ -267,6 +267,32 @@ TEST_F(FlowTest, RetriesStopAtTheUpstreamsLimitAndTheLastErrorIsAnswered) {
   EXPECT_EQ(x.upstreamAttempt, 2);
 }
 
+// The error phase has its say once for each failure: a retry it asks for when every peer
+// was tried ends with the last error; peers that could not be connected to, all of them,
+// are one failure for it.
+TEST_F(FlowTest, OnceEveryPeerWasTriedTheErrorPhaseIsNotAskedAgain) {
+  load("on request { route web }\n"
+       "on error { if error.kind == \"connect_failed\" { respond 503 \"all down\" } retry }\n",
+       "retries = 5");
+  for (int i = 0; i < 5; ++i)
+    up.scripts.push_back(Script{.headError = ErrorKind::ReadTimeout});
+  route::Exchange x = run();
+  EXPECT_EQ(up.peers.size(), 2u);
+  EXPECT_EQ(x.errorDecisions.size(), 2u);
+  EXPECT_EQ(down.answered, 504);
+  EXPECT_EQ(x.upstreamAttempt, 2);
+
+  down = FakeDownstream{};
+  up = FakeUpstream{};
+  for (int i = 0; i < 5; ++i)
+    up.scripts.push_back(Script{.openError = ErrorKind::ConnectFailed});
+  x = run();
+  EXPECT_EQ(up.peers.size(), 2u);
+  EXPECT_EQ(x.errorDecisions.size(), 1u);
+  EXPECT_EQ(down.answered, 503);
+  EXPECT_EQ(down.answerBody, "all down");
+}
+
 TEST_F(FlowTest, WithoutRetriesAFailedConnectIsAnsweredAtOnce) {
   load("on request { route web }\n", "retries = 0");
   up.scripts.push_back(Script{.openError = ErrorKind::ConnectFailed});
@@ -333,7 +359,8 @@ TEST_F(FlowTest, AClientThatStopsReadingStopsTheRelay) {
   load("on request { route web }\n");
   up.scripts.push_back(Script{.body = {"1", "2", "3", "4"}});
   down.acceptPieces = 1;
-  run();
+  route::Exchange x = run();
+  EXPECT_EQ(x.errorKind, "client_gone"); // error.kind, as the log phase reads it
   EXPECT_EQ(down.sent, (std::vector<std::string>{"1"}));
   EXPECT_EQ(up.bodyReads, 2u); // nothing is read once the client is gone
   EXPECT_EQ(up.released, (std::vector<bool>{false}));
@@ -349,13 +376,15 @@ TEST_F(FlowTest, AClientGoneMidUploadEndsTheExchangeWithoutTheErrorPhase) {
   EXPECT_TRUE(down.aborted);
   EXPECT_EQ(down.answered, 0);
   EXPECT_TRUE(x.errorDecisions.empty());
+  EXPECT_EQ(x.errorKind, "client_gone");
   EXPECT_EQ(up.released, (std::vector<bool>{false}));
 }
 
 TEST_F(FlowTest, APeerThatFailsMidBodyCutsTheResponseShort) {
   load("on request { route web }\n");
   up.scripts.push_back(Script{.body = {"part"}, .failsMidBody = true});
-  run();
+  route::Exchange x = run();
+  EXPECT_EQ(x.errorKind, "upstream_reset");
   EXPECT_EQ(down.sent, (std::vector<std::string>{"part"}));
   EXPECT_FALSE(down.ended);
   EXPECT_TRUE(down.aborted);
@@ -370,6 +399,7 @@ TEST_F(FlowTest, ABadBodyIsRefusedBeforeAnyPeerIsContacted) {
   route::Exchange x = run("POST");
   EXPECT_EQ(down.refused, 413);
   EXPECT_EQ(x.response.status, 413);
+  EXPECT_EQ(x.errorKind, "request_body_too_large");
   EXPECT_TRUE(up.peers.empty());
 }
 
@@ -379,6 +409,7 @@ TEST_F(FlowTest, APolicyFaultIsAnswered500AndTheLogPhaseStillRuns) {
   route::Exchange x = run("GET", "s=99");
   EXPECT_EQ(down.answered, 500);
   EXPECT_TRUE(x.fault.has_value());
+  EXPECT_EQ(x.errorKind, "policy_fault");
   EXPECT_GT(x.durationNs, 0);
 }
 

@@ -3,6 +3,7 @@
 // its exchange through route/abi.h as the interpreter does. No LLVM type appears here.
 #pragma once
 
+#include "image/PolicyImage.h"
 #include "route/abi.h"
 #include "sema/Checker.h"
 
@@ -15,9 +16,6 @@ struct JitOptions {
   bool keepIr = false;       // keep the optimised IR as text, for routec dump --ir
   bool keepAssembly = false; // keep the machine code as assembly, for routec dump --asm
   bool keepObject = false;   // keep the relocatable object the JIT linked (an artifact's code)
-  // Link this object (an artifact's, compiled from the same program for this target)
-  // instead of optimising and compiling: the tables are built, the code is not.
-  const std::string *prebuiltObject = nullptr;
 };
 
 // What the JIT compiles for on this machine; an artifact must have been built for the same.
@@ -28,10 +26,14 @@ HostTarget hostTarget();
 
 class JitPolicy {
 public:
-  // Compiles a policy checked without errors; `program` must outlive the result. Returns
-  // null and says why in `error` when it cannot.
+  // Compiles a policy checked without errors. The result holds nothing of `program`: its
+  // code and tables are its own. Returns null and says why in `error` when it cannot.
   static std::unique_ptr<JitPolicy> compile(const Program &program, std::string &error,
                                             JitOptions options = {});
+  // Links `object` (an artifact's code, compiled for this target) with the objects
+  // `image` describes, without a program. Returns null and says why when it cannot.
+  static std::unique_ptr<JitPolicy> link(const std::string &object, const image::PolicyImage &image,
+                                         std::string &error);
   ~JitPolicy();
 
   // Runs the native code of the policy's handler of `phase`, if it has one.
@@ -40,6 +42,9 @@ public:
   // the context's arena).
   bool hasBalanceKey(uint32_t upstream) const;
   RouteStr balanceKey(uint32_t upstream, RouteCtx *ctx) const;
+
+  // What links this policy's code again, apart from the code (an artifact's image).
+  image::PolicyImage image() const;
 
   // What JitOptions asked to keep; empty otherwise.
   const std::string &ir() const;

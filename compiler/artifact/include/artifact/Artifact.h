@@ -1,6 +1,7 @@
-// A compiled policy as a file (`routec build`): machine code for one target, and the
-// sources it came from, which the proxy checks again to rebuild the tables the code uses
-// and the upstreams it routes to. Deterministic: the same sources, compiler and target
+// A compiled policy as a file (`routec build`): machine code for one target, what the code
+// needs besides (its policy image: entry points, tables, upstreams; image/PolicyImage.h),
+// and the sources it came from, for routec and for error positions. The proxy loads it
+// without parsing or checking the sources. Deterministic: the same sources, compiler and target
 // give the same bytes, and a hash of those bytes is the version id the proxy reports.
 #pragma once
 
@@ -19,6 +20,7 @@ struct Artifact {
   std::string triple, cpu, features;                      // the target the code is for
   std::vector<std::pair<std::string, std::string>> files; // path and text; the root first
   std::string object;                                     // a relocatable object file
+  std::string image; // the encoded policy image (image::encode)
 };
 
 std::string writeArtifact(const Artifact &artifact);

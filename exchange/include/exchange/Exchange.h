@@ -1,8 +1,9 @@
 // One HTTP exchange as a policy sees it: the request, what goes upstream, the responses,
 // and the policy's decision. It plays the host's part of route/abi.h (one host per binary),
 // for the `turnout` proxy, which fills it from the wire phase by phase, and for `routec
-// run`, `routec test` and the differential tests, which simulate the origin
-// (exchange/Simulation.h). It knows the ABI and the schema, not the compiler.
+// run`, `routec test` and the back ends' tests, which run it through the proxy's flow over
+// a simulated origin (runtime/proxy/Simulation.h). It knows the ABI, the schema's ids and
+// source positions, not the compiler.
 #pragma once
 
 #include "diagnostics/SourceManager.h"
