@@ -1,6 +1,7 @@
 // turnout: the proxy.
-//   turnout run POLICY [--listen ADDR]... [--threads N] [--access-log PATH] [--admin PATH]
-//                      [--pid-file PATH] [--upgrade-socket PATH] [--upgrade]
+//   turnout run POLICY [--listen ADDR]... [--listen-tls ADDR]... [--cert PEM --key PEM]...
+//               [--threads N] [--access-log PATH] [--admin PATH]
+//               [--pid-file PATH] [--upgrade-socket PATH] [--upgrade]
 //   turnout --config FILE
 #include "config/ServerConfig.h"
 #include "policy/PolicyLoader.h"
@@ -35,6 +36,16 @@ int main(int argc, char **argv) {
       ->required()
       ->check(CLI::ExistingFile);
   run->add_option("--listen", listen, "HOST:PORT, [IPV6]:PORT, :PORT or unix:PATH; repeatable");
+  std::vector<std::string> listenTls, certs, keys;
+  run->add_option("--listen-tls", listenTls,
+                  "HOST:PORT, [IPV6]:PORT or :PORT serving TLS with the --cert/--key pairs; "
+                  "repeatable");
+  run->add_option("--cert", certs,
+                  "A PEM certificate (then its chain) for --listen-tls; the first is the "
+                  "default, the others are chosen by SNI; repeatable")
+      ->check(CLI::ExistingFile);
+  run->add_option("--key", keys, "The PEM private key of the --cert at the same place")
+      ->check(CLI::ExistingFile);
   run->add_option("--threads", config.threads, "Worker threads; 0 for one per core")
       ->check(CLI::Range(0, 1024));
   run->add_option("--access-log", config.log.access,
@@ -103,6 +114,23 @@ int main(int argc, char **argv) {
       fmt::print(stderr, "turnout: --listen {}\n", error);
       return 2;
     }
+    config.listen.push_back(*address);
+  }
+  if (certs.size() != keys.size() || (!listenTls.empty() && certs.empty())) {
+    fmt::print(stderr, "turnout: --listen-tls needs --cert and --key pairs, a --key per --cert\n");
+    return 2;
+  }
+  turnout::TlsSettings tls;
+  for (size_t i = 0; i < certs.size(); ++i)
+    tls.certificates.push_back({certs[i], keys[i]});
+  for (const std::string &text : listenTls) {
+    std::string error;
+    auto address = turnout::parseListenAddress(text, error);
+    if (!address || address->kind != turnout::ListenAddress::Kind::Tcp) {
+      fmt::print(stderr, "turnout: --listen-tls {}\n", address ? "takes a TCP address" : error);
+      return 2;
+    }
+    address->tls = tls;
     config.listen.push_back(*address);
   }
 

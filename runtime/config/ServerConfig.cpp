@@ -194,6 +194,109 @@ private:
 
 } // namespace
 
+namespace {
+
+// A `tls` block of a listener.
+TlsSettings tlsSettings(Reader &r, const YAML::Node &node, const std::string &where) {
+  TlsSettings tls;
+  auto list = [&](const YAML::Node &n, const std::string &k) {
+    if (!n.IsSequence())
+      r.fail(n, fmt::format("'{}' must be a list", k));
+    std::vector<std::string> items;
+    for (const YAML::Node &item : n)
+      items.push_back(r.string(item, k));
+    return items;
+  };
+  r.keys(
+      node, where,
+      {{"certificates",
+        [&](auto &n, auto &k) {
+          if (!n.IsSequence() || n.size() == 0)
+            r.fail(n, fmt::format("'{}' must be a list of {{cert, key}} entries", k));
+          for (const YAML::Node &entry : n) {
+            TlsSettings::Certificate certificate;
+            r.keys(entry, k,
+                   {{"cert", [&](auto &v, auto &vk) { certificate.cert = r.string(v, vk); }},
+                    {"key", [&](auto &v, auto &vk) { certificate.key = r.string(v, vk); }}});
+            if (certificate.cert.empty() || certificate.key.empty())
+              r.fail(entry, fmt::format("'{}': each entry needs a 'cert' and a 'key'", k));
+            tls.certificates.push_back(certificate);
+          }
+        }},
+       {"protocols",
+        [&](auto &n, auto &k) {
+          tls.protocols = list(n, k);
+          for (const std::string &protocol : tls.protocols)
+            if (protocol != "TLSv1.2" && protocol != "TLSv1.3")
+              r.fail(n, fmt::format("'{}': TLSv1.2 and TLSv1.3 only, not '{}'", k, protocol));
+          if (tls.protocols.empty())
+            r.fail(n, fmt::format("'{}' names no protocol", k));
+        }},
+       {"ciphers", [&](auto &n, auto &k) { tls.ciphers = r.string(n, k); }},
+       {"alpn",
+        [&](auto &n, auto &k) {
+          tls.alpn = list(n, k);
+          for (const std::string &protocol : tls.alpn)
+            if (protocol != "http/1.1")
+              r.fail(n, fmt::format("'{}': turnout speaks http/1.1, not '{}'", k, protocol));
+        }},
+       {"client_ca", [&](auto &n, auto &k) { tls.clientCa = r.string(n, k); }},
+       {"client_auth",
+        [&](auto &n, auto &k) {
+          std::string mode = r.string(n, k);
+          if (mode == "none")
+            tls.clientAuth = TlsSettings::ClientAuth::None;
+          else if (mode == "optional")
+            tls.clientAuth = TlsSettings::ClientAuth::Optional;
+          else if (mode == "require")
+            tls.clientAuth = TlsSettings::ClientAuth::Require;
+          else
+            r.fail(n, fmt::format("'{}' is none, optional or require, not '{}'", k, mode));
+        }},
+       {"session_tickets",
+        [&](auto &n, auto &k) {
+          std::string on = r.string(n, k);
+          if (on != "true" && on != "false")
+            r.fail(n, fmt::format("'{}' is true or false", k));
+          tls.sessionTickets = on == "true";
+        }},
+       {"handshake_timeout", [&](auto &n, auto &k) { tls.handshakeTimeout = r.duration(n, k); }}});
+  if (tls.certificates.empty())
+    r.fail(node, fmt::format("'{}' needs 'certificates'", where));
+  if (tls.clientAuth != TlsSettings::ClientAuth::None && tls.clientCa.empty())
+    r.fail(node, fmt::format("'{}': client_auth needs a 'client_ca'", where));
+  return tls;
+}
+
+// A `listen` entry: an address, or a map with the address and its settings.
+ListenAddress listener(Reader &r, const YAML::Node &item, const std::string &where) {
+  std::string why;
+  if (item.IsScalar()) {
+    auto address = parseListenAddress(r.string(item, where), why);
+    if (!address)
+      r.fail(item, fmt::format("'{}': {}", where, why));
+    return *address;
+  }
+  std::optional<ListenAddress> address;
+  std::optional<TlsSettings> tls;
+  r.keys(item, where,
+         {{"address",
+           [&](auto &n, auto &k) {
+             address = parseListenAddress(r.string(n, k), why);
+             if (!address)
+               r.fail(n, fmt::format("'{}': {}", k, why));
+           }},
+          {"tls", [&](auto &n, auto &k) { tls = tlsSettings(r, n, k); }}});
+  if (!address)
+    r.fail(item, fmt::format("'{}': a listener needs an 'address'", where));
+  if (tls && address->kind != ListenAddress::Kind::Tcp)
+    r.fail(item, fmt::format("'{}': TLS listens on TCP addresses only", where));
+  address->tls = std::move(tls);
+  return *address;
+}
+
+} // namespace
+
 std::optional<ServerConfig> loadServerConfig(const std::string &path, std::string &error) {
   ServerConfig config;
   Reader r(path);
@@ -207,13 +310,8 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
           [&](const YAML::Node &node, const std::string &name) {
             if (!node.IsSequence())
               r.fail(node, fmt::format("'{}' must be a list of addresses", name));
-            for (const YAML::Node &item : node) {
-              std::string why;
-              auto address = parseListenAddress(r.string(item, name), why);
-              if (!address)
-                r.fail(item, fmt::format("'{}': {}", name, why));
-              config.listen.push_back(*address);
-            }
+            for (const YAML::Node &item : node)
+              config.listen.push_back(listener(r, item, name));
           }},
          {"threads",
           [&](const YAML::Node &node, const std::string &name) {

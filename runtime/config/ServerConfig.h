@@ -3,6 +3,8 @@
 // the command line; everything per request lives in the policy.
 #pragma once
 
+#include "config/TlsSettings.h"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -22,8 +24,9 @@ struct ListenAddress {
   enum class Kind { Tcp, Unix } kind = Kind::Tcp;
   std::string host; // Tcp: an IPv4 or IPv6 address
   uint16_t port = 0;
-  std::string path; // Unix: the socket's path
-  std::string text; // as written
+  std::string path;               // Unix: the socket's path
+  std::string text;               // as written
+  std::optional<TlsSettings> tls; // a TLS listener's settings
 };
 
 // Parses "127.0.0.1:6188", "[::1]:6188", ":6188" (every IPv4 address) or

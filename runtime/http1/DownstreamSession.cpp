@@ -76,19 +76,20 @@ std::string hostOf(std::string_view authority) {
 
 } // namespace
 
-DownstreamSession::DownstreamSession(Worker &worker, Socket socket)
+DownstreamSession::DownstreamSession(Worker &worker, Socket socket,
+                                     std::shared_ptr<const tls::ServerContext> tls)
     : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()),
-      in_(worker.buffers()),
+      tls_(std::move(tls)), in_(worker.buffers()),
       request_(Parser::Kind::Request, HeadLimits{worker.config().limits.maxRequestLine,
                                                  worker.config().limits.maxHeaderBytes,
                                                  worker.config().limits.maxHeaderCount}),
       upstream_(worker.context(), worker.pool(), worker.tls(), worker.buffers()),
       flow_(*this, upstream_, worker.config()) {
   error_code ec;
-  auto remote = client_.remote_endpoint(ec);
+  auto remote = client_.lowest().remote_endpoint(ec);
   if (!ec)
     std::tie(clientIp_, clientPort_) = addressOf(remote);
-  auto local = client_.local_endpoint(ec);
+  auto local = client_.lowest().local_endpoint(ec);
   if (!ec)
     std::tie(serverIp_, serverPort_) = addressOf(local);
   if (local.protocol().family() == AF_INET || local.protocol().family() == AF_INET6) {
@@ -112,6 +113,11 @@ void DownstreamSession::closeIfIdle() {
 
 awaitable<void> DownstreamSession::serve() {
   worker_.track(this);
+  if (tls_ && !co_await startTls()) {
+    error_code ignored;
+    client_.close(ignored);
+    co_return;
+  }
   for (;;) {
     // A draining worker still answers a request that comes within a quiet second (readHead):
     // the client sent it before it could know (refusing it would reset the connection).
@@ -125,7 +131,7 @@ awaitable<void> DownstreamSession::serve() {
     request_.next();
   }
   error_code ignored;
-  client_.shutdown(asio::socket_base::shutdown_send, ignored);
+  client_.shutdownSend();
   // A client still sending (a body the answer came before, a head cut short, pipelined
   // requests) would have the close reset the connection, and could lose the answer.
   bool sending = (request_.started() && !request_.messageComplete()) || request_.failed() ||
@@ -133,6 +139,44 @@ awaitable<void> DownstreamSession::serve() {
   if (!clientGone_ && sending)
     co_await linger();
   client_.close(ignored);
+}
+
+// TLS: a client that speaks plain HTTP is told so (as nginx tells it), anything else that
+// is not a TLS handshake is dropped, and the handshake must end within handshake_timeout.
+awaitable<bool> DownstreamSession::startTls() {
+  std::shared_ptr<const tls::ServerContext> tls = std::move(tls_);
+  auto deadline = std::chrono::steady_clock::now() + tls->handshakeTimeout();
+  if (co_await waitReadable(client_, clientDog_, tls->handshakeTimeout()) != IoStatus::Ok)
+    co_return false;
+  unsigned char first = 0;
+  ssize_t peeked = ::recv(client_.native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
+  constexpr unsigned char kHandshakeRecord = 0x16;
+  if (peeked != 1 || first != kHandshakeRecord) {
+    if (peeked == 1 && std::isupper(first)) {
+      // The request's bytes are read and dropped before the close, which would reset the
+      // connection, and the answer with it, if they were left unread.
+      if (co_await writeClient(localResponse(
+              400, "bad request: a plain HTTP request sent to an HTTPS port\n", true))) {
+        client_.shutdownSend();
+        co_await linger();
+      }
+    } else if (peeked == 1) {
+      spdlog::info("{}:{}: not a TLS handshake on a TLS listener; closed", clientIp_, clientPort_);
+    }
+    co_return false;
+  }
+  SSL *ssl = tls->newConnection();
+  if (!ssl)
+    co_return false;
+  client_.acceptTls(ssl);
+  auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
+  IoStatus status = co_await handshake(client_, clientDog_, std::max(left, Duration(1)));
+  if (status != IoStatus::Ok) {
+    spdlog::debug("{}:{}: TLS handshake {}", clientIp_, clientPort_,
+                  status == IoStatus::TimedOut ? "timed out" : "failed");
+    co_return false;
+  }
+  co_return true;
 }
 
 // Reads and drops what the client sends until it stops (its side closes, or nothing comes
@@ -246,7 +290,7 @@ bool DownstreamSession::fillExchange(route::Exchange &x, int &status, std::strin
                       : head.versionMinor == 0 && head.versionMajor == 1
                           ? "HTTP/1.0"
                           : fmt::format("HTTP/{}.{}", head.versionMajor, head.versionMinor);
-  x.request.scheme = "http";
+  x.request.scheme = client_.tls() ? "https" : "http";
   size_t hosts = route::fieldCount(head.fields, "host");
   if (hosts > 1) {
     why = "more than one Host field\n";

@@ -9,6 +9,7 @@
 
 #include "http1/Parser.h"
 #include "http1/UpstreamSession.h"
+#include "io/Transport.h"
 #include "proxy/Flow.h"
 #include "server/Worker.h"
 
@@ -19,7 +20,9 @@ namespace turnout::http1 {
 
 class DownstreamSession final : public proxy::Downstream {
 public:
-  DownstreamSession(Worker &worker, Socket socket);
+  // `tls`, when given, terminates TLS on the connection before its first request.
+  DownstreamSession(Worker &worker, Socket socket,
+                    std::shared_ptr<const tls::ServerContext> tls = nullptr);
   ~DownstreamSession() override;
   awaitable<void> serve();
   // Ends the connection now if it waits for its next request, or within a second if it
@@ -45,6 +48,7 @@ public:
 private:
   enum class Framing { None, Length, Chunked, Close };
 
+  awaitable<bool> startTls();
   awaitable<bool> readHead();
   // Before the close, with the client still sending (timeouts.lingering_*).
   awaitable<void> linger();
@@ -60,8 +64,9 @@ private:
   void log(const route::Exchange &x);
 
   Worker &worker_;
-  Socket client_;
+  Transport<Socket> client_;
   Watchdog clientDog_;
+  std::shared_ptr<const tls::ServerContext> tls_; // until the handshake is done
   InputBuffer in_;
   Parser request_;
   UpstreamSession upstream_;

@@ -82,6 +82,23 @@ bool boundTo(int fd, const Endpoint &endpoint) {
   return size == endpoint.size() && std::memcmp(&local, endpoint.data(), size) == 0;
 }
 
+// Every TLS listener's certificates read again; a listener whose files cannot be used keeps
+// those it has.
+void reloadTls(const std::vector<std::shared_ptr<tls::ListenerContext>> &listeners) {
+  for (const auto &listener : listeners) {
+    std::string error;
+    std::vector<std::string> warnings;
+    bool loaded = listener->reload(error, warnings);
+    for (const std::string &warning : warnings)
+      spdlog::warn("TLS listener {}: {}", listener->address(), warning);
+    if (loaded)
+      spdlog::info("TLS listener {}: certificates reloaded", listener->address());
+    else
+      spdlog::error("TLS listener {}: {}; the certificates in use stay", listener->address(),
+                    error);
+  }
+}
+
 // The admin HTTP listener's bearer token: the file's first line, at least 16 bytes.
 bool readToken(const std::string &path, std::string &token, std::string &error) {
   // As ssh treats a private key: a secret others can read is no secret.
@@ -178,8 +195,23 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   }
   std::vector<int> listenerFds; // what SIGQUIT passes on
   std::vector<std::string> unixPaths;
+  std::vector<std::shared_ptr<tls::ListenerContext>> tlsListeners; // reloaded on SIGHUP
   for (const ListenAddress &address : config.listeners()) {
     Endpoint endpoint = endpointOf(address);
+    std::shared_ptr<tls::ListenerContext> tls;
+    if (address.tls) {
+      tls = std::make_shared<tls::ListenerContext>(address.text, *address.tls);
+      std::string error;
+      std::vector<std::string> warnings;
+      bool loaded = tls->reload(error, warnings);
+      for (const std::string &warning : warnings)
+        spdlog::warn("TLS listener {}: {}", address.text, warning);
+      if (!loaded) {
+        spdlog::error("TLS listener {}: {}", address.text, error);
+        return 1;
+      }
+      tlsListeners.push_back(tls);
+    }
     std::vector<int> mine;
     for (int &fd : inherited)
       if (fd >= 0 && boundTo(fd, endpoint)) {
@@ -209,7 +241,7 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
         return 1;
       }
       listenerFds.push_back(acceptor.native_handle());
-      workers[i % workers.size()]->listen(std::move(acceptor));
+      workers[i % workers.size()]->listen(std::move(acceptor), tls);
     }
   }
   for (int fd : inherited)
@@ -253,6 +285,7 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
     if (ec)
       return;
     controller.reload();
+    reloadTls(tlsListeners);
     hangup.async_wait(onHangup);
   };
   hangup.async_wait(onHangup);

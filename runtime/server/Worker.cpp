@@ -14,8 +14,9 @@ namespace turnout {
 namespace {
 
 // A connection's whole life, as a coroutine that owns it.
-awaitable<void> serveConnection(Worker &worker, Socket socket) {
-  http1::DownstreamSession connection(worker, std::move(socket));
+awaitable<void> serveConnection(Worker &worker, Socket socket,
+                                std::shared_ptr<const tls::ServerContext> tls) {
+  http1::DownstreamSession connection(worker, std::move(socket), std::move(tls));
   co_await connection.serve();
 }
 
@@ -96,9 +97,9 @@ void Worker::flushAccessLog() {
 void Worker::drain() {
   asio::post(context_, [this] {
     draining_ = true;
-    for (auto &acceptor : acceptors_) {
+    for (auto &listener : listeners_) {
       error_code ignored;
-      acceptor->close(ignored);
+      listener->acceptor.close(ignored);
     }
     for (http1::DownstreamSession *connection : connections_)
       connection->closeIfIdle();
@@ -107,11 +108,12 @@ void Worker::drain() {
   });
 }
 
-void Worker::listen(Acceptor acceptor) {
-  acceptors_.push_back(std::make_unique<Acceptor>(std::move(acceptor)));
+void Worker::listen(Acceptor acceptor, std::shared_ptr<const tls::ListenerContext> tls) {
+  listeners_.push_back(std::make_unique<Listener>(Listener{std::move(acceptor), std::move(tls)}));
 }
 
-awaitable<void> Worker::acceptLoop(Acceptor &acceptor) {
+awaitable<void> Worker::acceptLoop(Listener &listener) {
+  Acceptor &acceptor = listener.acceptor;
   Timer pause(context_);
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(use_awaitable));
@@ -132,20 +134,23 @@ awaitable<void> Worker::acceptLoop(Acceptor &acceptor) {
       socket.close(ignored); // over limits.max_connections or max_connections_per_client
       continue;
     }
-    asio::co_spawn(context_, serveConnection(*this, std::move(socket)),
-                   [this, ticket = std::move(ticket)](std::exception_ptr failure) {
-                     shared_.admission.release(ticket);
-                     if (!failure)
-                       return;
-                     // Whatever a connection throws ends that connection, never the worker.
-                     try {
-                       std::rethrow_exception(failure);
-                     } catch (const std::exception &e) {
-                       spdlog::error("a connection ended on an error: {}", e.what());
-                     } catch (...) {
-                       spdlog::error("a connection ended on an error that is not an exception");
-                     }
-                   });
+    // A handshake starts on the certificates in use when the connection came.
+    asio::co_spawn(
+        context_,
+        serveConnection(*this, std::move(socket), listener.tls ? listener.tls->current() : nullptr),
+        [this, ticket = std::move(ticket)](std::exception_ptr failure) {
+          shared_.admission.release(ticket);
+          if (!failure)
+            return;
+          // Whatever a connection throws ends that connection, never the worker.
+          try {
+            std::rethrow_exception(failure);
+          } catch (const std::exception &e) {
+            spdlog::error("a connection ended on an error: {}", e.what());
+          } catch (...) {
+            spdlog::error("a connection ended on an error that is not an exception");
+          }
+        });
   }
 }
 
@@ -171,8 +176,8 @@ awaitable<void> Worker::housekeeping() {
 }
 
 void Worker::start() {
-  for (auto &acceptor : acceptors_)
-    asio::co_spawn(context_, acceptLoop(*acceptor), asio::detached);
+  for (auto &listener : listeners_)
+    asio::co_spawn(context_, acceptLoop(*listener), asio::detached);
   asio::co_spawn(context_, housekeeping(), asio::detached);
   thread_ = std::thread([this] {
     // Made on this thread, the only one to submit to it (IORING_SETUP_SINGLE_ISSUER).

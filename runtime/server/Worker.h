@@ -6,6 +6,7 @@
 #include "io/Io.h"
 #include "policy/Policy.h"
 #include "server/Admission.h"
+#include "tls/ServerContext.h"
 #include "upstream/Balancer.h"
 #include "upstream/PeerStates.h"
 #include "upstream/Pool.h"
@@ -82,7 +83,8 @@ public:
   bool accessLogging() const { return shared_.accessLog >= 0; }
   void accessLog(std::string_view line);
 
-  void listen(Acceptor acceptor);
+  // Accepts on `acceptor`; `tls`, when given, terminates TLS on what it accepts.
+  void listen(Acceptor acceptor, std::shared_ptr<const tls::ListenerContext> tls = nullptr);
   void start();
   void stop();
   void join();
@@ -102,7 +104,11 @@ public:
   void forget(http1::DownstreamSession *connection) { connections_.erase(connection); }
 
 private:
-  awaitable<void> acceptLoop(Acceptor &acceptor);
+  struct Listener {
+    Acceptor acceptor;
+    std::shared_ptr<const tls::ListenerContext> tls;
+  };
+  awaitable<void> acceptLoop(Listener &listener);
   awaitable<void> housekeeping();
   void flushAccessLog();
   void installNow(std::shared_ptr<const PolicyVersion> version);
@@ -128,7 +134,7 @@ private:
   // One thread runs it, and only it touches its sockets: the reactor needs no locks.
   asio::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   upstream::TlsContexts tls_;
-  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
   upstream::Pool pool_;
   std::thread thread_;
 };

@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""TLS termination end to end (issue 18): certificates chosen by SNI (exact names,
+wildcards, no SNI, an RSA and an ECDSA certificate for the same names), protocols, ALPN,
+resumption, plain HTTP and garbage on a TLS port, the handshake timeout, the YAML form of
+a TLS listener, bad certificate files refused at start and on reload, and certificates
+reloaded on SIGHUP. Certificates are made here with `openssl`; clients are curl and
+`openssl s_client`, on loopback.
+
+Usage: tls_test.py TURNOUT ROUTEC [unittest args]
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import harness
+from harness import curl
+
+if len(sys.argv) > 2:
+    harness.TURNOUT = os.path.abspath(sys.argv.pop(1))
+    harness.ROUTEC = os.path.abspath(sys.argv.pop(1))
+
+POLICY = 'on request { respond 200 req.scheme + " " + req.host }\n'
+
+
+def openssl(*args, input=None):
+    return subprocess.run(["openssl", *args], input=input, capture_output=True, timeout=30)
+
+
+class Certificates:
+    """A CA and leaf certificates it signed, in `directory`."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.ca = self.path("ca.pem")
+        self.ca_key = self.path("ca.key")
+        result = openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                         "-keyout", self.ca_key, "-out", self.ca, "-days", "30", "-subj", "/CN=turnout test CA")
+        assert result.returncode == 0, result.stderr
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def leaf(self, name, dns, kind="rsa", days=30, common=None):
+        """A certificate for the DNS names `dns` (subjectAltName) with its key: (cert, key)."""
+        key, csr, cert = self.path(name + ".key"), self.path(name + ".csr"), self.path(name + ".pem")
+        keygen = ["-newkey", "rsa:2048"] if kind == "rsa" else ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+        result = openssl("req", "-new", *keygen, "-nodes", "-keyout", key, "-out", csr,
+                         "-subj", f"/CN={common or dns[0]}")
+        assert result.returncode == 0, result.stderr
+        extensions = self.path(name + ".ext")
+        with open(extensions, "w") as f:
+            f.write("subjectAltName=" + ",".join(f"DNS:{d}" for d in dns) + "\n")
+        result = openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key, "-CAcreateserial",
+                         "-out", cert, "-days", str(days), "-extfile", extensions)
+        assert result.returncode == 0, result.stderr
+        return cert, key
+
+
+def s_client(port, *args, data=b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"):
+    """openssl s_client against 127.0.0.1:port; returns its stdout and stderr as text."""
+    result = openssl("s_client", "-connect", f"127.0.0.1:{port}", "-ign_eof", *args, input=data)
+    return result.stdout.decode("latin-1") + result.stderr.decode("latin-1")
+
+
+def served_subject(port, *args):
+    output = s_client(port, *args)
+    for line in output.splitlines():
+        if line.startswith("subject="):
+            return line.split("CN = ")[-1].split("CN=")[-1].strip()
+    return None
+
+
+class TlsListener(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="turnout-tls-")
+        cls.certs = Certificates(cls.dir)
+        cls.default = cls.certs.leaf("default", ["default.test"])
+        cls.a = cls.certs.leaf("a", ["a.example.test"])
+        cls.wild = cls.certs.leaf("wild", ["*.wild.example.test"], kind="ec")
+        cls.b_rsa = cls.certs.leaf("b-rsa", ["b.example.test"])
+        cls.b_ec = cls.certs.leaf("b-ec", ["b.example.test"], kind="ec")
+        cls.policy = os.path.join(cls.dir, "policy.route")
+        with open(cls.policy, "w") as f:
+            f.write(POLICY)
+        cls.port, cls.plain = harness.free_port(), harness.free_port()
+        pairs = []
+        for cert, key in (cls.default, cls.a, cls.wild, cls.b_rsa, cls.b_ec):
+            pairs += ["--cert", cert, "--key", key]
+        cls.stderr = open(os.path.join(cls.dir, "turnout.stderr"), "w")
+        cls.proxy = harness.start([harness.TURNOUT, "run", cls.policy, "--listen", f"127.0.0.1:{cls.plain}",
+                                   "--listen-tls", f"127.0.0.1:{cls.port}", *pairs, "--threads", "2"],
+                                  stderr=cls.stderr)
+        harness.wait_for_port(cls.port, cls.proxy)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.send_signal(signal.SIGTERM)
+        code = cls.proxy.wait(timeout=10)
+        cls.stderr.close()
+        assert code == 0, open(cls.stderr.name).read()[-3000:]
+
+    def https(self, name, path="/", *extra):
+        return curl("--cacert", self.certs.ca, "--resolve", f"{name}:{self.port}:127.0.0.1",
+                    f"https://{name}:{self.port}{path}", *extra)
+
+    def test_each_name_gets_its_certificate_and_the_request_is_https(self):
+        status, _, body = self.https("a.example.test")
+        self.assertEqual((status, body), (200, b"https a.example.test"))
+        status, _, body = self.https("x.wild.example.test")
+        self.assertEqual((status, body), (200, b"https x.wild.example.test"))
+        status, _, body = self.https("default.test")
+        self.assertEqual((status, body), (200, b"https default.test"))
+        # The plain listener beside it is still plain.
+        status, _, body = curl(f"http://127.0.0.1:{self.plain}/", "-H", "Host: p.test")
+        self.assertEqual((status, body), (200, b"http p.test"))
+
+    def test_unknown_names_no_sni_and_deeper_names_get_the_default(self):
+        self.assertEqual(served_subject(self.port, "-servername", "nobody.test"), "default.test")
+        self.assertEqual(served_subject(self.port, "-noservername"), "default.test")
+        # A wildcard covers one label only (RFC 6125).
+        self.assertEqual(served_subject(self.port, "-servername", "a.b.wild.example.test"), "default.test")
+        self.assertEqual(served_subject(self.port, "-servername", "A.EXAMPLE.TEST"), "a.example.test")
+
+    def test_an_rsa_and_an_ecdsa_certificate_for_one_name_are_both_served(self):
+        ecdsa = s_client(self.port, "-servername", "b.example.test", "-tls1_2",
+                         "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256")
+        rsa = s_client(self.port, "-servername", "b.example.test", "-tls1_2",
+                       "-cipher", "ECDHE-RSA-AES128-GCM-SHA256")
+        self.assertIn("Server public key is 256 bit", ecdsa)
+        self.assertIn("Server public key is 2048 bit", rsa)
+
+    def test_tls_1_2_and_1_3_are_served_and_older_ones_refused(self):
+        self.assertIn("Protocol  : TLSv1.3", s_client(self.port, "-tls1_3"))
+        self.assertIn("Protocol  : TLSv1.2", s_client(self.port, "-tls1_2"))
+        old = s_client(self.port, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")
+        self.assertIn("alert protocol version", old)
+        self.assertIn("Cipher is (NONE)", old)
+        self.assertNotIn("HTTP/1.1 200", old)
+
+    def test_alpn_names_http_1_1(self):
+        self.assertIn("ALPN protocol: http/1.1", s_client(self.port, "-alpn", "h2,http/1.1"))
+        self.assertIn("No ALPN negotiated", s_client(self.port, "-alpn", "h2"))
+
+    def test_sessions_are_resumed_with_tickets_across_workers(self):
+        for version in ("-tls1_2", "-tls1_3"):
+            session = os.path.join(self.dir, f"session{version}")
+            first = s_client(self.port, version, "-sess_out", session)
+            self.assertIn("HTTP/1.1 200", first)
+            for _ in range(4):  # two workers: some resumptions land on the other one
+                again = s_client(self.port, version, "-sess_in", session)
+                self.assertIn("Reused", again, version)
+                self.assertIn("HTTP/1.1 200", again)
+
+    def test_plain_http_on_the_tls_port_gets_400_and_garbage_a_close(self):
+        answer = harness.raw(self.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(answer.startswith(b"HTTP/1.1 400 "), answer[:200])
+        self.assertIn(b"plain HTTP request sent to an HTTPS port", answer)
+        try:  # closed, with a reset since its bytes were not read: nothing comes back
+            self.assertEqual(harness.raw(self.port, b"\x00\x01\x02garbage" * 10), b"")
+        except ConnectionResetError:
+            pass
+        with open(self.stderr.name) as f:
+            self.assertIn("not a TLS handshake on a TLS listener", f.read())
+        self.assertEqual(self.https("a.example.test")[0], 200)  # still serving
+
+
+class Handshakes(unittest.TestCase):
+    """The YAML form of a TLS listener, its handshake timeout, and what a certificate
+    file that cannot be used does at start and on reload."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="turnout-tls-")
+        self.certs = Certificates(self.dir)
+        self.policy = os.path.join(self.dir, "policy.route")
+        with open(self.policy, "w") as f:
+            f.write(POLICY)
+
+    def config(self, port, cert, key, extra=""):
+        path = os.path.join(self.dir, f"turnout-{port}.yaml")
+        with open(path, "w") as f:
+            f.write(f"listen:\n  - address: '127.0.0.1:{port}'\n    tls:\n"
+                    f"      certificates:\n        - {{cert: {cert}, key: {key}}}\n"
+                    f"      handshake_timeout: 1s\n{extra}"
+                    f"threads: 1\npolicy: {self.policy}\n")
+        return path
+
+    def start(self, config):
+        stderr = open(os.path.join(self.dir, "turnout.stderr"), "a")
+        return harness.start([harness.TURNOUT, "--config", config], stderr=stderr), stderr
+
+    def test_client_certificates_required_optional_and_from_another_ca(self):
+        cert, key = self.certs.leaf("site", ["site.test"])
+        client = self.certs.leaf("client", ["client.test"])
+        strangers = Certificates(tempfile.mkdtemp(prefix="turnout-tls-other-"))
+        stranger = strangers.leaf("stranger", ["client.test"])
+        for mode, without, with_stranger in (("require", 0, 0), ("optional", 200, 0)):
+            port = harness.free_port()
+            proxy, stderr = self.start(self.config(
+                port, cert, key, f"      client_ca: {self.certs.ca}\n      client_auth: {mode}\n"))
+            try:
+                harness.wait_for_port(port, proxy)
+
+                def get(*identity):
+                    return curl("--cacert", self.certs.ca, "--resolve", f"site.test:{port}:127.0.0.1",
+                                *identity, f"https://site.test:{port}/")[0]
+                self.assertEqual(get("--cert", client[0], "--key", client[1]), 200, mode)
+                self.assertEqual(get(), without, mode)
+                self.assertEqual(get("--cert", stranger[0], "--key", stranger[1]), with_stranger, mode)
+            finally:
+                proxy.send_signal(signal.SIGTERM)
+                self.assertEqual(proxy.wait(timeout=10), 0)
+                stderr.close()
+
+    def test_a_stalled_handshake_is_closed_at_the_timeout(self):
+        port = harness.free_port()
+        cert, key = self.certs.leaf("site", ["site.test"])
+        proxy, stderr = self.start(self.config(port, cert, key))
+        try:
+            harness.wait_for_port(port, proxy)
+            for opening in (b"", b"\x16\x03\x01"):  # nothing, then a ClientHello cut short
+                started = time.time()
+                with socket.create_connection(("127.0.0.1", port)) as s:
+                    s.sendall(opening)
+                    s.settimeout(8)
+                    self.assertEqual(s.recv(100), b"")
+                self.assertLess(time.time() - started, 4)
+            status, _, body = curl("--cacert", self.certs.ca, "--resolve", f"site.test:{port}:127.0.0.1",
+                                   f"https://site.test:{port}/")
+            self.assertEqual((status, body), (200, b"https site.test"))
+        finally:
+            proxy.send_signal(signal.SIGTERM)
+            self.assertEqual(proxy.wait(timeout=10), 0)
+            stderr.close()
+
+    def test_unusable_certificate_files_are_refused_at_start_with_the_reason(self):
+        cert, key = self.certs.leaf("site", ["site.test"])
+        other_cert, other_key = self.certs.leaf("other", ["other.test"])
+        garbage = os.path.join(self.dir, "garbage.pem")
+        with open(garbage, "w") as f:
+            f.write("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+        for cert_file, key_file, why in ((os.path.join(self.dir, "missing.pem"), key, "No such file"),
+                                         (cert, other_key, "not the key of the certificate"),
+                                         (garbage, key, "no certificate in it")):
+            port = harness.free_port()
+            result = subprocess.run([harness.TURNOUT, "--config", self.config(port, cert_file, key_file)],
+                                    capture_output=True, text=True, timeout=30)
+            self.assertEqual(result.returncode, 1, result.stderr)
+            self.assertIn(why, result.stderr)
+            self.assertIn(os.path.basename(cert_file if why != "not the key of the certificate" else key_file),
+                          result.stderr)
+
+    def test_sighup_reloads_certificates_and_keeps_them_when_the_new_ones_are_broken(self):
+        port = harness.free_port()
+        cert, key = self.certs.leaf("site", ["site.test"], common="first")
+        proxy, stderr = self.start(self.config(port, cert, key))
+        try:
+            harness.wait_for_port(port, proxy)
+            self.assertEqual(served_subject(port, "-servername", "site.test"), "first")
+            # New certificate files in place, then SIGHUP: new handshakes get them.
+            new_cert, new_key = self.certs.leaf("site2", ["site.test"], common="second")
+            os.replace(new_cert, cert)
+            os.replace(new_key, key)
+            proxy.send_signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while served_subject(port, "-servername", "site.test") != "second" and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(served_subject(port, "-servername", "site.test"), "second")
+            # A broken file is refused on reload; the certificate in use stays.
+            with open(cert, "w") as f:
+                f.write("broken\n")
+            proxy.send_signal(signal.SIGHUP)
+            time.sleep(1)
+            self.assertEqual(served_subject(port, "-servername", "site.test"), "second")
+            self.assertEqual(proxy.poll(), None)
+        finally:
+            proxy.send_signal(signal.SIGTERM)
+            self.assertEqual(proxy.wait(timeout=10), 0)
+            stderr.close()
+        with open(stderr.name) as f:
+            log = f.read()
+        self.assertIn("no certificate in it", log)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
