@@ -262,6 +262,20 @@ RouteStr route_get_str(RouteCtx *ctx, uint32_t variable) {
     return route::inArena(ctx, x.errorKind);
   case V::ErrorMessage:
     return route::inArena(ctx, x.errorMessage);
+  case V::TlsVersion:
+    return x.tls ? route::inArena(ctx, x.tls->version) : RouteStr{"", 0};
+  case V::TlsCipher:
+    return x.tls ? route::inArena(ctx, x.tls->cipher) : RouteStr{"", 0};
+  case V::TlsSni:
+    return x.tls ? route::inArena(ctx, x.tls->sni) : RouteStr{"", 0};
+  case V::TlsAlpn:
+    return x.tls ? route::inArena(ctx, x.tls->alpn) : RouteStr{"", 0};
+  case V::TlsClientSubject:
+    return x.tls ? route::inArena(ctx, x.tls->clientSubject) : RouteStr{"", 0};
+  case V::TlsClientIssuer:
+    return x.tls ? route::inArena(ctx, x.tls->clientIssuer) : RouteStr{"", 0};
+  case V::TlsClientFingerprint:
+    return x.tls ? route::inArena(ctx, x.tls->clientFingerprint) : RouteStr{"", 0};
   default:
     return {"", 0};
   }
@@ -286,6 +300,10 @@ int64_t route_get_int(RouteCtx *ctx, uint32_t variable) {
     return x.durationNs;
   case V::ErrorStatus:
     return x.errorStatus;
+  case V::TlsResumed:
+    return x.tls && x.tls->resumed;
+  case V::TlsClientVerified:
+    return x.tls && x.tls->clientVerified;
   default:
     return 0;
   }

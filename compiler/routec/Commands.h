@@ -1,6 +1,8 @@
 // The subcommands of routec, one file each.
 #pragma once
 
+#include "exchange/Exchange.h"
+
 #include <string>
 #include <vector>
 
@@ -36,6 +38,7 @@ struct RunOptions {
   int status = 200;  // the origin's answer
   std::string error; // or the origin's failure
   bool json = false;
+  route::TlsFacts tls; // the connection's TLS, when a --tls-* option is given
 };
 int run(const RunOptions &options);
 

@@ -81,6 +81,16 @@ int run(const RunOptions &options) {
     }
   }
   exchange.originError = options.error;
+  route::TlsFacts tls = options.tls;
+  tls.clientVerified = !tls.clientSubject.empty();
+  if (!tls.version.empty() || !tls.cipher.empty() || !tls.sni.empty() || !tls.alpn.empty() ||
+      tls.resumed || !tls.clientSubject.empty()) {
+    if (exchange.request.scheme != "https") {
+      std::fprintf(stderr, "routec run: --tls-* options describe an https:// request\n");
+      return kExitUsage;
+    }
+    exchange.tls = &tls;
+  }
 
   route::Compilation compilation;
   int exitCode = kExitClean;

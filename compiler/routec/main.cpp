@@ -31,6 +31,17 @@ int main(int argc, char **argv) {
   runCommand->add_option("--error", run.error,
                          "Make the origin fail instead: connect_failed, read_timeout, ...");
   runCommand->add_flag("--json", run.json, "Print the outcome as JSON");
+  runCommand->add_option("--tls-version", run.tls.version,
+                         "The request came over TLS of this version (TLSv1.2, TLSv1.3)");
+  runCommand->add_option("--tls-cipher", run.tls.cipher, "... with this cipher suite");
+  runCommand->add_option("--tls-sni", run.tls.sni, "... for this server name (SNI)");
+  runCommand->add_option("--tls-alpn", run.tls.alpn, "... with this ALPN protocol");
+  runCommand->add_flag("--tls-resumed", run.tls.resumed, "... on a resumed session");
+  runCommand->add_option("--tls-client-subject", run.tls.clientSubject,
+                         "... with a verified client certificate of this subject");
+  runCommand->add_option("--tls-client-issuer", run.tls.clientIssuer, "... and this issuer");
+  runCommand->add_option("--tls-client-fingerprint", run.tls.clientFingerprint,
+                         "... and this SHA-256 fingerprint");
 
   routec::DumpOptions dump;
   CLI::App *dumpCommand = app.add_subcommand("dump", "Look inside the compiler");

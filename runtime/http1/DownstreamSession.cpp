@@ -176,6 +176,8 @@ awaitable<bool> DownstreamSession::startTls() {
                   status == IoStatus::TimedOut ? "timed out" : "failed");
     co_return false;
   }
+  tlsFacts_ = std::make_unique<route::TlsFacts>();
+  tls::settled(ssl, *tlsFacts_);
   co_return true;
 }
 
@@ -291,6 +293,7 @@ bool DownstreamSession::fillExchange(route::Exchange &x, int &status, std::strin
                           ? "HTTP/1.0"
                           : fmt::format("HTTP/{}.{}", head.versionMajor, head.versionMinor);
   x.request.scheme = client_.tls() ? "https" : "http";
+  x.tls = tlsFacts_.get();
   size_t hosts = route::fieldCount(head.fields, "host");
   if (hosts > 1) {
     why = "more than one Host field\n";

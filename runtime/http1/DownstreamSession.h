@@ -67,6 +67,7 @@ private:
   Transport<Socket> client_;
   Watchdog clientDog_;
   std::shared_ptr<const tls::ServerContext> tls_; // until the handshake is done
+  std::unique_ptr<route::TlsFacts> tlsFacts_;     // after it
   InputBuffer in_;
   Parser request_;
   UpstreamSession upstream_;

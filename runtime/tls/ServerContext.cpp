@@ -1,5 +1,7 @@
 #include "tls/ServerContext.h"
 
+#include "exchange/Exchange.h"
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -297,6 +299,40 @@ ServerContext::~ServerContext() = default;
 
 ssl_st *ServerContext::newConnection() const {
   return SSL_new(impl_->fallback);
+}
+
+void settled(SSL *ssl, route::TlsFacts &facts) {
+  facts.version = SSL_get_version(ssl);
+  facts.cipher = SSL_get_cipher_name(ssl);
+  const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  facts.sni = name ? lower(name) : "";
+  const unsigned char *alpn = nullptr;
+  unsigned alpnLength = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpnLength);
+  facts.alpn.assign(reinterpret_cast<const char *>(alpn), alpn ? alpnLength : 0);
+  facts.resumed = SSL_session_reused(ssl) == 1;
+  Owned<X509> client(SSL_get1_peer_certificate(ssl));
+  facts.clientVerified = client && SSL_get_verify_result(ssl) == X509_V_OK;
+  facts.clientSubject = facts.clientIssuer = facts.clientFingerprint = "";
+  if (!client)
+    return;
+  auto text = [](const X509_NAME *name) {
+    Owned<BIO> out(BIO_new(BIO_s_mem()));
+    X509_NAME_print_ex(out.get(), name, 0, XN_FLAG_RFC2253);
+    char *data = nullptr;
+    long size = BIO_get_mem_data(out.get(), &data);
+    return std::string(data, static_cast<size_t>(size));
+  };
+  facts.clientSubject = text(X509_get_subject_name(client.get()));
+  facts.clientIssuer = text(X509_get_issuer_name(client.get()));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned length = 0;
+  X509_digest(client.get(), EVP_sha256(), digest, &length);
+  static const char kHex[] = "0123456789abcdef";
+  for (unsigned i = 0; i < length; ++i) {
+    facts.clientFingerprint += kHex[digest[i] >> 4];
+    facts.clientFingerprint += kHex[digest[i] & 15];
+  }
 }
 
 bool ListenerContext::reload(std::string &error, std::vector<std::string> &warnings) {

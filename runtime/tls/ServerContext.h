@@ -17,6 +17,10 @@
 struct ssl_st;
 struct ssl_ctx_st;
 
+namespace route {
+struct TlsFacts;
+}
+
 namespace turnout::tls {
 
 class ServerContext {
@@ -43,6 +47,10 @@ private:
   std::unique_ptr<Impl> impl_;
   std::chrono::milliseconds handshakeTimeout_;
 };
+
+// What the finished handshake on `ssl` settled: version, cipher, SNI, ALPN, resumption,
+// and the client's certificate.
+void settled(ssl_st *ssl, route::TlsFacts &facts);
 
 // A TLS listener's context as its workers take it: the one in use, replaced whole by a
 // reload that succeeds. Shared by the listener's acceptors on every worker.

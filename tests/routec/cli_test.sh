@@ -88,6 +88,21 @@ check run-route 0 "$routec" run examples/load_balancer.route --request 'GET http
 contains run-route out "decision: route one"
 contains run-route out "upstream request: GET /x?y=1"
 contains run-route out "Host: one.one.one.one"
+cat >"$work/tls.route" <<'ROUTE'
+on request {
+    if tls.client.verified { respond 200 "client " + tls.client.subject + " via " + tls.sni }
+    if tls.resumed { respond 200 "resumed " + tls.version }
+    respond 200 "tls '" + tls.version + "'"
+}
+ROUTE
+check run-tls 0 "$routec" run "$work/tls.route" --request 'GET https://a.test/' --tls-sni a.test --tls-client-subject CN=c
+contains run-tls out 'body: "client CN=c via a.test"'
+check run-tls-resumed 0 "$routec" run "$work/tls.route" --request 'GET https://a.test/' --tls-version TLSv1.3 --tls-resumed
+contains run-tls-resumed out 'body: "resumed TLSv1.3"'
+check run-no-tls 0 "$routec" run "$work/tls.route" --request 'GET http://a.test/'
+contains run-no-tls out "body: \"tls ''\""
+check run-tls-on-http 2 "$routec" run "$work/tls.route" --request 'GET http://a.test/' --tls-sni a.test
+contains run-tls-on-http err "describe an https:// request"
 check run-error 0 "$routec" run examples/maintenance.route --request 'GET http://www.example.com/' --from 203.0.113.9 --error connect_failed
 contains run-error out "origin failed: connect_failed (502)"
 contains run-error out "response: 503"

@@ -24,7 +24,18 @@ if len(sys.argv) > 2:
     harness.TURNOUT = os.path.abspath(sys.argv.pop(1))
     harness.ROUTEC = os.path.abspath(sys.argv.pop(1))
 
-POLICY = 'on request { respond 200 req.scheme + " " + req.host }\n'
+POLICY = '''on request {
+    if req.path == "/client" and tls.client.verified {
+        respond 200 "verified|" + tls.client.subject + "|" + tls.client.issuer + "|" + tls.client.fingerprint
+    }
+    if req.path == "/client" { respond 200 "unverified|" + tls.client.subject }
+    if req.path == "/tls" {
+        respond 200 tls.version + "|" + tls.cipher + "|" + tls.sni + "|" + tls.alpn
+    }
+    if req.path == "/resumed" and tls.resumed { respond 200 "resumed" }
+    respond 200 req.scheme + " " + req.host
+}
+'''
 
 
 def openssl(*args, input=None):
@@ -120,6 +131,19 @@ class TlsListener(unittest.TestCase):
         status, _, body = curl(f"http://127.0.0.1:{self.plain}/", "-H", "Host: p.test")
         self.assertEqual((status, body), (200, b"http p.test"))
 
+    def test_the_policy_reads_what_the_handshake_settled(self):
+        status, _, body = self.https("a.example.test", "/tls", "--tlsv1.3")
+        version, cipher, sni, alpn = body.decode().split("|")
+        self.assertEqual((status, version, sni, alpn), (200, "TLSv1.3", "a.example.test", "http/1.1"))
+        self.assertTrue(cipher.startswith("TLS_"), cipher)
+        status, _, body = self.https("a.example.test", "/tls", "--tlsv1.2", "--tls-max", "1.2", "--http1.1")
+        self.assertTrue(body.startswith(b"TLSv1.2|ECDHE-"), body)
+        # Without TLS every tls.* variable is empty.
+        status, _, body = curl(f"http://127.0.0.1:{self.plain}/tls")
+        self.assertEqual(body, b"|||")
+        status, _, body = curl(f"http://127.0.0.1:{self.plain}/client")
+        self.assertEqual(body, b"unverified|")
+
     def test_unknown_names_no_sni_and_deeper_names_get_the_default(self):
         self.assertEqual(served_subject(self.port, "-servername", "nobody.test"), "default.test")
         self.assertEqual(served_subject(self.port, "-noservername"), "default.test")
@@ -150,12 +174,15 @@ class TlsListener(unittest.TestCase):
     def test_sessions_are_resumed_with_tickets_across_workers(self):
         for version in ("-tls1_2", "-tls1_3"):
             session = os.path.join(self.dir, f"session{version}")
-            first = s_client(self.port, version, "-sess_out", session)
+            request = b"GET /resumed HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            first = s_client(self.port, version, "-sess_out", session, data=request)
             self.assertIn("HTTP/1.1 200", first)
+            self.assertNotIn("resumed", first.split("HTTP/1.1 200")[1])
             for _ in range(4):  # two workers: some resumptions land on the other one
-                again = s_client(self.port, version, "-sess_in", session)
+                again = s_client(self.port, version, "-sess_in", session, data=request)
                 self.assertIn("Reused", again, version)
                 self.assertIn("HTTP/1.1 200", again)
+                self.assertIn("\r\n\r\nresumed", again)  # tls.resumed
 
     def test_plain_http_on_the_tls_port_gets_400_and_garbage_a_close(self):
         answer = harness.raw(self.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -210,6 +237,12 @@ class Handshakes(unittest.TestCase):
                     return curl("--cacert", self.certs.ca, "--resolve", f"site.test:{port}:127.0.0.1",
                                 *identity, f"https://site.test:{port}/")[0]
                 self.assertEqual(get("--cert", client[0], "--key", client[1]), 200, mode)
+                body = curl("--cacert", self.certs.ca, "--resolve", f"site.test:{port}:127.0.0.1",
+                            "--cert", client[0], "--key", client[1], f"https://site.test:{port}/client")[2]
+                verified, subject, issuer, fingerprint = body.decode().split("|")
+                self.assertEqual((verified, subject, issuer), ("verified", "CN=client.test", "CN=turnout test CA"))
+                expected = openssl("x509", "-in", client[0], "-noout", "-fingerprint", "-sha256").stdout.decode()
+                self.assertEqual(fingerprint, expected.split("=")[1].strip().replace(":", "").lower())
                 self.assertEqual(get(), without, mode)
                 self.assertEqual(get("--cert", stranger[0], "--key", stranger[1]), with_stranger, mode)
             finally:

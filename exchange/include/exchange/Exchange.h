@@ -89,6 +89,14 @@ struct Decision {
 // record the rules that fired) or the JIT.
 using PhaseRunner = std::function<void(schema::Phase, RouteCtx *, std::vector<SourceRange> *trace)>;
 
+// What a TLS handshake with the client settled, for the policy's tls.* variables.
+struct TlsFacts {
+  std::string version, cipher, sni, alpn;
+  bool resumed = false;
+  bool clientVerified = false; // a certificate was sent, and it chains to client_ca
+  std::string clientSubject, clientIssuer, clientFingerprint;
+};
+
 class Exchange {
 public:
   // A simulated exchange (routec run and test): a GET of / from 192.0.2.1, answered 200.
@@ -110,6 +118,8 @@ public:
   int64_t clientPort = 40000;
   std::string serverIp = "127.0.0.1";
   int64_t serverPort = 6188;
+  // The client connection's TLS (tls.*), the connection's: null without TLS.
+  const TlsFacts *tls = nullptr;
   // What the origin answers when the request is routed, unless it fails with originError
   // ("connect_failed", "read_timeout", ...).
   HttpResponse origin{200, {}, ""};
