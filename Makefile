@@ -32,7 +32,7 @@ asan: deps
 # request and response parsers, the artifact reader. Built with clang; what a run finds
 # new stays in build/fuzz/corpus/TARGET, its seeds in tests/fuzz.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= check http1_request http1_response artifact
+FUZZ_TARGETS ?= check http1_request http1_response proxy_header artifact
 fuzz: deps
 	@[ -f build/fuzz/build.ninja ] || cmake --preset fuzz
 	@cmake --build --preset fuzz -j $(JOBS) $(addprefix --target fuzz_,$(FUZZ_TARGETS))
@@ -41,6 +41,7 @@ fuzz: deps
 	    check) seeds=tests/fuzz/corpus; len=8192;; \
 	    http1_request) seeds=tests/fuzz/http1/request_corpus; len=4096;; \
 	    http1_response) seeds=tests/fuzz/http1/response_corpus; len=4096;; \
+	    proxy_header) seeds=tests/fuzz/listener/proxy_corpus; len=4096;; \
 	    artifact) seeds=tests/fuzz/artifact/corpus; len=65536;; \
 	  esac; \
 	  mkdir -p build/fuzz/corpus/$$target; \

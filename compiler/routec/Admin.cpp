@@ -1,6 +1,6 @@
-// routec load / versions / rollback / peers / drain / enable / stats: a client of a running
-// turnout's admin socket (runtime/server/Control.h has the protocol: a JSON object per
-// line each way).
+// routec load / versions / rollback / peers / drain / enable / stats / reload-tls: a client of a
+// running turnout's admin socket (runtime/server/Control.h has the protocol: a JSON object per line
+// each way).
 #include "Commands.h"
 #include "Support.h"
 #include "artifact/Artifact.h"
@@ -79,7 +79,9 @@ std::string describe(const json &version) {
 } // namespace
 
 int admin(const AdminOptions &options) {
-  json request{{"command", options.command}};
+  // The admin protocol's names are snake_case; routec's commands are kebab-case.
+  std::string command = options.command == "reload-tls" ? "reload_tls" : options.command;
+  json request{{"command", command}};
   if (options.command == "load") {
     // A source is checked here first: one with errors is not sent at all. An artifact
     // (routec build) the proxy checks against its own machine.
@@ -109,12 +111,21 @@ int admin(const AdminOptions &options) {
   }
   if (options.json) {
     std::printf("%s\n", answer->dump(2).c_str());
+  } else if (!answer->value("ok", false) && command == "reload_tls") {
+    for (const json &listener : (*answer)["listeners"])
+      std::fprintf(stderr, "%s: %s\n", listener.value("address", "?").c_str(),
+                   listener.value("ok", false)
+                       ? "certificates reloaded"
+                       : ("kept its certificates: " + listener.value("error", "?")).c_str());
   } else if (!answer->value("ok", false)) {
     std::fprintf(stderr, "%s%sturnout: %s\n", answer->value("diagnostics", "").c_str(),
                  answer->value("diagnostics", "").empty() ? "" : "\n",
                  answer->value("error", "?").c_str());
   } else if (answer->contains("version") && (*answer)["version"].is_object()) {
     std::printf("active: %s\n", describe((*answer)["version"]).c_str());
+  } else if (command == "reload_tls") {
+    for (const json &listener : (*answer)["listeners"])
+      std::printf("%s: certificates reloaded\n", listener.value("address", "?").c_str());
   } else if (options.command == "versions") {
     for (const json &version : (*answer)["versions"])
       std::printf("%s %s\n", version.value("active", false) ? "*" : " ", describe(version).c_str());

@@ -113,6 +113,7 @@ int main(int argc, char **argv) {
     command->add_option("peer", admin.peer, "The peer's address, HOST:PORT")->required();
   }
   adminCommand("stats", "The running proxy's counters");
+  adminCommand("reload-tls", "Read every TLS listener's certificates and keys again");
 
   try {
     app.parse(argc, argv);

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <functional>
 #include <map>
 #include <thread>
@@ -84,6 +85,23 @@ std::optional<ListenAddress> parseAdminHttpAddress(const std::string &text, std:
   return address;
 }
 
+bool parseNetwork(const std::string &text, std::string &address, int &prefix) {
+  size_t slash = text.find('/');
+  address = text.substr(0, slash);
+  unsigned char bytes[16];
+  bool v6 = address.find(':') != std::string::npos;
+  if (::inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), bytes) != 1)
+    return false;
+  int most = v6 ? 128 : 32;
+  prefix = most;
+  if (slash == std::string::npos)
+    return true;
+  std::string_view digits = std::string_view(text).substr(slash + 1);
+  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+  return error == std::errc() && end == digits.data() + digits.size() && !digits.empty() &&
+         prefix >= 0 && prefix <= most;
+}
+
 std::vector<ListenAddress> ServerConfig::listeners() const {
   if (!listen.empty())
     return listen;
@@ -151,6 +169,13 @@ public:
   // A byte size: 512, 8k, 32KiB, 1m, 1MiB, 1g.
   uint64_t size(const YAML::Node &node, const std::string &name) {
     return number(node, name, true);
+  }
+
+  bool flag(const YAML::Node &node, const std::string &name) {
+    std::string on = string(node, name);
+    if (on != "true" && on != "false")
+      fail(node, fmt::format("'{}' is true or false, not '{}'", name, on));
+    return on == "true";
   }
 
   // A duration: 500ms, 60s, 2m, 1h.
@@ -253,13 +278,7 @@ TlsSettings tlsSettings(Reader &r, const YAML::Node &node, const std::string &wh
           else
             r.fail(n, fmt::format("'{}' is none, optional or require, not '{}'", k, mode));
         }},
-       {"session_tickets",
-        [&](auto &n, auto &k) {
-          std::string on = r.string(n, k);
-          if (on != "true" && on != "false")
-            r.fail(n, fmt::format("'{}' is true or false", k));
-          tls.sessionTickets = on == "true";
-        }},
+       {"session_tickets", [&](auto &n, auto &k) { tls.sessionTickets = r.flag(n, k); }},
        {"handshake_timeout", [&](auto &n, auto &k) { tls.handshakeTimeout = r.duration(n, k); }}});
   if (tls.certificates.empty())
     r.fail(node, fmt::format("'{}' needs 'certificates'", where));
@@ -279,6 +298,8 @@ ListenAddress listener(Reader &r, const YAML::Node &item, const std::string &whe
   }
   std::optional<ListenAddress> address;
   std::optional<TlsSettings> tls;
+  bool proxyProtocol = false;
+  std::vector<std::string> proxyFrom;
   r.keys(item, where,
          {{"address",
            [&](auto &n, auto &k) {
@@ -286,12 +307,31 @@ ListenAddress listener(Reader &r, const YAML::Node &item, const std::string &whe
              if (!address)
                r.fail(n, fmt::format("'{}': {}", k, why));
            }},
-          {"tls", [&](auto &n, auto &k) { tls = tlsSettings(r, n, k); }}});
+          {"tls", [&](auto &n, auto &k) { tls = tlsSettings(r, n, k); }},
+          {"proxy_protocol", [&](auto &n, auto &k) { proxyProtocol = r.flag(n, k); }},
+          {"proxy_protocol_from", [&](auto &n, auto &k) {
+             if (!n.IsSequence())
+               r.fail(n, fmt::format("'{}' must be a list of networks", k));
+             for (const YAML::Node &entry : n) {
+               std::string network = r.string(entry, k), ip;
+               int prefix = 0;
+               if (!parseNetwork(network, ip, prefix))
+                 r.fail(entry,
+                        fmt::format("'{}': '{}' is not a network such as 10.0.0.0/8", k, network));
+               proxyFrom.push_back(network);
+             }
+           }}});
   if (!address)
     r.fail(item, fmt::format("'{}': a listener needs an 'address'", where));
   if (tls && address->kind != ListenAddress::Kind::Tcp)
     r.fail(item, fmt::format("'{}': TLS listens on TCP addresses only", where));
+  if (!proxyFrom.empty() && !proxyProtocol)
+    r.fail(item, fmt::format("'{}': proxy_protocol_from without proxy_protocol: true", where));
+  if (proxyProtocol && address->kind != ListenAddress::Kind::Tcp)
+    r.fail(item, fmt::format("'{}': the PROXY protocol is for TCP listeners", where));
   address->tls = std::move(tls);
+  address->proxyProtocol = proxyProtocol;
+  address->proxyProtocolFrom = std::move(proxyFrom);
   return *address;
 }
 

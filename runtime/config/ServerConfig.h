@@ -27,7 +27,16 @@ struct ListenAddress {
   std::string path;               // Unix: the socket's path
   std::string text;               // as written
   std::optional<TlsSettings> tls; // a TLS listener's settings
+  // A PROXY protocol header (v1 or v2) comes first on every connection, from the peers in
+  // proxyProtocolFrom (networks: "10.0.0.0/8", "2001:db8::/32", an address) or any peer
+  // when it is empty.
+  bool proxyProtocol = false;
+  std::vector<std::string> proxyProtocolFrom;
 };
+
+// Parses "10.0.0.0/8", "2001:db8::/32" or an address (a whole /32 or /128) into the
+// address's text and the prefix length; false when it is none of these.
+bool parseNetwork(const std::string &text, std::string &address, int &prefix);
 
 // Parses "127.0.0.1:6188", "[::1]:6188", ":6188" (every IPv4 address) or
 // "unix:/path/to.sock"; says why not in `error`.

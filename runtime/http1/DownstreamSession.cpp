@@ -1,6 +1,7 @@
 #include "http1/DownstreamSession.h"
 
 #include "http1/Serialize.h"
+#include "listener/ProxyProtocol.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -77,9 +78,9 @@ std::string hostOf(std::string_view authority) {
 } // namespace
 
 DownstreamSession::DownstreamSession(Worker &worker, Socket socket,
-                                     std::shared_ptr<const tls::ServerContext> tls)
+                                     std::shared_ptr<const listener::Options> options)
     : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()),
-      tls_(std::move(tls)), in_(worker.buffers()),
+      options_(std::move(options)), in_(worker.buffers()),
       request_(Parser::Kind::Request, HeadLimits{worker.config().limits.maxRequestLine,
                                                  worker.config().limits.maxHeaderBytes,
                                                  worker.config().limits.maxHeaderCount}),
@@ -113,10 +114,16 @@ void DownstreamSession::closeIfIdle() {
 
 awaitable<void> DownstreamSession::serve() {
   worker_.track(this);
-  if (tls_ && !co_await startTls()) {
-    error_code ignored;
-    client_.close(ignored);
-    co_return;
+  if (options_) {
+    bool ready = !options_->proxyProtocol || co_await readProxyHeader();
+    // A handshake starts on the certificates in use when the connection came.
+    if (ready && options_->tls)
+      ready = co_await startTls(*options_->tls->current());
+    if (!ready) {
+      error_code ignored;
+      client_.close(ignored);
+      co_return;
+    }
   }
   for (;;) {
     // A draining worker still answers a request that comes within a quiet second (readHead):
@@ -141,12 +148,60 @@ awaitable<void> DownstreamSession::serve() {
   client_.close(ignored);
 }
 
+// The header is taken from the socket a piece at a time, never past its end: what follows
+// (a TLS handshake, whose bytes OpenSSL reads from the socket itself, or a request) stays
+// there. It must come whole within header_read, as a request head must.
+awaitable<bool> DownstreamSession::readProxyHeader() {
+  if (!options_->proxyAllowed(clientIp_)) {
+    spdlog::info("{}:{}: not in proxy_protocol_from; closed", clientIp_, clientPort_);
+    co_return false;
+  }
+  Duration timeout = worker_.config().timeouts.headerRead;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string header;
+  char peeked[listener::kMaxProxyHeader];
+  for (;;) {
+    auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
+    if (left <= Duration(0) || co_await waitReadable(client_, clientDog_, left) != IoStatus::Ok)
+      co_return false;
+    ssize_t n = ::recv(client_.native_handle(), peeked, sizeof peeked - header.size(),
+                       MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      continue;
+    if (n <= 0)
+      co_return false;
+    size_t have = header.size();
+    header.append(peeked, static_cast<size_t>(n));
+    listener::ProxyHeader parsed;
+    size_t length = 0;
+    listener::ProxyParse result = listener::parseProxyHeader(header, parsed, length);
+    if (result == listener::ProxyParse::Invalid ||
+        (result == listener::ProxyParse::NeedMore && header.size() >= sizeof peeked)) {
+      spdlog::info("{}:{}: no valid PROXY protocol header; closed", clientIp_, clientPort_);
+      co_return false;
+    }
+    // Every byte peeked belongs to the header while it is not whole.
+    size_t take = result == listener::ProxyParse::Done ? length - have : static_cast<size_t>(n);
+    if (::recv(client_.native_handle(), peeked, take, MSG_DONTWAIT) != static_cast<ssize_t>(take))
+      co_return false;
+    if (result == listener::ProxyParse::NeedMore)
+      continue;
+    if (!parsed.local) {
+      relayIp_ = std::move(clientIp_);
+      clientIp_ = parsed.sourceIp;
+      clientPort_ = parsed.sourcePort;
+      serverIp_ = parsed.destinationIp;
+      serverPort_ = parsed.destinationPort;
+    }
+    co_return true;
+  }
+}
+
 // TLS: a client that speaks plain HTTP is told so (as nginx tells it), anything else that
 // is not a TLS handshake is dropped, and the handshake must end within handshake_timeout.
-awaitable<bool> DownstreamSession::startTls() {
-  std::shared_ptr<const tls::ServerContext> tls = std::move(tls_);
-  auto deadline = std::chrono::steady_clock::now() + tls->handshakeTimeout();
-  if (co_await waitReadable(client_, clientDog_, tls->handshakeTimeout()) != IoStatus::Ok)
+awaitable<bool> DownstreamSession::startTls(const tls::ServerContext &tls) {
+  auto deadline = std::chrono::steady_clock::now() + tls.handshakeTimeout();
+  if (co_await waitReadable(client_, clientDog_, tls.handshakeTimeout()) != IoStatus::Ok)
     co_return false;
   unsigned char first = 0;
   ssize_t peeked = ::recv(client_.native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -165,7 +220,7 @@ awaitable<bool> DownstreamSession::startTls() {
     }
     co_return false;
   }
-  SSL *ssl = tls->newConnection();
+  SSL *ssl = tls.newConnection();
   if (!ssl)
     co_return false;
   client_.acceptTls(ssl);
@@ -541,11 +596,11 @@ bool DownstreamSession::tooSlow() const {
 
 void DownstreamSession::log(const route::Exchange &x) {
   if (worker_.accessLogging())
-    worker_.accessLog(fmt::format("{} \"{} {} {}\" {} {} {} {} {:.3f}\n", clientIp_,
-                                  escaped(x.request.method), escaped(request_.head().target),
-                                  x.request.version, x.response.status, x.responseBytes,
-                                  x.requestId, x.upstreamPeer.empty() ? "-" : x.upstreamPeer,
-                                  static_cast<double>(x.durationNs) / 1e6));
+    worker_.accessLog(fmt::format(
+        "{} \"{} {} {}\" {} {} {} {} {:.3f}{}\n", clientIp_, escaped(x.request.method),
+        escaped(request_.head().target), x.request.version, x.response.status, x.responseBytes,
+        x.requestId, x.upstreamPeer.empty() ? "-" : x.upstreamPeer,
+        static_cast<double>(x.durationNs) / 1e6, relayIp_.empty() ? "" : " via " + relayIp_));
 }
 
 } // namespace turnout::http1

@@ -20,9 +20,10 @@ namespace turnout::http1 {
 
 class DownstreamSession final : public proxy::Downstream {
 public:
-  // `tls`, when given, terminates TLS on the connection before its first request.
+  // `options`, when given, say what comes before the first request: a PROXY protocol
+  // header, a TLS handshake.
   DownstreamSession(Worker &worker, Socket socket,
-                    std::shared_ptr<const tls::ServerContext> tls = nullptr);
+                    std::shared_ptr<const listener::Options> options = nullptr);
   ~DownstreamSession() override;
   awaitable<void> serve();
   // Ends the connection now if it waits for its next request, or within a second if it
@@ -48,7 +49,9 @@ public:
 private:
   enum class Framing { None, Length, Chunked, Close };
 
-  awaitable<bool> startTls();
+  // The PROXY header; false when there is none that may be taken.
+  awaitable<bool> readProxyHeader();
+  awaitable<bool> startTls(const tls::ServerContext &tls);
   awaitable<bool> readHead();
   // Before the close, with the client still sending (timeouts.lingering_*).
   awaitable<void> linger();
@@ -66,8 +69,8 @@ private:
   Worker &worker_;
   Transport<Socket> client_;
   Watchdog clientDog_;
-  std::shared_ptr<const tls::ServerContext> tls_; // until the handshake is done
-  std::unique_ptr<route::TlsFacts> tlsFacts_;     // after it
+  std::shared_ptr<const listener::Options> options_;
+  std::unique_ptr<route::TlsFacts> tlsFacts_; // after a TLS handshake
   InputBuffer in_;
   Parser request_;
   UpstreamSession upstream_;
@@ -77,6 +80,7 @@ private:
   std::optional<route::Exchange> exchange_;
   std::shared_ptr<const Worker::Installed> version_; // the one the current request started on
   std::string clientIp_, serverIp_;
+  std::string relayIp_; // the immediate peer, when a PROXY header named the client
   int64_t clientPort_ = 0, serverPort_ = 0;
   uint64_t served_ = 0;
   uint64_t bodyBytes_ = 0;                           // request body bytes read so far

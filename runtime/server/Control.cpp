@@ -114,6 +114,35 @@ void Control::reload() {
   if (!answer["ok"].get<bool>())
     spdlog::error("SIGHUP: {}\n{}", answer["error"].get<std::string>(),
                   answer["diagnostics"].get<std::string>());
+  reloadTls();
+}
+
+json Control::reloadTls() {
+  json listeners = json::array();
+  std::string firstError;
+  for (const auto &listener : tlsListeners_) {
+    std::string error;
+    std::vector<std::string> warnings;
+    bool loaded = listener->reload(error, warnings);
+    for (const std::string &warning : warnings)
+      spdlog::warn("TLS listener {}: {}", listener->address(), warning);
+    if (loaded) {
+      spdlog::info("TLS listener {}: certificates reloaded", listener->address());
+    } else {
+      spdlog::error("TLS listener {}: {}; the certificates in use stay", listener->address(),
+                    error);
+      if (firstError.empty())
+        firstError = listener->address() + ": " + error;
+    }
+    json entry{{"address", listener->address()}, {"ok", loaded}, {"warnings", warnings}};
+    if (!loaded)
+      entry["error"] = error;
+    listeners.push_back(std::move(entry));
+  }
+  json answer{{"ok", firstError.empty()}, {"listeners", listeners}};
+  if (!firstError.empty())
+    answer["error"] = firstError;
+  return answer;
 }
 
 json Control::versions() const {
@@ -200,12 +229,14 @@ json Control::handle(const json &request) {
       return setDrained(request, command == "drain");
     if (command == "stats")
       return stats();
+    if (command == "reload_tls")
+      return reloadTls();
   } catch (const json::exception &e) {
     return failure(fmt::format("bad request: {}", e.what()));
   }
   return failure(
       fmt::format("unknown command '{}' (known: load, versions, activate, rollback, peers, drain, "
-                  "enable, stats)",
+                  "enable, stats, reload_tls)",
                   command));
 }
 

@@ -13,12 +13,14 @@
 //   {"command": "peers"}
 //   {"command": "drain", "upstream": "web", "peer": "10.0.0.1:80"}   and "enable"
 //   {"command": "stats"}
+//   {"command": "reload_tls"}                  every TLS listener's certificates, read again
 // The optional HTTP listener (loopback only) takes the same objects as POST /v1/admin,
 // and GET /v1/versions, /v1/peers and /v1/stats, from requests whose Authorization is
 // "Bearer TOKEN"; others get 401.
 #pragma once
 
 #include "server/VersionRegistry.h"
+#include "tls/ServerContext.h"
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -43,7 +45,11 @@ public:
   bool listen(const std::string &path, std::string &error);
   // Opens the admin HTTP listener on a loopback address, for requests bearing `token`.
   bool listenHttp(const ListenAddress &address, std::string token, std::string &error);
-  // SIGHUP: the active version's file, loaded again.
+  // The TLS listeners, whose certificates SIGHUP and reload_tls read again.
+  void setTlsListeners(std::vector<std::shared_ptr<tls::ListenerContext>> listeners) {
+    tlsListeners_ = std::move(listeners);
+  }
+  // SIGHUP: the active version's file, loaded again, and the TLS listeners' certificates.
   void reload();
   // One request of the admin protocol, answered.
   nlohmann::json handle(const nlohmann::json &request);
@@ -57,6 +63,9 @@ private:
   nlohmann::json peers() const;
   nlohmann::json setDrained(const nlohmann::json &request, bool drained);
   nlohmann::json stats() const;
+  // Every TLS listener's certificates read again; one whose files cannot be used keeps
+  // those it has.
+  nlohmann::json reloadTls();
   nlohmann::json describe(const VersionRegistry::Kept &kept) const;
   // Until every worker has installed the active version (at most a few seconds).
   awaitable<void> untilInstalled();
@@ -67,6 +76,7 @@ private:
   SharedState &shared_;
   std::vector<std::unique_ptr<Worker>> &workers_;
   VersionRegistry versions_;
+  std::vector<std::shared_ptr<tls::ListenerContext>> tlsListeners_;
   std::unique_ptr<UnixAcceptor> admin_;
   std::string adminPath_;
   uint64_t adminInode_ = 0; // the socket file this process made

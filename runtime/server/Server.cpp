@@ -1,5 +1,6 @@
 #include "server/Server.h"
 
+#include "route/abi.h"
 #include "server/Control.h"
 #include "server/ListenerHandover.h"
 #include "server/Worker.h"
@@ -82,21 +83,22 @@ bool boundTo(int fd, const Endpoint &endpoint) {
   return size == endpoint.size() && std::memcmp(&local, endpoint.data(), size) == 0;
 }
 
-// Every TLS listener's certificates read again; a listener whose files cannot be used keeps
-// those it has.
-void reloadTls(const std::vector<std::shared_ptr<tls::ListenerContext>> &listeners) {
-  for (const auto &listener : listeners) {
-    std::string error;
-    std::vector<std::string> warnings;
-    bool loaded = listener->reload(error, warnings);
-    for (const std::string &warning : warnings)
-      spdlog::warn("TLS listener {}: {}", listener->address(), warning);
-    if (loaded)
-      spdlog::info("TLS listener {}: certificates reloaded", listener->address());
-    else
-      spdlog::error("TLS listener {}: {}; the certificates in use stay", listener->address(),
-                    error);
+// The peers that may send a PROXY header, as an ACL; null for every peer.
+std::shared_ptr<const RouteAcl> proxyFrom(const std::vector<std::string> &networks) {
+  if (networks.empty())
+    return nullptr;
+  std::vector<RouteIp> addresses;
+  std::vector<uint8_t> prefixes;
+  for (const std::string &network : networks) {
+    std::string address;
+    int prefix = 0;
+    parseNetwork(network, address, prefix); // checked with the config
+    addresses.push_back(route_ParseIp({address.data(), address.size()}));
+    prefixes.push_back(static_cast<uint8_t>(prefix));
   }
+  return std::shared_ptr<const RouteAcl>(
+      route_acl_create(addresses.data(), prefixes.data(), addresses.size()),
+      [](const RouteAcl *acl) { route_acl_free(const_cast<RouteAcl *>(acl)); });
 }
 
 // The admin HTTP listener's bearer token: the file's first line, at least 16 bytes.
@@ -195,12 +197,18 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   }
   std::vector<int> listenerFds; // what SIGQUIT passes on
   std::vector<std::string> unixPaths;
-  std::vector<std::shared_ptr<tls::ListenerContext>> tlsListeners; // reloaded on SIGHUP
+  std::vector<std::shared_ptr<tls::ListenerContext>> tlsListeners; // the control plane's
   for (const ListenAddress &address : config.listeners()) {
     Endpoint endpoint = endpointOf(address);
-    std::shared_ptr<tls::ListenerContext> tls;
+    std::shared_ptr<listener::Options> options;
+    if (address.tls || address.proxyProtocol)
+      options = std::make_shared<listener::Options>();
+    if (address.proxyProtocol) {
+      options->proxyProtocol = true;
+      options->proxyFrom = proxyFrom(address.proxyProtocolFrom);
+    }
     if (address.tls) {
-      tls = std::make_shared<tls::ListenerContext>(address.text, *address.tls);
+      auto tls = std::make_shared<tls::ListenerContext>(address.text, *address.tls);
       std::string error;
       std::vector<std::string> warnings;
       bool loaded = tls->reload(error, warnings);
@@ -211,6 +219,7 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
         return 1;
       }
       tlsListeners.push_back(tls);
+      options->tls = std::move(tls);
     }
     std::vector<int> mine;
     for (int &fd : inherited)
@@ -241,7 +250,7 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
         return 1;
       }
       listenerFds.push_back(acceptor.native_handle());
-      workers[i % workers.size()]->listen(std::move(acceptor), tls);
+      workers[i % workers.size()]->listen(std::move(acceptor), options);
     }
   }
   for (int fd : inherited)
@@ -249,6 +258,7 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
       spdlog::warn("a listener taken over is not in this configuration; closing it");
       ::close(fd);
     }
+  controller.setTlsListeners(std::move(tlsListeners));
   if (config.upgrade && !openAdmin())
     return 1;
 
@@ -285,7 +295,6 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
     if (ec)
       return;
     controller.reload();
-    reloadTls(tlsListeners);
     hangup.async_wait(onHangup);
   };
   hangup.async_wait(onHangup);

@@ -15,8 +15,8 @@ namespace {
 
 // A connection's whole life, as a coroutine that owns it.
 awaitable<void> serveConnection(Worker &worker, Socket socket,
-                                std::shared_ptr<const tls::ServerContext> tls) {
-  http1::DownstreamSession connection(worker, std::move(socket), std::move(tls));
+                                std::shared_ptr<const listener::Options> options) {
+  http1::DownstreamSession connection(worker, std::move(socket), std::move(options));
   co_await connection.serve();
 }
 
@@ -108,8 +108,9 @@ void Worker::drain() {
   });
 }
 
-void Worker::listen(Acceptor acceptor, std::shared_ptr<const tls::ListenerContext> tls) {
-  listeners_.push_back(std::make_unique<Listener>(Listener{std::move(acceptor), std::move(tls)}));
+void Worker::listen(Acceptor acceptor, std::shared_ptr<const listener::Options> options) {
+  listeners_.push_back(
+      std::make_unique<Listener>(Listener{std::move(acceptor), std::move(options)}));
 }
 
 awaitable<void> Worker::acceptLoop(Listener &listener) {
@@ -134,23 +135,20 @@ awaitable<void> Worker::acceptLoop(Listener &listener) {
       socket.close(ignored); // over limits.max_connections or max_connections_per_client
       continue;
     }
-    // A handshake starts on the certificates in use when the connection came.
-    asio::co_spawn(
-        context_,
-        serveConnection(*this, std::move(socket), listener.tls ? listener.tls->current() : nullptr),
-        [this, ticket = std::move(ticket)](std::exception_ptr failure) {
-          shared_.admission.release(ticket);
-          if (!failure)
-            return;
-          // Whatever a connection throws ends that connection, never the worker.
-          try {
-            std::rethrow_exception(failure);
-          } catch (const std::exception &e) {
-            spdlog::error("a connection ended on an error: {}", e.what());
-          } catch (...) {
-            spdlog::error("a connection ended on an error that is not an exception");
-          }
-        });
+    asio::co_spawn(context_, serveConnection(*this, std::move(socket), listener.options),
+                   [this, ticket = std::move(ticket)](std::exception_ptr failure) {
+                     shared_.admission.release(ticket);
+                     if (!failure)
+                       return;
+                     // Whatever a connection throws ends that connection, never the worker.
+                     try {
+                       std::rethrow_exception(failure);
+                     } catch (const std::exception &e) {
+                       spdlog::error("a connection ended on an error: {}", e.what());
+                     } catch (...) {
+                       spdlog::error("a connection ended on an error that is not an exception");
+                     }
+                   });
   }
 }
 

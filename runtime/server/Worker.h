@@ -4,9 +4,9 @@
 #pragma once
 
 #include "io/Io.h"
+#include "listener/Options.h"
 #include "policy/Policy.h"
 #include "server/Admission.h"
-#include "tls/ServerContext.h"
 #include "upstream/Balancer.h"
 #include "upstream/PeerStates.h"
 #include "upstream/Pool.h"
@@ -83,8 +83,8 @@ public:
   bool accessLogging() const { return shared_.accessLog >= 0; }
   void accessLog(std::string_view line);
 
-  // Accepts on `acceptor`; `tls`, when given, terminates TLS on what it accepts.
-  void listen(Acceptor acceptor, std::shared_ptr<const tls::ListenerContext> tls = nullptr);
+  // Accepts on `acceptor`; `options` say what comes before HTTP (PROXY header, TLS).
+  void listen(Acceptor acceptor, std::shared_ptr<const listener::Options> options = nullptr);
   void start();
   void stop();
   void join();
@@ -106,7 +106,7 @@ public:
 private:
   struct Listener {
     Acceptor acceptor;
-    std::shared_ptr<const tls::ListenerContext> tls;
+    std::shared_ptr<const listener::Options> options;
   };
   awaitable<void> acceptLoop(Listener &listener);
   awaitable<void> housekeeping();

@@ -208,13 +208,13 @@ class Handshakes(unittest.TestCase):
         with open(self.policy, "w") as f:
             f.write(POLICY)
 
-    def config(self, port, cert, key, extra=""):
+    def config(self, port, cert, key, extra="", tls_extra=""):
         path = os.path.join(self.dir, f"turnout-{port}.yaml")
         with open(path, "w") as f:
             f.write(f"listen:\n  - address: '127.0.0.1:{port}'\n    tls:\n"
                     f"      certificates:\n        - {{cert: {cert}, key: {key}}}\n"
-                    f"      handshake_timeout: 1s\n{extra}"
-                    f"threads: 1\npolicy: {self.policy}\n")
+                    f"      handshake_timeout: 1s\n{tls_extra}"
+                    f"threads: 1\npolicy: {self.policy}\n{extra}")
         return path
 
     def start(self, config):
@@ -229,7 +229,7 @@ class Handshakes(unittest.TestCase):
         for mode, without, with_stranger in (("require", 0, 0), ("optional", 200, 0)):
             port = harness.free_port()
             proxy, stderr = self.start(self.config(
-                port, cert, key, f"      client_ca: {self.certs.ca}\n      client_auth: {mode}\n"))
+                port, cert, key, tls_extra=f"      client_ca: {self.certs.ca}\n      client_auth: {mode}\n"))
             try:
                 harness.wait_for_port(port, proxy)
 
@@ -288,6 +288,34 @@ class Handshakes(unittest.TestCase):
             self.assertIn(os.path.basename(cert_file if why != "not the key of the certificate" else key_file),
                           result.stderr)
 
+    def test_routec_reload_tls_swaps_certificates_and_reports_a_broken_file(self):
+        port = harness.free_port()
+        cert, key = self.certs.leaf("site", ["site.test"], common="first")
+        admin = os.path.join(self.dir, "admin.sock")
+        proxy, stderr = self.start(self.config(port, cert, key, f"admin:\n  socket: {admin}\n"))
+        try:
+            harness.wait_for_port(port, proxy)
+            new_cert, new_key = self.certs.leaf("site2", ["site.test"], common="second")
+            os.replace(new_cert, cert)
+            os.replace(new_key, key)
+            result = subprocess.run([harness.ROUTEC, "reload-tls", "--admin", admin],
+                                    capture_output=True, text=True, timeout=30)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn(f"127.0.0.1:{port}: certificates reloaded", result.stdout)
+            self.assertEqual(served_subject(port, "-servername", "site.test"), "second")
+            with open(key, "w") as f:
+                f.write("not a key\n")
+            result = subprocess.run([harness.ROUTEC, "reload-tls", "--admin", admin],
+                                    capture_output=True, text=True, timeout=30)
+            self.assertEqual(result.returncode, 1)
+            self.assertIn("kept its certificates", result.stderr)
+            self.assertIn("no private key in it", result.stderr)
+            self.assertEqual(served_subject(port, "-servername", "site.test"), "second")
+        finally:
+            proxy.send_signal(signal.SIGTERM)
+            self.assertEqual(proxy.wait(timeout=10), 0)
+            stderr.close()
+
     def test_sighup_reloads_certificates_and_keeps_them_when_the_new_ones_are_broken(self):
         port = harness.free_port()
         cert, key = self.certs.leaf("site", ["site.test"], common="first")
@@ -318,6 +346,44 @@ class Handshakes(unittest.TestCase):
         with open(stderr.name) as f:
             log = f.read()
         self.assertIn("no certificate in it", log)
+
+
+class HttpsExample(unittest.TestCase):
+    """examples/https.route served on a plain and a TLS listener, client certificates
+    optional: HTTP to HTTPS with 308, HSTS, /admin for verified clients only."""
+
+    def test_the_example_redirects_marks_and_guards(self):
+        directory = tempfile.mkdtemp(prefix="turnout-tls-")
+        certs = Certificates(directory)
+        cert, key = certs.leaf("site", ["www.example.test"])
+        client = certs.leaf("client", ["client.test"])
+        plain, secure = harness.free_port(), harness.free_port()
+        example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "https.route")
+        config = os.path.join(directory, "turnout.yaml")
+        with open(config, "w") as f:
+            f.write(f"listen:\n  - '127.0.0.1:{plain}'\n  - address: '127.0.0.1:{secure}'\n    tls:\n"
+                    f"      certificates: [{{cert: {cert}, key: {key}}}]\n"
+                    f"      client_ca: {certs.ca}\n      client_auth: optional\n"
+                    f"threads: 1\npolicy: {os.path.abspath(example)}\n")
+        stderr = open(os.path.join(directory, "turnout.stderr"), "w")
+        proxy = harness.start([harness.TURNOUT, "--config", config], stderr=stderr)
+        try:
+            harness.wait_for_port(secure, proxy)
+            status, fields, _ = curl(f"http://127.0.0.1:{plain}/docs?page=2", "-H", "Host: www.example.test")
+            self.assertEqual(status, 308)
+            self.assertEqual(fields["location"], "https://www.example.test/docs?page=2")
+            base = ["--cacert", certs.ca, "--resolve", f"www.example.test:{secure}:127.0.0.1"]
+            url = f"https://www.example.test:{secure}"
+            status, fields, _ = curl(*base, url + "/admin/users")
+            self.assertEqual(status, 403)
+            self.assertEqual(fields["strict-transport-security"], "max-age=63072000; includeSubDomains")
+            # A verified client passes the guard and is routed (no app listens here: 502).
+            status, _, _ = curl(*base, "--cert", client[0], "--key", client[1], url + "/admin/users")
+            self.assertEqual(status, 502)
+        finally:
+            proxy.send_signal(signal.SIGTERM)
+            self.assertEqual(proxy.wait(timeout=10), 0)
+            stderr.close()
 
 
 if __name__ == "__main__":
