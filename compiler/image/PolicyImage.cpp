@@ -26,6 +26,9 @@ json encodeUpstream(const Upstream &upstream) {
       {"tls", c.tls},
       {"sni", c.sni},
       {"verify", c.verify},
+      {"ca", c.ca},
+      {"client_cert", c.clientCert},
+      {"client_key", c.clientKey},
       {"health",
        {static_cast<int>(h.kind), h.path, h.expectStatus, h.intervalNs, h.timeoutNs,
         h.unhealthyAfter, h.healthyAfter}}};
@@ -63,6 +66,9 @@ Upstream decodeUpstream(const json &in) {
   c.tls = in.at("tls").get<bool>();
   c.sni = in.at("sni").get<std::string>();
   c.verify = in.at("verify").get<bool>();
+  c.ca = in.value("ca", "");
+  c.clientCert = in.value("client_cert", "");
+  c.clientKey = in.value("client_key", "");
   const json &h = in.at("health");
   c.health.kind = enumerator<ast::HealthCheckSpec::Kind>(h.at(0), 3);
   c.health.path = h.at(1).get<std::string>();

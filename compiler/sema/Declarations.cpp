@@ -185,6 +185,14 @@ void Checker::checkUpstream(ast::UpstreamDecl &decl) {
         if (!isHostname(*s))
           diags_.error("bad-value", value.range, fmt::format("'{}' is not a host name", *s));
       }
+    } else if (name == "ca" || name == "client_cert" || name == "client_key") {
+      if (auto s = constString(value, ("'" + name + "'").c_str())) {
+        (name == "ca"            ? config.ca
+         : name == "client_cert" ? config.clientCert
+                                 : config.clientKey) = *s;
+        if (s->empty())
+          diags_.error("bad-value", value.range, fmt::format("'{}' names no file", name));
+      }
     } else if (name == "health") {
       checkHealth(decl, value);
     } else {
@@ -205,6 +213,15 @@ void Checker::checkUpstream(ast::UpstreamDecl &decl) {
   if (seen.count("sni") && !config.tls)
     diags_.warning("sni-without-tls", seen["sni"]->nameRange,
                    "'sni' has no effect unless tls = true");
+  for (const char *file : {"ca", "client_cert", "client_key"})
+    if (seen.count(file) && !config.tls)
+      diags_.warning("tls-setting-without-tls", seen[file]->nameRange,
+                     fmt::format("'{}' has no effect unless tls = true", file));
+  if (seen.count("client_cert") != seen.count("client_key")) {
+    const char *given = seen.count("client_cert") ? "client_cert" : "client_key";
+    diags_.error("client-cert-without-key", seen[given]->nameRange,
+                 "'client_cert' and 'client_key' go together");
+  }
 }
 
 void Checker::checkServers(ast::UpstreamDecl &decl, ast::Expr &value) {

@@ -279,6 +279,7 @@ TlsSettings tlsSettings(Reader &r, const YAML::Node &node, const std::string &wh
             r.fail(n, fmt::format("'{}' is none, optional or require, not '{}'", k, mode));
         }},
        {"session_tickets", [&](auto &n, auto &k) { tls.sessionTickets = r.flag(n, k); }},
+       {"ticket_key_file", [&](auto &n, auto &k) { tls.ticketKeyFile = r.string(n, k); }},
        {"handshake_timeout", [&](auto &n, auto &k) { tls.handshakeTimeout = r.duration(n, k); }}});
   if (tls.certificates.empty())
     r.fail(node, fmt::format("'{}' needs 'certificates'", where));

@@ -27,6 +27,7 @@ struct TlsSettings {
   std::string clientCa; // PEM: the CAs client certificates must chain to
   ClientAuth clientAuth = ClientAuth::None;
   bool sessionTickets = true;
+  std::string ticketKeyFile; // keys of 80 bytes (tls/TicketKeys.h); empty: random, rotated
   std::chrono::milliseconds handshakeTimeout{10'000}; // the whole handshake
 };
 

@@ -31,8 +31,9 @@ bool UpstreamSession::reuse(const std::string &peer, const upstream::ConnectSett
   deadline_ = settings.totalTimeout.count() ? Clock::now() + settings.totalTimeout
                                             : Clock::time_point::max();
   // Pooled connections are keyed by everything that makes one: address and TLS settings.
-  identity_ =
-      settings.tls ? fmt::format("{} tls {} {}", peer, settings.sni, settings.verify) : peer;
+  identity_ = settings.tls ? fmt::format("{} tls {} {} {} {}", peer, settings.sni, settings.verify,
+                                         settings.ca, settings.clientCert)
+                           : peer;
   socket_ = pool_.take(identity_, retryable);
   reused_ = socket_.has_value();
   in_.clear();
@@ -54,8 +55,14 @@ UpstreamSession::connect(const std::string &peer, const std::string &host, uint1
   if (!connectError && settings.tls) {
     // The handshake counts against the connect timeout, as nginx's proxy_connect_timeout.
     socket.lowest().set_option(tcp::no_delay(true), ec);
-    socket.startTls(tls_.get(settings.verify), settings.sni.empty() ? host : settings.sni,
-                    settings.verify);
+    std::string why;
+    asio::ssl::context *context = tls_.get(settings, why);
+    if (!context) {
+      dog_.disarm();
+      co_return Error(ErrorKind::ConnectFailed, fmt::format("TLS with {}: {}", peer, why));
+    }
+    socket.startTls(*context, settings.sni.empty() ? host : settings.sni, settings.verify,
+                    tls_.sessionSlot(identity_));
     connectError = co_await socket.handshake();
     if (connectError && !dog_.fired()) {
       dog_.disarm();

@@ -6,6 +6,7 @@
 #include "interp/OnExchange.h"
 #include "jit/Jit.h"
 #include "route/abi.h"
+#include "upstream/Stream.h"
 
 #include <sys/stat.h>
 
@@ -81,6 +82,9 @@ upstream::UpstreamSpec specOf(const route::image::Upstream &upstream) {
   spec.connect.tls = config.tls;
   spec.connect.verify = config.verify;
   spec.connect.sni = config.sni;
+  spec.connect.ca = config.ca;
+  spec.connect.clientCert = config.clientCert;
+  spec.connect.clientKey = config.clientKey;
   const route::ast::HealthCheckSpec &health = config.health;
   spec.health.kind =
       health.kind == route::ast::HealthCheckSpec::Kind::Http  ? upstream::HealthSpec::Kind::Http
@@ -233,6 +237,15 @@ std::shared_ptr<const Policy> loadPolicy(const std::string &path, std::string &d
                     : loadSource(path, *compiled, parts, diagnostics);
   if (!loaded)
     return nullptr;
+  // An upstream's TLS files are read now: a policy whose files cannot be used never goes
+  // live (a connection would fail on every request).
+  for (const upstream::UpstreamSpec &spec : parts.upstreams) {
+    std::string error;
+    if (spec.connect.tls && !upstream::TlsContexts::check(spec.connect, error)) {
+      diagnostics += fmt::format("{}: upstream '{}': {}\n", path, spec.name, error);
+      return nullptr;
+    }
+  }
   const route::SourceManager &sources =
       compiled->compilation ? compiled->compilation->sources() : compiled->sources;
   parts.describe = [&sources](const route::Fault &fault) {

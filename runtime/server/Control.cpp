@@ -117,6 +117,23 @@ void Control::reload() {
   reloadTls();
 }
 
+void Control::setTlsListeners(std::vector<std::shared_ptr<tls::ListenerContext>> listeners) {
+  tlsListeners_ = std::move(listeners);
+  if (!tlsListeners_.empty())
+    rotateTicketKeysLater();
+}
+
+void Control::rotateTicketKeysLater() {
+  ticketTimer_.expires_after(std::chrono::hours(12));
+  ticketTimer_.async_wait([this](const error_code &ec) {
+    if (ec)
+      return;
+    for (const auto &listener : tlsListeners_)
+      listener->rotateTicketKeys();
+    rotateTicketKeysLater();
+  });
+}
+
 json Control::reloadTls() {
   json listeners = json::array();
   std::string firstError;

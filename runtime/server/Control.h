@@ -46,9 +46,8 @@ public:
   // Opens the admin HTTP listener on a loopback address, for requests bearing `token`.
   bool listenHttp(const ListenAddress &address, std::string token, std::string &error);
   // The TLS listeners, whose certificates SIGHUP and reload_tls read again.
-  void setTlsListeners(std::vector<std::shared_ptr<tls::ListenerContext>> listeners) {
-    tlsListeners_ = std::move(listeners);
-  }
+  // Their session ticket keys rotate every 12 hours from then on.
+  void setTlsListeners(std::vector<std::shared_ptr<tls::ListenerContext>> listeners);
   // SIGHUP: the active version's file, loaded again, and the TLS listeners' certificates.
   void reload();
   // One request of the admin protocol, answered.
@@ -88,6 +87,8 @@ private:
   size_t httpSessions_ = 0;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   Timer releaseTimer_{context_};
+  Timer ticketTimer_{context_};
+  void rotateTicketKeysLater();
 };
 
 } // namespace turnout

@@ -2,8 +2,10 @@
 
 #include "exchange/Exchange.h"
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -136,9 +138,48 @@ int protocolVersion(const std::string &name) {
   return name == "TLSv1.3" ? TLS1_3_VERSION : name == "TLSv1.2" ? TLS1_2_VERSION : 0;
 }
 
+// Where a context keeps its listener's ticket keys, for the ticket callback.
+int ticketKeysIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// Seals a new session ticket with the current key, or opens one with the key it names.
+int onTicketKey(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cipher,
+                EVP_MAC_CTX *mac, int encrypt) {
+  const auto *keys =
+      static_cast<const TicketKeys *>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ticketKeysIndex()));
+  if (!keys)
+    return -1;
+  TicketKeys::Key key;
+  bool older = false;
+  if (encrypt) {
+    key = keys->current();
+    if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1)
+      return -1;
+    std::memcpy(name, key.name.data(), key.name.size());
+    if (EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1)
+      return -1;
+  } else {
+    if (!keys->find(name, key, older))
+      return 0; // a key gone (rotated out, or another fleet's): a full handshake
+    if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1)
+      return -1;
+  }
+  char digest[] = "sha256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key.hmac.data(), key.hmac.size()),
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_end()};
+  if (EVP_MAC_CTX_set_params(mac, params) != 1)
+    return -1;
+  return encrypt || !older ? 1 : 2; // 2: valid, and a new ticket replaces it
+}
+
 } // namespace
 
 struct ServerContext::Impl {
+  std::shared_ptr<const TicketKeys> ticketKeys;
   std::vector<Owned<SSL_CTX>> contexts; // one per set of names
   SSL_CTX *fallback = nullptr;          // the first certificate's
   std::unordered_map<std::string, SSL_CTX *> exact;
@@ -186,6 +227,10 @@ struct ServerContext::Impl {
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_SERVER);
     static const unsigned char kSessionContext[] = "turnout";
     SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof kSessionContext - 1);
+    if (settings.sessionTickets) {
+      SSL_CTX_set_ex_data(ctx.get(), ticketKeysIndex(), const_cast<TicketKeys *>(ticketKeys.get()));
+      SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx.get(), &onTicketKey);
+    }
     SSL_CTX_set_tlsext_servername_callback(ctx.get(), &Impl::onServerName);
     SSL_CTX_set_tlsext_servername_arg(ctx.get(), this);
     SSL_CTX_set_alpn_select_cb(ctx.get(), &Impl::onAlpn, this);
@@ -231,15 +276,16 @@ struct ServerContext::Impl {
   }
 };
 
-std::shared_ptr<const ServerContext> ServerContext::load(const TlsSettings &settings,
-                                                         std::string &error,
-                                                         std::vector<std::string> &warnings) {
+std::shared_ptr<const ServerContext>
+ServerContext::load(const TlsSettings &settings, std::shared_ptr<const TicketKeys> ticketKeys,
+                    std::string &error, std::vector<std::string> &warnings) {
   ERR_clear_error();
   if (settings.certificates.empty()) {
     error = "a TLS listener needs a certificate and its key";
     return nullptr;
   }
   auto impl = std::make_unique<Impl>();
+  impl->ticketKeys = std::move(ticketKeys);
   for (const std::string &protocol : settings.alpn) {
     impl->alpn.push_back(static_cast<char>(protocol.size()));
     impl->alpn += protocol;
@@ -336,8 +382,10 @@ void settled(SSL *ssl, route::TlsFacts &facts) {
 }
 
 bool ListenerContext::reload(std::string &error, std::vector<std::string> &warnings) {
-  std::shared_ptr<const ServerContext> loaded = ServerContext::load(settings_, error, warnings);
-  if (!loaded)
+  std::shared_ptr<const ServerContext> loaded =
+      ServerContext::load(settings_, ticketKeys_, error, warnings);
+  if (!loaded ||
+      (!settings_.ticketKeyFile.empty() && !ticketKeys_->readFile(settings_.ticketKeyFile, error)))
     return false;
   current_.store(std::move(loaded));
   return true;

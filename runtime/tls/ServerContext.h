@@ -7,6 +7,7 @@
 #pragma once
 
 #include "config/TlsSettings.h"
+#include "tls/TicketKeys.h"
 
 #include <atomic>
 #include <memory>
@@ -29,7 +30,10 @@ public:
   // reason, when one cannot be used (missing, unparsable, a key that is not its
   // certificate's, ...); `warnings` gets what loads but should not (an expired
   // certificate).
-  static std::shared_ptr<const ServerContext> load(const TlsSettings &settings, std::string &error,
+  // New sessions' tickets are sealed with `ticketKeys` (when tickets are on).
+  static std::shared_ptr<const ServerContext> load(const TlsSettings &settings,
+                                                   std::shared_ptr<const TicketKeys> ticketKeys,
+                                                   std::string &error,
                                                    std::vector<std::string> &warnings);
   ~ServerContext();
   ServerContext(const ServerContext &) = delete;
@@ -57,15 +61,20 @@ void settled(ssl_st *ssl, route::TlsFacts &facts);
 class ListenerContext {
 public:
   ListenerContext(std::string address, TlsSettings settings)
-      : address_(std::move(address)), settings_(std::move(settings)) {}
-  // Reads the certificates again; on failure keeps those in use and says why.
+      : address_(std::move(address)), settings_(std::move(settings)),
+        ticketKeys_(std::make_shared<TicketKeys>()) {}
+  // Reads the certificates (and the ticket key file) again; on failure keeps those in use
+  // and says why.
   bool reload(std::string &error, std::vector<std::string> &warnings);
+  // The control plane's, every 12 hours (TicketKeys::rotate).
+  void rotateTicketKeys() { ticketKeys_->rotate(); }
   std::shared_ptr<const ServerContext> current() const { return current_.load(); }
   const std::string &address() const { return address_; }
 
 private:
   std::string address_;
   TlsSettings settings_;
+  std::shared_ptr<TicketKeys> ticketKeys_; // outlives every context: connections use it
   std::atomic<std::shared_ptr<const ServerContext>> current_;
 };
 

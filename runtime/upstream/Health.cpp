@@ -24,8 +24,11 @@ awaitable<bool> check(const UpstreamSpec &config, const PeerSpec &server, TlsCon
   auto [connectError] =
       co_await stream.lowest().async_connect(endpoint, asio::as_tuple(use_awaitable));
   if (!connectError && config.connect.tls) {
-    stream.startTls(tls.get(config.connect.verify),
-                    config.connect.sni.empty() ? server.host : config.connect.sni,
+    std::string why;
+    asio::ssl::context *context = tls.get(config.connect, why);
+    if (!context)
+      co_return false;
+    stream.startTls(*context, config.connect.sni.empty() ? server.host : config.connect.sni,
                     config.connect.verify);
     connectError = co_await stream.handshake();
   }

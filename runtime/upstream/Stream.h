@@ -3,30 +3,50 @@
 #pragma once
 
 #include "io/Io.h"
+#include "upstream/UpstreamSpec.h"
 
 #include <boost/asio/ssl.hpp>
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 namespace turnout::upstream {
 
-// The client-side TLS settings of one worker: a verifying context (system trust store)
-// and one that does not verify, for `verify = false`. Each is made when first needed:
-// loading the trust store costs tens of milliseconds and megabytes per worker, which a
-// proxy without TLS upstreams should not pay.
+// The client-side TLS of one worker: a context per set of upstream TLS settings (verify,
+// CA file, client certificate), each made when first needed (loading the system's trust
+// store costs tens of milliseconds and megabytes per worker, which a proxy without TLS
+// upstreams should not pay), and the last session of each peer, which the next connection
+// to it resumes (TLS 1.3 tickets arrive after the handshake: they are taken as they come).
 class TlsContexts {
 public:
-  asio::ssl::context &get(bool verify);
+  TlsContexts() = default;
+  TlsContexts(const TlsContexts &) = delete;
+  TlsContexts &operator=(const TlsContexts &) = delete;
+  ~TlsContexts();
+
+  // The context for `settings`; null with `error` (the file and why) when a file of them
+  // cannot be used.
+  asio::ssl::context *get(const ConnectSettings &settings, std::string &error);
+  // Where the sessions of the connections named `identity` (a peer and its settings) are
+  // kept: its last one, for the next connection.
+  SSL_SESSION **sessionSlot(const std::string &identity) { return &sessions_[identity]; }
+  // Whether contexts for `settings` can be made (a policy's upstream files, checked when it
+  // loads); false with `error`.
+  static bool check(const ConnectSettings &settings, std::string &error);
 
 private:
-  std::optional<asio::ssl::context> verifying_, trusting_;
+  std::unordered_map<std::string, std::unique_ptr<asio::ssl::context>> contexts_;
+  std::unordered_map<std::string, SSL_SESSION *> sessions_;
 };
 
 class Stream {
 public:
   explicit Stream(const Executor &executor) : plain_(executor) {}
+  Stream(Stream &&) = default;
+  Stream &operator=(Stream &&) = default;
+  ~Stream();
 
   using executor_type = Executor;
   executor_type get_executor() { return lowest().get_executor(); }
@@ -36,7 +56,10 @@ public:
   // Puts TLS over the connected socket, naming `serverName` (SNI, unless it is an
   // address) and, when verifying, requiring a certificate for it. The handshake is the
   // caller's.
-  void startTls(asio::ssl::context &context, const std::string &serverName, bool verify);
+  // `session`, when given, holds the peer's last session: resumed if there is one, and
+  // replaced by the session this connection gets.
+  void startTls(asio::ssl::context &context, const std::string &serverName, bool verify,
+                SSL_SESSION **session = nullptr);
   awaitable<error_code> handshake();
 
   template <typename Buffers, typename Token>

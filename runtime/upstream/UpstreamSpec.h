@@ -27,6 +27,7 @@ struct ConnectSettings {
   Duration totalTimeout{0}; // 0: no bound on the whole attempt
   bool tls = false, verify = true;
   std::string sni;
+  std::string ca, clientCert, clientKey; // PEM files; "": the system's CAs, no certificate
 };
 
 struct HealthSpec {

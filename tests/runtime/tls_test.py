@@ -250,6 +250,38 @@ class Handshakes(unittest.TestCase):
                 self.assertEqual(proxy.wait(timeout=10), 0)
                 stderr.close()
 
+    def test_tickets_resume_across_a_fleet_sharing_a_key_file_and_across_reloads(self):
+        cert, key = self.certs.leaf("site", ["site.test"])
+        keys = os.path.join(self.dir, "tickets.key")
+        with open(keys, "wb") as f:
+            f.write(os.urandom(80))
+        ports, proxies = [], []
+        for shared in (True, True, False):
+            port = harness.free_port()
+            extra = f"      ticket_key_file: {keys}\n" if shared else ""
+            proxy, stderr = self.start(self.config(port, cert, key, tls_extra=extra))
+            harness.wait_for_port(port, proxy)
+            ports.append(port)
+            proxies.append((proxy, stderr))
+        try:
+            for version in ("-tls1_2", "-tls1_3"):
+                session = os.path.join(self.dir, f"fleet{version}")
+                self.assertIn("HTTP/1.1 200", s_client(ports[0], version, "-sess_out", session))
+                # Another process with the same keys resumes it; one with its own does not.
+                self.assertIn("Reused", s_client(ports[1], version, "-sess_in", session), version)
+                self.assertNotIn("Reused", s_client(ports[2], version, "-sess_in", session), version)
+            # A certificate reload keeps the keys, and with them the sessions.
+            session = os.path.join(self.dir, "reload-session")
+            self.assertIn("HTTP/1.1 200", s_client(ports[2], "-tls1_3", "-sess_out", session))
+            proxies[2][0].send_signal(signal.SIGHUP)
+            time.sleep(1)
+            self.assertIn("Reused", s_client(ports[2], "-tls1_3", "-sess_in", session))
+        finally:
+            for proxy, stderr in proxies:
+                proxy.send_signal(signal.SIGTERM)
+                self.assertEqual(proxy.wait(timeout=10), 0)
+                stderr.close()
+
     def test_a_stalled_handshake_is_closed_at_the_timeout(self):
         port = harness.free_port()
         cert, key = self.certs.leaf("site", ["site.test"])
@@ -346,6 +378,91 @@ class Handshakes(unittest.TestCase):
         with open(stderr.name) as f:
             log = f.read()
         self.assertIn("no certificate in it", log)
+
+
+class UpstreamTls(unittest.TestCase):
+    """TLS to the peers: a CA file instead of the system's store, a client certificate
+    (mTLS), sessions resumed on new connections, and files that cannot be used refused
+    when the policy loads."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="turnout-tls-up-")
+        self.certs = Certificates(self.dir)
+        self.server = self.certs.leaf("origin", ["origin.test"])
+        self.client = self.certs.leaf("proxy", ["proxy.test"])
+
+    def serve(self, upstream):
+        policy = os.path.join(self.dir, f"policy-{harness.free_port()}.route")
+        with open(policy, "w") as f:
+            f.write(f"upstream up {{\n{upstream}\n}}\non request {{ route up }}\n")
+        port = harness.free_port()
+        stderr = open(os.path.join(self.dir, f"turnout-{port}.stderr"), "w")
+        proxy = harness.start([harness.TURNOUT, "run", policy, "--listen", f"127.0.0.1:{port}", "--threads", "1"],
+                              stderr=stderr)
+        harness.wait_for_port(port, proxy)
+        return proxy, port, stderr
+
+    def stop(self, proxy, stderr):
+        proxy.send_signal(signal.SIGTERM)
+        self.assertEqual(proxy.wait(timeout=10), 0)
+        stderr.close()
+
+    def test_a_ca_file_verifies_the_peer_the_system_store_does_not(self):
+        origin = harness.Origin(self.dir, tls=list(self.server))
+        try:
+            for ca, expected in ((f'    ca = "{self.certs.ca}"', 200), ("", 502)):
+                proxy, port, stderr = self.serve(f'    servers = ["127.0.0.1:{origin.port}"]\n    tls = true\n'
+                                                 f'    sni = "origin.test"\n{ca}')
+                try:
+                    self.assertEqual(curl(f"http://127.0.0.1:{port}/")[0], expected, ca)
+                finally:
+                    self.stop(proxy, stderr)
+        finally:
+            origin.stop()
+
+    def test_a_client_certificate_and_sessions_resumed_on_new_connections(self):
+        port = harness.free_port()
+        server = harness.start(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", self.server[0],
+                                "-key", self.server[1], "-CAfile", self.certs.ca, "-Verify", "1", "-www",
+                                "-quiet"], stderr=subprocess.DEVNULL)
+        harness.wait_for_port(port, server)
+        proxy, listen, stderr = self.serve(
+            f'    servers = ["127.0.0.1:{port}"]\n    tls = true\n    sni = "origin.test"\n'
+            f'    ca = "{self.certs.ca}"\n    client_cert = "{self.client[0]}"\n'
+            f'    client_key = "{self.client[1]}"')
+        try:
+            status, _, first = curl(f"http://127.0.0.1:{listen}/")
+            self.assertEqual(status, 200, first[:300])
+            self.assertIn(b"New, TLSv1.3", first)
+            self.assertIn(b"CN=proxy.test", first)  # s_server shows the client's certificate
+            time.sleep(0.2)  # the session ticket comes after the first response
+            status, _, second = curl(f"http://127.0.0.1:{listen}/")
+            self.assertEqual(status, 200)
+            self.assertIn(b"Reused, TLSv1.3", second)
+        finally:
+            self.stop(proxy, stderr)
+            server.kill()
+            server.wait()
+
+    def test_upstream_tls_files_that_cannot_be_used_keep_the_policy_out(self):
+        policy = os.path.join(self.dir, "bad.route")
+        with open(policy, "w") as f:
+            f.write('upstream up {\n    servers = ["127.0.0.1:9"]\n    tls = true\n'
+                    f'    client_cert = "{self.client[0]}"\n    client_key = "{self.server[1]}"\n}}\n'
+                    'on request { route up }\n')
+        result = subprocess.run([harness.TURNOUT, "run", policy], capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("upstream 'up': client_key", result.stderr)
+        self.assertIn("mismatch", result.stderr)
+        self.assertIn("proxy.pem", result.stderr)  # the key is not that certificate's
+        checked = subprocess.run([harness.ROUTEC, "check", policy], capture_output=True, text=True)
+        self.assertEqual(checked.returncode, 0, checked.stderr)  # files are the proxy's to read
+        with open(policy, "w") as f:
+            f.write('upstream up {\n    servers = ["127.0.0.1:9"]\n    tls = true\n'
+                    f'    client_cert = "{self.client[0]}"\n}}\non request {{ route up }}\n')
+        checked = subprocess.run([harness.ROUTEC, "check", policy], capture_output=True, text=True)
+        self.assertEqual(checked.returncode, 1)
+        self.assertIn("'client_cert' and 'client_key' go together", checked.stdout + checked.stderr)
 
 
 class HttpsExample(unittest.TestCase):

@@ -345,6 +345,7 @@ struct UpstreamConfig {
   bool tls = false;
   std::string sni;
   bool verify = true;
+  std::string ca, clientCert, clientKey; // PEM files; "": the system's CAs, no client certificate
   HealthCheckSpec health;
 };
 
