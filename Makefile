@@ -54,6 +54,7 @@ bench: build
 	@./install-deps.sh --bench
 	@bench/check_bench.sh
 	@bench/load_bench.sh
+	@bench/tls_bench.sh
 	@bench/policy_bench.sh
 	@bench/proxy_bench.sh
 	@bench/proxy_instructions.sh
