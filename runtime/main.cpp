@@ -122,7 +122,7 @@ int main(int argc, char **argv) {
   }
   turnout::TlsSettings tls;
   for (size_t i = 0; i < certs.size(); ++i)
-    tls.certificates.push_back({certs[i], keys[i]});
+    tls.certificates.push_back({certs[i], keys[i], ""});
   for (const std::string &text : listenTls) {
     std::string error;
     auto address = turnout::parseListenAddress(text, error);

@@ -242,7 +242,8 @@ TlsSettings tlsSettings(Reader &r, const YAML::Node &node, const std::string &wh
             TlsSettings::Certificate certificate;
             r.keys(entry, k,
                    {{"cert", [&](auto &v, auto &vk) { certificate.cert = r.string(v, vk); }},
-                    {"key", [&](auto &v, auto &vk) { certificate.key = r.string(v, vk); }}});
+                    {"key", [&](auto &v, auto &vk) { certificate.key = r.string(v, vk); }},
+                    {"ocsp", [&](auto &v, auto &vk) { certificate.ocsp = r.string(v, vk); }}});
             if (certificate.cert.empty() || certificate.key.empty())
               r.fail(entry, fmt::format("'{}': each entry needs a 'cert' and a 'key'", k));
             tls.certificates.push_back(certificate);

@@ -12,6 +12,7 @@ struct TlsSettings {
   struct Certificate {
     std::string cert; // PEM: the certificate, then its chain
     std::string key;  // PEM: its private key
+    std::string ocsp; // DER: an OCSP response for it, stapled to handshakes; "": none
   };
   enum class ClientAuth { None, Optional, Require };
 

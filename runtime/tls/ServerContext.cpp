@@ -4,6 +4,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -57,6 +58,7 @@ struct Certificate {
   Owned<EVP_PKEY> key;
   std::vector<std::string> names; // lower case, sorted
   bool ecdsa = false;
+  std::string ocsp; // a DER OCSP response to staple; "" for none
 };
 
 std::string lower(std::string text) {
@@ -88,6 +90,50 @@ std::vector<std::string> namesOf(X509 *certificate) {
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
+}
+
+// The OCSP response in `path` (DER): it must parse, be successful and speak of this
+// certificate; one whose next update has passed loads with a warning (clients will not
+// trust it: it should be fetched again).
+bool readOcsp(const std::string &path, Certificate &out, std::string &error,
+              std::vector<std::string> &warnings) {
+  Owned<BIO> file = openFile(path, error);
+  if (!file)
+    return false;
+  std::unique_ptr<OCSP_RESPONSE, void (*)(OCSP_RESPONSE *)> response(
+      d2i_OCSP_RESPONSE_bio(file.get(), nullptr), OCSP_RESPONSE_free);
+  if (!response || OCSP_response_status(response.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+    ERR_clear_error();
+    error = fmt::format("{}: not a successful OCSP response", path);
+    return false;
+  }
+  std::unique_ptr<OCSP_BASICRESP, void (*)(OCSP_BASICRESP *)> basic(
+      OCSP_response_get1_basic(response.get()), OCSP_BASICRESP_free);
+  bool ours = false;
+  for (int i = 0; basic && i < OCSP_resp_count(basic.get()); ++i) {
+    const OCSP_CERTID *id = OCSP_SINGLERESP_get0_id(OCSP_resp_get0(basic.get(), i));
+    const ASN1_INTEGER *serial = nullptr;
+    OCSP_id_get0_info(nullptr, nullptr, nullptr, const_cast<ASN1_INTEGER **>(&serial),
+                      const_cast<OCSP_CERTID *>(id));
+    ASN1_GENERALIZEDTIME *next = nullptr;
+    OCSP_single_get0_status(OCSP_resp_get0(basic.get(), i), nullptr, nullptr, nullptr, &next);
+    if (serial && ASN1_INTEGER_cmp(serial, X509_get0_serialNumber(out.leaf.get())) == 0) {
+      ours = true;
+      if (next && X509_cmp_current_time(next) < 0)
+        warnings.push_back(fmt::format("{}: the OCSP response is out of date", path));
+    }
+  }
+  ERR_clear_error();
+  if (!ours) {
+    error =
+        fmt::format("{}: an OCSP response for another certificate than {}", path, out.files->cert);
+    return false;
+  }
+  unsigned char *der = nullptr;
+  int size = i2d_OCSP_RESPONSE(response.get(), &der);
+  out.ocsp.assign(reinterpret_cast<char *>(der), static_cast<size_t>(std::max(size, 0)));
+  OPENSSL_free(der);
+  return true;
 }
 
 bool readCertificate(const TlsSettings::Certificate &files, Certificate &out, std::string &error,
@@ -131,7 +177,7 @@ bool readCertificate(const TlsSettings::Certificate &files, Certificate &out, st
   out.names = namesOf(out.leaf.get());
   if (X509_cmp_current_time(X509_get0_notAfter(out.leaf.get())) < 0)
     warnings.push_back(fmt::format("{}: the certificate has expired", files.cert));
-  return true;
+  return files.ocsp.empty() || readOcsp(files.ocsp, out, error, warnings);
 }
 
 int protocolVersion(const std::string &name) {
@@ -180,8 +226,9 @@ int onTicketKey(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX
 
 struct ServerContext::Impl {
   std::shared_ptr<const TicketKeys> ticketKeys;
-  std::vector<Owned<SSL_CTX>> contexts; // one per set of names
-  SSL_CTX *fallback = nullptr;          // the first certificate's
+  std::unordered_map<const X509 *, std::string> ocsp; // by leaf certificate, to staple
+  std::vector<Owned<SSL_CTX>> contexts;               // one per set of names
+  SSL_CTX *fallback = nullptr;                        // the first certificate's
   std::unordered_map<std::string, SSL_CTX *> exact;
   std::unordered_map<std::string, SSL_CTX *> wildcard; // "*.example.com" as "example.com"
   std::string alpn;                                    // the protocols, in ALPN's wire form
@@ -234,6 +281,8 @@ struct ServerContext::Impl {
     SSL_CTX_set_tlsext_servername_callback(ctx.get(), &Impl::onServerName);
     SSL_CTX_set_tlsext_servername_arg(ctx.get(), this);
     SSL_CTX_set_alpn_select_cb(ctx.get(), &Impl::onAlpn, this);
+    SSL_CTX_set_tlsext_status_cb(ctx.get(), &Impl::onStatusRequest);
+    SSL_CTX_set_tlsext_status_arg(ctx.get(), this);
     if (!settings.clientCa.empty()) {
       if (SSL_CTX_load_verify_locations(ctx.get(), settings.clientCa.c_str(), nullptr) != 1) {
         error = fmt::format("{}: no CA certificate in it ({})", settings.clientCa, reason());
@@ -260,6 +309,20 @@ struct ServerContext::Impl {
     SSL_CTX *chosen = static_cast<Impl *>(arg)->contextFor(name);
     if (chosen != SSL_get_SSL_CTX(ssl))
       SSL_set_SSL_CTX(ssl, chosen);
+    return SSL_TLSEXT_ERR_OK;
+  }
+
+  // A client asked for the certificate's status: the OCSP response of the certificate
+  // chosen for it, if there is one.
+  static int onStatusRequest(SSL *ssl, void *arg) {
+    const auto &responses = static_cast<Impl *>(arg)->ocsp;
+    auto it = responses.find(SSL_get_certificate(ssl));
+    if (it == responses.end())
+      return SSL_TLSEXT_ERR_NOACK;
+    auto *copy = static_cast<unsigned char *>(OPENSSL_memdup(it->second.data(), it->second.size()));
+    if (!copy)
+      return SSL_TLSEXT_ERR_NOACK;
+    SSL_set_tlsext_status_ocsp_resp(ssl, copy, static_cast<long>(it->second.size()));
     return SSL_TLSEXT_ERR_OK;
   }
 
@@ -320,6 +383,8 @@ ServerContext::load(const TlsSettings &settings, std::shared_ptr<const TicketKey
       }
     }
     members.push_back(&certificate);
+    if (!certificate.ocsp.empty()) // the context keeps the certificate, and so the key
+      impl->ocsp.emplace(certificate.leaf.get(), certificate.ocsp);
     // OpenSSL keeps one certificate per key type: its chain goes with the last one set.
     if (SSL_CTX_use_certificate(ctx, certificate.leaf.get()) != 1 ||
         SSL_CTX_use_PrivateKey(ctx, certificate.key.get()) != 1) {

@@ -208,11 +208,15 @@ class Handshakes(unittest.TestCase):
         with open(self.policy, "w") as f:
             f.write(POLICY)
 
-    def config(self, port, cert, key, extra="", tls_extra=""):
+    def config(self, port, cert, key, extra="", tls_extra="", ocsp=None, more=()):
+        """A config with a TLS listener on `port`: `cert` and `key` (with the OCSP response
+        `ocsp`), then the (cert, key) pairs of `more`."""
         path = os.path.join(self.dir, f"turnout-{port}.yaml")
+        entries = f"        - {{cert: {cert}, key: {key}{f', ocsp: {ocsp}' if ocsp else ''}}}\n"
+        entries += "".join(f"        - {{cert: {c}, key: {k}}}\n" for c, k in more)
         with open(path, "w") as f:
             f.write(f"listen:\n  - address: '127.0.0.1:{port}'\n    tls:\n"
-                    f"      certificates:\n        - {{cert: {cert}, key: {key}}}\n"
+                    f"      certificates:\n{entries}"
                     f"      handshake_timeout: 1s\n{tls_extra}"
                     f"threads: 1\npolicy: {self.policy}\n{extra}")
         return path
@@ -282,6 +286,44 @@ class Handshakes(unittest.TestCase):
                 self.assertEqual(proxy.wait(timeout=10), 0)
                 stderr.close()
 
+    def ocsp_response(self, cert):
+        """A fresh "good" OCSP response for `cert`, signed by the CA (openssl ocsp)."""
+        serial = openssl("x509", "-in", cert, "-noout", "-serial").stdout.decode().strip().split("=")[1]
+        index = self.certs.path("index.txt")
+        with open(index, "w") as f:
+            f.write(f"V\t301231235959Z\t\t{serial}\tunknown\t/CN=site.test\n")
+        request, response = self.certs.path("ocsp.req"), self.certs.path("ocsp.der")
+        made = openssl("ocsp", "-issuer", self.certs.ca, "-cert", cert, "-reqout", request, "-no_nonce")
+        self.assertEqual(made.returncode, 0, made.stderr)
+        made = openssl("ocsp", "-index", index, "-rsigner", self.certs.ca, "-rkey", self.certs.ca_key,
+                       "-CA", self.certs.ca, "-reqin", request, "-respout", response, "-ndays", "1")
+        self.assertEqual(made.returncode, 0, made.stderr)
+        return response
+
+    def test_an_ocsp_response_is_stapled_for_its_certificate_only(self):
+        cert, key = self.certs.leaf("site", ["site.test"])
+        other_cert, other_key = self.certs.leaf("other", ["other.test"])
+        response = self.ocsp_response(cert)
+        port = harness.free_port()
+        proxy, stderr = self.start(self.config(port, cert, key, ocsp=response, more=[(other_cert, other_key)]))
+        try:
+            harness.wait_for_port(port, proxy)
+            stapled = s_client(port, "-servername", "site.test", "-status")
+            self.assertIn("OCSP Response Status: successful", stapled)
+            self.assertIn("Cert Status: good", stapled)
+            self.assertIn("no response sent", s_client(port, "-servername", "other.test", "-status"))
+        finally:
+            proxy.send_signal(signal.SIGTERM)
+            self.assertEqual(proxy.wait(timeout=10), 0)
+            stderr.close()
+        # A response for another certificate, or not a response at all, is refused.
+        for ocsp, why in ((response, "for another certificate"), (key, "not a successful OCSP response")):
+            config = self.config(harness.free_port(), other_cert, other_key, ocsp=ocsp)
+            result = subprocess.run([harness.TURNOUT, "--config", config], capture_output=True, text=True,
+                                    timeout=30)
+            self.assertEqual(result.returncode, 1, result.stderr)
+            self.assertIn(why, result.stderr)
+
     def test_a_stalled_handshake_is_closed_at_the_timeout(self):
         port = harness.free_port()
         cert, key = self.certs.leaf("site", ["site.test"])
@@ -347,6 +389,43 @@ class Handshakes(unittest.TestCase):
             proxy.send_signal(signal.SIGTERM)
             self.assertEqual(proxy.wait(timeout=10), 0)
             stderr.close()
+
+    def test_twenty_reloads_under_https_load_fail_no_handshake_and_no_request(self):
+        port = harness.free_port()
+        cert, key = self.certs.leaf("site", ["site.test"], common="first")
+        spare = self.certs.leaf("spare", ["site.test"], common="second")
+        proxy, stderr = self.start(self.config(port, cert, key))
+        try:
+            harness.wait_for_port(port, proxy)
+            # New connections all along (-H Connection: close): every request a handshake.
+            load = subprocess.Popen(["wrk", "-t1", "-c8", "-d6s", "-H", "Connection: close",
+                                     f"https://127.0.0.1:{port}/"], stdout=subprocess.PIPE, text=True)
+            time.sleep(0.5)
+            contents = []
+            for pair in ((cert, key), spare):
+                with open(pair[0]) as c, open(pair[1]) as k:
+                    contents.append((c.read(), k.read()))
+            for i in range(20):
+                pem, private = contents[(i + 1) % 2]
+                with open(cert + ".new", "w") as f:
+                    f.write(pem)
+                with open(key + ".new", "w") as f:
+                    f.write(private)
+                os.replace(key + ".new", key)
+                os.replace(cert + ".new", cert)
+                proxy.send_signal(signal.SIGHUP)
+                time.sleep(0.2)
+            out, _ = load.communicate(timeout=30)
+            requests = int(out.split(" requests in ")[0].split()[-1])
+            self.assertGreater(requests, 100, out)
+            self.assertNotIn("Socket errors", out)
+            self.assertNotIn("Non-2xx", out)
+        finally:
+            proxy.send_signal(signal.SIGTERM)
+            self.assertEqual(proxy.wait(timeout=10), 0)
+            stderr.close()
+        with open(stderr.name) as f:
+            self.assertGreaterEqual(f.read().count("certificates reloaded"), 20)
 
     def test_sighup_reloads_certificates_and_keeps_them_when_the_new_ones_are_broken(self):
         port = harness.free_port()
