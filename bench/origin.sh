@@ -79,10 +79,10 @@ nginx_proxy_conf() {
   }"
 }
 
-# haproxy_conf LISTEN_PORT ORIGIN_PORT: $work/haproxy.cfg, HAProxy as a proxy the way turnout
-# runs (one thread on CPU 0, upstream connections reused).
-haproxy_conf() {
-  cat > "$work/haproxy.cfg" <<CONF
+# haproxy_head: the global and defaults sections every benchmark runs HAProxy with (one
+# thread on CPU 0); what follows it is still in `defaults`.
+haproxy_head() {
+  cat <<CONF
 global
   nbthread 1
   cpu-map 1/1 0
@@ -92,6 +92,13 @@ defaults
   timeout connect 5s
   timeout client 60s
   timeout server 60s
+CONF
+}
+
+# haproxy_conf LISTEN_PORT ORIGIN_PORT: $work/haproxy.cfg, HAProxy as a proxy the way turnout
+# runs (one thread on CPU 0, upstream connections reused).
+haproxy_conf() {
+  { haproxy_head; cat <<CONF; } > "$work/haproxy.cfg"
   http-reuse always
 frontend f
   bind 127.0.0.1:$1

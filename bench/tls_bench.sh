@@ -41,16 +41,7 @@ start() {
   taskset -c 0 nginx -c "$work/nginx-$kind/nginx.conf" -p "$work/nginx-$kind" & nginx_pid=$!
   pids+=($nginx_pid)
   cat "$work/$kind.pem" "$work/$kind.key" > "$work/$kind.haproxy.pem"
-  cat > "$work/haproxy-$kind.cfg" <<CONF
-global
-  nbthread 1
-  cpu-map 1/1 0
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
+  { haproxy_head; cat <<CONF; } > "$work/haproxy-$kind.cfg"
 frontend f
   bind 127.0.0.1:$haproxy_port ssl crt $work/$kind.haproxy.pem
   http-request return status 200 content-type text/plain string "hello over tls\n"
