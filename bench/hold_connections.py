@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Memory per held client connection of one proxy process, as its RSS says.
 
-Usage: hold_connections.py PORT PID N
+Usage: hold_connections.py PORT PID N [--tls]
 
-Opens N connections to 127.0.0.1:PORT and prints, in KB of the process PID's RSS:
+Opens N connections to 127.0.0.1:PORT (with --tls, TLS connections, the certificate not
+verified) and prints, in KB of the process PID's RSS:
   base     before any connection
   idle     with N kept-alive connections, each after one answered request
   partial  with N connections, each holding an unfinished request head
@@ -11,6 +12,7 @@ Opens N connections to 127.0.0.1:PORT and prints, in KB of the process PID's RSS
 and the bytes per connection of the two held states. Needs an open-file limit above N.
 """
 import socket
+import ssl
 import sys
 import time
 
@@ -51,10 +53,20 @@ def settle(pid):
     return rss_kb(pid)
 
 
+def connect(port):
+    s = socket.create_connection(("127.0.0.1", port))
+    if not TLS:
+        return s
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context.wrap_socket(s, server_hostname="bench.test")
+
+
 def hold(port, pid, n, first):
     held = []
     for _ in range(n):
-        s = socket.create_connection(("127.0.0.1", port))
+        s = connect(port)
         s.sendall(first)
         if first is REQUEST:
             read_response(s)
@@ -65,10 +77,13 @@ def hold(port, pid, n, first):
     return rss
 
 
+TLS = "--tls" in sys.argv
+
+
 def main():
     port, pid, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     # A request first, so that the process has its steady pieces (pools, buffers) already.
-    warm = socket.create_connection(("127.0.0.1", port))
+    warm = connect(port)
     warm.sendall(REQUEST)
     read_response(warm)
     warm.close()

@@ -5,11 +5,15 @@
 # once they have closed. A front proxy holds 100,000 idle connections; what each costs is
 # its RSS growth over N (bench/hold_connections.py).
 #
-# Usage: bench/idle_connections.sh [BUILD_DIR]   (N=5000 to change the count)
+# Then the same over TLS (an ECDSA P-256 certificate; TLS_N connections, default N/5: each
+# is a handshake from Python): the memory an idle TLS connection adds.
+#
+# Usage: bench/idle_connections.sh [BUILD_DIR]   (N=5000, TLS_N=1000 to change the counts)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/release}
 n=${N:-10000}
+tls_n=${TLS_N:-$((n / 5))}
 origin_port=18280 proxy_port=18281
 source "$root/bench/origin.sh"
 # Each process holds the N connections and a few more descriptors.
@@ -65,4 +69,46 @@ wait_port $proxy_port
 printf '  HAProxy  '
 [ "$haproxy_n" = "$n" ] || printf '(%s connections: the open-file limit) ' "$haproxy_n"
 python3 "$root/bench/hold_connections.py" $proxy_port $pid "$haproxy_n"
+kill -TERM $pid; wait $pid || true
+
+echo "held TLS client connections: $tls_n (RSS of the serving process)"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/tls.key" \
+  -out "$work/tls.pem" -days 2 -subj /CN=bench.test 2>/dev/null
+cat > "$work/turnout-tls.yaml" <<CONF
+listen:
+  - address: "127.0.0.1:$proxy_port"
+    tls: {certificates: [{cert: $work/tls.pem, key: $work/tls.key}]}
+threads: 1
+policy: $work/bare.route
+limits:
+  max_connections: $((tls_n + 100))
+  max_connections_per_client: 0
+CONF
+"$build/runtime/turnout" --config "$work/turnout-tls.yaml" 2>/dev/null & pid=$!
+pids+=($pid)
+wait_port $proxy_port
+printf '  turnout  '
+python3 "$root/bench/hold_connections.py" $proxy_port $pid "$tls_n" --tls
+kill -TERM $pid; wait $pid || true
+
+nginx_proxy_conf $proxy_port $origin_port "master_process off;" "worker_rlimit_nofile $(ulimit -n);"
+sed -i "s/worker_connections 4096;/worker_connections $((tls_n + 100));/; \
+  s|listen 127.0.0.1:$proxy_port;|listen 127.0.0.1:$proxy_port ssl; ssl_certificate $work/tls.pem; ssl_certificate_key $work/tls.key;|" \
+  "$work/nginx/nginx.conf"
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pid=$!
+pids+=($pid)
+wait_port $proxy_port
+printf '  nginx    '
+python3 "$root/bench/hold_connections.py" $proxy_port $pid "$tls_n" --tls
+kill -QUIT $pid; wait $pid || true
+
+cat "$work/tls.pem" "$work/tls.key" > "$work/tls.haproxy.pem"
+haproxy_conf $proxy_port $origin_port
+sed -i "s/maxconn 4096/maxconn $((tls_n + 10))/; s|bind 127.0.0.1:$proxy_port|& ssl crt $work/tls.haproxy.pem|" \
+  "$work/haproxy.cfg"
+haproxy -f "$work/haproxy.cfg" -db 2>/dev/null & pid=$!
+pids+=($pid)
+wait_port $proxy_port
+printf '  HAProxy  '
+python3 "$root/bench/hold_connections.py" $proxy_port $pid "$tls_n" --tls
 kill -TERM $pid; wait $pid || true
