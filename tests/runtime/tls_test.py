@@ -398,7 +398,7 @@ class Handshakes(unittest.TestCase):
         try:
             harness.wait_for_port(port, proxy)
             # New connections all along (-H Connection: close): every request a handshake.
-            load = subprocess.Popen(["wrk", "-t1", "-c8", "-d6s", "-H", "Connection: close",
+            load = subprocess.Popen(["wrk", "-t1", "-c8", "-d8s", "-H", "Connection: close",
                                      f"https://127.0.0.1:{port}/"], stdout=subprocess.PIPE, text=True)
             time.sleep(0.5)
             contents = []
@@ -414,7 +414,13 @@ class Handshakes(unittest.TestCase):
                 os.replace(key + ".new", key)
                 os.replace(cert + ".new", cert)
                 proxy.send_signal(signal.SIGHUP)
-                time.sleep(0.2)
+                # Signals of a kind do not queue: the next one waits for this reload.
+                deadline = time.time() + 10
+                while time.time() < deadline:
+                    with open(stderr.name) as f:
+                        if f.read().count("certificates reloaded") > i:
+                            break
+                    time.sleep(0.05)
             out, _ = load.communicate(timeout=30)
             requests = int(out.split(" requests in ")[0].split()[-1])
             self.assertGreater(requests, 100, out)
