@@ -37,22 +37,25 @@ limits:
   max_connections_per_client: 0
 CONF
 
+# held NAME SIGNAL COUNT TLS COMMAND...: starts the proxy COMMAND, prints NAME and what COUNT
+# held connections cost it (TLS: "--tls" or ""), then stops it with SIGNAL.
+held() {
+  local name=$1 signal=$2 count=$3 tls=$4 pid
+  shift 4
+  "$@" 2>/dev/null & pid=$!
+  pids+=($pid)
+  wait_port $proxy_port
+  printf '  %-8s ' "$name"
+  python3 "$root/bench/hold_connections.py" $proxy_port $pid "$count" $tls
+  kill -"$signal" $pid; wait $pid || true
+}
+
 echo "held client connections: $n (RSS of the serving process)"
-"$build/runtime/turnout" --config "$work/turnout.yaml" 2>/dev/null & pid=$!
-pids+=($pid)
-wait_port $proxy_port
-printf '  turnout  '
-python3 "$root/bench/hold_connections.py" $proxy_port $pid "$n"
-kill -TERM $pid; wait $pid || true
+held turnout TERM "$n" "" "$build/runtime/turnout" --config "$work/turnout.yaml"
 
 nginx_proxy_conf $proxy_port $origin_port "master_process off;" "worker_rlimit_nofile $(ulimit -n);"
 sed -i "s/worker_connections 4096;/worker_connections $((n + 100));/" "$work/nginx/nginx.conf"
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pid=$!
-pids+=($pid)
-wait_port $proxy_port
-printf '  nginx    '
-python3 "$root/bench/hold_connections.py" $proxy_port $pid "$n"
-kill -QUIT $pid; wait $pid || true
+held nginx QUIT "$n" "" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx"
 
 # HAProxy reserves two descriptors per connection it accepts (one for its server side):
 # its count is the most the open-file limit lets it take.
@@ -63,13 +66,8 @@ if [ "$limit" != unlimited ] && [ $((2 * n + 300)) -gt "$limit" ]; then
 fi
 haproxy_conf $proxy_port $origin_port
 sed -i "s/maxconn 4096/maxconn $((haproxy_n + 10))/" "$work/haproxy.cfg"
-haproxy -f "$work/haproxy.cfg" -db 2>/dev/null & pid=$!
-pids+=($pid)
-wait_port $proxy_port
-printf '  HAProxy  '
-[ "$haproxy_n" = "$n" ] || printf '(%s connections: the open-file limit) ' "$haproxy_n"
-python3 "$root/bench/hold_connections.py" $proxy_port $pid "$haproxy_n"
-kill -TERM $pid; wait $pid || true
+[ "$haproxy_n" = "$n" ] || echo "  (HAProxy: $haproxy_n connections, all that the open-file limit lets it take)"
+held HAProxy TERM "$haproxy_n" "" haproxy -f "$work/haproxy.cfg" -db
 
 echo "held TLS client connections: $tls_n (RSS of the serving process)"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/tls.key" \
@@ -84,31 +82,16 @@ limits:
   max_connections: $((tls_n + 100))
   max_connections_per_client: 0
 CONF
-"$build/runtime/turnout" --config "$work/turnout-tls.yaml" 2>/dev/null & pid=$!
-pids+=($pid)
-wait_port $proxy_port
-printf '  turnout  '
-python3 "$root/bench/hold_connections.py" $proxy_port $pid "$tls_n" --tls
-kill -TERM $pid; wait $pid || true
+held turnout TERM "$tls_n" --tls "$build/runtime/turnout" --config "$work/turnout-tls.yaml"
 
 nginx_proxy_conf $proxy_port $origin_port "master_process off;" "worker_rlimit_nofile $(ulimit -n);"
 sed -i "s/worker_connections 4096;/worker_connections $((tls_n + 100));/; \
   s|listen 127.0.0.1:$proxy_port;|listen 127.0.0.1:$proxy_port ssl; ssl_certificate $work/tls.pem; ssl_certificate_key $work/tls.key;|" \
   "$work/nginx/nginx.conf"
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pid=$!
-pids+=($pid)
-wait_port $proxy_port
-printf '  nginx    '
-python3 "$root/bench/hold_connections.py" $proxy_port $pid "$tls_n" --tls
-kill -QUIT $pid; wait $pid || true
+held nginx QUIT "$tls_n" --tls nginx -c "$work/nginx/nginx.conf" -p "$work/nginx"
 
 cat "$work/tls.pem" "$work/tls.key" > "$work/tls.haproxy.pem"
 haproxy_conf $proxy_port $origin_port
 sed -i "s/maxconn 4096/maxconn $((tls_n + 10))/; s|bind 127.0.0.1:$proxy_port|& ssl crt $work/tls.haproxy.pem|" \
   "$work/haproxy.cfg"
-haproxy -f "$work/haproxy.cfg" -db 2>/dev/null & pid=$!
-pids+=($pid)
-wait_port $proxy_port
-printf '  HAProxy  '
-python3 "$root/bench/hold_connections.py" $proxy_port $pid "$tls_n" --tls
-kill -TERM $pid; wait $pid || true
+held HAProxy TERM "$tls_n" --tls haproxy -f "$work/haproxy.cfg" -db

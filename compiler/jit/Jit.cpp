@@ -278,6 +278,10 @@ std::unique_ptr<JitPolicy> JitPolicy::link(const std::string &object,
   return std::unique_ptr<JitPolicy>(new JitPolicy(std::move(impl)));
 }
 
+const std::vector<image::Upstream> &JitPolicy::upstreams() const {
+  return impl_->image.upstreams;
+}
+
 image::PolicyImage JitPolicy::image() const {
   return {impl_->image.phases, impl_->image.upstreams, impl_->data.tables};
 }

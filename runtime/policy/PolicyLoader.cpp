@@ -114,7 +114,7 @@ void jitParts(Compiled &compiled, Policy::Parts &parts) {
   const route::JitPolicy *jit = compiled.jit.get();
   parts.runner = [jit](route::schema::Phase phase, RouteCtx *ctx,
                        std::vector<route::SourceRange> *) { jit->runPhase(phase, ctx); };
-  std::vector<route::image::Upstream> upstreams = jit->image().upstreams;
+  const std::vector<route::image::Upstream> &upstreams = jit->upstreams();
   for (uint32_t u = 0; u < upstreams.size(); ++u) {
     parts.upstreams.push_back(specOf(upstreams[u]));
     if (!jit->hasBalanceKey(u)) {

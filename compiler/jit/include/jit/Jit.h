@@ -45,6 +45,8 @@ public:
 
   // What links this policy's code again, apart from the code (an artifact's image).
   image::PolicyImage image() const;
+  // Its upstreams, by index (the image's, without copying its tables).
+  const std::vector<image::Upstream> &upstreams() const;
 
   // What JitOptions asked to keep; empty otherwise.
   const std::string &ir() const;
