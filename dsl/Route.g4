@@ -68,6 +68,7 @@ testStmt
     | 'header' key=expr '=' value=expr                      # testHeader
     | 'origin' 'header' key=expr '=' value=expr             # testOriginHeader
     | 'origin' status=statusCode body=STRING?               # testOrigin
+    | 'tls' field=name ('.' name)* '=' value=expr           # testTls
     | 'expect' expectation                                  # testExpect
     ;
 
@@ -111,7 +112,7 @@ literal
 // Words that are keywords in one place only stay usable as names everywhere else.
 name
     : IDENT | 'request' | 'header' | 'origin' | 'status' | 'body' | 'weight' | 'from'
-    | 'upstream'
+    | 'upstream' | 'tls'
     ;
 
 INT        : [0-9]+ ;

@@ -94,9 +94,9 @@ private:
     case DeclKind::Test:
       line(0, fmt::format("test \"{}\"", d.name), d.nameRange);
       for (const TestStep &s : as<TestDecl>(d).steps) {
-        static const char *steps[] = {"request",         "header",        "origin",
-                                      "origin header",   "expect status", "expect route",
-                                      "expect redirect", "expect body",   "expect"};
+        static const char *steps[] = {
+            "request",       "header",       "origin",          "origin header", "tls",
+            "expect status", "expect route", "expect redirect", "expect body",   "expect"};
         line(1,
              fmt::format("{}{}", steps[static_cast<int>(s.kind)],
                          s.word.empty() ? "" : " " + s.word),

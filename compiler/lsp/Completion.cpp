@@ -296,8 +296,12 @@ Completions complete(const std::string &text, uint32_t offset, const Analysis &a
     } else if (previous == "request") {
       for (const char *method : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
         collect.add(method, EnumMember, "method");
+    } else if (previous == "tls" && place.previous(1) != ".") {
+      for (const schema::VariableInfo &v : schema::variables())
+        if (std::string_view(v.name).starts_with("tls."))
+          collect.add(v.name + 4, Property, v.doc);
     } else if (statementStart) {
-      collect.keywords({"request", "header", "origin", "expect"});
+      collect.keywords({"request", "header", "origin", "tls", "expect"});
     } else {
       if (previous == "expect")
         collect.keywords({"status", "route", "redirect", "body"});

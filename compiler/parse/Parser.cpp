@@ -153,6 +153,14 @@ private:
       step.kind = ast::TestStepKind::OriginHeader;
       step.first = expr(c->key);
       step.second = expr(c->value);
+    } else if (auto *c = dynamic_cast<G::TestTlsContext *>(ctx)) {
+      step.kind = ast::TestStepKind::Tls;
+      std::vector<G::NameContext *> names = c->name();
+      for (G::NameContext *n : names)
+        step.word += (step.word.empty() ? "" : ".") + text(n);
+      step.wordRange =
+          names.empty() ? range(ctx) : range(names.front()->getStart(), names.back()->getStop());
+      step.first = expr(c->value);
     } else if (auto *c = dynamic_cast<G::TestOriginContext *>(ctx)) {
       step.kind = ast::TestStepKind::Origin;
       step.first = statusCode(c->status);

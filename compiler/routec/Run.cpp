@@ -6,7 +6,6 @@
 #include "proxy/Simulation.h"
 #include "schema/Schema.h"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -28,12 +27,6 @@ std::string headersText(const route::HeaderList &headers) {
   for (const auto &[name, value] : headers.fields())
     out += fmt::format("    {}: {}\n", name, value);
   return out;
-}
-
-bool isAddress(const std::string &text) {
-  unsigned char buffer[16];
-  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
-         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
 }
 
 } // namespace
@@ -81,15 +74,27 @@ int run(const RunOptions &options) {
     }
   }
   exchange.originError = options.error;
-  route::TlsFacts tls = options.tls;
+  const route::TlsFacts &given = options.tls;
+  route::TlsFacts tls = simulatedTls(exchange.request);
+  for (auto [field, value] : {std::pair{&tls.version, &given.version},
+                              {&tls.cipher, &given.cipher},
+                              {&tls.sni, &given.sni},
+                              {&tls.alpn, &given.alpn},
+                              {&tls.clientSubject, &given.clientSubject},
+                              {&tls.clientIssuer, &given.clientIssuer},
+                              {&tls.clientFingerprint, &given.clientFingerprint}})
+    if (!value->empty())
+      *field = *value;
+  tls.resumed = given.resumed;
   tls.clientVerified = !tls.clientSubject.empty();
-  if (!tls.version.empty() || !tls.cipher.empty() || !tls.sni.empty() || !tls.alpn.empty() ||
-      tls.resumed || !tls.clientSubject.empty()) {
-    if (exchange.request.scheme != "https") {
-      std::fprintf(stderr, "routec run: --tls-* options describe an https:// request\n");
-      return kExitUsage;
-    }
+  bool tlsGiven = !given.version.empty() || !given.cipher.empty() || !given.sni.empty() ||
+                  !given.alpn.empty() || given.resumed || !given.clientSubject.empty() ||
+                  !given.clientIssuer.empty() || !given.clientFingerprint.empty();
+  if (exchange.request.scheme == "https")
     exchange.tls = &tls;
+  else if (tlsGiven) {
+    std::fprintf(stderr, "routec run: --tls-* options describe an https:// request\n");
+    return kExitUsage;
   }
 
   route::Compilation compilation;

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
+
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -30,6 +32,25 @@ std::optional<route::Artifact> readArtifactAt(const std::string &path, std::stri
 }
 
 } // namespace
+
+bool isAddress(const std::string &text) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+route::TlsFacts simulatedTls(const route::HttpRequest &request) {
+  route::TlsFacts tls;
+  tls.version = "TLSv1.3";
+  tls.cipher = "TLS_AES_128_GCM_SHA256";
+  std::string host = request.host;
+  if (host.size() > 2 && host.front() == '[')
+    host = host.substr(1, host.size() - 2);
+  if (!isAddress(host))
+    tls.sni = request.host;
+  tls.alpn = "http/1.1";
+  return tls;
+}
 
 route::LoadedPolicy *loadPolicy(route::Compilation &compilation, const std::string &path,
                                 int &exitCode) {

@@ -5,6 +5,7 @@
 #include "jit/Jit.h"
 #include "policy/PolicyLoader.h"
 #include "proxy/Simulation.h"
+#include "schema/Schema.h"
 #include "sema/Constants.h"
 
 #include <fmt/format.h>
@@ -26,8 +27,50 @@ std::string text(const route::ast::Expr &e) {
   return std::get<std::string>(route::sema::ConstantEvaluator().evaluate(e).value);
 }
 
-// The exchange a test describes, before any phase ran.
-route::Exchange exchangeFor(const route::ast::TestDecl &test) {
+bool flag(const route::ast::Expr &e) {
+  return std::get<bool>(route::sema::ConstantEvaluator().evaluate(e).value);
+}
+
+// Sets the TLS fact `tls.FIELD` a test step gives (the checker knows the field).
+void setTlsFact(route::TlsFacts &tls, const route::ast::TestStep &step) {
+  using V = route::schema::VariableId;
+  const route::schema::VariableInfo *info = route::schema::findVariable("tls." + step.word);
+  switch (info ? info->id : V::TlsVersion) {
+  case V::TlsVersion:
+    tls.version = text(*step.first);
+    break;
+  case V::TlsCipher:
+    tls.cipher = text(*step.first);
+    break;
+  case V::TlsSni:
+    tls.sni = text(*step.first);
+    break;
+  case V::TlsAlpn:
+    tls.alpn = text(*step.first);
+    break;
+  case V::TlsResumed:
+    tls.resumed = flag(*step.first);
+    break;
+  case V::TlsClientVerified:
+    tls.clientVerified = flag(*step.first);
+    break;
+  case V::TlsClientSubject:
+    tls.clientSubject = text(*step.first);
+    break;
+  case V::TlsClientIssuer:
+    tls.clientIssuer = text(*step.first);
+    break;
+  case V::TlsClientFingerprint:
+    tls.clientFingerprint = text(*step.first);
+    break;
+  default:
+    break;
+  }
+}
+
+// The exchange a test describes, before any phase ran; an https:// request's connection is
+// `tls`: simulatedTls() changed by the test's `tls` steps.
+route::Exchange exchangeFor(const route::ast::TestDecl &test, route::TlsFacts &tls) {
   route::Exchange x;
   for (const route::ast::TestStep &step : test.steps) {
     switch (step.kind) {
@@ -54,6 +97,20 @@ route::Exchange exchangeFor(const route::ast::TestDecl &test) {
       break;
     }
   }
+  if (x.request.scheme != "https")
+    return x;
+  tls = simulatedTls(x.request);
+  bool verifiedGiven = false;
+  for (const route::ast::TestStep &step : test.steps) {
+    if (step.kind == TestStepKind::Tls) {
+      setTlsFact(tls, step);
+      verifiedGiven |= step.word == "client.verified";
+    }
+  }
+  // A client certificate a test names was verified, unless the test says it was not.
+  if (!verifiedGiven)
+    tls.clientVerified = !tls.clientSubject.empty();
+  x.tls = &tls;
   return x;
 }
 
@@ -67,9 +124,10 @@ struct Backends {
 // Runs one test block; returns what went wrong, one line per failed expectation.
 std::vector<std::string> runTest(const route::ast::TestDecl &test, const Backends &backends,
                                  const route::SourceManager &sources) {
-  route::Exchange x = exchangeFor(test);
+  route::TlsFacts tls, compiledTls;
+  route::Exchange x = exchangeFor(test, tls);
   turnout::proxy::simulate(x, backends.interpreted);
-  route::Exchange compiled = exchangeFor(test);
+  route::Exchange compiled = exchangeFor(test, compiledTls);
   if (backends.compiled)
     turnout::proxy::simulate(compiled, *backends.compiled);
 

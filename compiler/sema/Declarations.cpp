@@ -564,6 +564,8 @@ void Checker::checkTest(ast::TestDecl &decl) {
   c.file = decl.range.file;
   ContextSwitch scope(*this, c);
   const ast::TestStep *request = nullptr;
+  const ast::TestStep *tls = nullptr;
+  bool https = false;
   bool reportedOrder = false;
   for (ast::TestStep &step : decl.steps) {
     switch (step.kind) {
@@ -589,6 +591,7 @@ void Checker::checkTest(ast::TestDecl &decl) {
         if ((prefix != "http" && prefix != "https") || url->size() <= scheme + 3)
           diags_.error("bad-url", step.first->range,
                        "a test request URL is absolute: \"http://host/path?query\"");
+        https = prefix == "https";
       }
       if (step.second) {
         const Type *t = checkExpr(*step.second);
@@ -604,6 +607,35 @@ void Checker::checkTest(ast::TestDecl &decl) {
       checkHeaderName(*step.first);
       constString(*step.second, "a header value");
       break;
+    case ast::TestStepKind::Tls: {
+      std::string variable = "tls." + step.word;
+      const schema::VariableInfo *info = schema::findVariable(variable);
+      if (!info) {
+        std::string fields;
+        for (const schema::VariableInfo &v : schema::variables())
+          if (std::string_view(v.name).starts_with("tls."))
+            fields += fmt::format("{}{}", fields.empty() ? "" : ", ", v.name + 4);
+        diags_
+            .error("unknown-variable", step.wordRange,
+                   fmt::format("'{}' is not a fact of a TLS connection", variable))
+            .withHint(fmt::format("a test sets one of: {}", fields));
+      } else if (info->type == schema::FieldType::Bool) {
+        constBool(*step.first, "a TLS fact");
+      } else {
+        constString(*step.first, "a TLS fact");
+      }
+      for (const ast::TestStep &other : decl.steps) {
+        if (&other == &step)
+          break;
+        if (other.kind == ast::TestStepKind::Tls && other.word == step.word) {
+          diags_.error("duplicate", step.range, fmt::format("'{}' is given twice", variable))
+              .withNote(other.range, "it is given here");
+          break;
+        }
+      }
+      tls = &step;
+      break;
+    }
     case ast::TestStepKind::Origin:
       constInt(*step.first, "the origin's status", 100, 599);
       if (step.second)
@@ -645,6 +677,10 @@ void Checker::checkTest(ast::TestDecl &decl) {
     diags_
         .error("no-request", decl.nameRange, fmt::format("test \"{}\" sends no request", decl.name))
         .withHint("add: request GET \"http://example.com/\"");
+  else if (tls && !https)
+    diags_.error("tls-without-https", tls->range, "only an https:// request has a TLS connection")
+        .withNote(request->range, "the request is given here")
+        .withHint("write the request's URL with https://");
 }
 
 } // namespace route::sema

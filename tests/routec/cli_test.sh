@@ -99,6 +99,8 @@ check run-tls 0 "$routec" run "$work/tls.route" --request 'GET https://a.test/' 
 contains run-tls out 'body: "client CN=c via a.test"'
 check run-tls-resumed 0 "$routec" run "$work/tls.route" --request 'GET https://a.test/' --tls-version TLSv1.3 --tls-resumed
 contains run-tls-resumed out 'body: "resumed TLSv1.3"'
+check run-https-defaults 0 "$routec" run "$work/tls.route" --request 'GET https://a.test/'
+contains run-https-defaults out "body: \"tls 'TLSv1.3'\""
 check run-no-tls 0 "$routec" run "$work/tls.route" --request 'GET http://a.test/'
 contains run-no-tls out "body: \"tls ''\""
 check run-tls-on-http 2 "$routec" run "$work/tls.route" --request 'GET http://a.test/' --tls-sni a.test

@@ -311,6 +311,15 @@ class LspTest(unittest.TestCase):
         phases = self.complete(POLICY + "\non ", "\non ", 4)
         self.assertIn("upstream_request", phases)
 
+        steps = self.complete(POLICY.replace("    expect route web\n", "    t\n    expect route web\n"),
+                              "    t\n", 5)
+        self.assertIn("tls", steps)
+        facts = self.complete(POLICY.replace("    expect route web\n", "    tls \n    expect route web\n"),
+                              "    tls \n", 8)
+        self.assertIn("sni", facts)
+        self.assertIn("client.verified", facts)
+        self.assertNotIn("req", facts)
+
         inside_string = self.complete(POLICY, '"hello', 3)
         self.assertEqual(inside_string, {})
 

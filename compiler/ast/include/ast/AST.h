@@ -407,6 +407,7 @@ enum class TestStepKind : uint8_t {
   Header,         // header NAME = VALUE
   Origin,         // origin STATUS [BODY]
   OriginHeader,   // origin header NAME = VALUE
+  Tls,            // tls FIELD = VALUE: a fact of the client's TLS connection (tls.FIELD)
   ExpectStatus,   // expect status N
   ExpectRoute,    // expect route NAME
   ExpectRedirect, // expect redirect URL
@@ -417,7 +418,7 @@ enum class TestStepKind : uint8_t {
 struct TestStep {
   TestStepKind kind;
   SourceRange range;
-  std::string word; // the method of Request, the upstream of ExpectRoute
+  std::string word; // the method of Request, the upstream of ExpectRoute, the field of Tls
   SourceRange wordRange;
   ExprPtr first;
   ExprPtr second;
