@@ -142,7 +142,7 @@ awaitable<void> DownstreamSession::serve() {
   // A client still sending (a body the answer came before, a head cut short, pipelined
   // requests) would have the close reset the connection, and could lose the answer.
   bool sending = (request_.started() && !request_.messageComplete()) || request_.failed() ||
-                 !in_.empty() || pending(client_.native_handle()) == Pending::Bytes;
+                 !in_.empty() || pending(client_) == Pending::Bytes;
   if (!clientGone_ && sending)
     co_await linger();
   client_.close(ignored);
@@ -223,7 +223,7 @@ awaitable<bool> DownstreamSession::startTls(const tls::ServerContext &tls) {
   SSL *ssl = tls.newConnection();
   if (!ssl)
     co_return false;
-  client_.acceptTls(ssl);
+  client_.acceptTls(ssl, worker_.buffers());
   auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
   IoStatus status = co_await handshake(client_, clientDog_, std::max(left, Duration(1)));
   if (status != IoStatus::Ok) {
@@ -289,7 +289,7 @@ awaitable<bool> DownstreamSession::readHead() {
         // A drain's quiet second can end in the turn in which the request arrived: it is
         // read, not reset.
         if (status == IoStatus::TimedOut && worker_.draining() && in_.empty() &&
-            pending(client_.native_handle()) == Pending::Bytes)
+            pending(client_) == Pending::Bytes)
           status = IoStatus::Ok;
       }
       if (status == IoStatus::Ok && in_.empty())

@@ -10,7 +10,8 @@
 // wait for its next system call instead of interrupting it (without it, each one cost an
 // inter-processor interrupt, and io_uring was slower than epoll).
 //
-// Only plain sockets use it; TLS streams and everything else stay on Asio's reactor.
+// Plain sockets use it, and the downstream TLS connections' ciphertext (io/TlsChannel.h);
+// upstream TLS streams and everything else stay on Asio's reactor.
 #pragma once
 
 #include <boost/asio/async_result.hpp>

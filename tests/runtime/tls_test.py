@@ -8,6 +8,7 @@ reloaded on SIGHUP. Certificates are made here with `openssl`; clients are curl 
 
 Usage: tls_test.py TURNOUT ROUTEC [unittest args]
 """
+import hashlib
 import os
 import signal
 import socket
@@ -548,6 +549,50 @@ class UpstreamTls(unittest.TestCase):
         checked = subprocess.run([harness.ROUTEC, "check", policy], capture_output=True, text=True)
         self.assertEqual(checked.returncode, 1)
         self.assertIn("'client_cert' and 'client_key' go together", checked.stdout + checked.stderr)
+
+
+class LargeBodies(unittest.TestCase):
+    def test_large_bodies_cross_tls_both_ways_whole(self):
+        """Records are read and written through the worker's ring: a 5 MiB download (also
+        to a client that reads slowly, so writes wait on a full socket) and a 3 MiB upload
+        arrive byte for byte, on one kept-alive connection with small requests between."""
+        directory = tempfile.mkdtemp(prefix="turnout-tls-")
+        certs = Certificates(directory)
+        cert, key = certs.leaf("site", ["bodies.test"], kind="ec")
+        origin = harness.Origin(directory)
+        port = harness.free_port()
+        policy = os.path.join(directory, "bodies.route")
+        with open(policy, "w") as f:
+            f.write(f'upstream o {{ servers = ["127.0.0.1:{origin.port}"] }}\non request {{ route o }}\n')
+        stderr = open(os.path.join(directory, "turnout.stderr"), "w")
+        proxy = harness.start([harness.TURNOUT, "run", policy, "--listen-tls", f"127.0.0.1:{port}",
+                               "--cert", cert, "--key", key, "--threads", "1"], stderr=stderr)
+        try:
+            harness.wait_for_port(port, proxy)
+            base = ["--cacert", certs.ca, "--resolve", f"bodies.test:{port}:127.0.0.1"]
+            url = f"https://bodies.test:{port}"
+            size = 5 * 1024 * 1024
+            result = subprocess.run(["curl", "-sS", "--max-time", "60", *base, url + f"/bytes/{size}",
+                                     url + "/anything", url + f"/chunked/{size}"], capture_output=True)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            body = result.stdout
+            first, rest = body[:size], body[size:]
+            self.assertEqual(hashlib.sha256(first).hexdigest(), harness.pattern_sha256(size))
+            self.assertIn(b"GET /anything", rest[:4096])
+            self.assertEqual(hashlib.sha256(rest[-size:]).hexdigest(), harness.pattern_sha256(size))
+            slow = subprocess.run(["curl", "-sS", "--max-time", "60", "--limit-rate", "2M", *base,
+                                   url + f"/bytes/{size}"], capture_output=True)
+            self.assertEqual(hashlib.sha256(slow.stdout).hexdigest(), harness.pattern_sha256(size))
+            upload = harness.PATTERN * 48  # 3 MiB
+            status, _, answer = curl(*base, "--data-binary", "@-", "-H", "content-type: application/octet-stream",
+                                     url + "/upload", data=upload)
+            self.assertEqual(status, 200)
+            self.assertEqual(answer.decode().split(), [str(len(upload)), hashlib.sha256(upload).hexdigest()])
+        finally:
+            proxy.send_signal(signal.SIGTERM)
+            self.assertEqual(proxy.wait(timeout=10), 0)
+            stderr.close()
+            origin.stop()
 
 
 class HttpsExample(unittest.TestCase):
