@@ -5,12 +5,13 @@
 # (`openssl s_time -new`, a new connection per request), resumed handshakes per CPU-second
 # (`s_time -reuse`, TLS 1.2 session resumption), and CPU per request over kept-alive HTTPS
 # (wrk, 50 connections). Clients run on CPU 1. A benchmark, not a test.
-# Usage: bench/tls_bench.sh [BUILD_DIR]   (DURATION=5 seconds per run)
+# Usage: bench/tls_bench.sh [BUILD_DIR]   (DURATION=5 seconds per run, ROUNDS=3 runs per figure)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/release}
 turnout=$build/runtime/turnout
 duration=${DURATION:-5}
+rounds=${ROUNDS:-3}
 turnout_port=18443 nginx_port=18444 haproxy_port=18445
 source "$root/bench/origin.sh"
 
@@ -75,23 +76,42 @@ measure() {
   echo "$count $(awk -v t=$((after - before)) -v hz="$hz" 'BEGIN { print t / hz }')"
 }
 
-echo "tls_bench: $(date -u +%Y-%m-%d), $(nproc) cores, ${duration}s runs, one worker each on CPU 0"
+echo "tls_bench: $(date -u +%Y-%m-%d), $(nproc) cores, median of $rounds ${duration}s runs taking turns, one worker each on CPU 0"
 printf '%-8s %-6s %18s %18s %22s\n' proxy cert "full hs/CPU-s" "resumed hs/CPU-s" "keep-alive us CPU/req"
 declare -A full resumed perreq
+
+# median VALUES...: the middle one (the lower middle of an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# Each figure is the median of ROUNDS runs in which the three proxies take turns: the
+# machine's speed drifts over minutes, and a proxy measured in a slow spell alone would
+# look slow.
 for kind in ecdsa rsa; do
   start $kind
+  declare -A runs=()
+  for round in $(seq "$rounds"); do
+    for proxy in turnout nginx haproxy; do
+      port_var=${proxy}_port pid_var=${proxy}_pid
+      port=${!port_var} pid=${!pid_var}
+      read -r n s <<<"$(measure "$pid" openssl s_time -connect 127.0.0.1:$port -new -time "$duration")"
+      runs[full,$proxy]+=" $(awk -v n="$n" -v s="$s" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')"
+      read -r n s <<<"$(measure "$pid" openssl s_time -connect 127.0.0.1:$port -reuse -tls1_2 -time "$duration")"
+      runs[resumed,$proxy]+=" $(awk -v n="$n" -v s="$s" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')"
+      read -r n s <<<"$(measure "$pid" wrk -t1 -c50 -d"${duration}s" "https://127.0.0.1:$port/")"
+      runs[perreq,$proxy]+=" $(awk -v n="$n" -v s="$s" 'BEGIN { printf "%.2f", (n > 0 ? s * 1e6 / n : 0) }')"
+    done
+  done
   for proxy in turnout nginx haproxy; do
-    port_var=${proxy}_port pid_var=${proxy}_pid
-    port=${!port_var} pid=${!pid_var}
-    read -r n s <<<"$(measure "$pid" openssl s_time -connect 127.0.0.1:$port -new -time "$duration")"
-    full[$proxy,$kind]=$(awk -v n="$n" -v s="$s" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
-    read -r n s <<<"$(measure "$pid" openssl s_time -connect 127.0.0.1:$port -reuse -tls1_2 -time "$duration")"
-    resumed[$proxy,$kind]=$(awk -v n="$n" -v s="$s" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
-    read -r n s <<<"$(measure "$pid" wrk -t1 -c50 -d"${duration}s" "https://127.0.0.1:$port/")"
-    perreq[$proxy,$kind]=$(awk -v n="$n" -v s="$s" 'BEGIN { printf "%.2f", (n > 0 ? s * 1e6 / n : 0) }')
+    # shellcheck disable=SC2086 # the runs are words
+    full[$proxy,$kind]=$(median ${runs[full,$proxy]})
+    # shellcheck disable=SC2086
+    resumed[$proxy,$kind]=$(median ${runs[resumed,$proxy]})
+    # shellcheck disable=SC2086
+    perreq[$proxy,$kind]=$(median ${runs[perreq,$proxy]})
     printf '%-8s %-6s %18s %18s %22s\n' $proxy $kind "${full[$proxy,$kind]}" "${resumed[$proxy,$kind]}" \
       "${perreq[$proxy,$kind]}"
   done
+  unset runs
   stop $kind
 done
 for kind in ecdsa rsa; do

@@ -20,9 +20,6 @@ namespace {
 // The output buffer a connection keeps between requests, at most: a small head's worth.
 constexpr size_t kKeptOutputBytes = 4096;
 
-// How long a draining worker waits for a request that a client may have sent already.
-constexpr Duration kDrainingWait{1000};
-
 // The address and port of a socket address; a Unix socket's peer counts as local.
 std::pair<std::string, int64_t>
 addressOf(const asio::generic::stream_protocol::endpoint &endpoint) {
@@ -77,10 +74,10 @@ std::string hostOf(std::string_view authority) {
 
 } // namespace
 
-DownstreamSession::DownstreamSession(Worker &worker, Socket socket,
+DownstreamSession::DownstreamSession(Worker &worker, Socket socket, Admission::Ticket ticket,
                                      std::shared_ptr<const listener::Options> options)
-    : worker_(worker), client_(std::move(socket)), clientDog_(client_.get_executor()),
-      options_(std::move(options)), in_(worker.buffers()),
+    : worker_(worker), ticket_(std::move(ticket)), client_(std::move(socket)),
+      clientDog_(client_.get_executor()), options_(std::move(options)), in_(worker.buffers()),
       request_(Parser::Kind::Request, HeadLimits{worker.config().limits.maxRequestLine,
                                                  worker.config().limits.maxHeaderBytes,
                                                  worker.config().limits.maxHeaderCount}),
@@ -99,8 +96,38 @@ DownstreamSession::DownstreamSession(Worker &worker, Socket socket,
   }
 }
 
+DownstreamSession::DownstreamSession(Worker &worker, std::unique_ptr<IdleConnection> idle)
+    : worker_(worker), ticket_(std::move(idle->ticket)), client_(std::move(idle->client)),
+      clientDog_(client_.get_executor()), options_(std::move(idle->options)),
+      tlsFacts_(std::move(idle->tlsFacts)), in_(worker.buffers()),
+      request_(Parser::Kind::Request, HeadLimits{worker.config().limits.maxRequestLine,
+                                                 worker.config().limits.maxHeaderBytes,
+                                                 worker.config().limits.maxHeaderCount}),
+      upstream_(worker.context(), worker.pool(), worker.tls(), worker.buffers()),
+      flow_(*this, upstream_, worker.config()), clientIp_(std::move(idle->clientIp)),
+      serverIp_(std::move(idle->serverIp)), relayIp_(std::move(idle->relayIp)),
+      clientPort_(idle->clientPort), serverPort_(idle->serverPort), served_(idle->served) {
+  idle->ticket.admitted = false;
+}
+
 DownstreamSession::~DownstreamSession() {
   worker_.forget(this);
+  if (ticket_.admitted)
+    worker_.release(ticket_);
+}
+
+std::unique_ptr<IdleConnection> DownstreamSession::idle() {
+  auto idle = std::make_unique<IdleConnection>(std::move(client_));
+  idle->options = std::move(options_);
+  idle->tlsFacts = std::move(tlsFacts_);
+  idle->clientIp = std::move(clientIp_);
+  idle->serverIp = std::move(serverIp_);
+  idle->relayIp = std::move(relayIp_);
+  idle->clientPort = clientPort_;
+  idle->serverPort = serverPort_;
+  idle->served = served_;
+  idle->ticket = std::exchange(ticket_, {});
+  return idle;
 }
 
 // A client between requests may have sent its next one already, or be sending it now:
@@ -114,7 +141,7 @@ void DownstreamSession::closeIfIdle() {
 
 awaitable<void> DownstreamSession::serve() {
   worker_.track(this);
-  if (options_) {
+  if (options_ && served_ == 0) {
     bool ready = !options_->proxyProtocol || co_await readProxyHeader();
     // A handshake starts on the certificates in use when the connection came.
     if (ready && options_->tls)
@@ -136,6 +163,10 @@ awaitable<void> DownstreamSession::serve() {
     if (!keepAlive_ || clientGone_)
       break;
     request_.next();
+  }
+  if (parkFor_) {
+    worker_.park(idle(), *parkFor_);
+    co_return;
   }
   error_code ignored;
   client_.shutdownSend();
@@ -320,21 +351,30 @@ awaitable<bool> DownstreamSession::readHead() {
 // For a moment the wait holds a read buffer, if the worker lends one, and the request is
 // read as it arrives; a wait for readiness alone costs a system call (epoll_ctl) per
 // request through epoll, and a second trip through the ring (the poll, then the read). A
-// connection idle for longer gives the buffer back, so that thousands of idle connections
-// hold none.
+// kept-alive connection idle for longer is parked (Worker::park): its session and this
+// coroutine end, so that thousands of idle connections hold no buffer, session or frame.
+// A first request is waited for here: its connection has no PROXY header or handshake
+// behind it yet, perhaps, and header_read is short.
 awaitable<IoStatus> DownstreamSession::waitForRequest(Duration timeout) {
-  constexpr Duration kBufferedWait = std::chrono::seconds(1);
+  constexpr Duration kActiveWait = std::chrono::seconds(1);
   BufferPool &buffers = worker_.buffers();
+  Duration active = std::min(timeout, kActiveWait);
+  IoStatus status;
   if (buffers.lendToWaiter()) {
-    Duration hold = std::min(timeout, kBufferedWait);
-    IoStatus status = co_await readSome(client_, in_, clientDog_, hold);
+    status = co_await readSome(client_, in_, clientDog_, active);
     buffers.waiterDone();
-    if (status != IoStatus::TimedOut || hold == timeout)
-      co_return status;
-    in_.clear();
-    timeout -= hold;
-    if (worker_.draining()) // a drain came as the hold ended, with no wait to shorten
-      timeout = std::min(timeout, kDrainingWait);
+  } else {
+    status = co_await waitReadable(client_, clientDog_, active);
+  }
+  if (status != IoStatus::TimedOut || active == timeout)
+    co_return status;
+  in_.clear();
+  timeout -= active;
+  if (worker_.draining()) // a drain came as the wait ended, with no wait to shorten
+    timeout = std::min(timeout, kDrainingWait);
+  else if (served_ > 0 && !(client_.tls() && client_.channel().pending())) {
+    parkFor_ = timeout;
+    co_return IoStatus::Closed;
   }
   co_return co_await waitReadable(client_, clientDog_, timeout);
 }

@@ -18,12 +18,29 @@
 
 namespace turnout::http1 {
 
+// A kept-alive client connection between requests, without a session (Worker::park): its
+// socket (and TLS over it), what the connection is, and its admission. Waiting thousands
+// of these cost this each and a watch on the socket, where a session waiting keeps its
+// coroutine frames, parser, flow and exchange (8 KB).
+struct IdleConnection {
+  explicit IdleConnection(Transport<Socket> client) : client(std::move(client)) {}
+  Transport<Socket> client;
+  std::shared_ptr<const listener::Options> options;
+  std::unique_ptr<route::TlsFacts> tlsFacts;
+  std::string clientIp, serverIp, relayIp;
+  int64_t clientPort = 0, serverPort = 0;
+  uint64_t served = 0;
+  Admission::Ticket ticket;
+};
+
 class DownstreamSession final : public proxy::Downstream {
 public:
-  // `options`, when given, say what comes before the first request: a PROXY protocol
-  // header, a TLS handshake.
-  DownstreamSession(Worker &worker, Socket socket,
+  // A new connection, taken under `ticket`; `options`, when given, say what comes before
+  // the first request: a PROXY protocol header, a TLS handshake.
+  DownstreamSession(Worker &worker, Socket socket, Admission::Ticket ticket,
                     std::shared_ptr<const listener::Options> options = nullptr);
+  // A parked connection whose client sent again.
+  DownstreamSession(Worker &worker, std::unique_ptr<IdleConnection> idle);
   ~DownstreamSession() override;
   awaitable<void> serve();
   // Ends the connection now if it waits for its next request, or within a second if it
@@ -56,8 +73,11 @@ private:
   // Before the close, with the client still sending (timeouts.lingering_*).
   awaitable<void> linger();
   // Waits on a kept-alive connection until its next request begins; the bytes may already
-  // be in in_ when it returns.
+  // be in in_ when it returns. Closed, with parkFor_ set, when the connection is to wait
+  // parked instead.
   awaitable<IoStatus> waitForRequest(Duration timeout);
+  // What the connection keeps while parked; the session is done with it.
+  std::unique_ptr<IdleConnection> idle();
   bool fillExchange(route::Exchange &x, int &status, std::string &why);
   awaitable<void> handle();
   // Writes `bytes`, then `more` (a head and the body bytes after it, without a copy).
@@ -67,6 +87,7 @@ private:
   void log(const route::Exchange &x);
 
   Worker &worker_;
+  Admission::Ticket ticket_; // released with the session, unless the connection is parked
   Transport<Socket> client_;
   Watchdog clientDog_;
   std::shared_ptr<const listener::Options> options_;
@@ -89,7 +110,8 @@ private:
   bool headPending_ = false; // out_ holds a response head that has not gone yet
   Framing framing_ = Framing::Length;
   bool keepAlive_ = true;
-  bool idle_ = false; // waiting for the first byte of a request
+  bool idle_ = false;               // waiting for the first byte of a request
+  std::optional<Duration> parkFor_; // the keep-alive time left, once the session gives way
   bool clientGone_ = false;
   bool expectContinue_ = false, sentContinue_ = false;
 };

@@ -19,6 +19,7 @@ template <typename Socket> class Transport {
 public:
   using executor_type = Executor;
   explicit Transport(Socket socket) : socket_(std::move(socket)) {}
+  Transport(Transport &&) = default;
   Transport(const Transport &) = delete;
   Transport &operator=(const Transport &) = delete;
 

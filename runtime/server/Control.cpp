@@ -209,14 +209,17 @@ json Control::setDrained(const json &request, bool drained) {
 }
 
 json Control::stats() const {
-  uint64_t requests = 0;
-  for (const auto &worker : workers_)
+  uint64_t requests = 0, idle = 0;
+  for (const auto &worker : workers_) {
     requests += worker->requests();
+    idle += worker->parked();
+  }
   auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   return json{{"ok", true},
               {"version", versions_.activeId()},
               {"workers", workers_.size()},
               {"connections", shared_.admission.connections()},
+              {"connections_idle", idle},
               {"connections_refused", shared_.admission.refused()},
               {"requests", requests},
               {"uptime_seconds", uptime},

@@ -13,11 +13,31 @@ namespace turnout {
 
 namespace {
 
-// A connection's whole life, as a coroutine that owns it.
-awaitable<void> serveConnection(Worker &worker, Socket socket,
+// A connection's life until it ends or is parked, as a coroutine that owns its session.
+awaitable<void> serveConnection(Worker &worker, Socket socket, Admission::Ticket ticket,
                                 std::shared_ptr<const listener::Options> options) {
-  http1::DownstreamSession connection(worker, std::move(socket), std::move(options));
+  http1::DownstreamSession connection(worker, std::move(socket), std::move(ticket),
+                                      std::move(options));
   co_await connection.serve();
+}
+
+// A parked connection's life from its client's next bytes.
+awaitable<void> serveWoken(Worker &worker, std::unique_ptr<http1::IdleConnection> idle) {
+  http1::DownstreamSession connection(worker, std::move(idle));
+  co_await connection.serve();
+}
+
+// Whatever a connection throws ends that connection, never the worker.
+void connectionEnded(std::exception_ptr failure) {
+  if (!failure)
+    return;
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception &e) {
+    spdlog::error("a connection ended on an error: {}", e.what());
+  } catch (...) {
+    spdlog::error("a connection ended on an error that is not an exception");
+  }
 }
 
 } // namespace
@@ -67,6 +87,10 @@ void Worker::installNow(std::shared_ptr<const PolicyVersion> version) {
 Worker::~Worker() {
   stop();
   join();
+  // The worker's ring went with its thread: nothing to call off.
+  for (auto &[id, parked] : parked_)
+    closeParked(parked, false);
+  parked_.clear();
   flushAccessLog();
 }
 
@@ -103,6 +127,11 @@ void Worker::drain() {
     }
     for (http1::DownstreamSession *connection : connections_)
       connection->closeIfIdle();
+    auto soon = std::chrono::steady_clock::now() + kDrainingWait;
+    for (auto &[id, parked] : parked_)
+      parked.deadline = std::min(parked.deadline, soon);
+    parkedTimerAt_ = {};
+    armParkedTimer();
     // Behind whatever was queued meanwhile (a connection accepted as the acceptor closed).
     asio::post(context_, [this] { drained_.store(true); });
   });
@@ -135,21 +164,75 @@ awaitable<void> Worker::acceptLoop(Listener &listener) {
       socket.close(ignored); // over limits.max_connections or max_connections_per_client
       continue;
     }
-    asio::co_spawn(context_, serveConnection(*this, std::move(socket), listener.options),
-                   [this, ticket = std::move(ticket)](std::exception_ptr failure) {
-                     shared_.admission.release(ticket);
-                     if (!failure)
-                       return;
-                     // Whatever a connection throws ends that connection, never the worker.
-                     try {
-                       std::rethrow_exception(failure);
-                     } catch (const std::exception &e) {
-                       spdlog::error("a connection ended on an error: {}", e.what());
-                     } catch (...) {
-                       spdlog::error("a connection ended on an error that is not an exception");
-                     }
-                   });
+    asio::co_spawn(context_,
+                   serveConnection(*this, std::move(socket), std::move(ticket), listener.options),
+                   connectionEnded);
   }
+}
+
+void Worker::park(std::unique_ptr<http1::IdleConnection> connection, Duration timeout) {
+  uint64_t id = nextParked_++;
+  Parked &parked = parked_.emplace_hint(parked_.end(), id, Parked{})->second;
+  parked.deadline = std::chrono::steady_clock::now() + timeout;
+  parked.connection = std::move(connection);
+  Transport<Socket> &client = parked.connection->client;
+  auto woken = [this, id](const error_code &ec) {
+    if (!ec)
+      wake(id);
+  };
+  if (Ring *ring = Ring::current())
+    parked.watch = ring->watchReadable(static_cast<int>(client.native_handle()), woken);
+  else
+    client.lowest().async_wait(asio::socket_base::wait_read, woken);
+  parkedCount_.store(parked_.size(), std::memory_order_relaxed);
+  armParkedTimer();
+}
+
+void Worker::wake(uint64_t id) {
+  auto it = parked_.find(id);
+  if (it == parked_.end())
+    return; // closed as its bytes came
+  std::unique_ptr<http1::IdleConnection> connection = std::move(it->second.connection);
+  parked_.erase(it);
+  parkedCount_.store(parked_.size(), std::memory_order_relaxed);
+  asio::co_spawn(context_, serveWoken(*this, std::move(connection)), connectionEnded);
+}
+
+void Worker::closeParked(Parked &parked, bool callOff) {
+  if (callOff && parked.watch)
+    if (Ring *ring = Ring::current())
+      ring->callOff(parked.watch);
+  http1::IdleConnection &connection = *parked.connection;
+  connection.client.shutdownSend();
+  error_code ignored;
+  connection.client.close(ignored);
+  release(connection.ticket);
+}
+
+void Worker::closeExpired() {
+  auto now = std::chrono::steady_clock::now();
+  while (!parked_.empty() && parked_.begin()->second.deadline <= now) {
+    closeParked(parked_.begin()->second, true);
+    parked_.erase(parked_.begin());
+  }
+  parkedCount_.store(parked_.size(), std::memory_order_relaxed);
+  armParkedTimer();
+}
+
+void Worker::armParkedTimer() {
+  if (parked_.empty())
+    return;
+  auto next = parked_.begin()->second.deadline;
+  if (parkedTimerAt_ != std::chrono::steady_clock::time_point{} && parkedTimerAt_ <= next)
+    return; // set already, for as soon or sooner
+  parkedTimerAt_ = next;
+  parkedTimer_.expires_at(next); // cancels a wait set for later
+  parkedTimer_.async_wait([this](const error_code &ec) {
+    if (ec)
+      return;
+    parkedTimerAt_ = {};
+    closeExpired();
+  });
 }
 
 awaitable<void> Worker::housekeeping() {
@@ -162,13 +245,14 @@ awaitable<void> Worker::housekeeping() {
     pool_.prune();
     buffers_.releaseIdle();
     flushAccessLog();
-    // A burst of connections leaves its memory in malloc's free lists when it ends (100 MB
-    // after 10,000 idle connections closed): given back once the worker holds far fewer
-    // connections than at its peak.
+    // A burst of sessions leaves its memory in malloc's free lists when they end (100 MB
+    // after 10,000 idle connections closed; 80 MB when as many were parked): given back
+    // once the worker holds far fewer sessions than at its peak. A parked connection's
+    // few hundred bytes are not in the count: what they pin is what malloc_trim keeps.
     size_t now = connections_.size();
-    if (peakConnections_ >= now + kTrimAfterClosing && now < peakConnections_ / 2) {
+    if (peakSessions_ >= now + kTrimAfterEnding && now < peakSessions_ / 2) {
       ::malloc_trim(0);
-      peakConnections_ = now;
+      peakSessions_ = now;
     }
   }
 }

@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <thread>
 #include <unordered_map>
@@ -22,9 +24,13 @@ namespace turnout {
 
 namespace http1 {
 class DownstreamSession;
-}
+struct IdleConnection;
+} // namespace http1
 using Socket = asio::basic_stream_socket<asio::generic::stream_protocol, Executor>;
 using Acceptor = asio::basic_socket_acceptor<asio::generic::stream_protocol, Executor>;
+
+// How long a draining worker waits for a request that a client may have sent already.
+inline constexpr Duration kDrainingWait{1000};
 
 struct SharedState {
   const ServerConfig &config;
@@ -99,16 +105,35 @@ public:
   bool drained() const { return drained_.load(); }
   void track(http1::DownstreamSession *connection) {
     connections_.insert(connection);
-    peakConnections_ = std::max(peakConnections_, connections_.size());
+    peakSessions_ = std::max(peakSessions_, connections_.size());
   }
   void forget(http1::DownstreamSession *connection) { connections_.erase(connection); }
+  void release(const Admission::Ticket &ticket) { shared_.admission.release(ticket); }
+  // Keeps a kept-alive connection between requests without its session, watching its
+  // socket: when its client sends again it is served on a new session; after `timeout`
+  // (or a drain's quiet second) it is closed.
+  void park(std::unique_ptr<http1::IdleConnection> connection, Duration timeout);
+  // Connections parked now, readable from any thread.
+  uint64_t parked() const { return parkedCount_.load(std::memory_order_relaxed); }
 
 private:
   struct Listener {
     Acceptor acceptor;
     std::shared_ptr<const listener::Options> options;
   };
+  // A connection parked, by the order it came in (a keep-alive timeout is the same for all,
+  // so the first to go is the first in).
+  struct Parked {
+    std::unique_ptr<http1::IdleConnection> connection;
+    std::chrono::steady_clock::time_point deadline;
+    const void *watch = nullptr; // the ring's (Ring::WatchHandle); null on Asio's reactor
+  };
   awaitable<void> acceptLoop(Listener &listener);
+  void wake(uint64_t id);
+  void closeParked(Parked &parked, bool callOff);
+  // Closes the parked connections whose time is up, and sets the timer for the next.
+  void closeExpired();
+  void armParkedTimer();
   awaitable<void> housekeeping();
   void flushAccessLog();
   void installNow(std::shared_ptr<const PolicyVersion> version);
@@ -120,12 +145,13 @@ private:
   std::shared_ptr<const Installed> installed_;
   std::unordered_map<std::string, std::shared_ptr<upstream::Balancer>> balancers_; // by definition
   std::unordered_set<http1::DownstreamSession *> connections_;
-  // The most connections since memory was last given back, and how many fewer make a trim.
-  size_t peakConnections_ = 0;
-  static constexpr size_t kTrimAfterClosing = 1024;
+  // The most sessions since memory was last given back, and how many fewer make a trim.
+  size_t peakSessions_ = 0;
+  static constexpr size_t kTrimAfterEnding = 1024;
   bool draining_ = false;
   std::atomic<bool> drained_{false};
-  std::atomic<uint64_t> requests_{0}; // written by this worker only
+  std::atomic<uint64_t> requests_{0};    // written by this worker only
+  std::atomic<uint64_t> parkedCount_{0}; // parked_.size(), for other threads
   std::atomic<uint64_t> installedGeneration_{0};
   std::string accessBuffer_;
   BufferPool buffers_{64 * 1024};
@@ -135,6 +161,11 @@ private:
   asio::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   upstream::TlsContexts tls_;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  // After the context: their sockets go first.
+  std::map<uint64_t, Parked> parked_;
+  uint64_t nextParked_ = 0;
+  Timer parkedTimer_{context_};
+  std::chrono::steady_clock::time_point parkedTimerAt_{};
   upstream::Pool pool_;
   std::thread thread_;
 };

@@ -9,9 +9,11 @@ reloaded on SIGHUP. Certificates are made here with `openssl`; clients are curl 
 Usage: tls_test.py TURNOUT ROUTEC [unittest args]
 """
 import hashlib
+import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -549,6 +551,62 @@ class UpstreamTls(unittest.TestCase):
         checked = subprocess.run([harness.ROUTEC, "check", policy], capture_output=True, text=True)
         self.assertEqual(checked.returncode, 1)
         self.assertIn("'client_cert' and 'client_key' go together", checked.stdout + checked.stderr)
+
+
+class IdleConnections(unittest.TestCase):
+    def test_idle_connections_are_parked_and_served_again_plain_and_tls(self):
+        """A kept-alive connection idle for over a second is parked (no session: the stats'
+        connections_idle), and its next request, plain or over TLS, is served from there."""
+        directory = tempfile.mkdtemp(prefix="turnout-tls-")
+        certs = Certificates(directory)
+        cert, key = certs.leaf("site", ["idle.test"], kind="ec")
+        port, secure = harness.free_port(), harness.free_port()
+        admin = os.path.join(directory, "admin.sock")
+        policy = os.path.join(directory, "idle.route")
+        with open(policy, "w") as f:
+            f.write('on request { respond 200 req.scheme + " " + str(client.port) }\n')
+        stderr = open(os.path.join(directory, "turnout.stderr"), "w")
+        proxy = harness.start([harness.TURNOUT, "run", policy, "--listen", f"127.0.0.1:{port}",
+                               "--listen-tls", f"127.0.0.1:{secure}", "--cert", cert, "--key", key,
+                               "--threads", "2", "--admin", admin], stderr=stderr)
+        context = ssl.create_default_context(cafile=certs.ca)
+
+        def stats():
+            result = subprocess.run([harness.ROUTEC, "stats", "--admin", admin, "--json"],
+                                    capture_output=True, text=True)
+            return json.loads(result.stdout)
+
+        def ask(s):
+            s.sendall(b"GET / HTTP/1.1\r\nHost: idle.test\r\n\r\n")
+            data = b""
+            while not data.endswith(str(s.getsockname()[1]).encode()):
+                piece = s.recv(4096)
+                self.assertTrue(piece, data)
+                data += piece
+            return data
+
+        held = []
+        try:
+            harness.wait_for_port(secure, proxy)
+            for _ in range(20):
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+                tls = context.wrap_socket(socket.create_connection(("127.0.0.1", secure), timeout=5),
+                                          server_hostname="idle.test")
+                held.append(tls)
+            for s in held:
+                self.assertIn(b"200 OK", ask(s))
+            time.sleep(2)
+            self.assertEqual(stats()["connections_idle"], 40)
+            for s in held:
+                answer = ask(s)
+                self.assertIn(b"https " if isinstance(s, ssl.SSLSocket) else b"http ", answer)
+            self.assertEqual(stats()["connections_idle"], 0)
+        finally:
+            for s in held:
+                s.close()
+            proxy.send_signal(signal.SIGTERM)
+            self.assertEqual(proxy.wait(timeout=10), 0)
+            stderr.close()
 
 
 class LargeBodies(unittest.TestCase):
