@@ -21,8 +21,7 @@ namespace {
 constexpr size_t kKeptOutputBytes = 4096;
 
 // The address and port of a socket address; a Unix socket's peer counts as local.
-std::pair<std::string, int64_t>
-addressOf(const asio::generic::stream_protocol::endpoint &endpoint) {
+std::pair<std::string, int64_t> addressOf(const Endpoint &endpoint) {
   const sockaddr *address = endpoint.data();
   char text[INET6_ADDRSTRLEN] = "127.0.0.1";
   if (address->sa_family == AF_INET) {
@@ -74,40 +73,44 @@ std::string hostOf(std::string_view authority) {
 
 } // namespace
 
-DownstreamSession::DownstreamSession(Worker &worker, Socket socket, Admission::Ticket ticket,
+DownstreamSession::DownstreamSession(Worker &worker, Transport<Socket> client,
+                                     Admission::Ticket ticket,
                                      std::shared_ptr<const listener::Options> options)
-    : worker_(worker), ticket_(std::move(ticket)), client_(std::move(socket)),
+    : worker_(worker), ticket_(std::move(ticket)), client_(std::move(client)),
       clientDog_(client_.get_executor()), options_(std::move(options)), in_(worker.buffers()),
       request_(Parser::Kind::Request, HeadLimits{worker.config().limits.maxRequestLine,
                                                  worker.config().limits.maxHeaderBytes,
                                                  worker.config().limits.maxHeaderCount}),
       upstream_(worker.context(), worker.pool(), worker.tls(), worker.buffers()),
       flow_(*this, upstream_, worker.config()) {
+}
+
+DownstreamSession::DownstreamSession(Worker &worker, Socket socket, const Endpoint &remote,
+                                     const Endpoint *local, Admission::Ticket ticket,
+                                     std::shared_ptr<const listener::Options> options)
+    : DownstreamSession(worker, Transport<Socket>(std::move(socket)), std::move(ticket),
+                        std::move(options)) {
+  std::tie(clientIp_, clientPort_) = addressOf(remote);
   error_code ec;
-  auto remote = client_.lowest().remote_endpoint(ec);
+  Endpoint own = local ? *local : client_.lowest().local_endpoint(ec);
   if (!ec)
-    std::tie(clientIp_, clientPort_) = addressOf(remote);
-  auto local = client_.lowest().local_endpoint(ec);
-  if (!ec)
-    std::tie(serverIp_, serverPort_) = addressOf(local);
-  if (local.protocol().family() == AF_INET || local.protocol().family() == AF_INET6) {
+    std::tie(serverIp_, serverPort_) = addressOf(own);
+  if (own.protocol().family() == AF_INET || own.protocol().family() == AF_INET6) {
     int one = 1;
     ::setsockopt(client_.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
 }
 
 DownstreamSession::DownstreamSession(Worker &worker, std::unique_ptr<IdleConnection> idle)
-    : worker_(worker), ticket_(std::move(idle->ticket)), client_(std::move(idle->client)),
-      clientDog_(client_.get_executor()), options_(std::move(idle->options)),
-      tlsFacts_(std::move(idle->tlsFacts)), in_(worker.buffers()),
-      request_(Parser::Kind::Request, HeadLimits{worker.config().limits.maxRequestLine,
-                                                 worker.config().limits.maxHeaderBytes,
-                                                 worker.config().limits.maxHeaderCount}),
-      upstream_(worker.context(), worker.pool(), worker.tls(), worker.buffers()),
-      flow_(*this, upstream_, worker.config()), clientIp_(std::move(idle->clientIp)),
-      serverIp_(std::move(idle->serverIp)), relayIp_(std::move(idle->relayIp)),
-      clientPort_(idle->clientPort), serverPort_(idle->serverPort), served_(idle->served) {
-  idle->ticket.admitted = false;
+    : DownstreamSession(worker, std::move(idle->client), std::exchange(idle->ticket, {}),
+                        std::move(idle->options)) {
+  tlsFacts_ = std::move(idle->tlsFacts);
+  clientIp_ = std::move(idle->clientIp);
+  serverIp_ = std::move(idle->serverIp);
+  relayIp_ = std::move(idle->relayIp);
+  clientPort_ = idle->clientPort;
+  serverPort_ = idle->serverPort;
+  served_ = idle->served;
 }
 
 DownstreamSession::~DownstreamSession() {
@@ -169,13 +172,17 @@ awaitable<void> DownstreamSession::serve() {
     co_return;
   }
   error_code ignored;
-  client_.shutdownSend();
-  // A client still sending (a body the answer came before, a head cut short, pipelined
-  // requests) would have the close reset the connection, and could lose the answer.
-  bool sending = (request_.started() && !request_.messageComplete()) || request_.failed() ||
-                 !in_.empty() || pending(client_) == Pending::Bytes;
-  if (!clientGone_ && sending)
-    co_await linger();
+  // A client that closed (or reset) between requests is sent nothing more (not even TLS's
+  // close_notify, as nginx does): it is gone, or only waits for the close.
+  if (!clientClosed_) {
+    client_.shutdownSend();
+    // A client still sending (a body the answer came before, a head cut short, pipelined
+    // requests) would have the close reset the connection, and could lose the answer.
+    bool sending = (request_.started() && !request_.messageComplete()) || request_.failed() ||
+                   !in_.empty() || pending(client_) == Pending::Bytes;
+    if (!clientGone_ && sending)
+      co_await linger();
+  }
   client_.close(ignored);
 }
 
@@ -232,13 +239,14 @@ awaitable<bool> DownstreamSession::readProxyHeader() {
 // is not a TLS handshake is dropped, and the handshake must end within handshake_timeout.
 awaitable<bool> DownstreamSession::startTls(const tls::ServerContext &tls) {
   auto deadline = std::chrono::steady_clock::now() + tls.handshakeTimeout();
-  if (co_await waitReadable(client_, clientDog_, tls.handshakeTimeout()) != IoStatus::Ok)
+  // The first bytes are read as plain ones, to see what they are; a handshake's go to
+  // OpenSSL after.
+  if (co_await readSome(client_, in_, clientDog_, tls.handshakeTimeout()) != IoStatus::Ok)
     co_return false;
-  unsigned char first = 0;
-  ssize_t peeked = ::recv(client_.native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
+  auto first = static_cast<unsigned char>(in_.data()[0]);
   constexpr unsigned char kHandshakeRecord = 0x16;
-  if (peeked != 1 || first != kHandshakeRecord) {
-    if (peeked == 1 && std::isupper(first)) {
+  if (first != kHandshakeRecord) {
+    if (std::isupper(first)) {
       // The request's bytes are read and dropped before the close, which would reset the
       // connection, and the answer with it, if they were left unread.
       if (co_await writeClient(localResponse(
@@ -246,7 +254,7 @@ awaitable<bool> DownstreamSession::startTls(const tls::ServerContext &tls) {
         client_.shutdownSend();
         co_await linger();
       }
-    } else if (peeked == 1) {
+    } else {
       spdlog::info("{}:{}: not a TLS handshake on a TLS listener; closed", clientIp_, clientPort_);
     }
     co_return false;
@@ -255,6 +263,7 @@ awaitable<bool> DownstreamSession::startTls(const tls::ServerContext &tls) {
   if (!ssl)
     co_return false;
   client_.acceptTls(ssl, worker_.buffers());
+  client_.channel().received(in_);
   auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
   IoStatus status = co_await handshake(client_, clientDog_, std::max(left, Duration(1)));
   if (status != IoStatus::Ok) {
@@ -332,6 +341,8 @@ awaitable<bool> DownstreamSession::readHead() {
       if (status != IoStatus::Ok) {
         if (status == IoStatus::Closed && request_.started())
           co_await writeClient(localResponse(400, "bad request: incomplete head\n", true));
+        clientClosed_ = (status == IoStatus::Closed || status == IoStatus::Failed) &&
+                        !request_.started() && !parkFor_;
         co_return false;
       }
     }

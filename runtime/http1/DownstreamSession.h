@@ -35,9 +35,11 @@ struct IdleConnection {
 
 class DownstreamSession final : public proxy::Downstream {
 public:
-  // A new connection, taken under `ticket`; `options`, when given, say what comes before
-  // the first request: a PROXY protocol header, a TLS handshake.
-  DownstreamSession(Worker &worker, Socket socket, Admission::Ticket ticket,
+  // A new connection from `remote`, on `local` (null: the socket's own address is asked),
+  // taken under `ticket`; `options`, when given, say what comes before the first request: a
+  // PROXY protocol header, a TLS handshake.
+  DownstreamSession(Worker &worker, Socket socket, const Endpoint &remote, const Endpoint *local,
+                    Admission::Ticket ticket,
                     std::shared_ptr<const listener::Options> options = nullptr);
   // A parked connection whose client sent again.
   DownstreamSession(Worker &worker, std::unique_ptr<IdleConnection> idle);
@@ -65,6 +67,9 @@ public:
 
 private:
   enum class Framing { None, Length, Chunked, Close };
+
+  DownstreamSession(Worker &worker, Transport<Socket> client, Admission::Ticket ticket,
+                    std::shared_ptr<const listener::Options> options);
 
   // The PROXY header; false when there is none that may be taken.
   awaitable<bool> readProxyHeader();
@@ -113,6 +118,7 @@ private:
   bool idle_ = false;               // waiting for the first byte of a request
   std::optional<Duration> parkFor_; // the keep-alive time left, once the session gives way
   bool clientGone_ = false;
+  bool clientClosed_ = false; // its side closed or broke, between requests
   bool expectContinue_ = false, sentContinue_ = false;
 };
 

@@ -16,6 +16,16 @@ TlsChannel::~TlsChannel() {
   SSL_free(ssl_);
 }
 
+void TlsChannel::received(InputBuffer &bytes) {
+  while (!bytes.empty()) {
+    auto space = input_.space();
+    size_t n = std::min(space.size(), bytes.size());
+    std::memcpy(space.data(), bytes.data(), n);
+    input_.commit(n);
+    bytes.consume(n);
+  }
+}
+
 void TlsChannel::written() {
   if (output_.capacity() > 16 * 1024)
     std::string().swap(output_);

@@ -26,6 +26,8 @@ public:
   SSL *ssl() const { return ssl_; }
   // Ciphertext read from the socket that OpenSSL has not taken yet.
   InputBuffer &input() { return input_; }
+  // Takes the ciphertext read into `bytes` before TLS began (emptying it).
+  void received(InputBuffer &bytes);
   // Ciphertext OpenSSL made that is not on the socket yet. Past kOutputLimit bytes OpenSSL
   // is told to wait (SSL_ERROR_WANT_WRITE) until it is written: a large write is sent a
   // piece at a time, never whole in memory.

@@ -43,9 +43,10 @@ public:
       SSL_shutdown(tls_->ssl());
       ERR_clear_error();
       std::string &out = tls_->output();
-      if (!out.empty()) [[maybe_unused]]
-        ssize_t sent =
+      if (!out.empty()) {
+        [[maybe_unused]] ssize_t sent =
             ::send(socket_.native_handle(), out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      }
       tls_->written();
     }
     error_code ignored;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <malloc.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -14,9 +15,10 @@ namespace turnout {
 namespace {
 
 // A connection's life until it ends or is parked, as a coroutine that owns its session.
-awaitable<void> serveConnection(Worker &worker, Socket socket, Admission::Ticket ticket,
+awaitable<void> serveConnection(Worker &worker, Socket socket, Endpoint remote,
+                                const Endpoint *local, Admission::Ticket ticket,
                                 std::shared_ptr<const listener::Options> options) {
-  http1::DownstreamSession connection(worker, std::move(socket), std::move(ticket),
+  http1::DownstreamSession connection(worker, std::move(socket), remote, local, std::move(ticket),
                                       std::move(options));
   co_await connection.serve();
 }
@@ -138,15 +140,27 @@ void Worker::drain() {
 }
 
 void Worker::listen(Acceptor acceptor, std::shared_ptr<const listener::Options> options) {
-  listeners_.push_back(
-      std::make_unique<Listener>(Listener{std::move(acceptor), std::move(options)}));
+  error_code ec;
+  Endpoint local = acceptor.local_endpoint(ec);
+  const sockaddr *address = local.data();
+  bool wildcard =
+      (address->sa_family == AF_INET &&
+       reinterpret_cast<const sockaddr_in *>(address)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
+      (address->sa_family == AF_INET6 &&
+       IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6 *>(address)->sin6_addr));
+  std::optional<Endpoint> fixed;
+  if (!ec && !wildcard)
+    fixed = local;
+  listeners_.push_back(std::make_unique<Listener>(
+      Listener{std::move(acceptor), std::move(options), std::move(fixed)}));
 }
 
 awaitable<void> Worker::acceptLoop(Listener &listener) {
   Acceptor &acceptor = listener.acceptor;
   Timer pause(context_);
+  Endpoint remote;
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(use_awaitable));
+    auto [ec, socket] = co_await acceptor.async_accept(remote, asio::as_tuple(use_awaitable));
     // A connection accepted as the acceptor closed (a drain) is served still: dropping it
     // would reset a client that did nothing wrong.
     if (ec == asio::error::operation_aborted || (ec && !acceptor.is_open()))
@@ -157,15 +171,16 @@ awaitable<void> Worker::acceptLoop(Listener &listener) {
       co_await pause.async_wait(asio::as_tuple(use_awaitable));
       continue;
     }
-    error_code peerError;
-    Admission::Ticket ticket = shared_.admission.admit(socket.remote_endpoint(peerError).data());
+    Admission::Ticket ticket = shared_.admission.admit(remote.data());
     if (!ticket.admitted) {
       error_code ignored;
       socket.close(ignored); // over limits.max_connections or max_connections_per_client
       continue;
     }
     asio::co_spawn(context_,
-                   serveConnection(*this, std::move(socket), std::move(ticket), listener.options),
+                   serveConnection(*this, std::move(socket), remote,
+                                   listener.local ? &*listener.local : nullptr, std::move(ticket),
+                                   listener.options),
                    connectionEnded);
   }
 }

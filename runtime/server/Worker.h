@@ -16,6 +16,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -28,6 +29,7 @@ struct IdleConnection;
 } // namespace http1
 using Socket = asio::basic_stream_socket<asio::generic::stream_protocol, Executor>;
 using Acceptor = asio::basic_socket_acceptor<asio::generic::stream_protocol, Executor>;
+using Endpoint = asio::generic::stream_protocol::endpoint;
 
 // How long a draining worker waits for a request that a client may have sent already.
 inline constexpr Duration kDrainingWait{1000};
@@ -120,6 +122,9 @@ private:
   struct Listener {
     Acceptor acceptor;
     std::shared_ptr<const listener::Options> options;
+    // The address its connections are on, when it is one (not 0.0.0.0 or [::]): theirs
+    // without a getsockname each.
+    std::optional<Endpoint> local;
   };
   // A connection parked, by the order it came in (a keep-alive timeout is the same for all,
   // so the first to go is the first in).
