@@ -43,41 +43,15 @@ bool UpstreamSession::reuse(const std::string &peer, const upstream::ConnectSett
 awaitable<std::optional<Error>>
 UpstreamSession::connect(const std::string &peer, const std::string &host, uint16_t port,
                          const upstream::ConnectSettings &settings) {
-  socket_.emplace(context_.get_executor());
-  upstream::Stream &socket = *socket_;
-  error_code ec;
-  tcp::endpoint endpoint(asio::ip::make_address(host, ec), port);
-  if (ec)
-    co_return Error(ErrorKind::ConnectFailed, fmt::format("{}: not an IP address", host));
-  dog_.arm(socket, within(settings.connectTimeout));
-  auto [connectError] =
-      co_await socket.lowest().async_connect(endpoint, asio::as_tuple(use_awaitable));
-  if (!connectError && settings.tls) {
-    // The handshake counts against the connect timeout, as nginx's proxy_connect_timeout.
-    socket.lowest().set_option(tcp::no_delay(true), ec);
-    std::string why;
-    asio::ssl::context *context = tls_.get(settings, why);
-    if (!context) {
-      dog_.disarm();
-      co_return Error(ErrorKind::ConnectFailed, fmt::format("TLS with {}: {}", peer, why));
-    }
-    socket.startTls(*context, settings.sni.empty() ? host : settings.sni, settings.verify,
-                    tls_.sessionSlot(identity_));
-    connectError = co_await socket.handshake();
-    if (connectError && !dog_.fired()) {
-      dog_.disarm();
-      co_return Error(ErrorKind::ConnectFailed,
-                      fmt::format("TLS with {}: {}", peer, connectError.message()));
-    }
-  }
-  dog_.disarm();
-  if (connectError) {
-    if (dog_.fired())
-      co_return Error(ErrorKind::ConnectTimeout, fmt::format("connecting to {} timed out", peer));
-    co_return Error(ErrorKind::ConnectFailed,
-                    fmt::format("connecting to {}: {}", peer, connectError.message()));
-  }
-  socket.lowest().set_option(tcp::no_delay(true), ec);
+  socket_.emplace(TcpSocket(context_.get_executor()));
+  std::string why;
+  IoStatus status =
+      co_await upstream::connect(*socket_, host, port, settings, tls_, &identity_, buffers_, dog_,
+                                 within(settings.connectTimeout), why);
+  if (status == IoStatus::TimedOut)
+    co_return Error(ErrorKind::ConnectTimeout, fmt::format("connecting to {} timed out", peer));
+  if (status != IoStatus::Ok)
+    co_return Error(ErrorKind::ConnectFailed, fmt::format("connecting to {}: {}", peer, why));
   co_return std::nullopt;
 }
 

@@ -21,7 +21,8 @@ class UpstreamSession final : public proxy::Upstream {
 public:
   UpstreamSession(asio::io_context &context, upstream::Pool &pool, upstream::TlsContexts &tls,
                   BufferPool &buffers)
-      : context_(context), pool_(pool), tls_(tls), dog_(context.get_executor()), in_(buffers) {}
+      : context_(context), pool_(pool), tls_(tls), buffers_(buffers), dog_(context.get_executor()),
+        in_(buffers) {}
 
   bool reuse(const std::string &peer, const upstream::ConnectSettings &settings,
              bool retryable) override;
@@ -55,6 +56,7 @@ private:
   asio::io_context &context_;
   upstream::Pool &pool_;
   upstream::TlsContexts &tls_;
+  BufferPool &buffers_;
   std::optional<upstream::Stream> socket_; // the current attempt's connection
   Watchdog dog_;                           // and its timeouts
   InputBuffer in_;                         // its unparsed bytes

@@ -1,5 +1,8 @@
 #include "io/TlsChannel.h"
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -13,7 +16,25 @@ TlsChannel::TlsChannel(SSL *ssl, BufferPool &pool) : ssl_(ssl), input_(pool) {
 }
 
 TlsChannel::~TlsChannel() {
+  // OpenSSL takes a session freed without a shutdown for a broken one and stops it being
+  // resumed; a client's session with its peer is sound whatever ended the connection after
+  // the handshake. (A server's sessions keep OpenSSL's caution.)
+  if (!SSL_is_server(ssl_))
+    SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   SSL_free(ssl_);
+}
+
+std::string TlsChannel::failure() const {
+  long verify = SSL_get_verify_result(ssl_);
+  if (verify != X509_V_OK)
+    return std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+  if (error_) {
+    const char *reason = ERR_reason_error_string(error_);
+    const char *library = ERR_lib_error_string(error_);
+    return std::string(reason ? reason : "TLS error") +
+           (library ? std::string(" (") + library + ")" : "");
+  }
+  return "the connection closed";
 }
 
 void TlsChannel::received(InputBuffer &bytes) {

@@ -40,6 +40,10 @@ public:
   void idle() { std::string().swap(output_); }
   // Whether OpenSSL may have plaintext to give without reading the socket.
   bool pending() const { return !input_.empty() || SSL_has_pending(ssl_); }
+  // Why the connection failed: OpenSSL's error `error` (its last queued one, taken before
+  // the queue is cleared), or the peer's certificate that did not verify.
+  void failed(unsigned long error) { error_ = error; }
+  std::string failure() const;
 
 private:
   static int read(BIO *bio, char *out, size_t size, size_t *done);
@@ -50,6 +54,7 @@ private:
   SSL *ssl_;
   InputBuffer input_;
   std::string output_;
+  unsigned long error_ = 0;
 };
 
 } // namespace turnout

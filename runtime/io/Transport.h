@@ -1,6 +1,6 @@
-// A connection's bytes: its socket's, or those of TLS over it (a server's side, today's
-// downstream TLS). TLS reads and writes its records through a TlsChannel: the ciphertext
-// is read and written as a plain socket's bytes are (through the worker's ring), OpenSSL
+// A connection's bytes: its socket's, or those of TLS over it (a client's connection, as
+// its server; a peer's, as its client). TLS reads and writes its records through a TlsChannel: the
+// ciphertext is read and written as a plain socket's bytes are (through the worker's ring), OpenSSL
 // turning it into plaintext and back in between. readSome, waitReadable and writeAll take
 // a Transport as they take a socket. A connection makes one operation at a time.
 #pragma once
@@ -20,14 +20,19 @@ public:
   using executor_type = Executor;
   explicit Transport(Socket socket) : socket_(std::move(socket)) {}
   Transport(Transport &&) = default;
+  Transport &operator=(Transport &&) = default;
   Transport(const Transport &) = delete;
   Transport &operator=(const Transport &) = delete;
 
-  // TLS over the socket from here on, as its server, in `ssl` (which this takes), its
-  // ciphertext read into buffers of `pool`. The handshake is handshake()'s.
+  // TLS over the socket from here on, as its server or its client, in `ssl` (which this
+  // takes), its ciphertext read into buffers of `pool`. The handshake is handshake()'s.
   void acceptTls(SSL *ssl, BufferPool &pool) {
     tls_ = std::make_unique<TlsChannel>(ssl, pool);
     SSL_set_accept_state(ssl);
+  }
+  void connectTls(SSL *ssl, BufferPool &pool) {
+    tls_ = std::make_unique<TlsChannel>(ssl, pool);
+    SSL_set_connect_state(ssl);
   }
   bool tls() const { return tls_ != nullptr; }
   SSL *ssl() const { return tls_ ? tls_->ssl() : nullptr; }
@@ -53,6 +58,10 @@ public:
     socket_.shutdown(asio::socket_base::shutdown_send, ignored);
   }
   void close(error_code &ec) { socket_.close(ec); }
+  void close() {
+    error_code ignored;
+    socket_.close(ignored);
+  }
 
 private:
   Socket socket_;
@@ -95,6 +104,7 @@ awaitable<IoStatus> serveTls(Transport<Socket> &transport, int result, Watchdog 
   int want = SSL_get_error(ssl, result);
   if (want != SSL_ERROR_WANT_READ && want != SSL_ERROR_WANT_WRITE) {
     bool closed = want == SSL_ERROR_ZERO_RETURN || (want == SSL_ERROR_SYSCALL && !ERR_peek_error());
+    transport.channel().failed(ERR_peek_last_error());
     ERR_clear_error();
     co_await flushTls(transport, dog, std::min(timeout, Duration(1000)));
     co_return closed ? IoStatus::Closed : IoStatus::Failed;

@@ -13,28 +13,15 @@ namespace {
 // a GET of the path answered with the expected status.
 awaitable<bool> check(const UpstreamSpec &config, const PeerSpec &server, TlsContexts &tls) {
   auto executor = co_await asio::this_coro::executor;
-  Stream stream(executor);
+  Stream stream{TcpSocket(executor)};
   Watchdog dog(executor);
-  error_code ec;
-  tcp::endpoint endpoint(asio::ip::make_address(server.host, ec), server.port);
-  if (ec)
-    co_return false;
+  BufferPool buffers(16 * 1024);
   Duration timeout = config.health.timeout;
-  dog.arm(stream, timeout);
-  auto [connectError] =
-      co_await stream.lowest().async_connect(endpoint, asio::as_tuple(use_awaitable));
-  if (!connectError && config.connect.tls) {
-    std::string why;
-    asio::ssl::context *context = tls.get(config.connect, why);
-    if (!context)
-      co_return false;
-    stream.startTls(*context, config.connect.sni.empty() ? server.host : config.connect.sni,
-                    config.connect.verify);
-    connectError = co_await stream.handshake();
-  }
-  dog.disarm();
-  if (connectError || config.health.kind == HealthSpec::Kind::Tcp)
-    co_return !connectError;
+  std::string why;
+  IoStatus connected = co_await connect(stream, server.host, server.port, config.connect, tls,
+                                        nullptr, buffers, dog, timeout, why);
+  if (connected != IoStatus::Ok || config.health.kind == HealthSpec::Kind::Tcp)
+    co_return connected == IoStatus::Ok;
   std::string host = config.connect.sni.empty() ? server.host : config.connect.sni;
   std::string request = fmt::format(
       "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: turnout-health\r\nConnection: close\r\n\r\n",
@@ -43,7 +30,6 @@ awaitable<bool> check(const UpstreamSpec &config, const PeerSpec &server, TlsCon
     co_return false;
   // The response's head is enough.
   http1::Parser response(http1::Parser::Kind::Response);
-  BufferPool buffers(4096);
   InputBuffer in(buffers);
   while (!response.headComplete() && !response.failed()) {
     if (in.empty() && co_await readSome(stream, in, dog, timeout) != IoStatus::Ok)

@@ -1,6 +1,9 @@
 #include "upstream/Stream.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 namespace turnout::upstream {
 
@@ -29,38 +32,55 @@ std::string contextKey(const ConnectSettings &settings) {
                      settings.clientKey);
 }
 
+// OpenSSL's last error, as "reason (library)", taken off its queue.
+std::string openSslError() {
+  unsigned long error = ERR_peek_last_error();
+  ERR_clear_error();
+  const char *reason = ERR_reason_error_string(error);
+  const char *library = ERR_lib_error_string(error);
+  return fmt::format("{}{}", reason ? reason : "unknown error",
+                     library ? fmt::format(" ({})", library) : "");
+}
+
+bool isAddress(const std::string &name) {
+  unsigned char bytes[16];
+  return inet_pton(AF_INET, name.c_str(), bytes) == 1 ||
+         inet_pton(AF_INET6, name.c_str(), bytes) == 1;
+}
+
 // A context for `settings`; null with `error` when one of its files cannot be used.
-std::unique_ptr<asio::ssl::context> makeContext(const ConnectSettings &settings,
-                                                std::string &error) {
-  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                       asio::ssl::context::no_tlsv1_1);
-  error_code ec;
+SSL_CTX *makeContext(const ConnectSettings &settings, std::string &error) {
+  SSL_CTX *context = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
+  SSL_CTX_set_options(context, SSL_OP_ALL);
+  SSL_CTX_set_mode(context, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (settings.verify) {
     if (settings.ca.empty())
-      context->set_default_verify_paths(ec);
-    else if (context->load_verify_file(settings.ca, ec); ec)
-      error = fmt::format("ca {}: {}", settings.ca, ec.message());
-    context->set_verify_mode(asio::ssl::verify_peer);
+      SSL_CTX_set_default_verify_paths(context);
+    else if (SSL_CTX_load_verify_locations(context, settings.ca.c_str(), nullptr) != 1)
+      error = fmt::format("ca {}: {}", settings.ca, openSslError());
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
   } else {
-    context->set_verify_mode(asio::ssl::verify_none);
+    SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
   }
   if (error.empty() && !settings.clientCert.empty()) {
-    if (context->use_certificate_chain_file(settings.clientCert, ec); ec)
-      error = fmt::format("client_cert {}: {}", settings.clientCert, ec.message());
-    else if (context->use_private_key_file(settings.clientKey, asio::ssl::context::pem, ec); ec)
+    if (SSL_CTX_use_certificate_chain_file(context, settings.clientCert.c_str()) != 1)
+      error = fmt::format("client_cert {}: {}", settings.clientCert, openSslError());
+    else if (SSL_CTX_use_PrivateKey_file(context, settings.clientKey.c_str(), SSL_FILETYPE_PEM) !=
+             1)
       error = fmt::format("client_key {} (for client_cert {}): {}", settings.clientKey,
-                          settings.clientCert, ec.message());
-    else if (SSL_CTX_check_private_key(context->native_handle()) != 1)
+                          settings.clientCert, openSslError());
+    else if (SSL_CTX_check_private_key(context) != 1)
       error =
           fmt::format("client_key {}: not the key of {}", settings.clientKey, settings.clientCert);
   }
-  if (!error.empty())
+  if (!error.empty()) {
+    SSL_CTX_free(context);
     return nullptr;
-  SSL_CTX_set_session_cache_mode(context->native_handle(),
-                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-  SSL_CTX_sess_set_new_cb(context->native_handle(), &onNewSession);
+  }
+  SSL_CTX_set_session_cache_mode(context, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(context, &onNewSession);
   return context;
 }
 
@@ -72,46 +92,76 @@ TlsContexts::~TlsContexts() {
       SSL_SESSION_free(session);
 }
 
-asio::ssl::context *TlsContexts::get(const ConnectSettings &settings, std::string &error) {
-  std::unique_ptr<asio::ssl::context> &context = contexts_[contextKey(settings)];
+SSL *TlsContexts::newConnection(const ConnectSettings &settings, const std::string &serverName,
+                                const std::string *identity, std::string &error) {
+  auto &context = contexts_[contextKey(settings)];
   if (!context)
-    context = makeContext(settings, error);
-  return context.get();
+    context.reset(makeContext(settings, error));
+  if (!context)
+    return nullptr;
+  SSL *ssl = SSL_new(context.get());
+  if (identity) {
+    SSL_SESSION **slot = &sessions_[*identity];
+    SSL_set_ex_data(ssl, sessionSlotIndex(), slot);
+    if (*slot)
+      SSL_set_session(ssl, *slot);
+  }
+  bool address = isAddress(serverName);
+  if (!address) // SNI carries names only (RFC 6066 3)
+    SSL_set_tlsext_host_name(ssl, serverName.c_str());
+  if (settings.verify) {
+    if (address)
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), serverName.c_str());
+    else
+      SSL_set1_host(ssl, serverName.c_str());
+  }
+  return ssl;
 }
 
 bool TlsContexts::check(const ConnectSettings &settings, std::string &error) {
-  return settings.ca.empty() && settings.clientCert.empty()
-             ? true
-             : makeContext(settings, error) != nullptr;
+  if (settings.ca.empty() && settings.clientCert.empty())
+    return true;
+  SSL_CTX *context = makeContext(settings, error);
+  SSL_CTX_free(context);
+  return context != nullptr;
 }
 
-Stream::~Stream() {
-  // OpenSSL takes a session freed without a shutdown for a broken one and stops it being
-  // resumed; the peer's session is sound whatever ended the connection after its handshake.
-  if (tls_)
-    SSL_set_shutdown(tls_->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-}
-
-void Stream::startTls(asio::ssl::context &context, const std::string &serverName, bool verify,
-                      SSL_SESSION **session) {
-  tls_ = std::make_unique<asio::ssl::stream<TcpSocket>>(std::move(plain_), context);
-  if (session) {
-    SSL_set_ex_data(tls_->native_handle(), sessionSlotIndex(), session);
-    if (*session)
-      SSL_set_session(tls_->native_handle(), *session);
+awaitable<IoStatus> connect(Stream &stream, const std::string &address, uint16_t port,
+                            const ConnectSettings &settings, TlsContexts &tls,
+                            const std::string *identity, BufferPool &buffers, Watchdog &dog,
+                            Duration timeout, std::string &error) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  error_code ec;
+  tcp::endpoint endpoint(asio::ip::make_address(address, ec), port);
+  if (ec) {
+    error = fmt::format("{} is not an IP address", address);
+    co_return IoStatus::Failed;
   }
-  error_code notAnAddress;
-  asio::ip::make_address(serverName, notAnAddress);
-  if (notAnAddress) // SNI carries names only (RFC 6066 3)
-    SSL_set_tlsext_host_name(tls_->native_handle(), serverName.c_str());
-  if (verify)
-    tls_->set_verify_callback(asio::ssl::host_name_verification(serverName));
-}
-
-awaitable<error_code> Stream::handshake() {
-  auto [ec] =
-      co_await tls_->async_handshake(asio::ssl::stream_base::client, asio::as_tuple(use_awaitable));
-  co_return ec;
+  dog.arm(stream.lowest(), timeout);
+  auto [connectError] =
+      co_await stream.lowest().async_connect(endpoint, asio::as_tuple(use_awaitable));
+  dog.disarm();
+  if (connectError) {
+    error = connectError.message();
+    co_return dog.fired() ? IoStatus::TimedOut : IoStatus::Failed;
+  }
+  stream.lowest().set_option(tcp::no_delay(true), ec);
+  if (!settings.tls)
+    co_return IoStatus::Ok;
+  // The handshake counts against the connect timeout, as nginx's proxy_connect_timeout.
+  SSL *ssl =
+      tls.newConnection(settings, settings.sni.empty() ? address : settings.sni, identity, error);
+  if (!ssl) {
+    error = "TLS: " + error;
+    co_return IoStatus::Failed;
+  }
+  stream.connectTls(ssl, buffers);
+  IoStatus status = co_await handshake(stream, dog, detail::until(deadline));
+  if (status == IoStatus::TimedOut)
+    error = "the TLS handshake timed out";
+  else if (status != IoStatus::Ok)
+    error = "TLS: " + stream.channel().failure();
+  co_return status == IoStatus::Closed ? IoStatus::Failed : status;
 }
 
 } // namespace turnout::upstream

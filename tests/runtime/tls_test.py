@@ -508,6 +508,22 @@ class UpstreamTls(unittest.TestCase):
         finally:
             origin.stop()
 
+    def test_a_certificate_for_another_name_is_refused_unless_verify_is_off(self):
+        origin = harness.Origin(self.dir, tls=list(self.server))
+        try:
+            for verify, expected in (("", 502), ("    verify = false", 200)):
+                proxy, port, stderr = self.serve(f'    servers = ["127.0.0.1:{origin.port}"]\n    tls = true\n'
+                                                 f'    sni = "other.test"\n    ca = "{self.certs.ca}"\n{verify}')
+                try:
+                    self.assertEqual(curl(f"http://127.0.0.1:{port}/")[0], expected, verify)
+                finally:
+                    self.stop(proxy, stderr)
+                if expected == 502:
+                    with open(stderr.name) as f:
+                        self.assertIn("certificate verify failed: hostname mismatch", f.read())
+        finally:
+            origin.stop()
+
     def test_a_client_certificate_and_sessions_resumed_on_new_connections(self):
         port = harness.free_port()
         server = harness.start(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", self.server[0],
