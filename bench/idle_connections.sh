@@ -86,7 +86,7 @@ held turnout TERM "$tls_n" --tls "$build/runtime/turnout" --config "$work/turnou
 
 nginx_proxy_conf $proxy_port $origin_port "master_process off;" "worker_rlimit_nofile $(ulimit -n);"
 sed -i "s/worker_connections 4096;/worker_connections $((tls_n + 100));/; \
-  s|listen 127.0.0.1:$proxy_port;|listen 127.0.0.1:$proxy_port ssl; ssl_certificate $work/tls.pem; ssl_certificate_key $work/tls.key;|" \
+  s|listen 127.0.0.1:$proxy_port;|listen 127.0.0.1:$proxy_port ssl; ssl_certificate $work/tls.pem; ssl_certificate_key $work/tls.key; ssl_protocols TLSv1.2 TLSv1.3;|" \
   "$work/nginx/nginx.conf"
 held nginx QUIT "$tls_n" --tls nginx -c "$work/nginx/nginx.conf" -p "$work/nginx"
 

@@ -5,13 +5,18 @@
 # (`openssl s_time -new`, a new connection per request), resumed handshakes per CPU-second
 # (`s_time -reuse`, TLS 1.2 session resumption), and CPU per request over kept-alive HTTPS
 # (wrk, 50 connections). Clients run on CPU 1. A benchmark, not a test.
-# Usage: bench/tls_bench.sh [BUILD_DIR]   (DURATION=5 seconds per run, ROUNDS=3 runs per figure)
+# Usage: bench/tls_bench.sh [BUILD_DIR]   (DURATION=5 seconds per run, ROUNDS=3 runs per figure,
+# WORKERS=1 worker per proxy)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/release}
 turnout=$build/runtime/turnout
 duration=${DURATION:-5}
 rounds=${ROUNDS:-3}
+# WORKERS=2: two workers (threads, or nginx's processes) each, on CPUs 0 and 1, beside the
+# clients: OpenSSL 3's locks under more than one thread (HAProxy's report on SSL stacks).
+workers=${WORKERS:-1}
+cpus=$([ "$workers" = 1 ] && echo 0 || echo "0-$((workers - 1))")
 turnout_port=18443 nginx_port=18444 haproxy_port=18445
 source "$root/bench/origin.sh"
 
@@ -21,33 +26,43 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/rsa.key" -out "$work/rs
   -subj /CN=bench.test 2>/dev/null
 printf 'on request { respond 200 "hello over tls\\n" }\n' > "$work/tls.route"
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The CPU ticks of a process and of its children (nginx's workers, with WORKERS > 1).
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo $total
+}
 hz=$(getconf CLK_TCK)
 
 # start KIND: the three proxies on KIND's certificate; sets their pids.
 start() {
   local kind=$1
-  taskset -c 0 "$turnout" run "$work/tls.route" --listen-tls 127.0.0.1:$turnout_port \
-    --cert "$work/$kind.pem" --key "$work/$kind.key" --threads 1 2>>"$work/turnout.log" &
+  taskset -c "$cpus" "$turnout" run "$work/tls.route" --listen-tls 127.0.0.1:$turnout_port \
+    --cert "$work/$kind.pem" --key "$work/$kind.key" --threads "$workers" 2>>"$work/turnout.log" &
   turnout_pid=$!
   pids+=($turnout_pid)
-  nginx_conf nginx-$kind "master_process off;" "\
+  nginx_conf nginx-$kind "$([ "$workers" = 1 ] && echo "master_process off;")" "\
   ssl_session_cache shared:SSL:10m;
   server {
     listen 127.0.0.1:$nginx_port ssl;
     ssl_certificate $work/$kind.pem;
     ssl_certificate_key $work/$kind.key;
+    ssl_protocols TLSv1.2 TLSv1.3; # as turnout and HAProxy: nginx 1.22 leaves 1.3 out
     location / { return 200 \"hello over tls\\n\"; }
   }"
-  taskset -c 0 nginx -c "$work/nginx-$kind/nginx.conf" -p "$work/nginx-$kind" & nginx_pid=$!
+  sed -i "s/^worker_processes 1;/worker_processes $workers;/" "$work/nginx-$kind/nginx.conf"
+  taskset -c "$cpus" nginx -c "$work/nginx-$kind/nginx.conf" -p "$work/nginx-$kind" & nginx_pid=$!
   pids+=($nginx_pid)
   cat "$work/$kind.pem" "$work/$kind.key" > "$work/$kind.haproxy.pem"
-  { haproxy_head; cat <<CONF; } > "$work/haproxy-$kind.cfg"
+  { haproxy_head | sed "s/nbthread 1/nbthread $workers/; s|cpu-map 1/1 0|cpu-map 1/all $cpus|"
+    cat <<CONF; } > "$work/haproxy-$kind.cfg"
 frontend f
   bind 127.0.0.1:$haproxy_port ssl crt $work/$kind.haproxy.pem
   http-request return status 200 content-type text/plain string "hello over tls\n"
 CONF
-  taskset -c 0 haproxy -f "$work/haproxy-$kind.cfg" & haproxy_pid=$!
+  taskset -c "$cpus" haproxy -f "$work/haproxy-$kind.cfg" & haproxy_pid=$!
   pids+=($haproxy_pid)
   wait_port $turnout_port
   wait_port $nginx_port
@@ -76,7 +91,7 @@ measure() {
   echo "$count $(awk -v t=$((after - before)) -v hz="$hz" 'BEGIN { print t / hz }')"
 }
 
-echo "tls_bench: $(date -u +%Y-%m-%d), $(nproc) cores, median of $rounds ${duration}s runs taking turns, one worker each on CPU 0"
+echo "tls_bench: $(date -u +%Y-%m-%d), $(nproc) cores, median of $rounds ${duration}s runs taking turns, $workers worker(s) each on CPU $cpus"
 printf '%-8s %-6s %18s %18s %22s\n' proxy cert "full hs/CPU-s" "resumed hs/CPU-s" "keep-alive us CPU/req"
 declare -A full resumed perreq
 

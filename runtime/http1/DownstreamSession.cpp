@@ -120,6 +120,8 @@ DownstreamSession::~DownstreamSession() {
 }
 
 std::unique_ptr<IdleConnection> DownstreamSession::idle() {
+  if (client_.tls())
+    client_.channel().idle();
   auto idle = std::make_unique<IdleConnection>(std::move(client_));
   idle->options = std::move(options_);
   idle->tlsFacts = std::move(tlsFacts_);
