@@ -9,28 +9,91 @@
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
+#include <string_view>
 
 namespace turnout {
 
 namespace {
 
-constexpr char kGreeting[] = "turnout-listeners-1"; // the message's bytes beside its descriptors
-constexpr size_t kMaxListeners = 250;               // below the kernel's SCM_MAX_FD (253)
+// The message's bytes beside its descriptors. A version 2 message is followed by the
+// ticket keys: a 4-byte length, then per listener its address and its keys, each a 2-byte
+// length and the bytes (lengths big-endian). Version 1 (no keys) is still taken.
+constexpr char kGreeting[] = "turnout-listeners-2";
+constexpr char kGreetingWithoutKeys[] = "turnout-listeners-1";
+constexpr size_t kMaxListeners = 250; // below the kernel's SCM_MAX_FD (253)
+constexpr size_t kMaxKeyBytes = 1 << 20;
 
 // One message of the handover: the greeting's bytes and room for the descriptors.
-struct Handover {
+struct Message {
   char bytes[sizeof kGreeting] = {};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxListeners)] = {};
   iovec vector{bytes, sizeof bytes};
   msghdr message{};
-  explicit Handover(size_t descriptors) {
+  explicit Message(size_t descriptors) {
     message.msg_iov = &vector;
     message.msg_iovlen = 1;
     message.msg_control = control;
     message.msg_controllen = CMSG_SPACE(sizeof(int) * descriptors);
   }
-  Handover(const Handover &) = delete;
+  Message(const Message &) = delete;
 };
+
+std::string encodeKeys(const std::map<std::string, std::string> &keys) {
+  std::string out;
+  auto piece = [&out](const std::string &bytes) {
+    out += static_cast<char>(bytes.size() >> 8);
+    out += static_cast<char>(bytes.size() & 0xff);
+    out += bytes;
+  };
+  for (const auto &[address, bytes] : keys) {
+    piece(address);
+    piece(bytes);
+  }
+  return out;
+}
+
+// The keys of encodeKeys(); false when `in` is not that.
+bool decodeKeys(std::string_view in, std::map<std::string, std::string> &keys) {
+  auto piece = [&in](std::string &out) {
+    if (in.size() < 2)
+      return false;
+    size_t size = (static_cast<unsigned char>(in[0]) << 8) | static_cast<unsigned char>(in[1]);
+    if (in.size() < 2 + size)
+      return false;
+    out.assign(in.substr(2, size));
+    in.remove_prefix(2 + size);
+    return true;
+  };
+  while (!in.empty()) {
+    std::string address, bytes;
+    if (!piece(address) || !piece(bytes))
+      return false;
+    keys[address] = std::move(bytes);
+  }
+  return true;
+}
+
+// Reads exactly `size` bytes from the blocking socket `fd`.
+bool readExactly(int fd, char *into, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::read(fd, into, size);
+    if (n <= 0)
+      return false;
+    into += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool writeAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0)
+      return false;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
 
 bool addressOf(const std::string &path, sockaddr_un &address, std::string &error) {
   address = {};
@@ -53,8 +116,8 @@ bool sameUser(int fd) {
 
 } // namespace
 
-std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds timeout,
-                                  std::string &error) {
+HandedOver receiveListeners(const std::string &path, std::chrono::seconds timeout,
+                            std::string &error) {
   sockaddr_un address;
   if (!addressOf(path, address, error))
     return {};
@@ -73,7 +136,8 @@ std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds 
       ::close(server);
     return {};
   }
-  std::vector<int> listeners;
+  HandedOver handed;
+  std::vector<int> &listeners = handed.listeners;
   pollfd ready{server, POLLIN, 0};
   int polled = ::poll(&ready, 1, static_cast<int>(timeout.count() * 1000));
   int peer = polled > 0 ? ::accept4(server, nullptr, nullptr, SOCK_CLOEXEC) : -1;
@@ -91,10 +155,12 @@ std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds 
     error = fmt::format("a process of another user connected to the upgrade socket {}", path);
     return {};
   }
-  Handover in(kMaxListeners);
+  // The old process writes at once; a peer that stalls is not waited on for long.
+  timeval patience{5, 0};
+  ::setsockopt(peer, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  Message in(kMaxListeners);
   msghdr &message = in.message;
   ssize_t n = ::recvmsg(peer, &message, MSG_CMSG_CLOEXEC);
-  ::close(peer);
   for (cmsghdr *header = CMSG_FIRSTHDR(&message); n > 0 && header;
        header = CMSG_NXTHDR(&message, header)) {
     if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS)
@@ -103,18 +169,31 @@ std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds 
     const int *fds = reinterpret_cast<const int *>(CMSG_DATA(header));
     listeners.assign(fds, fds + count);
   }
-  if (n != static_cast<ssize_t>(sizeof kGreeting) ||
-      std::memcmp(in.bytes, kGreeting, sizeof kGreeting) != 0 || (message.msg_flags & MSG_CTRUNC)) {
+  bool withKeys = std::memcmp(in.bytes, kGreeting, sizeof kGreeting) == 0;
+  bool valid = n == static_cast<ssize_t>(sizeof kGreeting) && !(message.msg_flags & MSG_CTRUNC) &&
+               (withKeys || std::memcmp(in.bytes, kGreetingWithoutKeys, sizeof kGreeting) == 0);
+  if (valid && withKeys) {
+    unsigned char length[4];
+    valid = readExactly(peer, reinterpret_cast<char *>(length), sizeof length);
+    size_t size = (size_t{length[0]} << 24) | (size_t{length[1]} << 16) | (size_t{length[2]} << 8) |
+                  length[3];
+    std::string keys(valid && size <= kMaxKeyBytes ? size : 0, '\0');
+    valid = valid && size <= kMaxKeyBytes && readExactly(peer, keys.data(), size) &&
+            decodeKeys(keys, handed.ticketKeys);
+  }
+  ::close(peer);
+  if (!valid) {
     for (int fd : listeners)
       ::close(fd);
     error =
         fmt::format("the upgrade socket {} got something other than a turnout's listeners", path);
     return {};
   }
-  return listeners;
+  return handed;
 }
 
-bool sendListeners(const std::string &path, const std::vector<int> &listeners, std::string &error) {
+bool sendListeners(const std::string &path, const HandedOver &handed, std::string &error) {
+  const std::vector<int> &listeners = handed.listeners;
   sockaddr_un address;
   if (!addressOf(path, address, error))
     return false;
@@ -139,7 +218,7 @@ bool sendListeners(const std::string &path, const std::vector<int> &listeners, s
     ::close(peer);
     return false;
   }
-  Handover out(listeners.size());
+  Message out(listeners.size());
   std::memcpy(out.bytes, kGreeting, sizeof kGreeting);
   msghdr &message = out.message;
   cmsghdr *header = CMSG_FIRSTHDR(&message);
@@ -148,6 +227,13 @@ bool sendListeners(const std::string &path, const std::vector<int> &listeners, s
   header->cmsg_len = CMSG_LEN(sizeof(int) * listeners.size());
   std::memcpy(CMSG_DATA(header), listeners.data(), sizeof(int) * listeners.size());
   bool sent = ::sendmsg(peer, &message, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof out.bytes);
+  if (sent) {
+    std::string keys = encodeKeys(handed.ticketKeys);
+    const char length[4] = {
+        static_cast<char>(keys.size() >> 24), static_cast<char>((keys.size() >> 16) & 0xff),
+        static_cast<char>((keys.size() >> 8) & 0xff), static_cast<char>(keys.size() & 0xff)};
+    sent = writeAll(peer, std::string_view(length, sizeof length)) && writeAll(peer, keys);
+  }
   if (!sent)
     error = fmt::format("passing the listeners on {}: {}", path, std::strerror(errno));
   ::close(peer);

@@ -5,17 +5,26 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace turnout {
 
-// The new process: waits on `path` (created mode 0600) for the old process and returns
-// the listening sockets it passes; empty with `error` set on failure or timeout.
-std::vector<int> receiveListeners(const std::string &path, std::chrono::seconds timeout,
-                                  std::string &error);
+// What the old process hands over: its listening sockets and, by listener address, the
+// session ticket keys of its TLS listeners (TicketKeys::exported), so that the sessions
+// it gave out resume on the new process.
+struct HandedOver {
+  std::vector<int> listeners;
+  std::map<std::string, std::string> ticketKeys;
+};
 
-// The old process: passes `listeners` to the new process waiting on `path`.
-bool sendListeners(const std::string &path, const std::vector<int> &listeners, std::string &error);
+// The new process: waits on `path` (created mode 0600) for the old process and returns
+// what it passes; no listeners, with `error` set, on failure or timeout.
+HandedOver receiveListeners(const std::string &path, std::chrono::seconds timeout,
+                            std::string &error);
+
+// The old process: passes `handed` to the new process waiting on `path`.
+bool sendListeners(const std::string &path, const HandedOver &handed, std::string &error);
 
 } // namespace turnout

@@ -182,12 +182,13 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   if (!config.upgrade && !openAdmin())
     return 1;
   // The listeners: taken over from the process being replaced (--upgrade), or opened.
-  std::vector<int> inherited;
+  HandedOver handed;
+  std::vector<int> &inherited = handed.listeners;
   if (config.upgrade) {
     std::string error;
     spdlog::info("waiting on {} for the running process's listeners (send it SIGQUIT)",
                  config.upgradeSocket);
-    inherited = receiveListeners(config.upgradeSocket, std::chrono::seconds(60), error);
+    handed = receiveListeners(config.upgradeSocket, std::chrono::seconds(60), error);
     if (inherited.empty()) {
       spdlog::error("{}", error);
       return 1;
@@ -218,6 +219,11 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
         spdlog::error("TLS listener {}: {}", address.text, error);
         return 1;
       }
+      // The process before's sessions resume here: its ticket keys come with its listeners.
+      if (auto keys = handed.ticketKeys.find(address.text);
+          keys != handed.ticketKeys.end() && tls->adoptTicketKeys(keys->second))
+        spdlog::info("TLS listener {}: the session ticket keys of the process before",
+                     address.text);
       tlsListeners.push_back(tls);
       options->tls = std::move(tls);
     }
@@ -258,7 +264,15 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
       spdlog::warn("a listener taken over is not in this configuration; closing it");
       ::close(fd);
     }
-  controller.setTlsListeners(std::move(tlsListeners));
+  // What SIGQUIT passes on: the listeners, and the TLS listeners' ticket keys as they are then.
+  auto handOver = [&listenerFds, tlsListeners] {
+    HandedOver out{listenerFds, {}};
+    for (const auto &listener : tlsListeners)
+      if (std::string keys = listener->handedTicketKeys(); !keys.empty())
+        out.ticketKeys[listener->address()] = std::move(keys);
+    return out;
+  };
+  controller.setTlsListeners(tlsListeners);
   if (config.upgrade && !openAdmin())
     return 1;
 
@@ -278,7 +292,7 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
     std::string error;
     if (config.upgradeSocket.empty()) {
       spdlog::error("SIGQUIT: no upgrade socket is configured (upgrade_socket); still serving");
-    } else if (!sendListeners(config.upgradeSocket, listenerFds, error)) {
+    } else if (!sendListeners(config.upgradeSocket, handOver(), error)) {
       spdlog::error("SIGQUIT: {}; still serving", error);
     } else {
       spdlog::info("SIGQUIT: the listeners are the new process's; draining");

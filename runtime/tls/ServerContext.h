@@ -68,6 +68,15 @@ public:
   bool reload(std::string &error, std::vector<std::string> &warnings);
   // The control plane's, every 12 hours (TicketKeys::rotate).
   void rotateTicketKeys() { ticketKeys_->rotate(); }
+  // The ticket keys a binary upgrade hands over (TicketKeys::exported); none for a
+  // listener whose keys come from its ticket_key_file, which the new process reads itself.
+  std::string handedTicketKeys() const {
+    return settings_.ticketKeyFile.empty() ? ticketKeys_->exported() : std::string();
+  }
+  // Takes the keys the process before handed over, unless keys come from a file.
+  bool adoptTicketKeys(std::string_view bytes) {
+    return settings_.ticketKeyFile.empty() && ticketKeys_->adopt(bytes);
+  }
   std::shared_ptr<const ServerContext> current() const { return current_.load(); }
   const std::string &address() const { return address_; }
 

@@ -22,9 +22,44 @@ TicketKeys::Key randomKey() {
   return key;
 }
 
+// Keys in the file's layout; none when `bytes` is not whole keys.
+std::vector<TicketKeys::Key> parse(std::string_view bytes) {
+  if (bytes.empty() || bytes.size() % TicketKeys::kKeyFileBytes != 0)
+    return {};
+  std::vector<TicketKeys::Key> keys(bytes.size() / TicketKeys::kKeyFileBytes);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const char *at = bytes.data() + i * TicketKeys::kKeyFileBytes;
+    std::memcpy(keys[i].name.data(), at, 16);
+    std::memcpy(keys[i].hmac.data(), at + 16, 32);
+    std::memcpy(keys[i].aes.data(), at + 48, 32);
+  }
+  return keys;
+}
+
 } // namespace
 
 TicketKeys::TicketKeys() : keys_{randomKey()} {
+}
+
+std::string TicketKeys::exported() const {
+  std::shared_lock lock(mutex_);
+  std::string bytes;
+  for (const Key &key : keys_) {
+    bytes.append(reinterpret_cast<const char *>(key.name.data()), key.name.size());
+    bytes.append(reinterpret_cast<const char *>(key.hmac.data()), key.hmac.size());
+    bytes.append(reinterpret_cast<const char *>(key.aes.data()), key.aes.size());
+  }
+  return bytes;
+}
+
+bool TicketKeys::adopt(std::string_view bytes) {
+  std::vector<Key> keys = parse(bytes);
+  if (keys.empty())
+    return false;
+  std::unique_lock lock(mutex_);
+  keys_ = std::move(keys);
+  fromFile_ = false;
+  return true;
 }
 
 bool TicketKeys::readFile(const std::string &path, std::string &error) {
@@ -34,17 +69,11 @@ bool TicketKeys::readFile(const std::string &path, std::string &error) {
     return false;
   }
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.empty() || bytes.size() % kKeyFileBytes != 0) {
+  std::vector<Key> keys = parse(bytes);
+  if (keys.empty()) {
     error = fmt::format("{}: {} bytes; a ticket key file holds keys of {} bytes", path,
                         bytes.size(), kKeyFileBytes);
     return false;
-  }
-  std::vector<Key> keys(bytes.size() / kKeyFileBytes);
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const char *at = bytes.data() + i * kKeyFileBytes;
-    std::memcpy(keys[i].name.data(), at, 16);
-    std::memcpy(keys[i].hmac.data(), at + 16, 32);
-    std::memcpy(keys[i].aes.data(), at + 48, 32);
   }
   std::unique_lock lock(mutex_);
   keys_ = std::move(keys);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace turnout::tls {
@@ -28,6 +29,12 @@ public:
   TicketKeys();
   // Reads `path`; false with `error` (the file and why) when it holds no whole keys.
   bool readFile(const std::string &path, std::string &error);
+  // The keys in the file's layout, the one that encrypts first: what a binary upgrade hands
+  // the new process, so that tickets of the old one still resume.
+  std::string exported() const;
+  // Takes keys exported() gave (random ones: they go on rotating); false, and none taken,
+  // when `bytes` holds no whole keys.
+  bool adopt(std::string_view bytes);
   // A new random key encrypts from now on; the one before still decrypts. Keys from a file
   // are left as they are (the fleet rotates the file).
   void rotate();

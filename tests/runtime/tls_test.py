@@ -569,6 +569,50 @@ class UpstreamTls(unittest.TestCase):
         self.assertIn("'client_cert' and 'client_key' go together", checked.stdout + checked.stderr)
 
 
+class UpgradeKeepsSessions(unittest.TestCase):
+    def test_sessions_of_the_old_process_resume_on_the_new_one(self):
+        """A binary upgrade hands the TLS listeners' random ticket keys over with the
+        listening sockets: a session the old process gave out resumes on the new one."""
+        directory = tempfile.mkdtemp(prefix="turnout-tls-")
+        certs = Certificates(directory)
+        cert, key = certs.leaf("site", ["upgrade.test"], kind="ec")
+        port = harness.free_port()
+        upgrade = os.path.join(directory, "upgrade.sock")
+        policy = os.path.join(directory, "upgrade.route")
+        with open(policy, "w") as f:
+            f.write('on request { if tls.resumed { respond 200 "resumed" }\n respond 200 "full" }\n')
+        command = [harness.TURNOUT, "run", policy, "--listen-tls", f"127.0.0.1:{port}", "--cert", cert,
+                   "--key", key, "--threads", "1", "--upgrade-socket", upgrade]
+        old_log = open(os.path.join(directory, "old.stderr"), "w")
+        new_log = open(os.path.join(directory, "new.stderr"), "w")
+        old = harness.start(command, stderr=old_log)
+        new = None
+        try:
+            harness.wait_for_port(port, old)
+            request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            session = os.path.join(directory, "session")
+            self.assertIn("\r\n\r\nfull", s_client(port, "-tls1_3", "-sess_out", session, data=request))
+            new = harness.start(command + ["--upgrade"], stderr=new_log)
+            deadline = time.time() + 10
+            while not os.path.exists(upgrade) and time.time() < deadline:
+                time.sleep(0.01)
+            old.send_signal(signal.SIGQUIT)
+            self.assertEqual(old.wait(timeout=15), 0)
+            again = s_client(port, "-tls1_3", "-sess_in", session, data=request)
+            self.assertIn("Reused", again)
+            self.assertIn("\r\n\r\nresumed", again)
+            with open(new_log.name) as f:
+                self.assertIn("the session ticket keys of the process before", f.read())
+        finally:
+            if old.poll() is None:
+                old.kill()
+            if new:
+                new.send_signal(signal.SIGTERM)
+                self.assertEqual(new.wait(timeout=10), 0)
+            old_log.close()
+            new_log.close()
+
+
 class IdleConnections(unittest.TestCase):
     def test_idle_connections_are_parked_and_served_again_plain_and_tls(self):
         """A kept-alive connection idle for over a second is parked (no session: the stats'
