@@ -134,15 +134,21 @@ void Control::rotateTicketKeysLater() {
   });
 }
 
+bool loadTlsListener(tls::ListenerContext &listener, std::string &error,
+                     std::vector<std::string> &warnings) {
+  bool loaded = listener.reload(error, warnings);
+  for (const std::string &warning : warnings)
+    spdlog::warn("TLS listener {}: {}", listener.address(), warning);
+  return loaded;
+}
+
 json Control::reloadTls() {
   json listeners = json::array();
   std::string firstError;
   for (const auto &listener : tlsListeners_) {
     std::string error;
     std::vector<std::string> warnings;
-    bool loaded = listener->reload(error, warnings);
-    for (const std::string &warning : warnings)
-      spdlog::warn("TLS listener {}: {}", listener->address(), warning);
+    bool loaded = loadTlsListener(*listener, error, warnings);
     if (loaded) {
       spdlog::info("TLS listener {}: certificates reloaded", listener->address());
     } else {

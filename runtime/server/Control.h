@@ -32,6 +32,12 @@
 
 namespace turnout {
 
+// Reads a TLS listener's certificates (and ticket key file), logging their `warnings`: at
+// start and on every reload. False with `error` when they cannot be used (the listener
+// keeps those in use, if any).
+bool loadTlsListener(tls::ListenerContext &listener, std::string &error,
+                     std::vector<std::string> &warnings);
+
 class Control {
 public:
   Control(asio::io_context &context, SharedState &shared,

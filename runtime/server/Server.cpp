@@ -212,10 +212,7 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
       auto tls = std::make_shared<tls::ListenerContext>(address.text, *address.tls);
       std::string error;
       std::vector<std::string> warnings;
-      bool loaded = tls->reload(error, warnings);
-      for (const std::string &warning : warnings)
-        spdlog::warn("TLS listener {}: {}", address.text, warning);
-      if (!loaded) {
+      if (!loadTlsListener(*tls, error, warnings)) {
         spdlog::error("TLS listener {}: {}", address.text, error);
         return 1;
       }
