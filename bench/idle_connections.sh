@@ -28,14 +28,20 @@ start_origin $origin_port
 printf 'upstream origin { servers = ["127.0.0.1:%s"] }\non request { route origin }\n' \
   $origin_port > "$work/bare.route"
 require_loopback "$work/bare.route"
-cat > "$work/turnout.yaml" <<CONF
-listen: ["127.0.0.1:$proxy_port"]
+# turnout_conf FILE COUNT LISTEN: turnout's configuration for COUNT held connections on one
+# listener, LISTEN (a YAML listen entry).
+turnout_conf() {
+  cat > "$1" <<CONF
+listen:
+  - $3
 threads: 1
 policy: $work/bare.route
 limits:
-  max_connections: $((n + 100))
+  max_connections: $(($2 + 100))
   max_connections_per_client: 0
 CONF
+}
+turnout_conf "$work/turnout.yaml" "$n" "\"127.0.0.1:$proxy_port\""
 
 # held NAME SIGNAL COUNT TLS COMMAND...: starts the proxy COMMAND, prints NAME and what COUNT
 # held connections cost it (TLS: "--tls" or ""), then stops it with SIGNAL.
@@ -72,16 +78,8 @@ held HAProxy TERM "$haproxy_n" "" haproxy -f "$work/haproxy.cfg" -db
 echo "held TLS client connections: $tls_n (RSS of the serving process)"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/tls.key" \
   -out "$work/tls.pem" -days 2 -subj /CN=bench.test 2>/dev/null
-cat > "$work/turnout-tls.yaml" <<CONF
-listen:
-  - address: "127.0.0.1:$proxy_port"
-    tls: {certificates: [{cert: $work/tls.pem, key: $work/tls.key}]}
-threads: 1
-policy: $work/bare.route
-limits:
-  max_connections: $((tls_n + 100))
-  max_connections_per_client: 0
-CONF
+turnout_conf "$work/turnout-tls.yaml" "$tls_n" \
+  "{address: \"127.0.0.1:$proxy_port\", tls: {certificates: [{cert: $work/tls.pem, key: $work/tls.key}]}}"
 held turnout TERM "$tls_n" --tls "$build/runtime/turnout" --config "$work/turnout-tls.yaml"
 
 nginx_proxy_conf $proxy_port $origin_port "master_process off;" "worker_rlimit_nofile $(ulimit -n);"

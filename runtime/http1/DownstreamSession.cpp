@@ -385,7 +385,7 @@ awaitable<IoStatus> DownstreamSession::waitForRequest(Duration timeout) {
   timeout -= active;
   if (worker_.draining()) // a drain came as the wait ended, with no wait to shorten
     timeout = std::min(timeout, kDrainingWait);
-  else if (served_ > 0 && !(client_.tls() && client_.channel().pending())) {
+  else if (served_ > 0 && !client_.buffered()) {
     parkFor_ = timeout;
     co_return IoStatus::Closed;
   }

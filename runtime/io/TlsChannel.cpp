@@ -24,17 +24,18 @@ TlsChannel::~TlsChannel() {
   SSL_free(ssl_);
 }
 
+std::string describeOpenSslError(unsigned long code) {
+  const char *reason = ERR_reason_error_string(code);
+  const char *library = ERR_lib_error_string(code);
+  return std::string(reason ? reason : "unknown error") +
+         (library ? std::string(" (") + library + ")" : "");
+}
+
 std::string TlsChannel::failure() const {
   long verify = SSL_get_verify_result(ssl_);
   if (verify != X509_V_OK)
     return std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
-  if (error_) {
-    const char *reason = ERR_reason_error_string(error_);
-    const char *library = ERR_lib_error_string(error_);
-    return std::string(reason ? reason : "TLS error") +
-           (library ? std::string(" (") + library + ")" : "");
-  }
-  return "the connection closed";
+  return error_ ? describeOpenSslError(error_) : "the connection closed";
 }
 
 void TlsChannel::received(InputBuffer &bytes) {

@@ -14,6 +14,9 @@
 
 namespace turnout {
 
+// OpenSSL's error `code` as "reason (library)".
+std::string describeOpenSslError(unsigned long code);
+
 class TlsChannel {
 public:
   // TLS in `ssl` (which this takes) over ciphertext buffers, the input one from `pool`

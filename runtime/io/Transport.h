@@ -35,6 +35,8 @@ public:
     SSL_set_connect_state(ssl);
   }
   bool tls() const { return tls_ != nullptr; }
+  // Whether TLS holds bytes read already: something may come without reading the socket.
+  bool buffered() const { return tls_ && tls_->pending(); }
   SSL *ssl() const { return tls_ ? tls_->ssl() : nullptr; }
   TlsChannel &channel() { return *tls_; }
   Socket &lowest() { return socket_; }
@@ -75,7 +77,7 @@ template <typename Socket> void cancelIo(Transport<Socket> &transport) {
 
 // Whether bytes wait: TLS's, read already, or the socket's.
 template <typename Socket> Pending pending(Transport<Socket> &transport) {
-  if (transport.tls() && transport.channel().pending())
+  if (transport.buffered())
     return Pending::Bytes;
   return pending(static_cast<int>(transport.native_handle()));
 }
@@ -171,11 +173,10 @@ awaitable<IoStatus> handshake(Transport<Socket> &transport, Watchdog &dog, Durat
 
 template <typename Socket>
 awaitable<IoStatus> waitReadable(Transport<Socket> &transport, Watchdog &dog, Duration timeout) {
-  if (transport.tls()) {
-    if (transport.channel().pending())
-      co_return IoStatus::Ok;
+  if (transport.buffered())
+    co_return IoStatus::Ok;
+  if (transport.tls())
     transport.channel().idle();
-  }
   co_return co_await waitReadable(transport.lowest(), dog, timeout);
 }
 

@@ -32,14 +32,11 @@ std::string contextKey(const ConnectSettings &settings) {
                      settings.clientKey);
 }
 
-// OpenSSL's last error, as "reason (library)", taken off its queue.
+// OpenSSL's last error, taken off its queue.
 std::string openSslError() {
-  unsigned long error = ERR_peek_last_error();
+  std::string error = describeOpenSslError(ERR_peek_last_error());
   ERR_clear_error();
-  const char *reason = ERR_reason_error_string(error);
-  const char *library = ERR_lib_error_string(error);
-  return fmt::format("{}{}", reason ? reason : "unknown error",
-                     library ? fmt::format(" ({})", library) : "");
+  return error;
 }
 
 bool isAddress(const std::string &name) {
