@@ -76,20 +76,20 @@ int run(const RunOptions &options) {
   exchange.originError = options.error;
   const route::TlsFacts &given = options.tls;
   route::TlsFacts tls = simulatedTls(exchange.request);
+  bool tlsGiven = given.resumed;
   for (auto [field, value] : {std::pair{&tls.version, &given.version},
                               {&tls.cipher, &given.cipher},
                               {&tls.sni, &given.sni},
                               {&tls.alpn, &given.alpn},
                               {&tls.clientSubject, &given.clientSubject},
                               {&tls.clientIssuer, &given.clientIssuer},
-                              {&tls.clientFingerprint, &given.clientFingerprint}})
+                              {&tls.clientFingerprint, &given.clientFingerprint}}) {
     if (!value->empty())
       *field = *value;
+    tlsGiven |= !value->empty();
+  }
   tls.resumed = given.resumed;
   tls.clientVerified = !tls.clientSubject.empty();
-  bool tlsGiven = !given.version.empty() || !given.cipher.empty() || !given.sni.empty() ||
-                  !given.alpn.empty() || given.resumed || !given.clientSubject.empty() ||
-                  !given.clientIssuer.empty() || !given.clientFingerprint.empty();
   if (exchange.request.scheme == "https")
     exchange.tls = &tls;
   else if (tlsGiven) {
