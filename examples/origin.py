@@ -170,6 +170,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024  # a proxy may open hundreds of connections at once
 
     def handle_error(self, request, client_address):
         pass  # a client that hangs up early (a proxy's timeout, say) is not news

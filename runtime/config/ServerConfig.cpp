@@ -263,8 +263,8 @@ TlsSettings tlsSettings(Reader &r, const YAML::Node &node, const std::string &wh
         [&](auto &n, auto &k) {
           tls.alpn = list(n, k);
           for (const std::string &protocol : tls.alpn)
-            if (protocol != "http/1.1")
-              r.fail(n, fmt::format("'{}': turnout speaks http/1.1, not '{}'", k, protocol));
+            if (protocol != "http/1.1" && protocol != "h2")
+              r.fail(n, fmt::format("'{}': turnout speaks h2 and http/1.1, not '{}'", k, protocol));
         }},
        {"client_ca", [&](auto &n, auto &k) { tls.clientCa = r.string(n, k); }},
        {"client_auth",
@@ -394,6 +394,44 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
                  {"lingering_time", [&](auto &n, auto &k) { t.lingeringTime = r.duration(n, k); }},
                  {"lingering_timeout",
                   [&](auto &n, auto &k) { t.lingeringTimeout = r.duration(n, k); }}});
+          }},
+         {"http2",
+          [&](const YAML::Node &node, const std::string &name) {
+            auto &h = config.http2;
+            // RFC 9113 6.5.2's bounds: a window below 2^31, a frame of 16 KiB to 16 MiB.
+            auto window = [&](auto &n, auto &k) {
+              uint64_t bytes = r.size(n, k);
+              if (bytes == 0 || bytes > 0x7fffffff)
+                r.fail(n, fmt::format("'{}' must be between 1 and 2147483647 bytes", k));
+              return static_cast<uint32_t>(bytes);
+            };
+            r.keys(
+                node, name,
+                {{"max_concurrent_streams",
+                  [&](auto &n, auto &k) {
+                    h.maxConcurrentStreams = static_cast<uint32_t>(r.count(n, k, 65536));
+                  }},
+                 {"initial_stream_window",
+                  [&](auto &n, auto &k) { h.initialStreamWindow = window(n, k); }},
+                 {"max_frame_size",
+                  [&](auto &n, auto &k) {
+                    h.maxFrameSize = static_cast<uint32_t>(r.size(n, k));
+                    if (h.maxFrameSize < 16384 || h.maxFrameSize > 16777215)
+                      r.fail(n, fmt::format("'{}' must be between 16k and 16777215 bytes", k));
+                  }},
+                 {"max_header_list_size",
+                  [&](auto &n, auto &k) { h.maxHeaderListSize = window(n, k); }},
+                 {"header_table_size", [&](auto &n, auto &k) { h.headerTableSize = window(n, k); }},
+                 {"idle_timeout", [&](auto &n, auto &k) { h.idleTimeout = r.duration(n, k); }},
+                 {"max_requests_per_connection",
+                  [&](auto &n, auto &k) { h.maxRequestsPerConnection = r.count(n, k); }},
+                 {"max_resets", [&](auto &n, auto &k) { h.maxResets = r.count(n, k); }},
+                 {"resets_per_second",
+                  [&](auto &n, auto &k) { h.resetsPerSecond = r.count(n, k); }},
+                 {"max_stream_errors",
+                  [&](auto &n, auto &k) { h.maxStreamErrors = r.count(n, k); }},
+                 {"stream_errors_per_second",
+                  [&](auto &n, auto &k) { h.streamErrorsPerSecond = r.count(n, k); }}});
           }},
          {"upstreams",
           [&](const YAML::Node &node, const std::string &name) {

@@ -81,6 +81,28 @@ struct ServerConfig {
     Duration lingeringTimeout{5'000};
   } timeouts;
 
+  // HTTP/2 towards clients (TLS with ALPN h2, or prior knowledge on a plain listener). Each
+  // is a limit a client cannot talk its way past; defaults as nginx, Envoy's edge guide
+  // and nghttpx set them.
+  struct Http2 {
+    uint32_t maxConcurrentStreams = 100;      // nginx http2_max_concurrent_streams
+    uint32_t initialStreamWindow = 64 * 1024; // nginx's; the connection's is this x streams,
+                                              // so that one stream cannot starve the others
+    uint32_t maxFrameSize = 16 * 1024;        // the protocol's default
+    uint32_t maxHeaderListSize = 32 * 1024;   // decoded bytes, as limits.max_header_bytes
+    uint32_t headerTableSize = 4096;          // the HPACK table the client may fill
+    Duration idleTimeout{75'000};             // no stream open: GOAWAY, as keepalive_timeout
+    uint64_t maxRequestsPerConnection = 1000; // then GOAWAY (nginx keepalive_requests)
+    // Rapid reset (CVE-2023-44487): RST_STREAMs from a client, a token bucket of this burst
+    // refilled at this rate; past it, GOAWAY. nghttp2's defaults.
+    uint64_t maxResets = 1000;
+    uint64_t resetsPerSecond = 33;
+    // Streams the client made fail (malformed requests, invalid or empty frames: the
+    // MadeYouReset class), the same way: nghttp2 1.67's glitch limit, which 1.52 lacks.
+    uint64_t maxStreamErrors = 1000;
+    uint64_t streamErrorsPerSecond = 33;
+  } http2;
+
   struct Upstreams {
     // Idle connections kept per peer and thread: more than a busy proxy has requests in
     // flight to one peer, or every response beyond the cap closes a connection and a later

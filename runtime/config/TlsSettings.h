@@ -24,7 +24,8 @@ struct TlsSettings {
                         "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
                         "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"
                         "DHE-RSA-CHACHA20-POLY1305";
-  std::vector<std::string> alpn = {"http/1.1"};
+  // Offered in this order of preference: HTTP/2 first, as nginx, HAProxy and Envoy offer it.
+  std::vector<std::string> alpn = {"h2", "http/1.1"};
   std::string clientCa; // PEM: the CAs client certificates must chain to
   ClientAuth clientAuth = ClientAuth::None;
   bool sessionTickets = true;

@@ -37,40 +37,6 @@ std::pair<std::string, int64_t> addressOf(const Endpoint &endpoint) {
   return {text, 0};
 }
 
-// What a client or a policy wrote, as an access log field: bytes outside printable ASCII,
-// and the quote and backslash, as \xHH (nginx's escape=default), so that no value can end
-// a field or a line early.
-std::string escaped(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\')
-      out += fmt::format("\\x{:02X}", u);
-    else
-      out += c;
-  }
-  return out;
-}
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char &c : out)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c + ('a' - 'A'));
-  return out;
-}
-
-std::string hostOf(std::string_view authority) {
-  std::string_view host = authority;
-  if (!host.empty() && host.front() == '[') {
-    host = host.substr(0, host.find(']') + 1);
-  } else if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
-    host = host.substr(0, colon);
-  }
-  return lowercase(host);
-}
-
 } // namespace
 
 DownstreamSession::DownstreamSession(Worker &worker, Transport<Socket> client,
@@ -156,6 +122,10 @@ awaitable<void> DownstreamSession::serve() {
       client_.close(ignored);
       co_return;
     }
+    if (tlsFacts_ && tlsFacts_->alpn == "h2") {
+      http2_ = idle();
+      co_return;
+    }
   }
   for (;;) {
     // A draining worker still answers a request that comes within a quiet second (readHead):
@@ -173,6 +143,8 @@ awaitable<void> DownstreamSession::serve() {
     worker_.park(idle(), *parkFor_);
     co_return;
   }
+  if (http2_)
+    co_return;
   error_code ignored;
   // A client that closed (or reset) between requests is sent nothing more (not even TLS's
   // close_notify, as nginx does): it is gone, or only waits for the close.
@@ -348,6 +320,12 @@ awaitable<bool> DownstreamSession::readHead() {
         co_return false;
       }
     }
+    if (served_ == 0 && !request_.started() && !client_.tls() && startsHttp2()) {
+      http2_ = idle();
+      http2_->received.assign(in_.data(), in_.size());
+      in_.clear();
+      co_return false;
+    }
     bool started = request_.started();
     in_.consume(request_.feed(in_.data(), in_.size()));
     if (!started && request_.started() && served_ > 0)
@@ -390,6 +368,14 @@ awaitable<IoStatus> DownstreamSession::waitForRequest(Duration timeout) {
     co_return IoStatus::Closed;
   }
   co_return co_await waitReadable(client_, clientDog_, timeout);
+}
+
+// HTTP/2's preface begins "PRI * HTTP/2.0", a method HTTP/1 reserves for it (RFC 9113
+// 3.4); four bytes decide. nghttp2 checks the rest.
+bool DownstreamSession::startsHttp2() const {
+  constexpr std::string_view kPreface = "PRI ";
+  std::string_view first(in_.data(), std::min(in_.size(), kPreface.size()));
+  return first == kPreface;
 }
 
 bool DownstreamSession::fillExchange(route::Exchange &x, int &status, std::string &why) {
@@ -649,11 +635,7 @@ bool DownstreamSession::tooSlow() const {
 
 void DownstreamSession::log(const route::Exchange &x) {
   if (worker_.accessLogging())
-    worker_.accessLog(fmt::format(
-        "{} \"{} {} {}\" {} {} {} {} {:.3f}{}\n", clientIp_, escaped(x.request.method),
-        escaped(request_.head().target), x.request.version, x.response.status, x.responseBytes,
-        x.requestId, x.upstreamPeer.empty() ? "-" : x.upstreamPeer,
-        static_cast<double>(x.durationNs) / 1e6, relayIp_.empty() ? "" : " via " + relayIp_));
+    worker_.accessLog(x, request_.head().target, relayIp_);
 }
 
 } // namespace turnout::http1

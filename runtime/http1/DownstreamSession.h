@@ -18,10 +18,10 @@
 
 namespace turnout::http1 {
 
-// A kept-alive client connection between requests, without a session (Worker::park): its
-// socket (and TLS over it), what the connection is, and its admission. Waiting thousands
-// of these cost this each and a watch on the socket, where a session waiting keeps its
-// coroutine frames, parser, flow and exchange (8 KB).
+// A client connection without a session: kept alive between requests (Worker::park), or
+// handed to HTTP/2. Its socket (and TLS over it), what the connection is, and its
+// admission. Waiting thousands of these cost this each and a watch on the socket, where a
+// session waiting keeps its coroutine frames, parser, flow and exchange (8 KB).
 struct IdleConnection {
   explicit IdleConnection(Transport<Socket> client) : client(std::move(client)) {}
   Transport<Socket> client;
@@ -31,9 +31,10 @@ struct IdleConnection {
   int64_t clientPort = 0, serverPort = 0;
   uint64_t served = 0;
   Admission::Ticket ticket;
+  std::string received; // bytes read already, for HTTP/2: its preface
 };
 
-class DownstreamSession final : public proxy::Downstream {
+class DownstreamSession final : public proxy::Downstream, public ClientConnection {
 public:
   // A new connection from `remote`, on `local` (null: the socket's own address is asked),
   // taken under `ticket`; `options`, when given, say what comes before the first request: a
@@ -47,7 +48,10 @@ public:
   awaitable<void> serve();
   // Ends the connection now if it waits for its next request, or within a second if it
   // has yet to send its first (a graceful shutdown's part).
-  void closeIfIdle();
+  void closeIfIdle() override;
+  // The connection, once serve() has ended, when its client chose HTTP/2: by ALPN, or by
+  // sending HTTP/2's preface first on a plain listener (prior knowledge).
+  std::unique_ptr<IdleConnection> http2() { return std::move(http2_); }
 
   // proxy::Downstream
   proxy::BodyShape requestBody() const override;
@@ -83,6 +87,8 @@ private:
   awaitable<IoStatus> waitForRequest(Duration timeout);
   // What the connection keeps while parked; the session is done with it.
   std::unique_ptr<IdleConnection> idle();
+  // Whether the first bytes of a plain connection are HTTP/2's preface.
+  bool startsHttp2() const;
   bool fillExchange(route::Exchange &x, int &status, std::string &why);
   awaitable<void> handle();
   // Writes `bytes`, then `more` (a head and the body bytes after it, without a copy).
@@ -117,6 +123,7 @@ private:
   bool keepAlive_ = true;
   bool idle_ = false;               // waiting for the first byte of a request
   std::optional<Duration> parkFor_; // the keep-alive time left, once the session gives way
+  std::unique_ptr<IdleConnection> http2_;
   bool clientGone_ = false;
   bool clientClosed_ = false; // its side closed or broke, between requests
   bool expectContinue_ = false, sentContinue_ = false;

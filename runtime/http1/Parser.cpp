@@ -60,6 +60,24 @@ private:
 constexpr CharSet kAuthorityChars("-._~:[]%!$&'()*+,;=");
 } // namespace
 
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char &c : out)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c + ('a' - 'A'));
+  return out;
+}
+
+std::string hostOf(std::string_view authority) {
+  std::string_view host = authority;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(0, host.find(']') + 1);
+  } else if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  return lowercase(host);
+}
+
 bool validAuthority(std::string_view authority) {
   return std::all_of(authority.begin(), authority.end(),
                      [](char c) { return kAuthorityChars.has(c); });

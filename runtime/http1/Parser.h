@@ -106,6 +106,10 @@ private:
 // Whether a Host field or absolute-form authority has only the characters of RFC 3986's
 // reg-name, IPv4 and bracketed IPv6 forms, and a port.
 bool validAuthority(std::string_view authority);
+// `text` with ASCII letters in lowercase (field names, hosts).
+std::string lowercase(std::string_view text);
+// The host of an authority ("Example.com:8080", "[::1]:80"), lowercase, without its port.
+std::string hostOf(std::string_view authority);
 
 // The hop-by-hop fields of one message (RFC 9110 7.6.1): Connection, the fields it names,
 // Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade and Proxy-*; a proxy never forwards

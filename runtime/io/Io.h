@@ -207,6 +207,32 @@ private:
   std::shared_ptr<State> state_;
 };
 
+// One coroutine's wake-up call, with a timeout: another part of the same worker calls
+// notify(); a notice given before the wait is not lost.
+class Signal {
+public:
+  explicit Signal(const Executor &executor) : timer_(executor) {}
+  void notify() {
+    notified_ = true;
+    if (waiting_)
+      timer_.cancel();
+  }
+  // True when notified, false when `timeout` passed first.
+  awaitable<bool> wait(Duration timeout) {
+    if (!notified_) {
+      waiting_ = true;
+      timer_.expires_after(timeout);
+      co_await timer_.async_wait(asio::as_tuple(use_awaitable));
+      waiting_ = false;
+    }
+    co_return std::exchange(notified_, false);
+  }
+
+private:
+  Timer timer_;
+  bool notified_ = false, waiting_ = false;
+};
+
 // Waits until `socket` has something to read, holding no buffer meanwhile.
 template <typename Socket>
 awaitable<IoStatus> waitReadable(Socket &socket, Watchdog &dog, Duration timeout) {

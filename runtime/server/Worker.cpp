@@ -1,6 +1,7 @@
 #include "server/Worker.h"
 
 #include "http1/DownstreamSession.h"
+#include "http2/DownstreamConnection.h"
 
 #include <fmt/format.h>
 #include <malloc.h>
@@ -14,13 +15,38 @@ namespace turnout {
 
 namespace {
 
-// A connection's life until it ends or is parked, as a coroutine that owns its session.
+// A connection's life until it ends or is parked, as a coroutine that owns its session:
+// HTTP/1's, then HTTP/2's if the client chose it (ALPN, or the preface).
 awaitable<void> serveConnection(Worker &worker, Socket socket, Endpoint remote,
                                 const Endpoint *local, Admission::Ticket ticket,
                                 std::shared_ptr<const listener::Options> options) {
-  http1::DownstreamSession connection(worker, std::move(socket), remote, local, std::move(ticket),
-                                      std::move(options));
-  co_await connection.serve();
+  std::unique_ptr<http1::IdleConnection> http2;
+  {
+    http1::DownstreamSession connection(worker, std::move(socket), remote, local, std::move(ticket),
+                                        std::move(options));
+    co_await connection.serve();
+    http2 = connection.http2();
+  }
+  if (http2) {
+    auto connection = std::make_unique<http2::DownstreamConnection>(worker, std::move(http2));
+    co_await connection->serve();
+  }
+}
+
+// What a client or a policy wrote, as an access log field: bytes outside printable ASCII,
+// and the quote and backslash, as \xHH (nginx's escape=default), so that no value can end
+// a field or a line early.
+std::string escaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\')
+      out += fmt::format("\\x{:02X}", u);
+    else
+      out += c;
+  }
+  return out;
 }
 
 // A parked connection's life from its client's next bytes.
@@ -106,8 +132,15 @@ std::string Worker::nextRequestId() {
   return id.append(requestIdPrefix_).append(digits, end);
 }
 
-void Worker::accessLog(std::string_view line) {
-  accessBuffer_.append(line);
+void Worker::accessLog(const route::Exchange &x, std::string_view target,
+                       std::string_view relayIp) {
+  if (!accessLogging())
+    return;
+  fmt::format_to(std::back_inserter(accessBuffer_), "{} \"{} {} {}\" {} {} {} {} {:.3f}{}{}\n",
+                 x.clientIp, escaped(x.request.method), escaped(target), x.request.version,
+                 x.response.status, x.responseBytes, x.requestId,
+                 x.upstreamPeer.empty() ? "-" : x.upstreamPeer,
+                 static_cast<double>(x.durationNs) / 1e6, relayIp.empty() ? "" : " via ", relayIp);
   if (accessBuffer_.size() >= 16 * 1024)
     flushAccessLog();
 }
@@ -127,7 +160,7 @@ void Worker::drain() {
       error_code ignored;
       listener->acceptor.close(ignored);
     }
-    for (http1::DownstreamSession *connection : connections_)
+    for (ClientConnection *connection : connections_)
       connection->closeIfIdle();
     auto soon = std::chrono::steady_clock::now() + kDrainingWait;
     for (auto &[id, parked] : parked_)

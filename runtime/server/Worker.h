@@ -21,10 +21,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
+namespace route {
+class Exchange;
+}
+
 namespace turnout {
 
 namespace http1 {
-class DownstreamSession;
 struct IdleConnection;
 } // namespace http1
 using Socket = asio::basic_stream_socket<asio::generic::stream_protocol, Executor>;
@@ -51,6 +54,17 @@ struct PolicyVersion {
   };
   std::vector<Upstream> upstreams;
   uint64_t generation = 0; // the control plane's count of activations, this one included
+};
+
+// A client connection as a drain reaches it: HTTP/1's session, HTTP/2's connection.
+class ClientConnection {
+public:
+  // Ends the connection now if it waits for its next request, or once the requests it
+  // has begun are answered (a graceful shutdown's part).
+  virtual void closeIfIdle() = 0;
+
+protected:
+  ~ClientConnection() = default;
 };
 
 class Worker {
@@ -89,7 +103,9 @@ public:
   // A request id unique on this machine: process id, worker index and a counter, in hex.
   std::string nextRequestId();
   bool accessLogging() const { return shared_.accessLog >= 0; }
-  void accessLog(std::string_view line);
+  // The access log line of `x`, whose request named `target`, from `relayIp` when a PROXY
+  // header named the client behind it.
+  void accessLog(const route::Exchange &x, std::string_view target, std::string_view relayIp);
 
   // Accepts on `acceptor`; `options` say what comes before HTTP (PROXY header, TLS).
   void listen(Acceptor acceptor, std::shared_ptr<const listener::Options> options = nullptr);
@@ -105,11 +121,11 @@ public:
   bool draining() const { return draining_; }
   // Whether the drain has taken effect (from any thread): no connection comes any more.
   bool drained() const { return drained_.load(); }
-  void track(http1::DownstreamSession *connection) {
+  void track(ClientConnection *connection) {
     connections_.insert(connection);
     peakSessions_ = std::max(peakSessions_, connections_.size());
   }
-  void forget(http1::DownstreamSession *connection) { connections_.erase(connection); }
+  void forget(ClientConnection *connection) { connections_.erase(connection); }
   void release(const Admission::Ticket &ticket) { shared_.admission.release(ticket); }
   // Keeps a kept-alive connection between requests without its session, watching its
   // socket: when its client sends again it is served on a new session; after `timeout`
@@ -149,7 +165,7 @@ private:
   // Declared before the context: its coroutines, destroyed with it, still use them.
   std::shared_ptr<const Installed> installed_;
   std::unordered_map<std::string, std::shared_ptr<upstream::Balancer>> balancers_; // by definition
-  std::unordered_set<http1::DownstreamSession *> connections_;
+  std::unordered_set<ClientConnection *> connections_;
   // The most sessions since memory was last given back, and how many fewer make a trim.
   size_t peakSessions_ = 0;
   static constexpr size_t kTrimAfterEnding = 1024;

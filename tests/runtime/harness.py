@@ -367,6 +367,40 @@ def statuses(response_bytes):
     return [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3})", response_bytes)]
 
 
+def openssl(*args, input=None):
+    return subprocess.run(["openssl", *args], input=input, capture_output=True, timeout=30)
+
+
+class Certificates:
+    """A CA and leaf certificates it signed, in `directory`."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.ca = self.path("ca.pem")
+        self.ca_key = self.path("ca.key")
+        result = openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                         "-keyout", self.ca_key, "-out", self.ca, "-days", "30", "-subj", "/CN=turnout test CA")
+        assert result.returncode == 0, result.stderr
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def leaf(self, name, dns, kind="rsa", days=30, common=None):
+        """A certificate for the DNS names `dns` (subjectAltName) with its key: (cert, key)."""
+        key, csr, cert = self.path(name + ".key"), self.path(name + ".csr"), self.path(name + ".pem")
+        keygen = ["-newkey", "rsa:2048"] if kind == "rsa" else ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+        result = openssl("req", "-new", *keygen, "-nodes", "-keyout", key, "-out", csr,
+                         "-subj", f"/CN={common or dns[0]}")
+        assert result.returncode == 0, result.stderr
+        extensions = self.path(name + ".ext")
+        with open(extensions, "w") as f:
+            f.write("subjectAltName=" + ",".join(f"DNS:{d}" for d in dns) + "\n")
+        result = openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key, "-CAcreateserial",
+                         "-out", cert, "-days", str(days), "-extfile", extensions)
+        assert result.returncode == 0, result.stderr
+        return cert, key
+
+
 if __name__ == "__main__":
     usage = "usage: harness.py require-loopback ROUTEC POLICY... | loopback-copy ROUTEC POLICY OUT"
     if len(sys.argv) < 4:

@@ -16,8 +16,7 @@ import time
 import unittest
 
 import harness
-from harness import Origin, curl
-from tls_test import Certificates
+from harness import Certificates, Origin, curl
 
 if len(sys.argv) > 2:
     harness.TURNOUT = os.path.abspath(sys.argv.pop(1))

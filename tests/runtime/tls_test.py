@@ -21,7 +21,7 @@ import time
 import unittest
 
 import harness
-from harness import curl
+from harness import Certificates, curl, openssl
 
 if len(sys.argv) > 2:
     harness.TURNOUT = os.path.abspath(sys.argv.pop(1))
@@ -39,40 +39,6 @@ POLICY = '''on request {
     respond 200 req.scheme + " " + req.host
 }
 '''
-
-
-def openssl(*args, input=None):
-    return subprocess.run(["openssl", *args], input=input, capture_output=True, timeout=30)
-
-
-class Certificates:
-    """A CA and leaf certificates it signed, in `directory`."""
-
-    def __init__(self, directory):
-        self.dir = directory
-        self.ca = self.path("ca.pem")
-        self.ca_key = self.path("ca.key")
-        result = openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                         "-keyout", self.ca_key, "-out", self.ca, "-days", "30", "-subj", "/CN=turnout test CA")
-        assert result.returncode == 0, result.stderr
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def leaf(self, name, dns, kind="rsa", days=30, common=None):
-        """A certificate for the DNS names `dns` (subjectAltName) with its key: (cert, key)."""
-        key, csr, cert = self.path(name + ".key"), self.path(name + ".csr"), self.path(name + ".pem")
-        keygen = ["-newkey", "rsa:2048"] if kind == "rsa" else ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
-        result = openssl("req", "-new", *keygen, "-nodes", "-keyout", key, "-out", csr,
-                         "-subj", f"/CN={common or dns[0]}")
-        assert result.returncode == 0, result.stderr
-        extensions = self.path(name + ".ext")
-        with open(extensions, "w") as f:
-            f.write("subjectAltName=" + ",".join(f"DNS:{d}" for d in dns) + "\n")
-        result = openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key, "-CAcreateserial",
-                         "-out", cert, "-days", str(days), "-extfile", extensions)
-        assert result.returncode == 0, result.stderr
-        return cert, key
 
 
 def s_client(port, *args, data=b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"):
@@ -137,7 +103,7 @@ class TlsListener(unittest.TestCase):
     def test_the_policy_reads_what_the_handshake_settled(self):
         status, _, body = self.https("a.example.test", "/tls", "--tlsv1.3")
         version, cipher, sni, alpn = body.decode().split("|")
-        self.assertEqual((status, version, sni, alpn), (200, "TLSv1.3", "a.example.test", "http/1.1"))
+        self.assertEqual((status, version, sni, alpn), (200, "TLSv1.3", "a.example.test", "h2"))
         self.assertTrue(cipher.startswith("TLS_"), cipher)
         status, _, body = self.https("a.example.test", "/tls", "--tlsv1.2", "--tls-max", "1.2", "--http1.1")
         self.assertTrue(body.startswith(b"TLSv1.2|ECDHE-"), body)
@@ -170,9 +136,10 @@ class TlsListener(unittest.TestCase):
         self.assertIn("Cipher is (NONE)", old)
         self.assertNotIn("HTTP/1.1 200", old)
 
-    def test_alpn_names_http_1_1(self):
-        self.assertIn("ALPN protocol: http/1.1", s_client(self.port, "-alpn", "h2,http/1.1"))
-        self.assertIn("No ALPN negotiated", s_client(self.port, "-alpn", "h2"))
+    def test_alpn_prefers_h2_then_http_1_1(self):
+        self.assertIn("ALPN protocol: h2", s_client(self.port, "-alpn", "http/1.1,h2"))
+        self.assertIn("ALPN protocol: http/1.1", s_client(self.port, "-alpn", "http/1.1"))
+        self.assertIn("No ALPN negotiated", s_client(self.port, "-alpn", "spdy/3"))
 
     def test_sessions_are_resumed_with_tickets_across_workers(self):
         for version in ("-tls1_2", "-tls1_3"):

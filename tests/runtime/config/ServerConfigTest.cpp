@@ -28,6 +28,10 @@ limits: {max_request_line: 4k, max_header_bytes: 16KiB, max_header_count: 50, ma
 timeouts: {header_read: 5s, keepalive_idle: 500ms, body_read: 1m, send: 1h, shutdown_grace: 5s,
            body_rate_after: 3s, lingering_time: 10s, lingering_timeout: 0s}
 upstreams: {idle_per_peer: 8, pass_request_trailers: [grpc-timeout, X-Checksum]}
+http2: {max_concurrent_streams: 50, initial_stream_window: 1m, max_frame_size: 32k,
+        max_header_list_size: 16k, header_table_size: 8k, idle_timeout: 10s,
+        max_requests_per_connection: 500, max_resets: 100, resets_per_second: 10,
+        max_stream_errors: 20, stream_errors_per_second: 2}
 admin: {socket: /run/t.sock, keep_versions: 3, http: "127.0.0.1:9901", token_file: /etc/t.token}
 pid_file: /run/t.pid
 upgrade_socket: /run/t-upgrade.sock
@@ -47,6 +51,17 @@ log: {level: warn, access: /tmp/access.log}
   EXPECT_EQ(config->timeouts.send, Duration(3'600'000));
   EXPECT_EQ(config->timeouts.shutdownGrace, Duration(5'000));
   EXPECT_EQ(config->upstreams.idlePerPeer, 8u);
+  EXPECT_EQ(config->http2.maxConcurrentStreams, 50u);
+  EXPECT_EQ(config->http2.initialStreamWindow, 1u << 20);
+  EXPECT_EQ(config->http2.maxFrameSize, 32768u);
+  EXPECT_EQ(config->http2.maxHeaderListSize, 16384u);
+  EXPECT_EQ(config->http2.headerTableSize, 8192u);
+  EXPECT_EQ(config->http2.idleTimeout, Duration(10'000));
+  EXPECT_EQ(config->http2.maxRequestsPerConnection, 500u);
+  EXPECT_EQ(config->http2.maxResets, 100u);
+  EXPECT_EQ(config->http2.resetsPerSecond, 10u);
+  EXPECT_EQ(config->http2.maxStreamErrors, 20u);
+  EXPECT_EQ(config->http2.streamErrorsPerSecond, 2u);
   EXPECT_EQ(config->upstreams.passRequestTrailers,
             (std::vector<std::string>{"grpc-timeout", "X-Checksum"}));
   EXPECT_EQ(config->limits.maxConnectionsPerClient, 7u);
@@ -86,6 +101,11 @@ TEST(ServerConfig, ErrorsNameTheKeyAndItsPlace) {
   EXPECT_NE(
       error.find(":1:10: 'listen': '127.0.0.1:99999': the port must be a number from 1 to 65535"),
       std::string::npos)
+      << error;
+  path = write("http2: {max_frame_size: 1k}\n");
+  EXPECT_FALSE(loadServerConfig(path, error));
+  EXPECT_NE(error.find("'http2.max_frame_size' must be between 16k and 16777215 bytes"),
+            std::string::npos)
       << error;
   path = write("log: {level: loud}\n");
   EXPECT_FALSE(loadServerConfig(path, error));

@@ -1,0 +1,823 @@
+#include "http2/DownstreamConnection.h"
+
+#include "exchange/WireSyntax.h"
+#include "http1/Serialize.h"
+
+#include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace turnout::http2 {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Frames gathered for one write: many small ones leave in one system call (and TLS record).
+constexpr size_t kWriteBatch = 64 * 1024;
+// A read with nothing to time out: idleness is the writer's to judge, stream by stream.
+constexpr Duration kNoTimeout = std::chrono::hours(24 * 365);
+
+nghttp2_nv field(const std::pair<std::string, std::string> &f) {
+  return {reinterpret_cast<uint8_t *>(const_cast<char *>(f.first.data())),
+          reinterpret_cast<uint8_t *>(const_cast<char *>(f.second.data())), f.first.size(),
+          f.second.size(), NGHTTP2_NV_FLAG_NONE};
+}
+
+std::vector<nghttp2_nv> fieldList(const std::vector<std::pair<std::string, std::string>> &fields) {
+  std::vector<nghttp2_nv> list;
+  list.reserve(fields.size());
+  for (const auto &f : fields)
+    list.push_back(field(f));
+  return list;
+}
+
+// Fields as HTTP/2 carries them: lowercase names, none of HTTP/1's connection-specific ones
+// (RFC 9113 8.2.2), nor Content-Length, which the sender sets.
+void appendFields(std::vector<std::pair<std::string, std::string>> &out, const Fields &fields,
+                  const http1::HopByHop &hopByHop) {
+  for (const auto &[name, value] : fields)
+    if (!hopByHop(name) && !route::sameFieldName(name, "content-length"))
+      out.emplace_back(http1::lowercase(name), value);
+}
+
+} // namespace
+
+// nghttp2's callbacks, friends of both classes.
+struct DownstreamConnection::Callbacks {
+  static DownstreamStream *stream(nghttp2_session *session, int32_t id) {
+    return static_cast<DownstreamStream *>(nghttp2_session_get_stream_user_data(session, id));
+  }
+
+  static int beginHeaders(nghttp2_session *session, const nghttp2_frame *frame, void *user) {
+    auto &c = *static_cast<DownstreamConnection *>(user);
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST ||
+        frame->hd.stream_id > c.lastAccepted_)
+      return 0;
+    auto owned = std::make_unique<DownstreamStream>(c, frame->hd.stream_id);
+    nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, owned.get());
+    c.streams_.emplace(frame->hd.stream_id, std::move(owned));
+    return 0;
+  }
+
+  static int header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
+                    size_t nameLength, const uint8_t *value, size_t valueLength, uint8_t, void *) {
+    if (frame->hd.type != NGHTTP2_HEADERS)
+      return 0;
+    if (DownstreamStream *s = stream(session, frame->hd.stream_id))
+      s->addField({reinterpret_cast<const char *>(name), nameLength},
+                  {reinterpret_cast<const char *>(value), valueLength},
+                  frame->headers.cat != NGHTTP2_HCAT_REQUEST);
+    return 0;
+  }
+
+  static int frameReceived(nghttp2_session *session, const nghttp2_frame *frame, void *user) {
+    auto &c = *static_cast<DownstreamConnection *>(user);
+    bool endStream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+    switch (frame->hd.type) {
+    case NGHTTP2_HEADERS: {
+      DownstreamStream *s = stream(session, frame->hd.stream_id);
+      if (!s) {
+        // Past the last stream a GOAWAY on its way accepts: the client may send it again.
+        if (frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+          nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                    NGHTTP2_REFUSED_STREAM);
+        return 0;
+      }
+      if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        s->hasBody_ = !endStream;
+        s->remoteEnded_ = endStream;
+        c.startStream(*s);
+      } else if (endStream) { // trailers
+        s->remoteEnded_ = true;
+        s->signal_.notify();
+      }
+      return 0;
+    }
+    case NGHTTP2_DATA: {
+      // An empty DATA frame that does not end its stream does nothing but cost (CVE-2019-9518).
+      if (frame->hd.length == 0 && !endStream && !c.streamError())
+        return 0;
+      if (DownstreamStream *s = stream(session, frame->hd.stream_id); s && endStream) {
+        s->remoteEnded_ = true;
+        s->signal_.notify();
+      }
+      return 0;
+    }
+    default:
+      return 0;
+    }
+  }
+
+  static int dataChunk(nghttp2_session *session, uint8_t, int32_t id, const uint8_t *data,
+                       size_t length, void *) {
+    DownstreamStream *s = stream(session, id);
+    if (!s || !s->running_ || s->aborted_) {
+      // Nobody will read it: its window opens at once.
+      nghttp2_session_consume(session, id, length);
+      return 0;
+    }
+    s->received_.append(reinterpret_cast<const char *>(data), length);
+    s->bodyBytes_ += length;
+    s->signal_.notify();
+    return 0;
+  }
+
+  static int streamClosed(nghttp2_session *session, int32_t id, uint32_t, void *user) {
+    auto &c = *static_cast<DownstreamConnection *>(user);
+    DownstreamStream *s = stream(session, id);
+    if (!s)
+      return 0;
+    s->closed_ = true;
+    // Whatever it received and nobody consumed counts against the connection's window.
+    size_t unconsumed = s->handed_ + s->received_.size();
+    s->handed_ = 0;
+    s->received_.clear();
+    if (unconsumed)
+      nghttp2_session_consume_connection(session, unconsumed);
+    s->sending_ = {};
+    s->signal_.notify();
+    if (!s->running_)
+      c.streams_.erase(id);
+    return 0;
+  }
+
+  static int frameSent(nghttp2_session *session, const nghttp2_frame *frame, void *) {
+    // A response that ended before its request did: the rest of the request is not wanted
+    // (RFC 9113 8.1).
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+      if (DownstreamStream *s = stream(session, frame->hd.stream_id); s && !s->remoteEnded_)
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                  NGHTTP2_NO_ERROR);
+    return 0;
+  }
+
+  static int invalidFrame(nghttp2_session *, const nghttp2_frame *, int, void *user) {
+    static_cast<DownstreamConnection *>(user)->streamError();
+    return 0;
+  }
+
+  static ssize_t readData(nghttp2_session *session, int32_t id, uint8_t *buffer, size_t length,
+                          uint32_t *flags, nghttp2_data_source *source, void *) {
+    auto &s = *static_cast<DownstreamStream *>(source->ptr);
+    size_t n = std::min(length, s.sending_.size());
+    if (n > 0)
+      std::memcpy(buffer, s.sending_.data(), n);
+    s.sending_.remove_prefix(n);
+    if (!s.sending_.empty())
+      return static_cast<ssize_t>(n);
+    s.signal_.notify(); // the piece is nghttp2's now
+    if (s.last_) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!s.responseTrailers_.empty()) {
+        std::vector<std::pair<std::string, std::string>> trailers;
+        static const Fields kNone;
+        appendFields(trailers, s.responseTrailers_, http1::HopByHop(kNone));
+        std::vector<nghttp2_nv> list = fieldList(trailers);
+        if (nghttp2_submit_trailer(session, id, list.data(), list.size()) == 0)
+          *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      }
+      return static_cast<ssize_t>(n);
+    }
+    if (n == 0) {
+      s.deferred_ = true;
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    return static_cast<ssize_t>(n);
+  }
+
+  static nghttp2_session_callbacks *make() {
+    nghttp2_session_callbacks *callbacks;
+    nghttp2_session_callbacks_new(&callbacks);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, beginHeaders);
+    nghttp2_session_callbacks_set_on_header_callback(callbacks, header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, frameReceived);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, dataChunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, streamClosed);
+    nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, frameSent);
+    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks, invalidFrame);
+    return callbacks;
+  }
+};
+
+// ---- the connection ----
+
+DownstreamConnection::DownstreamConnection(Worker &worker,
+                                           std::unique_ptr<http1::IdleConnection> connection)
+    : worker_(worker), client_(std::move(connection)), in_(worker.buffers()),
+      readDog_(worker.context().get_executor()), writeDog_(worker.context().get_executor()),
+      writer_(worker.context().get_executor()), ended_(worker.context().get_executor()),
+      lastActive_(Clock::now()),
+      errorTokens_(static_cast<double>(worker.config().http2.maxStreamErrors)),
+      errorsCounted_(Clock::now()) {
+  static nghttp2_session_callbacks *const callbacks = Callbacks::make();
+  const ServerConfig::Http2 &config = worker.config().http2;
+  nghttp2_option *option;
+  nghttp2_option_new(&option);
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_option_set_max_deflate_dynamic_table_size(option, 4096);
+  nghttp2_option_set_stream_reset_rate_limit(option, config.maxResets, config.resetsPerSecond);
+  nghttp2_option_set_max_continuations(option, 8);
+  nghttp2_option_set_max_outbound_ack(option, 1000);
+  nghttp2_option_set_max_settings(option, 32);
+  nghttp2_session_server_new2(&session_, callbacks, this, option);
+  nghttp2_option_del(option);
+  // SETTINGS_MAX_CONCURRENT_STREAMS always goes: nghttp2's default is no limit.
+  nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, config.maxConcurrentStreams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, config.initialStreamWindow},
+      {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, config.maxFrameSize},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, config.maxHeaderListSize},
+      {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, config.headerTableSize},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  // The connection's window: every stream's at once, so that none starves the others.
+  uint64_t window = static_cast<uint64_t>(config.initialStreamWindow) *
+                    std::max<uint32_t>(config.maxConcurrentStreams, 1);
+  nghttp2_session_set_local_window_size(
+      session_, NGHTTP2_FLAG_NONE, 0, static_cast<int32_t>(std::min<uint64_t>(window, 0x7fffffff)));
+}
+
+DownstreamConnection::~DownstreamConnection() {
+  streams_.clear();
+  nghttp2_session_del(session_);
+  worker_.forget(this);
+  if (client_->ticket.admitted)
+    worker_.release(client_->ticket);
+}
+
+void DownstreamConnection::closeIfIdle() {
+  if (drainingSince_ || dead_)
+    return;
+  drainingSince_ = Clock::now();
+  nghttp2_submit_shutdown_notice(session_);
+  wakeWriter();
+}
+
+bool DownstreamConnection::streamError() {
+  const ServerConfig::Http2 &config = worker_.config().http2;
+  auto now = Clock::now();
+  double seconds = std::chrono::duration<double>(now - errorsCounted_).count();
+  errorsCounted_ = now;
+  errorTokens_ =
+      std::min(static_cast<double>(config.maxStreamErrors),
+               errorTokens_ + seconds * static_cast<double>(config.streamErrorsPerSecond));
+  if (errorTokens_ >= 1) {
+    errorTokens_ -= 1;
+    return true;
+  }
+  if (!goawaySent_) {
+    spdlog::info("{}:{}: HTTP/2 stream errors past the budget; GOAWAY", client_->clientIp,
+                 client_->clientPort);
+    nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+    goawaySent_ = true;
+    wakeWriter();
+  }
+  return false;
+}
+
+void DownstreamConnection::fail() {
+  if (dead_)
+    return;
+  dead_ = true;
+  for (auto &[id, stream] : streams_)
+    stream->signal_.notify();
+  wakeWriter();
+  cancelIo(client_->client);
+}
+
+awaitable<void> DownstreamConnection::serve() {
+  worker_.track(this);
+  if (!client_->received.empty()) {
+    ssize_t read = nghttp2_session_mem_recv(
+        session_, reinterpret_cast<const uint8_t *>(client_->received.data()),
+        client_->received.size());
+    std::string().swap(client_->received);
+    if (read < 0)
+      dead_ = true;
+  }
+  asio::co_spawn(worker_.context(), writeFrames(), [this](std::exception_ptr) {
+    writerDone_ = true;
+    ended_.notify();
+  });
+  if (!dead_)
+    co_await readFrames();
+  // The writer sends what is queued (a GOAWAY) and ends, within a moment.
+  auto deadline = Clock::now() + kDrainingWait;
+  while (!writerDone_ && !dead_ && Clock::now() < deadline) {
+    wakeWriter();
+    co_await ended_.wait(std::chrono::duration_cast<Duration>(deadline - Clock::now()));
+  }
+  while (running_ > 0 || !writerDone_) {
+    fail(); // the streams left learn the client is gone; the writer stops
+    co_await ended_.wait(kNoTimeout);
+  }
+  client_->client.shutdownSend();
+  client_->client.close();
+}
+
+awaitable<void> DownstreamConnection::readFrames() {
+  while (!dead_) {
+    IoStatus status = co_await readSome();
+    if (status != IoStatus::Ok || dead_)
+      break;
+    ssize_t read = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t *>(in_.data()),
+                                            in_.size());
+    in_.clear();
+    if (read < 0) {
+      // Flooded, or not HTTP/2 at all: what nghttp2 has queued (a GOAWAY) goes, then the end.
+      spdlog::info("{}:{}: HTTP/2: {}", client_->clientIp, client_->clientPort,
+                   nghttp2_strerror(static_cast<int>(read)));
+      nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+      wakeWriter();
+      co_return;
+    }
+    wakeWriter();
+    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_))
+      co_return;
+  }
+  fail();
+}
+
+// Plaintext into in_. TLS's records are decrypted here and its output left to the writer:
+// reads and writes run side by side, and only the writer writes to the socket.
+awaitable<IoStatus> DownstreamConnection::readSome() {
+  Transport<Socket> &transport = client_->client;
+  if (!transport.tls())
+    co_return co_await turnout::readSome(transport.lowest(), in_, readDog_, kNoTimeout);
+  TlsChannel &channel = transport.channel();
+  for (;;) {
+    if (channel.pending()) {
+      auto space = in_.space();
+      ERR_clear_error();
+      size_t n = 0;
+      int result = SSL_read_ex(transport.ssl(), space.data(), space.size(), &n);
+      in_.commit(result == 1 ? n : 0);
+      if (!channel.output().empty())
+        wakeWriter();
+      if (result == 1)
+        co_return IoStatus::Ok;
+      int want = SSL_get_error(transport.ssl(), result);
+      ERR_clear_error();
+      if (want == SSL_ERROR_ZERO_RETURN)
+        co_return IoStatus::Closed;
+      if (want != SSL_ERROR_WANT_READ)
+        co_return IoStatus::Failed;
+    }
+    if (IoStatus status =
+            co_await turnout::readSome(transport.lowest(), channel.input(), readDog_, kNoTimeout);
+        status != IoStatus::Ok)
+      co_return status;
+  }
+}
+
+awaitable<IoStatus> DownstreamConnection::write(std::string_view bytes) {
+  Transport<Socket> &transport = client_->client;
+  Duration timeout = worker_.config().timeouts.send;
+  if (!transport.tls())
+    co_return co_await writeAll(transport.lowest(), bytes, writeDog_, timeout);
+  TlsChannel &channel = transport.channel();
+  for (;;) {
+    int result = detail::encrypt(transport.ssl(), bytes);
+    if (result != 1 && SSL_get_error(transport.ssl(), result) != SSL_ERROR_WANT_WRITE) {
+      ERR_clear_error();
+      co_return IoStatus::Failed;
+    }
+    // The records leave from a buffer of the writer's: the reader's decryption may add to
+    // the channel's output meanwhile (a key update's answer).
+    sealed_.swap(channel.output());
+    IoStatus status =
+        co_await writeAll(transport.lowest(), std::string_view(sealed_), writeDog_, timeout);
+    sealed_.clear();
+    if (sealed_.capacity() > 4 * kWriteBatch)
+      std::string().swap(sealed_);
+    if (status != IoStatus::Ok)
+      co_return status;
+    if (result == 1 && channel.output().empty())
+      co_return IoStatus::Ok;
+  }
+}
+
+awaitable<void> DownstreamConnection::writeFrames() {
+  const ServerConfig::Http2 &config = worker_.config().http2;
+  Transport<Socket> &transport = client_->client;
+  while (!dead_) {
+    out_.clear();
+    while (out_.size() < kWriteBatch) {
+      const uint8_t *data = nullptr;
+      ssize_t n = nghttp2_session_mem_send(session_, &data);
+      if (n < 0) {
+        fail();
+        co_return;
+      }
+      if (n == 0)
+        break;
+      out_.append(reinterpret_cast<const char *>(data), static_cast<size_t>(n));
+    }
+    if (!out_.empty() || (transport.tls() && !transport.channel().output().empty())) {
+      if (co_await write(out_) != IoStatus::Ok) {
+        fail();
+        co_return;
+      }
+      if (out_.capacity() > 4 * kWriteBatch)
+        std::string().swap(out_);
+      continue;
+    }
+    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
+      cancelIo(transport); // the reader's wait ends; the connection with it
+      co_return;
+    }
+    auto now = Clock::now();
+    Duration wait = config.idleTimeout;
+    if (goawaySent_) {
+      // The streams open finish; nghttp2 then wants nothing more.
+    } else if (drainingSince_) {
+      // A round trip after the notice, the last stream the connection takes is known.
+      auto due = *drainingSince_ + kDrainingWait;
+      if (now >= due) {
+        nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                              nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                              nullptr, 0);
+        goawaySent_ = true;
+        continue;
+      }
+      wait = std::chrono::duration_cast<Duration>(due - now);
+    } else if (running_ == 0 && streams_.empty()) {
+      auto due = lastActive_ + config.idleTimeout;
+      if (now >= due) {
+        nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+        goawaySent_ = true;
+        continue;
+      }
+      wait = std::max(Duration(1), std::chrono::duration_cast<Duration>(due - now));
+    }
+    co_await writer_.wait(wait);
+  }
+}
+
+void DownstreamConnection::startStream(DownstreamStream &stream) {
+  const ServerConfig::Http2 &config = worker_.config().http2;
+  lastActive_ = Clock::now();
+  if (++opened_ >= config.maxRequestsPerConnection && lastAccepted_ == 0x7fffffff) {
+    // This one is the last: GOAWAY names it, and the client opens another connection.
+    lastAccepted_ = stream.id_;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, stream.id_, NGHTTP2_NO_ERROR, nullptr, 0);
+    goawaySent_ = true;
+  }
+  stream.running_ = true;
+  ++running_;
+  asio::co_spawn(worker_.context(), stream.run(), [this, &stream](std::exception_ptr failure) {
+    if (failure) {
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::exception &e) {
+        spdlog::error("an HTTP/2 stream ended on an error: {}", e.what());
+      }
+    }
+    streamEnded(stream);
+  });
+}
+
+void DownstreamConnection::streamEnded(DownstreamStream &stream) {
+  stream.finish();
+  stream.running_ = false;
+  --running_;
+  lastActive_ = Clock::now();
+  if (stream.closed_ || dead_)
+    streams_.erase(stream.id_);
+  wakeWriter();
+  ended_.notify();
+}
+
+// ---- a stream ----
+
+DownstreamStream::DownstreamStream(DownstreamConnection &connection, int32_t id)
+    : connection_(connection), id_(id), signal_(connection.worker_.context().get_executor()),
+      upstream_(connection.worker_.context(), connection.worker_.pool(), connection.worker_.tls(),
+                connection.worker_.buffers()),
+      flow_(*this, upstream_, connection.worker_.config()) {
+}
+
+DownstreamStream::~DownstreamStream() {
+  if (!closed_ && !connection_.dead_)
+    nghttp2_session_set_stream_user_data(connection_.session_, id_, nullptr);
+}
+
+bool DownstreamStream::gone() const {
+  return closed_ || aborted_ || connection_.dead_;
+}
+
+void DownstreamStream::addField(std::string_view name, std::string_view value, bool trailer) {
+  const ServerConfig &config = connection_.worker_.config();
+  // Every field counts, crumbs and repeats included: RFC 9113 6.5.2's size of each.
+  headerBytes_ += name.size() + value.size() + 32;
+  if (++headerCount_ > config.limits.maxHeaderCount ||
+      headerBytes_ > config.http2.maxHeaderListSize)
+    tooLarge_ = true;
+  if (tooLarge_)
+    return;
+  if (trailer) {
+    trailers_.emplace_back(name, value);
+  } else if (name == ":method") {
+    method_ = value;
+  } else if (name == ":scheme") {
+    scheme_ = value;
+  } else if (name == ":authority") {
+    authority_ = value;
+  } else if (name == ":path") {
+    path_ = value;
+  } else if (name == "cookie") {
+    if (!cookie_.empty())
+      cookie_ += "; ";
+    cookie_ += value;
+  } else {
+    fields_.emplace_back(name, value);
+  }
+}
+
+bool DownstreamStream::fillExchange(route::Exchange &x, int &status, std::string &why) {
+  const ServerConfig &config = connection_.worker_.config();
+  http1::IdleConnection &client = *connection_.client_;
+  status = 400;
+  if (tooLarge_) {
+    status = 431;
+    why = "request header fields too large\n";
+    return false;
+  }
+  x.request.method = method_;
+  x.request.version = "HTTP/2";
+  x.request.scheme = client.client.tls() ? "https" : "http";
+  x.tls = client.tlsFacts.get();
+  if (method_ == "CONNECT") {
+    status = 405;
+    why = "this proxy does not tunnel (CONNECT)\n";
+    return false;
+  }
+  size_t hosts = route::fieldCount(fields_, "host");
+  std::string host = route::joinedValue(fields_, "host");
+  if (hosts > 1) {
+    why = "more than one Host field\n";
+    return false;
+  }
+  // RFC 9113 8.3.1: the authority names the target; a Host field beside it must agree.
+  if (authority_.empty())
+    authority_ = host;
+  else if (hosts == 1 && http1::lowercase(host) != http1::lowercase(authority_)) {
+    why = ":authority and Host disagree\n";
+    return false;
+  }
+  if (authority_.empty()) {
+    why = "a request needs :authority or Host\n";
+    return false;
+  }
+  if (!http1::validAuthority(authority_)) {
+    why = "bad :authority\n";
+    return false;
+  }
+  std::string_view target = path_;
+  size_t question = target.find('?');
+  std::string_view path = target.substr(0, question);
+  std::string_view query = question == std::string_view::npos ? "" : target.substr(question + 1);
+  if (!route::wire::isTargetPart(path) || !route::wire::isTargetPart(query) ||
+      !(path.starts_with("/") || (method_ == "OPTIONS" && path == "*"))) {
+    why = "bad :path\n";
+    return false;
+  }
+  std::string expect = route::joinedValue(fields_, "expect");
+  expectContinue_ = route::sameFieldName(expect, "100-continue");
+  if (!expect.empty() && !expectContinue_) {
+    status = 417;
+    why = "only Expect: 100-continue is understood\n";
+    return false;
+  }
+  if (std::string length = route::joinedValue(fields_, "content-length"); !length.empty())
+    contentLength_ = std::strtoull(length.c_str(), nullptr, 10); // nghttp2 checked its syntax
+  if (config.limits.maxBodyBytes && contentLength_ &&
+      *contentLength_ > config.limits.maxBodyBytes) {
+    status = 413;
+    why = "request body too large\n";
+    return false;
+  }
+  if (hosts == 0)
+    fields_.insert(fields_.begin(), {"host", authority_});
+  if (!cookie_.empty())
+    fields_.emplace_back("cookie", std::move(cookie_));
+  x.request.headers = route::HeaderList(std::move(fields_));
+  x.request.host = http1::hostOf(authority_);
+  x.request.path = std::string(path);
+  x.request.query = std::string(query);
+  x.requestId = connection_.worker_.nextRequestId();
+  x.clientIp = client.clientIp;
+  x.clientPort = client.clientPort;
+  x.serverIp = client.serverIp;
+  x.serverPort = client.serverPort;
+  return true;
+}
+
+awaitable<void> DownstreamStream::run() {
+  Worker &worker = connection_.worker_;
+  version_ = worker.installed();
+  route::Exchange &x = exchange_.emplace(worker.phaseArena());
+  int status = 400;
+  std::string why;
+  if (!fillExchange(x, status, why)) {
+    connection_.streamError();
+    co_await respond(status, why, {});
+  } else {
+    co_await flow_.run(x, proxy::Routing{version_->policy(), version_->balancers});
+    flow_.finish(x);
+    worker.accessLog(x, path_, connection_.client_->relayIp);
+  }
+}
+
+void DownstreamStream::finish() {
+  sending_ = {};
+  last_ = false;
+  if ((!ended_ || aborted_) && !reset_ && !closed_ && !connection_.dead_) {
+    nghttp2_submit_rst_stream(connection_.session_, NGHTTP2_FLAG_NONE, id_,
+                              aborted_ ? NGHTTP2_INTERNAL_ERROR : NGHTTP2_CANCEL);
+    reset_ = true;
+  }
+  consumeTaken();
+  exchange_.reset();
+  version_.reset();
+}
+
+void DownstreamStream::consumeTaken() {
+  if (handed_ == 0 || closed_)
+    return;
+  nghttp2_session_consume(connection_.session_, id_, handed_);
+  handed_ = 0;
+  connection_.wakeWriter();
+}
+
+proxy::BodyShape DownstreamStream::requestBody() const {
+  proxy::BodyShape shape;
+  shape.present = hasBody_;
+  if (hasBody_)
+    shape.length = contentLength_;
+  return shape;
+}
+
+awaitable<proxy::BodyRead> DownstreamStream::readBody() {
+  using proxy::BodyRead;
+  const ServerConfig &config = connection_.worker_.config();
+  consumeTaken();
+  if (expectContinue_ && !sentContinue_ && !gone()) {
+    sentContinue_ = true;
+    nghttp2_nv status = {reinterpret_cast<uint8_t *>(const_cast<char *>(":status")),
+                         reinterpret_cast<uint8_t *>(const_cast<char *>("100")), 7, 3,
+                         NGHTTP2_NV_FLAG_NONE};
+    nghttp2_submit_headers(connection_.session_, NGHTTP2_FLAG_NONE, id_, nullptr, &status, 1,
+                           nullptr);
+    connection_.wakeWriter();
+  }
+  for (;;) {
+    if (gone())
+      co_return BodyRead::Gone;
+    if (config.limits.maxBodyBytes && bodyBytes_ > config.limits.maxBodyBytes)
+      co_return BodyRead::TooLarge;
+    if (!received_.empty()) {
+      piece_.clear();
+      piece_.swap(received_);
+      handed_ = piece_.size();
+      co_return BodyRead::Ok;
+    }
+    if (remoteEnded_)
+      co_return BodyRead::Ok;
+    auto waitStarted = Clock::now();
+    bool woken = co_await signal_.wait(config.timeouts.bodyRead);
+    bodyWaited_ += Clock::now() - waitStarted;
+    if (!woken && received_.empty() && !remoteEnded_)
+      co_return BodyRead::TooSlow; // client_body_timeout: a 408 where the flow can answer
+    if (config.limits.minBodyRate && bodyWaited_ >= config.timeouts.bodyRateAfter &&
+        static_cast<double>(bodyBytes_) < static_cast<double>(config.limits.minBodyRate) *
+                                              std::chrono::duration<double>(bodyWaited_).count())
+      co_return BodyRead::TooSlow;
+  }
+}
+
+awaitable<bool> DownstreamStream::respond(int status, std::string_view body, const Fields &fields) {
+  bodyless_ = status == 204 || status == 304 || method_ == "HEAD";
+  head_.clear();
+  head_.emplace_back(":status", std::to_string(status));
+  static const Fields kNone;
+  appendFields(head_, fields, http1::HopByHop(kNone));
+  bool typed = route::fieldCount(fields, "content-type") > 0;
+  bool noContent = status == 204 || status == 304;
+  if (!typed && !body.empty() && !noContent)
+    head_.emplace_back("content-type", "text/plain; charset=utf-8");
+  if (!noContent)
+    head_.emplace_back("content-length", std::to_string(body.size()));
+  submitted_ = false;
+  return send(bodyless_ ? std::string_view() : body, true, kNone);
+}
+
+awaitable<bool> DownstreamStream::answer(const route::Exchange &x) {
+  return respond(static_cast<int>(x.response.status), x.response.body,
+                 x.response.headers().fields());
+}
+
+awaitable<bool> DownstreamStream::refuse(int status, std::string_view why) {
+  return respond(status, why, {});
+}
+
+// As HTTP/1's: framed by the status going down and the client's method, whatever the policy
+// rewrote upstream; here the framing is HTTP/2's, and Content-Length only informs.
+bool DownstreamStream::startResponse(const route::Exchange &x, const proxy::BodyShape &body) {
+  int code = static_cast<int>(x.response.status);
+  bodyless_ = method_ == "HEAD" || code == 204 || code == 304;
+  head_.clear();
+  head_.emplace_back(":status", std::to_string(code));
+  http1::HopByHop hopByHop(x.upstreamResponse.headers.fields());
+  x.response.forEachField([&](std::string_view name, std::string_view value) {
+    if (!hopByHop(name) && !route::sameFieldName(name, "content-length"))
+      head_.emplace_back(http1::lowercase(name), value);
+  });
+  if (code != 204 && body.present && body.length)
+    head_.emplace_back("content-length", std::to_string(*body.length));
+  else if (!bodyless_ && !body.present)
+    head_.emplace_back("content-length", "0");
+  submitted_ = false;
+  return !bodyless_;
+}
+
+awaitable<bool> DownstreamStream::sendBody(std::string_view piece, bool last,
+                                           const Fields &trailers) {
+  return send(bodyless_ ? std::string_view() : piece, last, trailers);
+}
+
+awaitable<bool> DownstreamStream::send(std::string_view bytes, bool last, const Fields &trailers) {
+  if (gone())
+    co_return false;
+  nghttp2_session *session = connection_.session_;
+  if (!submitted_) {
+    submitted_ = true;
+    std::vector<nghttp2_nv> head = fieldList(head_);
+    bool headOnly = bodyless_ || (last && bytes.empty() && trailers.empty());
+    nghttp2_data_provider provider{};
+    provider.source.ptr = this;
+    provider.read_callback = DownstreamConnection::Callbacks::readData;
+    if (headOnly)
+      sending_ = {};
+    else {
+      sending_ = bytes;
+      last_ = last;
+      responseTrailers_ = trailers;
+    }
+    if (nghttp2_submit_response(session, id_, head.data(), head.size(),
+                                headOnly ? nullptr : &provider) != 0) {
+      aborted_ = true;
+      co_return false;
+    }
+    ended_ = headOnly || last;
+    connection_.wakeWriter();
+    if (headOnly)
+      co_return true;
+  } else if (bodyless_) {
+    co_return true;
+  } else {
+    sending_ = bytes;
+    last_ = last;
+    if (last)
+      responseTrailers_ = trailers;
+    ended_ = last;
+    if (deferred_) {
+      deferred_ = false;
+      nghttp2_session_resume_data(session, id_);
+    }
+    connection_.wakeWriter();
+  }
+  // Until nghttp2 has copied the piece into frames: the caller's bytes are only lent.
+  Duration timeout = connection_.worker_.config().timeouts.send;
+  while (!sending_.empty()) {
+    if (gone())
+      break;
+    if (!co_await signal_.wait(timeout) && !sending_.empty()) {
+      aborted_ = true; // the client took nothing for send_timeout
+      break;
+    }
+  }
+  bool done = sending_.empty() && !gone();
+  if (!done) { // nghttp2 must not read the lent bytes again, nor end the body early
+    sending_ = {};
+    last_ = false;
+  }
+  co_return done;
+}
+
+void DownstreamStream::abort() {
+  aborted_ = true;
+  sending_ = {};
+  last_ = false;
+  if (!closed_ && !reset_ && !connection_.dead_) {
+    nghttp2_submit_rst_stream(connection_.session_, NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
+    reset_ = true;
+    connection_.wakeWriter();
+  }
+}
+
+} // namespace turnout::http2
