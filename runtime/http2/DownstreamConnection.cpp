@@ -15,11 +15,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Frames gathered for one write: many small ones leave in one system call (and TLS record).
-constexpr size_t kWriteBatch = 64 * 1024;
-// A read with nothing to time out: idleness is the writer's to judge, stream by stream.
-constexpr Duration kNoTimeout = std::chrono::hours(24 * 365);
-
 nghttp2_nv field(const std::pair<std::string, std::string> &f) {
   return {reinterpret_cast<uint8_t *>(const_cast<char *>(f.first.data())),
           reinterpret_cast<uint8_t *>(const_cast<char *>(f.second.data())), f.first.size(),
@@ -208,7 +203,7 @@ struct DownstreamConnection::Callbacks {
 DownstreamConnection::DownstreamConnection(Worker &worker,
                                            std::unique_ptr<http1::IdleConnection> connection)
     : worker_(worker), client_(std::move(connection)), in_(worker.buffers()),
-      readDog_(worker.context().get_executor()), writeDog_(worker.context().get_executor()),
+      io_(client_->client, worker.context().get_executor()),
       writer_(worker.context().get_executor()), ended_(worker.context().get_executor()),
       lastActive_(Clock::now()),
       errorTokens_(static_cast<double>(worker.config().http2.maxStreamErrors)),
@@ -321,7 +316,7 @@ awaitable<void> DownstreamConnection::serve() {
 
 awaitable<void> DownstreamConnection::readFrames() {
   while (!dead_) {
-    IoStatus status = co_await readSome();
+    IoStatus status = co_await io_.read(in_);
     if (status != IoStatus::Ok || dead_)
       break;
     ssize_t read = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t *>(in_.data()),
@@ -342,83 +337,17 @@ awaitable<void> DownstreamConnection::readFrames() {
   fail();
 }
 
-// Plaintext into in_. TLS's records are decrypted here and its output left to the writer:
-// reads and writes run side by side, and only the writer writes to the socket.
-awaitable<IoStatus> DownstreamConnection::readSome() {
-  Transport<Socket> &transport = client_->client;
-  if (!transport.tls())
-    co_return co_await turnout::readSome(transport.lowest(), in_, readDog_, kNoTimeout);
-  TlsChannel &channel = transport.channel();
-  for (;;) {
-    if (channel.pending()) {
-      auto space = in_.space();
-      ERR_clear_error();
-      size_t n = 0;
-      int result = SSL_read_ex(transport.ssl(), space.data(), space.size(), &n);
-      in_.commit(result == 1 ? n : 0);
-      if (!channel.output().empty())
-        wakeWriter();
-      if (result == 1)
-        co_return IoStatus::Ok;
-      int want = SSL_get_error(transport.ssl(), result);
-      ERR_clear_error();
-      if (want == SSL_ERROR_ZERO_RETURN)
-        co_return IoStatus::Closed;
-      if (want != SSL_ERROR_WANT_READ)
-        co_return IoStatus::Failed;
-    }
-    if (IoStatus status =
-            co_await turnout::readSome(transport.lowest(), channel.input(), readDog_, kNoTimeout);
-        status != IoStatus::Ok)
-      co_return status;
-  }
-}
-
-awaitable<IoStatus> DownstreamConnection::write(std::string_view bytes) {
-  Transport<Socket> &transport = client_->client;
-  Duration timeout = worker_.config().timeouts.send;
-  if (!transport.tls())
-    co_return co_await writeAll(transport.lowest(), bytes, writeDog_, timeout);
-  TlsChannel &channel = transport.channel();
-  for (;;) {
-    int result = detail::encrypt(transport.ssl(), bytes);
-    if (result != 1 && SSL_get_error(transport.ssl(), result) != SSL_ERROR_WANT_WRITE) {
-      ERR_clear_error();
-      co_return IoStatus::Failed;
-    }
-    // The records leave from a buffer of the writer's: the reader's decryption may add to
-    // the channel's output meanwhile (a key update's answer).
-    sealed_.swap(channel.output());
-    IoStatus status =
-        co_await writeAll(transport.lowest(), std::string_view(sealed_), writeDog_, timeout);
-    sealed_.clear();
-    if (sealed_.capacity() > 4 * kWriteBatch)
-      std::string().swap(sealed_);
-    if (status != IoStatus::Ok)
-      co_return status;
-    if (result == 1 && channel.output().empty())
-      co_return IoStatus::Ok;
-  }
-}
-
 awaitable<void> DownstreamConnection::writeFrames() {
   const ServerConfig::Http2 &config = worker_.config().http2;
   Transport<Socket> &transport = client_->client;
   while (!dead_) {
     out_.clear();
-    while (out_.size() < kWriteBatch) {
-      const uint8_t *data = nullptr;
-      ssize_t n = nghttp2_session_mem_send(session_, &data);
-      if (n < 0) {
-        fail();
-        co_return;
-      }
-      if (n == 0)
-        break;
-      out_.append(reinterpret_cast<const char *>(data), static_cast<size_t>(n));
+    if (!takeFrames(session_, out_)) {
+      fail();
+      co_return;
     }
-    if (!out_.empty() || (transport.tls() && !transport.channel().output().empty())) {
-      if (co_await write(out_) != IoStatus::Ok) {
+    if (!out_.empty() || io_.sealedPending()) {
+      if (co_await io_.write(out_, worker_.config().timeouts.send) != IoStatus::Ok) {
         fail();
         co_return;
       }

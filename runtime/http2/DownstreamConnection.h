@@ -11,6 +11,7 @@
 #pragma once
 
 #include "http1/DownstreamSession.h"
+#include "http2/FrameChannel.h"
 
 #include <chrono>
 #include <memory>
@@ -120,8 +121,6 @@ private:
 
   awaitable<void> readFrames();
   awaitable<void> writeFrames();
-  awaitable<IoStatus> readSome();
-  awaitable<IoStatus> write(std::string_view bytes);
   void startStream(DownstreamStream &stream);
   void streamEnded(DownstreamStream &stream);
   // A stream error the client caused: false once past its budget, the connection then
@@ -137,8 +136,8 @@ private:
   nghttp2_session *session_ = nullptr;
   std::unordered_map<int32_t, std::unique_ptr<DownstreamStream>> streams_;
   InputBuffer in_;
-  std::string out_, sealed_; // frames to write; TLS records on their way out
-  Watchdog readDog_, writeDog_;
+  FrameChannel<Socket> io_;
+  std::string out_; // frames to write
   Signal writer_, ended_;
   size_t running_ = 0;                // stream coroutines
   uint64_t opened_ = 0;               // requests begun
