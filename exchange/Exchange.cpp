@@ -252,6 +252,8 @@ RouteStr route_get_str(RouteCtx *ctx, uint32_t variable) {
     return route::inArena(ctx, x.upstreamName);
   case V::UpstreamPeer:
     return route::inArena(ctx, x.upstreamPeer);
+  case V::UpstreamProtocol:
+    return route::inArena(ctx, x.upstreamProtocol);
   case V::UpstreamReqMethod:
     return route::inArena(ctx, x.upstreamMethod());
   case V::UpstreamReqPath:

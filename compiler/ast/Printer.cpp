@@ -42,6 +42,8 @@ private:
       line(1, fmt::format("balance {}", balanceName(u.config.balance)), {});
       if (u.config.balanceKey)
         expr(2, *u.config.balanceKey);
+      if (u.config.protocol != UpstreamProtocol::Http1)
+        line(1, fmt::format("protocol {}", protocolName(u.config.protocol)), {});
       line(1,
            fmt::format("timeouts connect {}ns read {}ns write {}ns; retries {}; tls {}",
                        u.config.connectTimeoutNs, u.config.readTimeoutNs, u.config.writeTimeoutNs,

@@ -24,6 +24,7 @@ json encodeUpstream(const Upstream &upstream) {
       {"retries", c.retries},
       {"max_connections", c.maxConnections},
       {"tls", c.tls},
+      {"protocol", static_cast<int>(c.protocol)},
       {"sni", c.sni},
       {"verify", c.verify},
       {"ca", c.ca},
@@ -64,6 +65,10 @@ Upstream decodeUpstream(const json &in) {
   c.retries = in.at("retries").get<int64_t>();
   c.maxConnections = in.at("max_connections").get<int64_t>();
   c.tls = in.at("tls").get<bool>();
+  c.protocol =
+      in.contains("protocol")
+          ? enumerator<ast::UpstreamProtocol>(in.at("protocol"), ast::kProtocolNames.size())
+          : ast::UpstreamProtocol::Http1;
   c.sni = in.at("sni").get<std::string>();
   c.verify = in.at("verify").get<bool>();
   c.ca = in.value("ca", "");

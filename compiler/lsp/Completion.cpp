@@ -274,6 +274,9 @@ Completions complete(const std::string &text, uint32_t offset, const Analysis &a
       for (const schema::UpstreamSettingInfo &s : schema::upstreamSettings())
         collect.add(s.name, Property, s.type,
                     fmt::format("{}  \ndefault: {}", s.doc, s.defaultValue));
+    } else if (previous == "=" && place.previous(1) == "protocol") {
+      for (const char *protocol : ast::kProtocolNames)
+        collect.add(protocol, EnumMember, "protocol");
     } else if (previous == "=" && place.previous(1) == "balance") {
       for (const char *balance : ast::kBalanceNames)
         collect.add(balance, EnumMember, "balance");

@@ -41,6 +41,7 @@ void printUpstreams(const route::Program &program, bool json) {
     upstreams.push_back({{"name", upstream->name},
                          {"balance", route::ast::balanceName(config.balance)},
                          {"tls", config.tls},
+                         {"protocol", route::ast::protocolName(config.protocol)},
                          {"health", healthName(config.health.kind)},
                          {"peers", std::move(peers)}});
   }

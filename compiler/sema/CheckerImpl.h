@@ -66,6 +66,7 @@ private:
   void checkUpstream(ast::UpstreamDecl &decl);
   void checkServers(ast::UpstreamDecl &decl, ast::Expr &value);
   void checkBalance(ast::UpstreamDecl &decl, ast::Expr &value);
+  void checkProtocol(ast::UpstreamDecl &decl, ast::Expr &value);
   void checkHealth(ast::UpstreamDecl &decl, ast::Expr &value);
   void checkAcl(ast::AclDecl &decl);
   void checkMap(ast::MapDecl &decl);

@@ -176,6 +176,8 @@ void Checker::checkUpstream(ast::UpstreamDecl &decl) {
     } else if (name == "tls") {
       if (auto b = constBool(value, "'tls'"))
         config.tls = *b;
+    } else if (name == "protocol") {
+      checkProtocol(decl, value);
     } else if (name == "verify") {
       if (auto b = constBool(value, "'verify'"))
         config.verify = *b;
@@ -210,6 +212,22 @@ void Checker::checkUpstream(ast::UpstreamDecl &decl) {
     diags_
         .error("no-servers", decl.nameRange, fmt::format("upstream '{}' has no servers", decl.name))
         .withHint("add servers = [\"127.0.0.1:8080\", ...]");
+  if (config.protocol == ast::UpstreamProtocol::H2 && !config.tls)
+    diags_
+        .error("h2-without-tls", seen["protocol"]->nameRange,
+               "protocol = h2 is HTTP/2 over TLS, and this upstream does not set tls = true")
+        .withHint("set tls = true, or use protocol = h2c for HTTP/2 in cleartext");
+  if (config.protocol == ast::UpstreamProtocol::Auto && !config.tls)
+    diags_
+        .error(
+            "h2-without-tls", seen["protocol"]->nameRange,
+            "protocol = auto is chosen by ALPN over TLS, and this upstream does not set tls = true")
+        .withHint("set tls = true, or name the protocol: http1 or h2c");
+  if (config.protocol == ast::UpstreamProtocol::H2c && config.tls)
+    diags_
+        .error("h2c-with-tls", seen["protocol"]->nameRange,
+               "protocol = h2c is HTTP/2 in cleartext, and this upstream sets tls = true")
+        .withHint("use protocol = h2 for HTTP/2 over TLS");
   if (seen.count("sni") && !config.tls)
     diags_.warning("sni-without-tls", seen["sni"]->nameRange,
                    "'sni' has no effect unless tls = true");
@@ -222,6 +240,18 @@ void Checker::checkUpstream(ast::UpstreamDecl &decl) {
     diags_.error("client-cert-without-key", seen[given]->nameRange,
                  "'client_cert' and 'client_key' go together");
   }
+}
+
+void Checker::checkProtocol(ast::UpstreamDecl &decl, ast::Expr &value) {
+  if (value.kind == ast::ExprKind::Name) {
+    const std::string &name = ast::as<ast::NameExpr>(value).name;
+    for (size_t i = 0; i < ast::kProtocolNames.size(); ++i)
+      if (name == ast::kProtocolNames[i]) {
+        decl.config.protocol = static_cast<ast::UpstreamProtocol>(i);
+        return;
+      }
+  }
+  diags_.error("bad-value", value.range, "'protocol' is http1, h2, h2c or auto");
 }
 
 void Checker::checkServers(ast::UpstreamDecl &decl, ast::Expr &value) {

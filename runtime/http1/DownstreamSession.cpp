@@ -47,8 +47,7 @@ DownstreamSession::DownstreamSession(Worker &worker, Transport<Socket> client,
       request_(Parser::Kind::Request, HeadLimits{worker.config().limits.maxRequestLine,
                                                  worker.config().limits.maxHeaderBytes,
                                                  worker.config().limits.maxHeaderCount}),
-      upstream_(worker.context(), worker.pool(), worker.tls(), worker.buffers()),
-      flow_(*this, upstream_, worker.config()) {
+      upstream_(worker), flow_(*this, upstream_, worker.config()) {
 }
 
 DownstreamSession::DownstreamSession(Worker &worker, Socket socket, const Endpoint &remote,
@@ -478,7 +477,7 @@ awaitable<void> DownstreamSession::handle() {
     log(x);
   }
   request_.recycle(x.request.headers.release());
-  upstream_.recycle(x.upstreamResponse.headers.release());
+  upstream_.http1().recycle(x.upstreamResponse.headers.release());
   if (out_.capacity() > kKeptOutputBytes)
     std::string().swap(out_);
   exchange_.reset(); // an idle connection holds nothing of its last request,

@@ -8,9 +8,9 @@
 #pragma once
 
 #include "http1/Parser.h"
-#include "http1/UpstreamSession.h"
 #include "io/Transport.h"
 #include "proxy/Flow.h"
+#include "server/AnyUpstream.h"
 #include "server/Worker.h"
 
 #include <chrono>
@@ -105,7 +105,7 @@ private:
   std::unique_ptr<route::TlsFacts> tlsFacts_; // after a TLS handshake
   InputBuffer in_;
   Parser request_;
-  UpstreamSession upstream_;
+  AnyUpstream upstream_;
   proxy::Flow flow_;
   // The current request's exchange. A member, not a coroutine local: Asio recycles only
   // small coroutine frames, and an exchange in one made every request allocate.

@@ -8,7 +8,6 @@ namespace turnout::http1 {
 
 using proxy::Error;
 using proxy::ErrorKind;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -17,19 +16,11 @@ constexpr size_t kKeptOutputBytes = 4096;
 
 } // namespace
 
-Duration UpstreamSession::within(Duration own) const {
-  if (deadline_ == Clock::time_point::max())
-    return own;
-  auto left = std::chrono::duration_cast<Duration>(deadline_ - Clock::now());
-  return std::max(Duration(1), std::min(own, left));
-}
-
 bool UpstreamSession::reuse(const std::string &peer, const upstream::ConnectSettings &settings,
                             bool retryable) {
   settings_ = &settings;
   // Each wait is bounded by its own timeout and by what is left of total_timeout.
-  deadline_ = settings.totalTimeout.count() ? Clock::now() + settings.totalTimeout
-                                            : Clock::time_point::max();
+  deadline_.start(settings);
   // Pooled connections are keyed by everything that makes one: address and TLS settings.
   identity_ = settings.tls ? fmt::format("{} tls {} {} {} {}", peer, settings.sni, settings.verify,
                                          settings.ca, settings.clientCert)
@@ -47,7 +38,7 @@ UpstreamSession::connect(const std::string &peer, const std::string &host, uint1
   std::string why;
   IoStatus status =
       co_await upstream::connect(*socket_, host, port, settings, tls_, &identity_, buffers_, dog_,
-                                 within(settings.connectTimeout), why);
+                                 deadline_.within(settings.connectTimeout), why);
   if (status == IoStatus::TimedOut)
     co_return Error(ErrorKind::ConnectTimeout, fmt::format("connecting to {} timed out", peer));
   if (status != IoStatus::Ok)
@@ -70,24 +61,8 @@ awaitable<IoStatus> UpstreamSession::sendHead(const route::Exchange &x,
   // What the policy adds is a little more, roughly.
   out.reserve(path.size() + query.size() + fieldsSize(x.request.headers.fields()) + 256);
   appendRequestLine(out, x.upstreamMethod(), path, query);
-  bool host = false;
-  std::string forwardedFor;
-  HopByHop hopByHop(x.request.headers.fields());
-  x.forEachUpstreamField([&](std::string_view name, std::string_view value) {
-    if (hopByHop(name) || route::sameFieldName(name, "content-length") ||
-        route::sameFieldName(name, "expect") || route::sameFieldName(name, "x-forwarded-proto"))
-      return;
-    if (route::sameFieldName(name, "x-forwarded-for")) {
-      forwardedFor.append(value).append(", ");
-      return;
-    }
-    host = host || route::sameFieldName(name, "host");
-    appendField(out, name, value);
-  });
-  if (!host)
-    appendField(out, "host", x.upstreamPeer);
-  appendField(out, "x-forwarded-for", forwardedFor + x.clientIp);
-  appendField(out, "x-forwarded-proto", x.request.scheme);
+  forEachForwardedField(
+      x, [&](std::string_view name, std::string_view value) { appendField(out, name, value); });
   chunked_ = shape.present && !shape.length;
   if (chunked_)
     appendField(out, "transfer-encoding", "chunked");
@@ -97,8 +72,8 @@ awaitable<IoStatus> UpstreamSession::sendHead(const route::Exchange &x,
   if (chunked_ && (!body.empty() || complete))
     frame(body, complete, trailers);
   else if (!body.empty())
-    return writeAll(*socket_, gather(out, body), dog_, within(settings_->writeTimeout));
-  return writeAll(*socket_, std::string_view(out), dog_, within(settings_->writeTimeout));
+    return writeAll(*socket_, gather(out, body), dog_, deadline_.within(settings_->writeTimeout));
+  return writeAll(*socket_, std::string_view(out), dog_, deadline_.within(settings_->writeTimeout));
 }
 
 awaitable<IoStatus> UpstreamSession::sendBody(std::string_view piece, bool last,
@@ -108,7 +83,7 @@ awaitable<IoStatus> UpstreamSession::sendBody(std::string_view piece, bool last,
     frame(piece, last, trailers);
     piece = out_;
   }
-  return writeAll(*socket_, piece, dog_, within(settings_->writeTimeout));
+  return writeAll(*socket_, piece, dog_, deadline_.within(settings_->writeTimeout));
 }
 
 // Between pieces of the body only over plain TCP: over TLS, bytes that wait may be the
@@ -140,7 +115,7 @@ awaitable<std::optional<Error>> UpstreamSession::readHead(route::Exchange &x) {
       continue;
     }
     if (in_.empty()) {
-      Duration timeout = within(settings_->readTimeout);
+      Duration timeout = deadline_.within(settings_->readTimeout);
       IoStatus read = co_await readSome(*socket_, in_, dog_, timeout);
       if (read == IoStatus::TimedOut)
         co_return Error(ErrorKind::ReadTimeout,
@@ -214,7 +189,7 @@ std::optional<proxy::Upstream::Piece> UpstreamSession::bufferedBody() {
 awaitable<proxy::Upstream::Piece> UpstreamSession::readBody() {
   if (std::optional<Piece> piece = nextPiece())
     co_return *piece;
-  IoStatus read = co_await readSome(*socket_, in_, dog_, within(settings_->readTimeout));
+  IoStatus read = co_await readSome(*socket_, in_, dog_, deadline_.within(settings_->readTimeout));
   if (read == IoStatus::Closed && !streamed_) {
     // A body delimited by the connection's end, or one cut short.
     response_.finish();

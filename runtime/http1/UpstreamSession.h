@@ -17,6 +17,31 @@
 
 namespace turnout::http1 {
 
+// The request fields that go upstream, whatever the protocol, as fn(name, value): the
+// policy's upstream.req fields less hop-by-hop ones, Content-Length, Expect and
+// X-Forwarded-Proto; then Host when there was none (the peer's address), X-Forwarded-For
+// appended to, and X-Forwarded-Proto.
+template <typename Fn> void forEachForwardedField(const route::Exchange &x, Fn fn) {
+  bool host = false;
+  std::string forwardedFor;
+  HopByHop hopByHop(x.request.headers.fields());
+  x.forEachUpstreamField([&](std::string_view name, std::string_view value) {
+    if (hopByHop(name) || route::sameFieldName(name, "content-length") ||
+        route::sameFieldName(name, "expect") || route::sameFieldName(name, "x-forwarded-proto"))
+      return;
+    if (route::sameFieldName(name, "x-forwarded-for")) {
+      forwardedFor.append(value).append(", ");
+      return;
+    }
+    host = host || route::sameFieldName(name, "host");
+    fn(name, value);
+  });
+  if (!host)
+    fn("host", x.upstreamPeer);
+  fn("x-forwarded-for", forwardedFor + x.clientIp);
+  fn("x-forwarded-proto", x.request.scheme);
+}
+
 class UpstreamSession final : public proxy::Upstream {
 public:
   UpstreamSession(asio::io_context &context, upstream::Pool &pool, upstream::TlsContexts &tls,
@@ -30,6 +55,13 @@ public:
   connect(const std::string &peer, const std::string &host, uint16_t port,
           const upstream::ConnectSettings &settings) override;
   bool reused() const override { return reused_; }
+  const char *protocol() const override { return "HTTP/1.1"; }
+  // Takes `stream`, a connection just made for the peer reuse() named, on which ALPN
+  // settled HTTP/1.1 (`protocol = auto`).
+  void adopt(upstream::Stream stream) {
+    socket_.emplace(std::move(stream));
+    reused_ = false;
+  }
   awaitable<IoStatus> sendHead(const route::Exchange &x, const proxy::BodyShape &shape,
                                std::string_view body, bool complete,
                                const Fields &trailers) override;
@@ -46,8 +78,6 @@ public:
   void recycle(Fields fields) { response_.recycle(std::move(fields)); }
 
 private:
-  // A wait's timeout: its own, bounded by what is left of the attempt's total_timeout.
-  Duration within(Duration own) const;
   // Frames `piece` (and the body's end) as the request declared its body, into out_.
   void frame(std::string_view piece, bool last, const Fields &trailers);
   // The next piece from what is buffered: none when a read must come first.
@@ -65,7 +95,7 @@ private:
   Parser response_{Parser::Kind::Response};
   std::string identity_; // the pool's key: address and TLS settings
   const upstream::ConnectSettings *settings_ = nullptr;
-  std::chrono::steady_clock::time_point deadline_;
+  upstream::AttemptDeadline deadline_;
   uint64_t remaining_ = 0; // a body of known length: its bytes yet to come
   size_t handedOut_ = 0;   // bytes of in_ the last piece was, consumed at the next read
   bool reused_ = false, chunked_ = false, streamed_ = false, bodyDone_ = false;

@@ -15,24 +15,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-nghttp2_nv field(const std::pair<std::string, std::string> &f) {
-  return {reinterpret_cast<uint8_t *>(const_cast<char *>(f.first.data())),
-          reinterpret_cast<uint8_t *>(const_cast<char *>(f.second.data())), f.first.size(),
-          f.second.size(), NGHTTP2_NV_FLAG_NONE};
-}
-
-std::vector<nghttp2_nv> fieldList(const std::vector<std::pair<std::string, std::string>> &fields) {
-  std::vector<nghttp2_nv> list;
-  list.reserve(fields.size());
-  for (const auto &f : fields)
-    list.push_back(field(f));
-  return list;
-}
-
 // Fields as HTTP/2 carries them: lowercase names, none of HTTP/1's connection-specific ones
 // (RFC 9113 8.2.2), nor Content-Length, which the sender sets.
-void appendFields(std::vector<std::pair<std::string, std::string>> &out, const Fields &fields,
-                  const http1::HopByHop &hopByHop) {
+void appendFields(FieldList &out, const Fields &fields, const http1::HopByHop &hopByHop) {
   for (const auto &[name, value] : fields)
     if (!hopByHop(name) && !route::sameFieldName(name, "content-length"))
       out.emplace_back(http1::lowercase(name), value);
@@ -132,7 +117,7 @@ struct DownstreamConnection::Callbacks {
     s->received_.clear();
     if (unconsumed)
       nghttp2_session_consume_connection(session, unconsumed);
-    s->sending_ = {};
+    s->body_.withdraw();
     s->signal_.notify();
     if (!s->running_)
       c.streams_.erase(id);
@@ -153,35 +138,6 @@ struct DownstreamConnection::Callbacks {
   static int invalidFrame(nghttp2_session *, const nghttp2_frame *, int, void *user) {
     static_cast<DownstreamConnection *>(user)->streamError();
     return 0;
-  }
-
-  static ssize_t readData(nghttp2_session *session, int32_t id, uint8_t *buffer, size_t length,
-                          uint32_t *flags, nghttp2_data_source *source, void *) {
-    auto &s = *static_cast<DownstreamStream *>(source->ptr);
-    size_t n = std::min(length, s.sending_.size());
-    if (n > 0)
-      std::memcpy(buffer, s.sending_.data(), n);
-    s.sending_.remove_prefix(n);
-    if (!s.sending_.empty())
-      return static_cast<ssize_t>(n);
-    s.signal_.notify(); // the piece is nghttp2's now
-    if (s.last_) {
-      *flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (!s.responseTrailers_.empty()) {
-        std::vector<std::pair<std::string, std::string>> trailers;
-        static const Fields kNone;
-        appendFields(trailers, s.responseTrailers_, http1::HopByHop(kNone));
-        std::vector<nghttp2_nv> list = fieldList(trailers);
-        if (nghttp2_submit_trailer(session, id, list.data(), list.size()) == 0)
-          *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      }
-      return static_cast<ssize_t>(n);
-    }
-    if (n == 0) {
-      s.deferred_ = true;
-      return NGHTTP2_ERR_DEFERRED;
-    }
-    return static_cast<ssize_t>(n);
   }
 
   static nghttp2_session_callbacks *make() {
@@ -210,16 +166,11 @@ DownstreamConnection::DownstreamConnection(Worker &worker,
       errorsCounted_(Clock::now()) {
   static nghttp2_session_callbacks *const callbacks = Callbacks::make();
   const ServerConfig::Http2 &config = worker.config().http2;
-  nghttp2_option *option;
-  nghttp2_option_new(&option);
-  nghttp2_option_set_no_auto_window_update(option, 1);
-  nghttp2_option_set_max_deflate_dynamic_table_size(option, 4096);
-  nghttp2_option_set_stream_reset_rate_limit(option, config.maxResets, config.resetsPerSecond);
-  nghttp2_option_set_max_continuations(option, 8);
-  nghttp2_option_set_max_outbound_ack(option, 1000);
-  nghttp2_option_set_max_settings(option, 32);
-  nghttp2_session_server_new2(&session_, callbacks, this, option);
-  nghttp2_option_del(option);
+  SessionOptions options;
+  nghttp2_option_set_max_deflate_dynamic_table_size(options.get(), 4096);
+  nghttp2_option_set_stream_reset_rate_limit(options.get(), config.maxResets,
+                                             config.resetsPerSecond);
+  nghttp2_session_server_new2(&session_, callbacks, this, options.get());
   // SETTINGS_MAX_CONCURRENT_STREAMS always goes: nghttp2's default is no limit.
   nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, config.maxConcurrentStreams},
@@ -341,20 +292,13 @@ awaitable<void> DownstreamConnection::writeFrames() {
   const ServerConfig::Http2 &config = worker_.config().http2;
   Transport<Socket> &transport = client_->client;
   while (!dead_) {
-    out_.clear();
-    if (!takeFrames(session_, out_)) {
+    auto flushed = co_await io_.flush(session_, worker_.config().timeouts.send);
+    if (flushed == FrameChannel<Socket>::Flush::Failed) {
       fail();
       co_return;
     }
-    if (!out_.empty() || io_.sealedPending()) {
-      if (co_await io_.write(out_, worker_.config().timeouts.send) != IoStatus::Ok) {
-        fail();
-        co_return;
-      }
-      if (out_.capacity() > 4 * kWriteBatch)
-        std::string().swap(out_);
+    if (flushed == FrameChannel<Socket>::Flush::Wrote)
       continue;
-    }
     if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
       cancelIo(transport); // the reader's wait ends; the connection with it
       co_return;
@@ -425,8 +369,7 @@ void DownstreamConnection::streamEnded(DownstreamStream &stream) {
 
 DownstreamStream::DownstreamStream(DownstreamConnection &connection, int32_t id)
     : connection_(connection), id_(id), signal_(connection.worker_.context().get_executor()),
-      upstream_(connection.worker_.context(), connection.worker_.pool(), connection.worker_.tls(),
-                connection.worker_.buffers()),
+      body_(signal_), upstream_(connection.worker_),
       flow_(*this, upstream_, connection.worker_.config()) {
 }
 
@@ -563,8 +506,7 @@ awaitable<void> DownstreamStream::run() {
 }
 
 void DownstreamStream::finish() {
-  sending_ = {};
-  last_ = false;
+  body_.withdraw();
   if ((!ended_ || aborted_) && !reset_ && !closed_ && !connection_.dead_) {
     nghttp2_submit_rst_stream(connection_.session_, NGHTTP2_FLAG_NONE, id_,
                               aborted_ ? NGHTTP2_INTERNAL_ERROR : NGHTTP2_CANCEL);
@@ -683,20 +625,18 @@ awaitable<bool> DownstreamStream::send(std::string_view bytes, bool last, const 
   if (gone())
     co_return false;
   nghttp2_session *session = connection_.session_;
+  FieldList trailerList;
+  if (last && !trailers.empty()) {
+    static const Fields kNone;
+    appendFields(trailerList, trailers, http1::HopByHop(kNone));
+  }
   if (!submitted_) {
     submitted_ = true;
-    std::vector<nghttp2_nv> head = fieldList(head_);
+    std::vector<nghttp2_nv> head = fieldsOf(head_);
     bool headOnly = bodyless_ || (last && bytes.empty() && trailers.empty());
-    nghttp2_data_provider provider{};
-    provider.source.ptr = this;
-    provider.read_callback = DownstreamConnection::Callbacks::readData;
-    if (headOnly)
-      sending_ = {};
-    else {
-      sending_ = bytes;
-      last_ = last;
-      responseTrailers_ = trailers;
-    }
+    if (!headOnly)
+      body_.lend(session, id_, bytes, last, std::move(trailerList));
+    nghttp2_data_provider provider = body_.provider();
     if (nghttp2_submit_response(session, id_, head.data(), head.size(),
                                 headOnly ? nullptr : &provider) != 0) {
       aborted_ = true;
@@ -709,39 +649,26 @@ awaitable<bool> DownstreamStream::send(std::string_view bytes, bool last, const 
   } else if (bodyless_) {
     co_return true;
   } else {
-    sending_ = bytes;
-    last_ = last;
-    if (last)
-      responseTrailers_ = trailers;
+    body_.lend(session, id_, bytes, last, std::move(trailerList));
     ended_ = last;
-    if (deferred_) {
-      deferred_ = false;
-      nghttp2_session_resume_data(session, id_);
-    }
     connection_.wakeWriter();
   }
   // Until nghttp2 has copied the piece into frames: the caller's bytes are only lent.
   Duration timeout = connection_.worker_.config().timeouts.send;
-  while (!sending_.empty()) {
-    if (gone())
-      break;
-    if (!co_await signal_.wait(timeout) && !sending_.empty()) {
+  while (body_.lent() && !gone()) {
+    bool woken = co_await signal_.wait(timeout);
+    if (!woken && body_.lent())
       aborted_ = true; // the client took nothing for send_timeout
-      break;
-    }
   }
-  bool done = sending_.empty() && !gone();
-  if (!done) { // nghttp2 must not read the lent bytes again, nor end the body early
-    sending_ = {};
-    last_ = false;
-  }
+  bool done = !body_.lent() && !gone();
+  if (!done)
+    body_.withdraw();
   co_return done;
 }
 
 void DownstreamStream::abort() {
   aborted_ = true;
-  sending_ = {};
-  last_ = false;
+  body_.withdraw();
   if (!closed_ && !reset_ && !connection_.dead_) {
     nghttp2_submit_rst_stream(connection_.session_, NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
     reset_ = true;

@@ -12,6 +12,7 @@
 
 #include "http1/DownstreamSession.h"
 #include "http2/FrameChannel.h"
+#include "http2/OutgoingBody.h"
 
 #include <chrono>
 #include <memory>
@@ -86,21 +87,18 @@ private:
   bool remoteEnded_ = false;
   bool expectContinue_ = false, sentContinue_ = false;
   // The response.
-  std::vector<std::pair<std::string, std::string>> head_; // lowercase names, :status first
-  bool bodyless_ = false;                                 // HEAD, 204, 304
+  FieldList head_;        // lowercase names, :status first
+  bool bodyless_ = false; // HEAD, 204, 304
   bool submitted_ = false;
-  std::string_view sending_; // the piece nghttp2 is copying from, valid while send() waits
-  bool last_ = false;
-  Fields responseTrailers_;
-  bool deferred_ = false; // nghttp2 waits for resume_data
-  bool ended_ = false;    // END_STREAM is nghttp2's to send (or sent)
+  bool ended_ = false; // END_STREAM is nghttp2's to send (or sent)
   bool aborted_ = false;
   bool reset_ = false;   // RST_STREAM submitted
   bool closed_ = false;  // nghttp2 closed the stream
   bool running_ = false; // its coroutine has not ended
   Signal signal_;
+  OutgoingBody body_; // the response's
   // What the flow needs.
-  http1::UpstreamSession upstream_;
+  AnyUpstream upstream_;
   proxy::Flow flow_;
   std::optional<route::Exchange> exchange_;
   std::shared_ptr<const Worker::Installed> version_;
@@ -137,7 +135,6 @@ private:
   std::unordered_map<int32_t, std::unique_ptr<DownstreamStream>> streams_;
   InputBuffer in_;
   FrameChannel<Socket> io_;
-  std::string out_; // frames to write
   Signal writer_, ended_;
   size_t running_ = 0;                // stream coroutines
   uint64_t opened_ = 0;               // requests begun

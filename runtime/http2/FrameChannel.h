@@ -20,6 +20,27 @@ inline constexpr Duration kNoTimeout = std::chrono::hours(24 * 365);
 // Frames gathered for one write: many small ones leave in one system call (and TLS record).
 inline constexpr size_t kWriteBatch = 64 * 1024;
 
+// nghttp2's options for either side: windows that open only as the application consumes
+// (flow control that follows the other side), and the flood limits (CONTINUATION frames
+// for one header block, acknowledgements queued unsent, entries of one SETTINGS frame).
+class SessionOptions {
+public:
+  SessionOptions() {
+    nghttp2_option_new(&option_);
+    nghttp2_option_set_no_auto_window_update(option_, 1);
+    nghttp2_option_set_max_continuations(option_, 8);
+    nghttp2_option_set_max_outbound_ack(option_, 1000);
+    nghttp2_option_set_max_settings(option_, 32);
+  }
+  ~SessionOptions() { nghttp2_option_del(option_); }
+  SessionOptions(const SessionOptions &) = delete;
+  SessionOptions &operator=(const SessionOptions &) = delete;
+  nghttp2_option *get() const { return option_; }
+
+private:
+  nghttp2_option *option_;
+};
+
 // Appends what `session` has to send to `out`, up to about kWriteBatch; false when nghttp2
 // fails (out of memory, or a callback failed).
 inline bool takeFrames(nghttp2_session *session, std::string &out) {
@@ -72,6 +93,21 @@ public:
   // written yet.
   bool sealedPending() { return transport_.tls() && !transport_.channel().output().empty(); }
 
+  enum class Flush { Wrote, Nothing, Failed };
+  // Writes a batch of what `session` has to send: Nothing when it has nothing.
+  awaitable<Flush> flush(nghttp2_session *session, Duration timeout) {
+    out_.clear();
+    if (!takeFrames(session, out_))
+      co_return Flush::Failed;
+    if (out_.empty() && !sealedPending())
+      co_return Flush::Nothing;
+    IoStatus status = co_await write(out_, timeout);
+    if (out_.capacity() > 4 * kWriteBatch)
+      std::string().swap(out_);
+    co_return status == IoStatus::Ok ? Flush::Wrote : Flush::Failed;
+  }
+
+private:
   // Writes `bytes` (and over TLS, what OpenSSL made before them).
   awaitable<IoStatus> write(std::string_view bytes, Duration timeout) {
     if (!transport_.tls())
@@ -98,9 +134,9 @@ public:
     }
   }
 
-private:
   Transport<Socket> &transport_;
   Watchdog readDog_, writeDog_;
+  std::string out_;    // frames on their way out
   std::string sealed_; // TLS records on their way out
 };
 

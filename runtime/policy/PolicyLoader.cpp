@@ -80,6 +80,7 @@ upstream::UpstreamSpec specOf(const route::image::Upstream &upstream) {
   spec.connect.totalTimeout =
       config.totalTimeoutNs ? fromNanoseconds(config.totalTimeoutNs) : Duration(0);
   spec.connect.tls = config.tls;
+  spec.connect.protocol = static_cast<upstream::ConnectSettings::Protocol>(config.protocol);
   spec.connect.verify = config.verify;
   spec.connect.sni = config.sni;
   spec.connect.ca = config.ca;

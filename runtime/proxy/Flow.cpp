@@ -11,6 +11,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 const Fields kNoFields;
+// Attempts more on the same peer after a stale connection.
+constexpr int kStaleRetries = 3;
 
 // RFC 9110 9.2.2.
 bool idempotent(std::string_view method) {
@@ -27,6 +29,12 @@ const char *defaultBody(int64_t status) {
   default:
     return "bad gateway\n";
   }
+}
+
+// What the upstream's connections speak, as upstream.protocol says it before one is made.
+const char *protocolOf(upstream::ConnectSettings::Protocol protocol) {
+  using Protocol = upstream::ConnectSettings::Protocol;
+  return protocol == Protocol::Http1 ? "HTTP/1.1" : protocol == Protocol::Auto ? "" : "HTTP/2";
 }
 
 } // namespace
@@ -152,6 +160,8 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
     } else {
       errorPhaseRan = false;
       x.upstreamPeer = balancer.address(peer);
+      if (x.upstreamProtocol.empty()) // ALPN settles `auto` at the connect
+        x.upstreamProtocol = protocolOf(spec.connect.protocol);
       x.upstreamAttempt = attempt;
       if (!rewritten) {
         policy_->runPhase(x, Phase::UpstreamRequest);
@@ -162,11 +172,14 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
         }
       }
       result = co_await this->attempt(x, balancer, peer);
-      // A pooled connection the peer had closed is not the peer's fault: once more, fresh,
-      // for a request that may be sent twice. Another (a POST) may have been acted on; it
-      // goes again only if the error phase asks (nginx's proxy_next_upstream without
-      // non_idempotent).
-      if (result == Attempt::Stale && !replay_.overflowed && idempotent(x.upstreamMethod()))
+      // A pooled connection the peer had closed, or an HTTP/2 stream it refused (a GOAWAY
+      // that came as it went), is not the peer's fault: again, for a request that may be
+      // sent twice, a few times (each of a pool's connections may be going away). Another
+      // (a POST) may have been acted on; it goes again only if the error phase asks
+      // (nginx's proxy_next_upstream without non_idempotent).
+      for (int again = 0; again < kStaleRetries && result == Attempt::Stale &&
+                          !replay_.overflowed && idempotent(x.upstreamMethod());
+           ++again)
         result = co_await this->attempt(x, balancer, peer);
       if (result == Attempt::Stale)
         fail(x, Error(ErrorKind::UpstreamReset,
@@ -215,6 +228,8 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
     Upstream &up;
     ~Release() { up.release(false); }
   } release{up_};
+  if (!error)
+    x.upstreamProtocol = up_.protocol();
   if (error) {
     balancer.failed(peer, Clock::now());
     fail(x, *error);

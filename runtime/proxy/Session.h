@@ -83,6 +83,8 @@ public:
                                                   const upstream::ConnectSettings &settings) = 0;
   // Whether the connection came from the pool.
   virtual bool reused() const = 0;
+  // What the connection speaks: "HTTP/1.1" or "HTTP/2" (upstream.protocol).
+  virtual const char *protocol() const = 0;
   // Sends upstream.req's head, then `body` (what of the request body is already read);
   // `complete`: that is all of it, ended with `trailers`.
   virtual awaitable<IoStatus> sendHead(const route::Exchange &x, const BodyShape &shape,

@@ -48,12 +48,16 @@ public:
     return false;
   }
   awaitable<std::optional<Error>> connect(const std::string &peer, const std::string &, uint16_t,
-                                          const upstream::ConnectSettings &) override {
+                                          const upstream::ConnectSettings &settings) override {
+    // A simulated peer agrees to what the upstream asks; ALPN would settle `auto` as h2.
+    protocol_ =
+        settings.protocol == upstream::ConnectSettings::Protocol::Http1 ? "HTTP/1.1" : "HTTP/2";
     if (error_ && route::schema::errorKind(*error_).retry == ErrorRetry::NextPeer)
       co_return failure(peer);
     co_return std::nullopt;
   }
   bool reused() const override { return false; }
+  const char *protocol() const override { return protocol_; }
   awaitable<IoStatus> sendHead(const route::Exchange &x, const BodyShape &, std::string_view, bool,
                                const Fields &) override {
     peer_ = x.upstreamPeer;
@@ -84,6 +88,7 @@ private:
   }
 
   const route::HttpResponse &origin_;
+  const char *protocol_ = "HTTP/1.1";
   std::optional<ErrorKind> error_;
   std::string peer_;
   Fields trailers_;

@@ -2,6 +2,7 @@
 
 #include "http1/DownstreamSession.h"
 #include "http2/DownstreamConnection.h"
+#include "http2/UpstreamSession.h"
 
 #include <fmt/format.h>
 #include <malloc.h>
@@ -73,7 +74,8 @@ void connectionEnded(std::exception_ptr failure) {
 Worker::Worker(SharedState &shared, unsigned index)
     : shared_(shared), index_(index),
       requestIdPrefix_(fmt::format("{:x}-{:x}-", ::getpid(), index)),
-      pool_(shared.config.upstreams.idlePerPeer) {
+      pool_(shared.config.upstreams.idlePerPeer),
+      http2Pool_(std::make_unique<http2::UpstreamPool>()) {
 }
 
 void Worker::install(std::shared_ptr<const PolicyVersion> version) {

@@ -30,6 +30,9 @@ namespace turnout {
 namespace http1 {
 struct IdleConnection;
 } // namespace http1
+namespace http2 {
+class UpstreamPool;
+} // namespace http2
 using Socket = asio::basic_stream_socket<asio::generic::stream_protocol, Executor>;
 using Acceptor = asio::basic_socket_acceptor<asio::generic::stream_protocol, Executor>;
 using Endpoint = asio::generic::stream_protocol::endpoint;
@@ -88,6 +91,7 @@ public:
   // requests in flight).
   void install(std::shared_ptr<const PolicyVersion> version);
   upstream::Pool &pool() { return pool_; }
+  http2::UpstreamPool &http2Pool() { return *http2Pool_; }
   upstream::TlsContexts &tls() { return tls_; }
   BufferPool &buffers() { return buffers_; }
   // Where the policy phases of this worker's requests build their values: one arena, as
@@ -188,6 +192,7 @@ private:
   Timer parkedTimer_{context_};
   std::chrono::steady_clock::time_point parkedTimerAt_{};
   upstream::Pool pool_;
+  std::unique_ptr<http2::UpstreamPool> http2Pool_;
   std::thread thread_;
 };
 

@@ -18,8 +18,11 @@ awaitable<bool> check(const UpstreamSpec &config, const PeerSpec &server, TlsCon
   BufferPool buffers(16 * 1024);
   Duration timeout = config.health.timeout;
   std::string why;
-  IoStatus connected = co_await connect(stream, server.host, server.port, config.connect, tls,
-                                        nullptr, buffers, dog, timeout, why);
+  // An http check speaks HTTP/1.1, whatever the upstream's requests speak: no ALPN asks for h2.
+  ConnectSettings settings = config.connect;
+  settings.protocol = ConnectSettings::Protocol::Http1;
+  IoStatus connected = co_await connect(stream, server.host, server.port, settings, tls, nullptr,
+                                        buffers, dog, timeout, why);
   if (connected != IoStatus::Ok || config.health.kind == HealthSpec::Kind::Tcp)
     co_return connected == IoStatus::Ok;
   std::string host = config.connect.sni.empty() ? server.host : config.connect.sni;

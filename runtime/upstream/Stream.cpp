@@ -103,6 +103,11 @@ SSL *TlsContexts::newConnection(const ConnectSettings &settings, const std::stri
     if (*slot)
       SSL_set_session(ssl, *slot);
   }
+  // HTTP/2 is asked for by ALPN; an HTTP/1 upstream offers none, as before.
+  if (settings.protocol == ConnectSettings::Protocol::H2)
+    SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char *>("\x02h2"), 3);
+  else if (settings.protocol == ConnectSettings::Protocol::Auto)
+    SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char *>("\x02h2\x08http/1.1"), 12);
   bool address = isAddress(serverName);
   if (!address) // SNI carries names only (RFC 6066 3)
     SSL_set_tlsext_host_name(ssl, serverName.c_str());

@@ -5,9 +5,10 @@
 namespace turnout::upstream {
 
 std::string UpstreamSpec::definition() const {
-  std::string out = fmt::format("{} balance={} max_connections={} tls={} sni={} verify={}", name,
-                                static_cast<int>(balance), maxConnections, connect.tls, connect.sni,
-                                connect.verify);
+  std::string out =
+      fmt::format("{} balance={} max_connections={} tls={} sni={} verify={} protocol={}", name,
+                  static_cast<int>(balance), maxConnections, connect.tls, connect.sni,
+                  connect.verify, static_cast<int>(connect.protocol));
   for (const PeerSpec &peer : peers)
     out += fmt::format(" {} weight={}", peer.address, peer.weight);
   if (health.kind != HealthSpec::Kind::None)

@@ -5,6 +5,8 @@
 
 #include "config/ServerConfig.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,8 +28,28 @@ struct ConnectSettings {
   Duration connectTimeout{5000}, readTimeout{60000}, writeTimeout{60000}, idleTimeout{60000};
   Duration totalTimeout{0}; // 0: no bound on the whole attempt
   bool tls = false, verify = true;
+  // What the connections speak (the policy's `protocol`); Auto: ALPN over TLS decides.
+  enum class Protocol : uint8_t { Http1, H2, H2c, Auto } protocol = Protocol::Http1;
   std::string sni;
   std::string ca, clientCert, clientKey; // PEM files; "": the system's CAs, no certificate
+};
+
+// An attempt's total_timeout: when it ends, and a wait's timeout within what is left.
+class AttemptDeadline {
+public:
+  void start(const ConnectSettings &settings) {
+    at_ = settings.totalTimeout.count() ? std::chrono::steady_clock::now() + settings.totalTimeout
+                                        : std::chrono::steady_clock::time_point::max();
+  }
+  Duration within(Duration own) const {
+    if (at_ == std::chrono::steady_clock::time_point::max())
+      return own;
+    auto left = std::chrono::duration_cast<Duration>(at_ - std::chrono::steady_clock::now());
+    return std::max(Duration(1), std::min(own, left));
+  }
+
+private:
+  std::chrono::steady_clock::time_point at_ = std::chrono::steady_clock::time_point::max();
 };
 
 struct HealthSpec {

@@ -366,6 +366,133 @@ class Goaway(Http2):
         c.close()
 
 
+H2_ORIGIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "h2_origin.py")
+
+UPSTREAM_POLICY = '''upstream origin {{ servers = ["127.0.0.1:{port}"] protocol = {protocol} {extra} }}
+on request {{ route origin }}
+on response {{ resp.header["x-upstream-protocol"] = upstream.protocol }}
+'''
+
+
+class H2Origin:
+    """tests/runtime/h2_origin.py on a free port."""
+
+    def __init__(self, directory, *options):
+        self.port = harness.free_port()
+        self.log = os.path.join(directory, f"h2-origin-{self.port}.log")
+        open(self.log, "w").close()
+        self.process = harness.start([sys.executable, H2_ORIGIN, str(self.port), "--log", self.log, *options])
+        harness.wait_for_port(self.port, self.process)
+
+    def lines(self):
+        with open(self.log) as f:
+            return f.read().splitlines()
+
+    def connections(self):
+        return len([line for line in self.lines() if line.startswith("connect ")])
+
+    def requests(self):
+        return [line for line in self.lines() if line.startswith("request ")]
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
+class Upstream(unittest.TestCase):
+    """HTTP/2 towards origins: h2c and h2 (TLS, ALPN), multiplexed, with GOAWAY."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="turnout-h2-up-")
+        self.stopping = []
+
+    def tearDown(self):
+        for thing in reversed(self.stopping):
+            thing.stop()
+
+    def start(self, origin_options=(), protocol="h2c", extra="", config="\n"):
+        origin = H2Origin(self.dir, *origin_options)
+        self.stopping.append(origin)
+        proxy = Proxy(self.dir, UPSTREAM_POLICY.format(port=origin.port, protocol=protocol, extra=extra),
+                      config=config)
+        self.stopping.append(proxy)
+        return origin, proxy
+
+    def h2load(self, proxy, n, c, m, path="/bytes/1000"):
+        result = subprocess.run(["h2load", "-n", str(n), "-c", str(c), "-m", str(m),
+                                 f"http://127.0.0.1:{proxy.port}{path}"], capture_output=True, text=True, timeout=120)
+        self.assertIn(f"{n} succeeded, 0 failed, 0 errored", result.stdout, result.stdout)
+
+    def test_requests_share_a_handful_of_connections(self):
+        origin, proxy = self.start()
+        status, headers, body = curl(f"http://127.0.0.1:{proxy.port}/anything", "-H", "Cookie: a=1; b=2")
+        self.assertEqual((status, headers.get("x-origin"), headers.get("x-upstream-protocol")), (200, "h2", "HTTP/2"))
+        self.assertIn(b":authority: 127.0.0.1", body)
+        self.assertIn(b"cookie: a=1; b=2", body)  # sent as crumbs, joined by python3-h2
+        self.h2load(proxy, 1000, 50, 2)
+        print(f"\n1,000 requests over 50 client connections: {origin.connections()} upstream connections",
+              file=sys.stderr)
+        self.assertLessEqual(origin.connections(), 5)
+        self.assertEqual(len(origin.requests()), 1001)
+
+    def test_the_origins_stream_limit_is_respected(self):
+        origin, proxy = self.start(["--max-streams", "5"])
+        self.h2load(proxy, 1000, 10, 5)  # 50 at once; python3-h2 breaks a connection past 5
+        opened = [int(line.split("open=")[1]) for line in origin.requests()]
+        self.assertLessEqual(max(opened), 5)
+        self.assertGreaterEqual(origin.connections(), 10)
+
+    def test_an_origin_goaway_loses_no_request(self):
+        origin, proxy = self.start(["--goaway-after", "50"])
+        self.h2load(proxy, 3000, 10, 10)
+        self.assertGreater(origin.connections(), 10)
+
+    def test_bodies_and_trailers_both_ways(self):
+        origin, proxy = self.start()
+        size = 100 * 1024 * 1024
+        path = os.path.join(self.dir, "upload.bin")
+        with open(path, "wb") as f:
+            for _ in range(100):
+                f.write(os.urandom(1024 * 1024))
+        with open(path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        base = harness.rss_kb(proxy.process.pid)
+        for client in (["--http1.1"], ["--http2-prior-knowledge"]):
+            status, _, body = curl(*client, "--data-binary", f"@{path}", f"http://127.0.0.1:{proxy.port}/upload")
+            self.assertEqual((status, body), (200, f"{size} {digest}\n".encode()), client)
+            result = subprocess.run(["curl", "-s", *client, f"http://127.0.0.1:{proxy.port}/bytes/{size}"],
+                                    capture_output=True, timeout=120)
+            self.assertEqual(hashlib.sha256(result.stdout).hexdigest(), harness.pattern_sha256(size), client)
+            status, _, body = curl(*client, f"http://127.0.0.1:{proxy.port}/trailers", "--raw")
+            self.assertIn(b"x-checksum: done", body) if client == ["--http1.1"] else self.assertEqual(status, 200)
+        grown = harness.rss_kb(proxy.process.pid) - base
+        print(f"\n100 MB up and down, HTTP/1.1 and HTTP/2 clients to an h2c origin: RSS grew by {grown} KiB",
+              file=sys.stderr)
+        self.assertLess(grown, 64 * 1024)
+
+    def test_h2_over_tls_and_auto(self):
+        certs = Certificates(self.dir)
+        cert, key = certs.leaf("origin", ["origin.test"])
+        tls = f"tls = true sni = \"origin.test\" ca = \"{certs.ca}\""
+        origin, proxy = self.start(["--tls", cert, key], protocol="h2", extra=tls)
+        status, headers, _ = curl(f"http://127.0.0.1:{proxy.port}/anything")
+        self.assertEqual((status, headers.get("x-origin"), headers.get("x-upstream-protocol")), (200, "h2", "HTTP/2"))
+        auto = Proxy(self.dir, UPSTREAM_POLICY.format(port=origin.port, protocol="auto", extra=tls), config="\n")
+        self.stopping.append(auto)
+        status, headers, _ = curl(f"http://127.0.0.1:{auto.port}/anything")
+        self.assertEqual((status, headers.get("x-upstream-protocol")), (200, "HTTP/2"))
+        # An HTTP/1.1 origin (no ALPN): auto speaks HTTP/1.1 to it; h2 refuses it.
+        plain = Origin(self.dir, tls=(cert, key))
+        self.stopping.append(plain)
+        for protocol, expected in (("auto", 200), ("h2", 502)):
+            proxy = Proxy(self.dir, UPSTREAM_POLICY.format(port=plain.port, protocol=protocol, extra=tls), config="\n")
+            self.stopping.append(proxy)
+            status, headers, _ = curl(f"http://127.0.0.1:{proxy.port}/anything")
+            self.assertEqual(status, expected, protocol)
+            if expected == 200:
+                self.assertEqual(headers.get("x-upstream-protocol"), "HTTP/1.1")
+
+
 class Drain(unittest.TestCase):
     def test_shutdown_sends_goaway_and_lets_streams_finish(self):
         directory = tempfile.mkdtemp(prefix="turnout-h2-drain-")

@@ -175,6 +175,7 @@ public:
     return upstreamResponse.headers;
   }
   std::string upstreamName, upstreamPeer;
+  std::string upstreamProtocol; // "HTTP/1.1", "HTTP/2"; "" while unknown
   int64_t upstreamAttempt = 0;
   HttpResponse upstreamResponse;
   DownstreamResponse response;

@@ -121,6 +121,7 @@ public:
     co_return std::nullopt;
   }
   bool reused() const override { return current_.reused; }
+  const char *protocol() const override { return "HTTP/1.1"; }
   awaitable<IoStatus> sendHead(const route::Exchange &x, const BodyShape &, std::string_view body,
                                bool, const Fields &) override {
     requests.push_back(std::string(x.upstreamMethod()) + " " + std::string(x.upstreamPath()) + "|" +

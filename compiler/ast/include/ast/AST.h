@@ -311,6 +311,14 @@ inline const char *balanceName(BalanceKind kind) {
   return kBalanceNames[static_cast<size_t>(kind)];
 }
 
+// What an upstream's connections speak: HTTP/1.1, HTTP/2 over TLS (ALPN h2), HTTP/2 in
+// cleartext with prior knowledge, or what ALPN settles over TLS.
+enum class UpstreamProtocol : uint8_t { Http1, H2, H2c, Auto };
+inline constexpr std::array<const char *, 4> kProtocolNames = {"http1", "h2", "h2c", "auto"};
+inline const char *protocolName(UpstreamProtocol protocol) {
+  return kProtocolNames[static_cast<size_t>(protocol)];
+}
+
 struct ServerSpec {
   std::string host;
   uint16_t port = 0;
@@ -343,6 +351,7 @@ struct UpstreamConfig {
   int64_t retries = 1;
   int64_t maxConnections = 0; // per peer and thread; 0: no limit
   bool tls = false;
+  UpstreamProtocol protocol = UpstreamProtocol::Http1;
   std::string sni;
   bool verify = true;
   std::string ca, clientCert, clientKey; // PEM files; "": the system's CAs, no client certificate
