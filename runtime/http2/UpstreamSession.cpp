@@ -20,6 +20,10 @@ namespace {
 // A response stream's window, and the connection's: as a client's towards the proxy.
 constexpr int32_t kStreamWindow = 256 * 1024;
 constexpr int32_t kConnectionWindow = 16 * 1024 * 1024;
+// A connection idle this long is asked (PING) before a request goes on it; one whose
+// answer does not come within the second is closed.
+constexpr auto kPingAfter = std::chrono::seconds(10);
+constexpr auto kPingTimeout = std::chrono::seconds(2);
 
 // Trailers as HTTP/2 sends them: lowercase names.
 FieldList lowercased(const Fields &fields) {
@@ -114,6 +118,10 @@ struct UpstreamConnection::Callbacks {
   }
 
   static int frameReceivedAll(nghttp2_session *session, const nghttp2_frame *frame, void *user) {
+    auto &c = *static_cast<UpstreamConnection *>(user);
+    c.heard_ = Clock::now();
+    if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK))
+      c.pinged_.reset();
     goaway(session, frame, user);
     if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK))
       static_cast<UpstreamConnection *>(user)->settled_ = true;
@@ -141,7 +149,7 @@ UpstreamConnection::UpstreamConnection(asio::io_context &context, BufferPool &bu
     : stream_(TcpSocket(context.get_executor())), identity_(std::move(identity)),
       idleTimeout_(settings.idleTimeout), pool_(pool), buffers_(buffers),
       io_(stream_, context.get_executor()), in_(buffers), writer_(context.get_executor()),
-      idleSince_(Clock::now()) {
+      heard_(Clock::now()), idleSince_(Clock::now()) {
   static nghttp2_session_callbacks *const callbacks = Callbacks::make();
   SessionOptions options;
   // Until the peer's SETTINGS come, one stream opens and the rest wait in nghttp2: a peer
@@ -210,9 +218,15 @@ void UpstreamConnection::start() {
       asio::detached);
 }
 
-bool UpstreamConnection::available() const {
-  if (dead_ || goaway_ || closing_)
+bool UpstreamConnection::available() {
+  if (dead_ || goaway_ || closing_ || pinged_)
     return false;
+  if (streams_ == 0 && Clock::now() - heard_ > kPingAfter) {
+    pinged_ = Clock::now();
+    nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr);
+    wakeWriter();
+    return false;
+  }
   // Before the peer's SETTINGS, as many as a peer commonly allows (nghttp2 opens them as
   // its limit, once known, lets it).
   uint32_t limit =
@@ -281,8 +295,16 @@ awaitable<void> UpstreamConnection::writeFrames() {
       fail();
       co_return;
     }
+    // A PING unanswered: the peer or the path is gone.
+    if (pinged_ && Clock::now() - *pinged_ > kPingTimeout) {
+      spdlog::info("upstream {}: no answer to a PING; closed", identity_);
+      fail();
+      co_return;
+    }
     // An idle connection closes after the upstream's idle_timeout, as a pooled HTTP/1 one.
     Duration wait = idleTimeout_;
+    if (pinged_)
+      wait = std::chrono::duration_cast<Duration>(kPingTimeout) + Duration(1);
     if (streams_ == 0 && !closing_) {
       auto due = idleSince_ + idleTimeout_;
       auto now = Clock::now();

@@ -49,8 +49,9 @@ public:
                                               const upstream::ConnectSettings &settings,
                                               upstream::TlsContexts &tls,
                                               std::optional<upstream::Stream> &http1);
-  // Whether a new stream may go on it now: open, no GOAWAY, below the peer's limit.
-  bool available() const;
+  // Whether a new stream may go on it now: open, no GOAWAY, below the peer's limit, and
+  // heard from lately: one idle for a while is asked first (PING), and taken once it answers.
+  bool available();
   const std::string &identity() const { return identity_; }
   // Closes the connection (idle too long, or the pool is closing it).
   void close();
@@ -77,7 +78,9 @@ private:
   size_t streams_ = 0;                             // open streams
   std::unordered_set<UpstreamSession *> attached_; // the sessions of streams on it
   bool dead_ = false, goaway_ = false, closing_ = false;
-  bool settled_ = false; // the peer's SETTINGS came
+  bool settled_ = false;                                        // the peer's SETTINGS came
+  std::chrono::steady_clock::time_point heard_;                 // the last frame from the peer
+  std::optional<std::chrono::steady_clock::time_point> pinged_; // a PING awaits its ACK
   std::chrono::steady_clock::time_point idleSince_;
 };
 

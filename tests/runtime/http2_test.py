@@ -10,6 +10,7 @@ Usage: http2_test.py TURNOUT ROUTEC [unittest args]
 """
 import hashlib
 import os
+import re
 import signal
 import socket
 import struct
@@ -511,6 +512,60 @@ class Drain(unittest.TestCase):
         finally:
             proxy.process.kill()
             origin.stop()
+
+
+class HotLoadsAndUpgrade(unittest.TestCase):
+    def test_no_stream_fails_across_hot_loads_and_a_binary_upgrade(self):
+        """h2load runs while the policy is loaded again five times and the binary is
+        upgraded: the old process's GOAWAY lets every stream it took finish, and the
+        clients' streams all succeed (h2load opens no new connection after a GOAWAY, so
+        its run ends there)."""
+        directory = tempfile.mkdtemp(prefix="turnout-h2-upgrade-")
+        origin = Origin(directory)
+        port = harness.free_port()
+        policy = os.path.join(directory, "policy.route")
+        with open(policy, "w") as f:
+            f.write(POLICY.format(port=origin.port))
+        upgrade = os.path.join(directory, "upgrade.sock")
+        config = os.path.join(directory, "turnout.yaml")
+        with open(config, "w") as f:
+            f.write(f"listen: ['127.0.0.1:{port}']\nthreads: 1\npolicy: {policy}\nupgrade_socket: {upgrade}\n"
+                    "http2: {max_requests_per_connection: 100000000}\n")
+        logs = [open(os.path.join(directory, f"{name}.stderr"), "w") for name in ("old", "new")]
+        old = harness.start([harness.TURNOUT, "--config", config], stderr=logs[0])
+        new = None
+        try:
+            harness.wait_for_port(port, old)
+            load = subprocess.Popen(["h2load", "-D", "6", "-c", "10", "-m", "10", f"http://127.0.0.1:{port}/bytes/2000"],
+                                    stdout=subprocess.PIPE, text=True)
+            time.sleep(1)
+            for _ in range(5):
+                old.send_signal(signal.SIGHUP)
+                time.sleep(0.2)
+            new = harness.start([harness.TURNOUT, "--config", config, "--upgrade"], stderr=logs[1])
+            deadline = time.time() + 10
+            while not os.path.exists(upgrade) and time.time() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.3)
+            old.send_signal(signal.SIGQUIT)
+            self.assertEqual(old.wait(timeout=15), 0)
+            out, _ = load.communicate(timeout=30)
+            started = int(re.search(r"(\d+) started", out).group(1))
+            self.assertGreater(started, 1000, out)
+            self.assertIn(f"{started} done, {started} succeeded", out)
+            self.assertIn(f"{started} 2xx", out)
+            # The new process serves HTTP/2.
+            self.assertEqual(curl("--http2-prior-knowledge", f"http://127.0.0.1:{port}/local")[::2],
+                             (200, b"local HTTP/2 http 127.0.0.1"))
+        finally:
+            if old.poll() is None:
+                old.kill()
+            if new:
+                new.send_signal(signal.SIGTERM)
+                self.assertEqual(new.wait(timeout=10), 0)
+            origin.stop()
+            for log in logs:
+                log.close()
 
 
 class OverTls(unittest.TestCase):
