@@ -655,12 +655,13 @@ awaitable<bool> DownstreamStream::send(std::string_view bytes, bool last, const 
   }
   // Until nghttp2 has copied the piece into frames: the caller's bytes are only lent.
   Duration timeout = connection_.worker_.config().timeouts.send;
-  while (body_.lent() && !gone()) {
+  while ((last ? !body_.whole() : body_.lent()) && !gone()) {
     bool woken = co_await signal_.wait(timeout);
-    if (!woken && body_.lent())
+    if (!woken && (last ? !body_.whole() : body_.lent()))
       aborted_ = true; // the client took nothing for send_timeout
   }
-  bool done = !body_.lent() && !gone();
+  // A stream closes as soon as its end is sent: that is no failure.
+  bool done = last ? body_.whole() : !body_.lent() && !gone();
   if (!done)
     body_.withdraw();
   co_return done;

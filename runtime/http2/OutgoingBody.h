@@ -57,6 +57,9 @@ public:
   }
   // Whether nghttp2 has yet to copy some of the piece lent.
   bool lent() const { return !lent_.empty(); }
+  // Whether nghttp2 has taken the whole body, its end included: the stream may close at
+  // once, which is then no failure.
+  bool whole() const { return whole_; }
   // The piece is taken back (its lender gave up): nothing more goes, and the body does not
   // end as if it were whole.
   void withdraw() {
@@ -77,6 +80,7 @@ private:
     body.copied_.notify(); // the piece is nghttp2's now
     if (body.last_) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
+      body.whole_ = true;
       if (!body.trailers_.empty()) {
         std::vector<nghttp2_nv> list = fieldsOf(body.trailers_);
         if (nghttp2_submit_trailer(session, id, list.data(), list.size()) == 0)
@@ -93,7 +97,7 @@ private:
 
   Signal &copied_;
   std::string_view lent_;
-  bool last_ = false, deferred_ = false;
+  bool last_ = false, deferred_ = false, whole_ = false;
   FieldList trailers_;
 };
 

@@ -192,6 +192,13 @@ class PriorKnowledge(Http2):
         self.assertIn("2000 succeeded, 0 failed, 0 errored", result.stdout, result.stdout)
         self.assertIn("2000 2xx", result.stdout)
 
+    def test_streams_reuse_pooled_upstream_connections(self):
+        before = len(self.origin.connections())
+        result = subprocess.run(["h2load", "-n", "500", "-c", "1", "-m", "4", self.url("/pooled")],
+                                capture_output=True, text=True, timeout=60)
+        self.assertIn("500 succeeded", result.stdout, result.stdout)
+        self.assertLessEqual(len(self.origin.connections()) - before, 8)
+
     def test_cookie_crumbs_are_joined(self):
         c = Client(self.proxy.port)
         stream = c.request("/cookie", extra=[("cookie", "a=1"), ("cookie", "b=2")])
