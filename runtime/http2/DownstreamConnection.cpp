@@ -267,7 +267,7 @@ awaitable<void> DownstreamConnection::serve() {
 
 awaitable<void> DownstreamConnection::readFrames() {
   while (!dead_) {
-    IoStatus status = co_await io_.read(in_);
+    IoStatus status = co_await io_.read(in_, running_ == 0 && streams_.empty());
     if (status != IoStatus::Ok || dead_)
       break;
     ssize_t read = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t *>(in_.data()),
@@ -327,6 +327,8 @@ awaitable<void> DownstreamConnection::writeFrames() {
       }
       wait = std::max(Duration(1), std::chrono::duration_cast<Duration>(due - now));
     }
+    if (running_ == 0 && streams_.empty())
+      io_.idle();
     co_await writer_.wait(wait);
   }
 }

@@ -61,8 +61,14 @@ public:
   FrameChannel(Transport<Socket> &transport, const Executor &executor)
       : transport_(transport), readDog_(executor), writeDog_(executor) {}
 
-  // Plaintext into `in`.
-  awaitable<IoStatus> read(InputBuffer &in) {
+  // Plaintext into `in`. An `idle` connection (no stream open) waits for its peer holding
+  // no read buffer: thousands of idle connections must not hold one each.
+  awaitable<IoStatus> read(InputBuffer &in, bool idle) {
+    if (idle && !transport_.buffered()) {
+      if (IoStatus status = co_await waitReadable(transport_.lowest(), readDog_, kNoTimeout);
+          status != IoStatus::Ok)
+        co_return status;
+    }
     if (!transport_.tls())
       co_return co_await readSome(transport_.lowest(), in, readDog_, kNoTimeout);
     TlsChannel &channel = transport_.channel();
@@ -87,6 +93,14 @@ public:
           status != IoStatus::Ok)
         co_return status;
     }
+  }
+
+  // The writer's buffers go while the connection is idle.
+  void idle() {
+    std::string().swap(out_);
+    std::string().swap(sealed_);
+    if (transport_.tls() && transport_.channel().output().empty())
+      transport_.channel().idle();
   }
 
   // Whether TLS made output (a key update's answer, as the reader decrypted) that is not

@@ -262,7 +262,7 @@ void UpstreamConnection::fail() {
 
 awaitable<void> UpstreamConnection::readFrames() {
   while (!dead_) {
-    IoStatus status = co_await io_.read(in_);
+    IoStatus status = co_await io_.read(in_, streams_ == 0);
     if (status != IoStatus::Ok)
       break;
     ssize_t read = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t *>(in_.data()),
@@ -314,6 +314,8 @@ awaitable<void> UpstreamConnection::writeFrames() {
       }
       wait = std::max(Duration(1), std::chrono::duration_cast<Duration>(due - now));
     }
+    if (streams_ == 0)
+      io_.idle();
     co_await writer_.wait(wait);
   }
 }
