@@ -55,6 +55,7 @@ bench: build
 	@bench/check_bench.sh
 	@bench/load_bench.sh
 	@bench/tls_bench.sh
+	@bench/h2_bench.sh
 	@bench/policy_bench.sh
 	@bench/proxy_bench.sh
 	@bench/proxy_instructions.sh

@@ -22,7 +22,7 @@ packages=(
   python3 curl openssl nghttp2-client python3-h2
 )
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(hyperfine wrk nginx haproxy)
+  packages+=(hyperfine wrk nginx haproxy h2o)
 fi
 
 missing=()
