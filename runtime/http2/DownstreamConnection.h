@@ -127,7 +127,6 @@ private:
   // The connection cannot go on: every stream learns it is gone.
   void fail();
   void wakeWriter() { writer_.notify(); }
-  bool dead() const { return dead_; }
 
   Worker &worker_;
   std::unique_ptr<http1::IdleConnection> client_;
