@@ -1,12 +1,9 @@
 #include "http2/DownstreamConnection.h"
 
 #include "exchange/WireSyntax.h"
-#include "http1/Serialize.h"
 
 #include <nghttp2/nghttp2.h>
-#include <openssl/err.h>
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace turnout::http2 {

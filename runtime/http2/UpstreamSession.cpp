@@ -7,8 +7,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <cstring>
-
 namespace turnout::http2 {
 
 using proxy::Error;
