@@ -120,6 +120,19 @@ def start(command, **kwargs):
     return process
 
 
+def upgrade(command, old, socket_path, stderr):
+    """A binary upgrade: starts `command` with --upgrade, waits for it to listen on its
+    upgrade socket, and tells the `old` process to hand its listeners over (SIGQUIT).
+    Returns the new process; the old one drains and exits."""
+    new = start(command + ["--upgrade"], stderr=stderr)
+    deadline = time.time() + 10
+    while not os.path.exists(socket_path) and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    old.send_signal(signal.SIGQUIT)
+    return new
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

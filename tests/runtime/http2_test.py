@@ -549,12 +549,7 @@ class HotLoadsAndUpgrade(unittest.TestCase):
             for _ in range(5):
                 old.send_signal(signal.SIGHUP)
                 time.sleep(0.2)
-            new = harness.start([harness.TURNOUT, "--config", config, "--upgrade"], stderr=logs[1])
-            deadline = time.time() + 10
-            while not os.path.exists(upgrade) and time.time() < deadline:
-                time.sleep(0.01)
-            time.sleep(0.3)
-            old.send_signal(signal.SIGQUIT)
+            new = harness.upgrade([harness.TURNOUT, "--config", config], old, upgrade, logs[1])
             self.assertEqual(old.wait(timeout=15), 0)
             out, _ = load.communicate(timeout=30)
             started = int(re.search(r"(\d+) started", out).group(1))

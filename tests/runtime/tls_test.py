@@ -562,11 +562,7 @@ class UpgradeKeepsSessions(unittest.TestCase):
             request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
             session = os.path.join(directory, "session")
             self.assertIn("\r\n\r\nfull", s_client(port, "-tls1_3", "-sess_out", session, data=request))
-            new = harness.start(command + ["--upgrade"], stderr=new_log)
-            deadline = time.time() + 10
-            while not os.path.exists(upgrade) and time.time() < deadline:
-                time.sleep(0.01)
-            old.send_signal(signal.SIGQUIT)
+            new = harness.upgrade(command, old, upgrade, new_log)
             self.assertEqual(old.wait(timeout=15), 0)
             again = s_client(port, "-tls1_3", "-sess_in", session, data=request)
             self.assertIn("Reused", again)
