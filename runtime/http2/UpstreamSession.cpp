@@ -503,8 +503,11 @@ awaitable<std::optional<Error>> UpstreamSession::readHead(route::Exchange &x) {
   const std::string &peer = x.upstreamPeer;
   while (!headDone_) {
     if (closed_) {
-      // Refused (a GOAWAY above it, or REFUSED_STREAM): the peer did not act on it.
-      if (closeCode_ == NGHTTP2_REFUSED_STREAM || (connection_->goaway_ && status_ == 0))
+      // Refused (REFUSED_STREAM, or above a GOAWAY's last stream, which nghttp2 closes so):
+      // the peer did not act on it. Closed otherwise on a connection going away: stale.
+      if (closeCode_ == NGHTTP2_REFUSED_STREAM)
+        co_return Error::refusedStream();
+      if (connection_->goaway_ && status_ == 0)
         co_return Error::staleConnection();
       co_return Error(ErrorKind::UpstreamReset,
                       fmt::format("{} reset the stream before a response (HTTP/2 error {})", peer,

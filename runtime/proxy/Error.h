@@ -21,6 +21,9 @@ struct Error {
   // it: not the peer's fault; the request may go once more on a fresh connection, if it
   // is safe to send twice.
   bool stale = false;
+  // The peer said it did not act on the request (HTTP/2's REFUSED_STREAM, a stream above a
+  // GOAWAY's last): it may go again whatever its method (RFC 9113 8.7).
+  bool unprocessed = false;
   std::string message;
 
   Error() = default;
@@ -29,6 +32,11 @@ struct Error {
   static Error staleConnection() {
     Error error(ErrorKind::UpstreamReset, "");
     error.stale = true;
+    return error;
+  }
+  static Error refusedStream() {
+    Error error = staleConnection();
+    error.unprocessed = true;
     return error;
   }
 

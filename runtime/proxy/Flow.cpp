@@ -172,16 +172,17 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
         }
       }
       result = co_await this->attempt(x, balancer, peer);
-      // A pooled connection the peer had closed, or an HTTP/2 stream it refused (a GOAWAY
-      // that came as it went), is not the peer's fault: again, for a request that may be
-      // sent twice, a few times (each of a pool's connections may be going away). Another
-      // (a POST) may have been acted on; it goes again only if the error phase asks
-      // (nginx's proxy_next_upstream without non_idempotent).
-      for (int again = 0; again < kStaleRetries && result == Attempt::Stale &&
-                          !replay_.overflowed && idempotent(x.upstreamMethod());
+      // A pooled connection the peer had closed is not the peer's fault: again, for a
+      // request that may be sent twice, a few times (each of a pool's connections may be
+      // going away). Another (a POST) may have been acted on; it goes again only if the
+      // error phase asks (nginx's proxy_next_upstream without non_idempotent). A request the
+      // peer refused unprocessed (HTTP/2) goes again whatever its method.
+      for (int again = 0; again < kStaleRetries && !replay_.overflowed &&
+                          ((result == Attempt::Stale && idempotent(x.upstreamMethod())) ||
+                           result == Attempt::Refused);
            ++again)
         result = co_await this->attempt(x, balancer, peer);
-      if (result == Attempt::Stale)
+      if (result == Attempt::Stale || result == Attempt::Refused)
         fail(x, Error(ErrorKind::UpstreamReset,
                       fmt::format("{} closed the connection", x.upstreamPeer)));
     }
@@ -296,7 +297,7 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
   error = co_await up_.readHead(x);
   if (error) {
     if (error->stale)
-      co_return Attempt::Stale;
+      co_return error->unprocessed ? Attempt::Refused : Attempt::Stale;
     fail(x, *error);
     co_return Attempt::Failed;
   }

@@ -38,7 +38,9 @@ public:
   void finish(route::Exchange &x);
 
 private:
-  enum class Attempt { Done, Failed, Stale };
+  // Stale: the connection had gone, or the peer refused the request unprocessed (Refused):
+  // the request may go again.
+  enum class Attempt { Done, Failed, Stale, Refused };
   // The request body bytes sent upstream so far, while they fit the replay buffer: a
   // request is retried on another peer only if all of its body can be sent again.
   struct Replay {

@@ -138,6 +138,9 @@ class Connection:
                         if args.goaway_after and self.served == args.goaway_after:
                             self.last_stream = event.stream_id
                             self.conn.close_connection(last_stream_id=event.stream_id)
+                            # Streams above it are not acted on, begun or not.
+                            for stream in [s for s in self.heads if s > event.stream_id]:
+                                del self.heads[stream]
                             # python3-h2 closes its side on a GOAWAY it sends; the streams
                             # it named still finish (RFC 9113 6.8).
                             self.conn.state_machine.state = h2.connection.ConnectionState.SERVER_OPEN

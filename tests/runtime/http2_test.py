@@ -454,6 +454,16 @@ class Upstream(unittest.TestCase):
         origin, proxy = self.start(["--goaway-after", "50"])
         self.h2load(proxy, 3000, 10, 10)
         self.assertGreater(origin.connections(), 10)
+        # POSTs too: a stream the origin refused (above its GOAWAY's last) goes again
+        # whatever its method; one it took is never sent twice.
+        body = os.path.join(self.dir, "post.bin")
+        with open(body, "wb") as f:
+            f.write(b"p" * 300)
+        result = subprocess.run(["h2load", "-n", "2000", "-c", "10", "-m", "10", "-d", body,
+                                 f"http://127.0.0.1:{proxy.port}/upload"], capture_output=True, text=True, timeout=120)
+        self.assertIn("2000 succeeded, 0 failed, 0 errored", result.stdout, result.stdout)
+        posts = [line for line in origin.requests() if " POST /upload " in line]
+        self.assertEqual(len(posts), 2000)
 
     def test_bodies_and_trailers_both_ways(self):
         origin, proxy = self.start()
