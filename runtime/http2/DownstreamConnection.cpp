@@ -259,14 +259,41 @@ awaitable<void> DownstreamConnection::serve() {
     co_await ended_.wait(kNoTimeout);
   }
   client_->client.shutdownSend();
+  co_await linger();
   client_->client.close();
+}
+
+// A client may still be sending as the connection ends (a WINDOW_UPDATE for the last DATA,
+// a stream it opened before the GOAWAY reached it): a close with its bytes unread would
+// reset the connection, and a reset can destroy responses it has not read yet. What it
+// sends is read and dropped until it closes, as HTTP/1's lingering close does.
+awaitable<void> DownstreamConnection::linger() {
+  const ServerConfig::Timeouts &timeouts = worker_.config().timeouts;
+  if (!closing_ || timeouts.lingeringTime.count() == 0)
+    co_return;
+  Watchdog dog(worker_.context().get_executor());
+  auto until = Clock::now() + timeouts.lingeringTime;
+  for (;;) {
+    auto left = std::chrono::duration_cast<Duration>(until - Clock::now());
+    if (left <= Duration(0))
+      co_return;
+    Duration wait = std::min(timeouts.lingeringTimeout, left);
+    if (worker_.draining())
+      wait = std::min(wait, kDrainingWait);
+    in_.clear();
+    IoStatus status = co_await readSome(client_->client.lowest(), in_, dog, wait);
+    in_.clear();
+    if (status != IoStatus::Ok)
+      co_return;
+  }
 }
 
 awaitable<void> DownstreamConnection::readFrames() {
   while (!dead_) {
     IoStatus status = co_await io_.read(in_, running_ == 0 && streams_.empty());
-    if (status != IoStatus::Ok || dead_)
+    if (status != IoStatus::Ok || dead_) {
       break;
+    }
     ssize_t read = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t *>(in_.data()),
                                             in_.size());
     in_.clear();
@@ -297,6 +324,7 @@ awaitable<void> DownstreamConnection::writeFrames() {
     if (flushed == FrameChannel<Socket>::Flush::Wrote)
       continue;
     if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
+      closing_ = true;
       cancelIo(transport); // the reader's wait ends; the connection with it
       co_return;
     }

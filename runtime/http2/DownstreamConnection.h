@@ -119,6 +119,8 @@ private:
 
   awaitable<void> readFrames();
   awaitable<void> writeFrames();
+  // Before the close, with the client perhaps still sending (timeouts.lingering_*).
+  awaitable<void> linger();
   void startStream(DownstreamStream &stream);
   void streamEnded(DownstreamStream &stream);
   // A stream error the client caused: false once past its budget, the connection then
@@ -139,6 +141,9 @@ private:
   uint64_t opened_ = 0;               // requests begun
   int32_t lastAccepted_ = 0x7fffffff; // after max_requests_per_connection: the last stream
   bool dead_ = false, writerDone_ = false;
+  // The writer ended the connection, every stream done: the one close lingered over (not
+  // one after the client closed or broke, flooded or broke the protocol).
+  bool closing_ = false;
   std::optional<std::chrono::steady_clock::time_point> drainingSince_;
   bool goawaySent_ = false;
   std::chrono::steady_clock::time_point lastActive_;
