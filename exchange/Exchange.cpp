@@ -254,6 +254,18 @@ RouteStr route_get_str(RouteCtx *ctx, uint32_t variable) {
     return route::inArena(ctx, x.upstreamPeer);
   case V::UpstreamProtocol:
     return route::inArena(ctx, x.upstreamProtocol);
+  case V::ReqUpgrade:
+    return route::inArena(ctx, x.upgrade);
+  case V::GrpcService:
+  case V::GrpcMethod: {
+    std::optional<route::grpc::Call> call;
+    if (x.grpc != route::grpc::Wire::None)
+      call = route::grpc::callOf(x.request.path);
+    if (!call)
+      return {"", 0};
+    return route::inArena(ctx, route::variableOf(variable) == V::GrpcService ? call->service
+                                                                             : call->method);
+  }
   case V::UpstreamReqMethod:
     return route::inArena(ctx, x.upstreamMethod());
   case V::UpstreamReqPath:
@@ -302,6 +314,8 @@ int64_t route_get_int(RouteCtx *ctx, uint32_t variable) {
     return x.durationNs;
   case V::ErrorStatus:
     return x.errorStatus;
+  case V::GrpcStatus:
+    return x.grpcStatus;
   case V::TlsResumed:
     return x.tls && x.tls->resumed;
   case V::TlsClientVerified:

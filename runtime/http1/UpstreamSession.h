@@ -55,6 +55,10 @@ public:
   connect(const std::string &peer, const std::string &host, uint16_t port,
           const upstream::ConnectSettings &settings) override;
   bool reused() const override { return reused_; }
+  void cancel() override {
+    if (socket_)
+      cancelIo(*socket_);
+  }
   const char *protocol() const override { return "HTTP/1.1"; }
   // Takes `stream`, a connection just made for the peer reuse() named, on which ALPN
   // settled HTTP/1.1 (`protocol = auto`).

@@ -69,7 +69,7 @@ struct DownstreamConnection::Callbacks {
         c.startStream(*s);
       } else if (endStream) { // trailers
         s->remoteEnded_ = true;
-        s->signal_.notify();
+        s->readable_.notify();
       }
       return 0;
     }
@@ -79,7 +79,7 @@ struct DownstreamConnection::Callbacks {
         return 0;
       if (DownstreamStream *s = stream(session, frame->hd.stream_id); s && endStream) {
         s->remoteEnded_ = true;
-        s->signal_.notify();
+        s->readable_.notify();
       }
       return 0;
     }
@@ -98,7 +98,7 @@ struct DownstreamConnection::Callbacks {
     }
     s->received_.append(reinterpret_cast<const char *>(data), length);
     s->bodyBytes_ += length;
-    s->signal_.notify();
+    s->readable_.notify();
     return 0;
   }
 
@@ -115,7 +115,10 @@ struct DownstreamConnection::Callbacks {
     if (unconsumed)
       nghttp2_session_consume_connection(session, unconsumed);
     s->body_.withdraw();
-    s->signal_.notify();
+    s->readable_.notify();
+    s->sent_.notify();
+    if (s->running_ && !s->body_.whole())
+      s->upstream_.cancel(); // the client reset it (a cancelled gRPC call): so is the upstream's
     if (!s->running_)
       c.streams_.erase(id);
     return 0;
@@ -226,8 +229,10 @@ void DownstreamConnection::fail() {
   if (dead_)
     return;
   dead_ = true;
-  for (auto &[id, stream] : streams_)
-    stream->signal_.notify();
+  for (auto &[id, stream] : streams_) {
+    stream->readable_.notify();
+    stream->sent_.notify();
+  }
   wakeWriter();
   cancelIo(client_->client);
 }
@@ -395,9 +400,9 @@ void DownstreamConnection::streamEnded(DownstreamStream &stream) {
 // ---- a stream ----
 
 DownstreamStream::DownstreamStream(DownstreamConnection &connection, int32_t id)
-    : connection_(connection), id_(id), signal_(connection.worker_.context().get_executor()),
-      body_(signal_), upstream_(connection.worker_),
-      flow_(*this, upstream_, connection.worker_.config()) {
+    : connection_(connection), id_(id), readable_(connection.worker_.context().get_executor()),
+      sent_(connection.worker_.context().get_executor()), body_(sent_),
+      upstream_(connection.worker_), flow_(*this, upstream_, connection.worker_.config()) {
 }
 
 DownstreamStream::~DownstreamStream() {
@@ -587,7 +592,11 @@ awaitable<proxy::BodyRead> DownstreamStream::readBody() {
     if (remoteEnded_)
       co_return BodyRead::Ok;
     auto waitStarted = Clock::now();
-    bool woken = co_await signal_.wait(config.timeouts.bodyRead);
+    if (std::exchange(interrupted_, false))
+      co_return BodyRead::Interrupted;
+    bool woken = co_await readable_.wait(config.timeouts.bodyRead);
+    if (std::exchange(interrupted_, false))
+      co_return BodyRead::Interrupted;
     bodyWaited_ += Clock::now() - waitStarted;
     if (!woken && received_.empty() && !remoteEnded_)
       co_return BodyRead::TooSlow; // client_body_timeout: a 408 where the flow can answer
@@ -683,7 +692,7 @@ awaitable<bool> DownstreamStream::send(std::string_view bytes, bool last, const 
   // Until nghttp2 has copied the piece into frames: the caller's bytes are only lent.
   Duration timeout = connection_.worker_.config().timeouts.send;
   while ((last ? !body_.whole() : body_.lent()) && !gone()) {
-    bool woken = co_await signal_.wait(timeout);
+    bool woken = co_await sent_.wait(timeout);
     if (!woken && (last ? !body_.whole() : body_.lent()))
       aborted_ = true; // the client took nothing for send_timeout
   }
@@ -694,8 +703,14 @@ awaitable<bool> DownstreamStream::send(std::string_view bytes, bool last, const 
   co_return done;
 }
 
+void DownstreamStream::interruptRead() {
+  interrupted_ = true;
+  readable_.notify();
+}
+
 void DownstreamStream::abort() {
   aborted_ = true;
+  readable_.notify();
   body_.withdraw();
   if (!closed_ && !reset_ && !connection_.dead_) {
     nghttp2_submit_rst_stream(connection_.session_, NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);

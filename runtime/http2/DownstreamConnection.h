@@ -40,6 +40,9 @@ public:
   awaitable<proxy::BodyRead> readBody() override;
   std::string &bodyPiece() override { return piece_; }
   const Fields &trailers() const override { return trailers_; }
+  bool duplex() const override { return true; }
+  bool bodyReady() const override { return !received_.empty() || remoteEnded_ || gone(); }
+  void interruptRead() override;
   awaitable<bool> answer(const route::Exchange &x) override;
   awaitable<bool> refuse(int status, std::string_view why) override;
   bool startResponse(const route::Exchange &x, const proxy::BodyShape &body) override;
@@ -95,7 +98,10 @@ private:
   bool reset_ = false;   // RST_STREAM submitted
   bool closed_ = false;  // nghttp2 closed the stream
   bool running_ = false; // its coroutine has not ended
-  Signal signal_;
+  // Woken as request body bytes come (or the stream ends), and as nghttp2 takes the
+  // response's: a gRPC stream reads the one while it writes the other.
+  Signal readable_, sent_;
+  bool interrupted_ = false;
   OutgoingBody body_; // the response's
   // What the flow needs.
   AnyUpstream upstream_;

@@ -77,7 +77,7 @@ struct UpstreamConnection::Callbacks {
       s->headDone_ = true;
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) && endStream)
       s->ended_ = true;
-    s->signal_.notify();
+    s->arrived_.notify();
     return 0;
   }
 
@@ -89,7 +89,7 @@ struct UpstreamConnection::Callbacks {
       return 0;
     }
     s->received_.append(reinterpret_cast<const char *>(data), length);
-    s->signal_.notify();
+    s->arrived_.notify();
     return 0;
   }
 
@@ -105,7 +105,8 @@ struct UpstreamConnection::Callbacks {
     s->closed_ = true;
     s->closeCode_ = code;
     s->body_.withdraw();
-    s->signal_.notify();
+    s->arrived_.notify();
+    s->sent_.notify();
     return 0;
   }
 
@@ -252,7 +253,8 @@ void UpstreamConnection::fail() {
       s->closeCode_ = NGHTTP2_INTERNAL_ERROR;
     s->closed_ = true;
     s->body_.withdraw();
-    s->signal_.notify();
+    s->arrived_.notify();
+    s->sent_.notify();
   }
   wakeWriter();
   cancelIo(stream_);
@@ -357,8 +359,8 @@ size_t UpstreamPool::open() const {
 
 UpstreamSession::UpstreamSession(asio::io_context &context, UpstreamPool &pool,
                                  upstream::TlsContexts &tls, BufferPool &buffers)
-    : context_(context), pool_(pool), tls_(tls), buffers_(buffers), signal_(context.get_executor()),
-      body_(signal_) {
+    : context_(context), pool_(pool), tls_(tls), buffers_(buffers),
+      arrived_(context.get_executor()), sent_(context.get_executor()), body_(sent_) {
 }
 
 UpstreamSession::~UpstreamSession() {
@@ -472,7 +474,7 @@ awaitable<IoStatus> UpstreamSession::sendHead(const route::Exchange &x,
 awaitable<IoStatus> UpstreamSession::copied() {
   while (body_.lent() && !closed_) {
     // Awaited apart from the condition: GCC 12 miscompiles a co_await in one here.
-    bool woken = co_await signal_.wait(deadline_.within(settings_->writeTimeout));
+    bool woken = co_await sent_.wait(deadline_.within(settings_->writeTimeout));
     if (!woken && body_.lent()) {
       body_.withdraw();
       co_return IoStatus::TimedOut;
@@ -514,7 +516,7 @@ awaitable<std::optional<Error>> UpstreamSession::readHead(route::Exchange &x) {
                                   nghttp2_http2_strerror(closeCode_)));
     }
     Duration timeout = deadline_.within(settings_->readTimeout);
-    bool woken = co_await signal_.wait(timeout);
+    bool woken = co_await arrived_.wait(timeout);
     if (!woken && !headDone_ && !closed_)
       co_return Error(ErrorKind::ReadTimeout,
                       fmt::format("{} sent no response in {} ms", peer, timeout.count()));
@@ -561,7 +563,7 @@ awaitable<proxy::Upstream::Piece> UpstreamSession::readBody() {
   for (;;) {
     if (std::optional<Piece> piece = bufferedBody())
       co_return *piece;
-    bool woken = co_await signal_.wait(deadline_.within(settings_->readTimeout));
+    bool woken = co_await arrived_.wait(deadline_.within(settings_->readTimeout));
     if (!woken && received_.empty() && !ended_ && !closed_)
       co_return Piece::failure();
   }
@@ -588,6 +590,21 @@ void UpstreamSession::detach() {
   body_.withdraw();
   received_.clear();
   connection_.reset();
+}
+
+void UpstreamSession::cancel() {
+  if (!connection_ || id_ < 0 || closed_)
+    return;
+  UpstreamConnection &c = *connection_;
+  if (!c.dead_) {
+    nghttp2_submit_rst_stream(c.session_, NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
+    c.wakeWriter();
+  }
+  closed_ = true;
+  closeCode_ = NGHTTP2_CANCEL;
+  body_.withdraw();
+  arrived_.notify();
+  sent_.notify();
 }
 
 void UpstreamSession::release(bool) {

@@ -117,6 +117,8 @@ public:
   connect(const std::string &peer, const std::string &host, uint16_t port,
           const upstream::ConnectSettings &settings) override;
   bool reused() const override { return reused_; }
+  bool duplex() const override { return true; }
+  void cancel() override;
   const char *protocol() const override { return "HTTP/2"; }
   awaitable<IoStatus> sendHead(const route::Exchange &x, const proxy::BodyShape &shape,
                                std::string_view body, bool complete,
@@ -147,7 +149,9 @@ private:
   UpstreamPool &pool_;
   upstream::TlsContexts &tls_;
   BufferPool &buffers_;
-  Signal signal_;
+  // Woken as the response comes (or the stream closes), and as nghttp2 takes the request
+  // body's pieces: a gRPC stream sends the one while it reads the other.
+  Signal arrived_, sent_;
   std::shared_ptr<UpstreamConnection> connection_;
   std::optional<upstream::Stream> http1_;
   std::string identity_;

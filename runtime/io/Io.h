@@ -212,6 +212,7 @@ private:
 class Signal {
 public:
   explicit Signal(const Executor &executor) : timer_(executor) {}
+  Executor executor() { return timer_.get_executor(); }
   void notify() {
     notified_ = true;
     if (waiting_)

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+
 namespace turnout::proxy {
 
 using route::schema::Phase;
@@ -31,6 +33,43 @@ const char *defaultBody(int64_t status) {
   }
 }
 
+// A gRPC status field's value: -1 when there is none.
+int64_t grpcStatusIn(const Fields &fields) {
+  for (const auto &[name, value] : fields)
+    if (route::sameFieldName(name, "grpc-status")) {
+      int64_t status = 0;
+      auto [end, failed] = std::from_chars(value.data(), value.data() + value.size(), status);
+      return failed == std::errc() && end == value.data() + value.size() ? status : -1;
+    }
+  return -1;
+}
+
+// A gRPC call answered by the proxy itself gets a gRPC answer (a trailers-only response:
+// 200 with grpc-status and grpc-message) so that its client sees a gRPC error, not an HTTP
+// one; the HTTP status says which. A grpc-status the policy set stands.
+void answerAsCall(route::Exchange &x) {
+  namespace grpc = route::grpc;
+  int64_t own = grpcStatusIn(x.response.headers().fields());
+  if (own >= 0) {
+    x.grpcStatus = own;
+    return;
+  }
+  grpc::Status status = grpc::statusOfHttp(x.response.status);
+  std::string_view message = x.response.body;
+  while (!message.empty() && (message.back() == '\n' || message.back() == '\r'))
+    message.remove_suffix(1);
+  route::EditedHeaders &fields = x.response.changeHeaders();
+  fields.set("content-type", x.grpc == grpc::Wire::Grpc      ? "application/grpc"
+                             : x.grpc == grpc::Wire::WebText ? "application/grpc-web-text+proto"
+                                                             : "application/grpc-web+proto");
+  fields.set("grpc-status", std::to_string(status));
+  if (!message.empty())
+    fields.set("grpc-message", grpc::encodeMessage(message));
+  x.response.status = 200;
+  x.response.body.clear();
+  x.grpcStatus = status;
+}
+
 // What the upstream's connections speak, as upstream.protocol says it before one is made.
 const char *protocolOf(upstream::ConnectSettings::Protocol protocol) {
   using Protocol = upstream::ConnectSettings::Protocol;
@@ -56,6 +95,8 @@ awaitable<bool> Flow::answerLocally(route::Exchange &x) {
     record(x, Error(ErrorKind::PolicyFault, std::move(where)));
     x.answerFault();
   }
+  if (x.grpc != route::grpc::Wire::None)
+    answerAsCall(x);
   int status = static_cast<int>(x.response.status);
   if (x.request.method != "HEAD" && status >= 200 && status != 204 && status != 304)
     x.responseBytes = static_cast<int64_t>(x.response.body.size());
@@ -84,9 +125,10 @@ const Fields &Flow::passedTrailers() {
   return passedTrailers_;
 }
 
-awaitable<BodyRead> Flow::bufferBody() {
+awaitable<BodyRead> Flow::bufferBody(bool streaming) {
   size_t limit = config_.limits.replayBufferBytes;
-  while (!down_.requestComplete() && replay_.bytes.size() < limit) {
+  while (!down_.requestComplete() && replay_.bytes.size() < limit &&
+         (!streaming || down_.bodyReady())) {
     BodyRead read = co_await down_.readBody();
     if (read != BodyRead::Ok)
       co_return read;
@@ -101,6 +143,19 @@ awaitable<BodyRead> Flow::bufferBody() {
 awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
   started_ = Clock::now();
   policy_ = &routing.policy;
+  callDeadline_.reset();
+  for (const auto &[name, value] : x.request.headers.fields())
+    if (route::sameFieldName(name, "content-type")) {
+      x.grpc = route::grpc::wireOf(value);
+      break;
+    }
+  if (x.grpc != route::grpc::Wire::None)
+    for (const auto &[name, value] : x.request.headers.fields())
+      if (route::sameFieldName(name, "grpc-timeout")) {
+        if (auto timeout = route::grpc::parseTimeout(value))
+          callDeadline_ = started_ + std::chrono::duration_cast<Clock::duration>(*timeout);
+        break;
+      }
   policy_->runPhase(x, Phase::Request);
   if (x.fault || x.decision.kind != route::Decision::Kind::Route) {
     // A fault is answered 500 by answerLocally.
@@ -121,8 +176,12 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
   std::vector<bool> tried; // sized only when a request goes to a second peer
   // The start of the body is read before any peer is contacted: a malformed or oversized
   // body that shows itself there gets its 4xx and reaches no upstream, and a small body
-  // can be sent again to another peer. (finish() emptied the replay buffer.)
-  BodyRead body = down_.requestComplete() ? BodyRead::Ok : co_await bufferBody();
+  // can be sent again to another peer. (finish() emptied the replay buffer.) A stream that
+  // may run full duplex (to an HTTP/2 peer) goes with what is here: its client may wait for
+  // the peer to speak first.
+  bool streaming =
+      down_.duplex() && spec.connect.protocol != upstream::ConnectSettings::Protocol::Http1;
+  BodyRead body = down_.requestComplete() ? BodyRead::Ok : co_await bufferBody(streaming);
   if (body == BodyRead::Gone) {
     record(x, Error(ErrorKind::ClientGone, "the client left during its request body"));
     co_return;
@@ -136,6 +195,12 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
                       : body == BodyRead::TooSlow ? "request body too slow\n"
                                                   : "request body too large\n";
     record(x, error);
+    if (x.grpc != route::grpc::Wire::None) {
+      x.response = {error.status(), why};
+      answerAsCall(x);
+      co_await down_.answer(x);
+      co_return;
+    }
     co_await down_.refuse(error.status(), why);
     x.response.status = error.status();
     co_return;
@@ -222,7 +287,20 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
   const upstream::PeerSpec &address = balancer.peer(peer);
   bool retryable = down_.requestComplete() && idempotent(x.upstreamMethod());
   std::optional<Error> error;
-  const upstream::ConnectSettings &settings = upstream_->connect;
+  const upstream::ConnectSettings *bounded = &upstream_->connect;
+  if (callDeadline_) {
+    // A gRPC call's grpc-timeout bounds the attempt, as total_timeout does.
+    auto left = std::chrono::duration_cast<Duration>(*callDeadline_ - Clock::now());
+    if (left <= Duration(0)) {
+      fail(x, Error(ErrorKind::ReadTimeout, "the call's grpc-timeout passed"));
+      co_return Attempt::Failed;
+    }
+    boundedSettings_ = upstream_->connect;
+    Duration &total = boundedSettings_.totalTimeout;
+    total = total.count() ? std::min(total, left) : left;
+    bounded = &boundedSettings_;
+  }
+  const upstream::ConnectSettings &settings = *bounded;
   if (!up_.reuse(x.upstreamPeer, settings, retryable))
     error = co_await up_.connect(x.upstreamPeer, address.host, address.port, settings);
   struct Release { // whatever way the attempt ends, its connection is pooled or closed
@@ -249,36 +327,31 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
   bool complete = down_.requestComplete();
   IoStatus status = co_await up_.sendHead(x, shape, replay_.bytes, complete,
                                           complete ? passedTrailers() : kNoFields);
-  size_t replayLimit = config_.limits.replayBufferBytes;
-  // An upstream may answer before it has read the whole body (a 401, a 413): that answer is
-  // the client's, not a 502, whether it comes between two pieces of the body or the
-  // upstream stopped reading (a write that fails or times out) once it had answered.
+  // Full duplex (HTTP/2 both ways: a gRPC stream), the body goes on beside the response,
+  // each side at its own pace. Half duplex (HTTP/1), it goes first; an upstream may answer
+  // before it has read the whole body (a 401, a 413): that answer is the client's, not a
+  // 502, whether it comes between two pieces of the body or the upstream stopped reading
+  // (a write that fails or times out) once it had answered.
+  std::optional<Pump> pumping; // its timer made only when it runs
   bool answeredEarly = false;
-  while (status == IoStatus::Ok && !down_.requestComplete()) {
-    if (up_.answeredEarly(false)) {
-      answeredEarly = true;
-      break;
-    }
-    if (BodyRead read = co_await down_.readBody(); read != BodyRead::Ok) {
+  if (status == IoStatus::Ok && !down_.requestComplete() && down_.duplex() && up_.duplex()) {
+    Executor executor = co_await asio::this_coro::executor;
+    Pump &running = pumping.emplace(executor);
+    running.running = true;
+    asio::co_spawn(executor, pump(x, running), [&running](std::exception_ptr) {
+      running.running = false;
+      running.done.notify();
+    });
+  } else if (status == IoStatus::Ok && !down_.requestComplete()) {
+    Forwarded forwarded = co_await forwardBody(x, false);
+    if (forwarded.clientError) {
       // Mid-body, with part of it upstream: no answer can be framed, the connection ends.
-      record(x, Error(read == BodyRead::Bad        ? ErrorKind::BadRequestBody
-                      : read == BodyRead::TooSlow  ? ErrorKind::RequestBodyTooSlow
-                      : read == BodyRead::TooLarge ? ErrorKind::RequestBodyTooLarge
-                                                   : ErrorKind::ClientGone,
-                      "the request body ended early, part of it upstream"));
+      record(x, *forwarded.clientError);
       down_.abort();
       co_return Attempt::Done;
     }
-    std::string &piece = down_.bodyPiece();
-    if (!replay_.overflowed && replay_.bytes.size() + piece.size() <= replayLimit) {
-      replay_.bytes += piece;
-    } else {
-      replay_.overflowed = true;
-      replay_.bytes.clear();
-    }
-    bool last = down_.requestComplete();
-    status = co_await up_.sendBody(piece, last, last ? passedTrailers() : kNoFields);
-    piece.clear();
+    status = forwarded.status;
+    answeredEarly = forwarded.answeredEarly;
   }
   if (status != IoStatus::Ok && !down_.requestComplete() && up_.answeredEarly(true))
     answeredEarly = true;
@@ -295,7 +368,20 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
   }
 
   error = co_await up_.readHead(x);
+  if (error && pumping) {
+    // What the client sent meanwhile is in the replay buffer, as it would be half duplex.
+    co_await stopPump(*pumping, false);
+    if (pumping->result.clientError) {
+      record(x, *pumping->result.clientError);
+      down_.abort();
+      co_return Attempt::Done;
+    }
+  }
   if (error) {
+    if (down_.gone()) {
+      record(x, Error(ErrorKind::ClientGone, "the client left before the response"));
+      co_return Attempt::Done;
+    }
     if (error->stale)
       co_return error->unprocessed ? Attempt::Refused : Attempt::Stale;
     fail(x, *error);
@@ -310,19 +396,39 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
     policy_->runPhase(x, Phase::Response);
   if (x.fault) {
     // The response is not relayed: its connection closes with this attempt, unread.
+    if (pumping)
+      co_await stopPump(*pumping, true);
     co_await answerLocally(x);
     co_return Attempt::Done;
   }
-  if (!down_.requestComplete())
+  if (!down_.requestComplete() && !pumping)
     down_.endAfterThis();
+  bool relayed = co_await relay(x);
+  if (pumping)
+    co_await stopPump(*pumping, true);
+  if (!relayed) {
+    // The client's own failure mid-body (too slow, too large) is what ended it.
+    if (pumping && pumping->result.clientError &&
+        pumping->result.clientError->kind != ErrorKind::ClientGone)
+      record(x, *pumping->result.clientError);
+    co_return Attempt::Done;
+  }
+  // The upstream read a request whose body it did not take whole only if it answered early:
+  // what it left unread would be read as the next request.
+  up_.release(!answeredEarly);
+  co_return Attempt::Done;
+}
 
-  // The body, as it arrives: memory stays at one read buffer whatever its length.
+// The response body, as it arrives: memory stays at one read buffer whatever its length.
+// False when it could not be relayed whole (recorded; the client told by the end).
+awaitable<bool> Flow::relay(route::Exchange &x) {
+
   BodyShape body = up_.responseBody();
   if (!down_.startResponse(x, body) && body.present) {
     // A body the client will not get: left unread, and its connection closes with the
     // attempt (its bytes must never reach another request).
     co_await down_.sendBody({}, true, kNoFields);
-    co_return Attempt::Done;
+    co_return false;
   }
   for (;;) {
     std::optional<Upstream::Piece> buffered = up_.bufferedBody();
@@ -332,21 +438,77 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
       record(x, Error(ErrorKind::UpstreamReset,
                       fmt::format("{} failed in the middle of the response body", x.upstreamPeer)));
       down_.abort();
-      co_return Attempt::Done;
+      co_return false;
     }
     x.responseBytes += static_cast<int64_t>(piece.bytes.size());
     if (!co_await down_.sendBody(piece.bytes, piece.last,
                                  piece.last ? up_.trailers() : kNoFields)) {
       record(x, Error(ErrorKind::ClientGone, "the client left during the response"));
-      co_return Attempt::Done;
+      co_return false;
     }
-    if (piece.last)
-      break;
+    if (piece.last) {
+      if (x.grpc != route::grpc::Wire::None) {
+        x.grpcStatus = grpcStatusIn(up_.trailers());
+        if (x.grpcStatus < 0) // a trailers-only response
+          x.grpcStatus = grpcStatusIn(x.upstreamResponse.headers.fields());
+      }
+      co_return true;
+    }
   }
-  // The upstream read a request whose body it did not take whole only if it answered early:
-  // what it left unread would be read as the next request.
-  up_.release(!answeredEarly);
-  co_return Attempt::Done;
+}
+
+awaitable<Flow::Forwarded> Flow::forwardBody(route::Exchange &x, bool duplex) {
+  Forwarded out;
+  size_t replayLimit = config_.limits.replayBufferBytes;
+  // Until the body's end has gone: an HTTP/2 client's END_STREAM can come after the last
+  // piece was taken, which then goes as an empty one.
+  bool ended = false;
+  while (out.status == IoStatus::Ok && !ended) {
+    if (!duplex && up_.answeredEarly(false)) {
+      out.answeredEarly = true;
+      break;
+    }
+    BodyRead read = co_await down_.readBody();
+    if (read == BodyRead::Interrupted)
+      break;
+    if (read != BodyRead::Ok) {
+      out.clientError = Error(read == BodyRead::Bad        ? ErrorKind::BadRequestBody
+                              : read == BodyRead::TooSlow  ? ErrorKind::RequestBodyTooSlow
+                              : read == BodyRead::TooLarge ? ErrorKind::RequestBodyTooLarge
+                                                           : ErrorKind::ClientGone,
+                              "the request body ended early, part of it upstream");
+      break;
+    }
+    std::string &piece = down_.bodyPiece();
+    if (!replay_.overflowed && replay_.bytes.size() + piece.size() <= replayLimit) {
+      replay_.bytes += piece;
+    } else {
+      replay_.overflowed = true;
+      replay_.bytes.clear();
+    }
+    bool last = down_.requestComplete();
+    out.status = co_await up_.sendBody(piece, last, last ? passedTrailers() : kNoFields);
+    piece.clear();
+    ended = last;
+  }
+  co_return out;
+}
+
+awaitable<void> Flow::pump(route::Exchange &x, Pump &pump) {
+  pump.result = co_await forwardBody(x, true);
+  // The client broke off: the peer is told, and the response side learns it at once.
+  if (pump.result.clientError)
+    up_.cancel();
+}
+
+awaitable<void> Flow::stopPump(Pump &pump, bool cancel) {
+  if (!pump.running)
+    co_return;
+  down_.interruptRead();
+  if (cancel)
+    up_.cancel();
+  while (pump.running)
+    co_await pump.done.wait(std::chrono::hours(1));
 }
 
 } // namespace turnout::proxy

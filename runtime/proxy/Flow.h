@@ -48,8 +48,32 @@ private:
     bool overflowed = false; // part of the body went upstream and is gone
   };
 
-  awaitable<BodyRead> bufferBody();
+  // What became of the rest of a request body sent on from the client.
+  struct Forwarded {
+    IoStatus status = IoStatus::Ok;   // of the last write upstream
+    bool answeredEarly = false;       // half duplex: the peer answered before the body's end
+    std::optional<Error> clientError; // the client broke off mid-body
+  };
+  // The request body running beside the response (full duplex), in a coroutine of its own.
+  struct Pump {
+    explicit Pump(const Executor &executor) : done(executor) {}
+    Signal done;
+    bool running = false;
+    Forwarded result;
+  };
+
+  // Reads the body's start into the replay buffer; `streaming`: only what is here.
+  awaitable<BodyRead> bufferBody(bool streaming);
   awaitable<Attempt> attempt(route::Exchange &x, upstream::Balancer &balancer, int peer);
+  // Sends the rest of the request body upstream as the client sends it. Half duplex, it
+  // stops when the peer answers early; full duplex, when the read is interrupted.
+  awaitable<Forwarded> forwardBody(route::Exchange &x, bool duplex);
+  awaitable<void> pump(route::Exchange &x, Pump &pump);
+  // The response, its head already run through the response phases, to the client.
+  awaitable<bool> relay(route::Exchange &x);
+  // Stops the pump (its read interrupted, the upstream stream `cancelled` if asked) and
+  // waits for its end.
+  awaitable<void> stopPump(Pump &pump, bool cancel);
   // An answer of the proxy's own, after the response phase had its say; a 500 when the
   // policy made a run-time error.
   awaitable<bool> answerLocally(route::Exchange &x);
@@ -69,6 +93,10 @@ private:
   Replay replay_;
   Fields passedTrailers_;
   std::string key_; // the current request's balancing key (its capacity kept)
+  // A gRPC call's grpc-timeout, from the request's start, and its upstream's settings with
+  // total_timeout bounded by it.
+  std::optional<std::chrono::steady_clock::time_point> callDeadline_;
+  upstream::ConnectSettings boundedSettings_;
   ErrorRetry lastRetry_ = ErrorRetry::Never; // the last failed attempt's
 };
 

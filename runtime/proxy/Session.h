@@ -26,7 +26,8 @@ struct BodyShape {
   std::optional<uint64_t> length;
 };
 
-enum class BodyRead { Ok, Bad, TooLarge, TooSlow, Gone };
+// Interrupted: interruptRead() stopped the read; nothing was lost.
+enum class BodyRead { Ok, Bad, TooLarge, TooSlow, Gone, Interrupted };
 
 // The session a request came on. The head is already in the exchange; the flow reads the
 // body and writes the answer through it.
@@ -44,6 +45,13 @@ public:
   virtual std::string &bodyPiece() = 0;
   // The request's trailers, once the body has ended.
   virtual const Fields &trailers() const = 0;
+  // Whether the request body may be read while the response is written (full duplex: an
+  // HTTP/2 stream, a tunnel), by another coroutine of the exchange's.
+  virtual bool duplex() const { return false; }
+  // A readBody() waiting, of a duplex session, returns Interrupted at once.
+  virtual void interruptRead() {}
+  // Whether readBody() would return without waiting: bytes, or the body's end, are here.
+  virtual bool bodyReady() const { return true; }
 
   // A complete answer of the proxy's own: x.response, with its body. False when the
   // client is gone.
@@ -83,6 +91,12 @@ public:
                                                   const upstream::ConnectSettings &settings) = 0;
   // Whether the connection came from the pool.
   virtual bool reused() const = 0;
+  // Whether the request body may be sent while the response is read (an HTTP/2 stream,
+  // a tunnel), by another coroutine of the exchange's.
+  virtual bool duplex() const { return false; }
+  // The exchange is abandoned (the client left): the peer is told (the stream reset, the
+  // connection closed), and whatever waits on it returns at once as failed.
+  virtual void cancel() {}
   // What the connection speaks: "HTTP/1.1" or "HTTP/2" (upstream.protocol).
   virtual const char *protocol() const = 0;
   // Sends upstream.req's head, then `body` (what of the request body is already read);

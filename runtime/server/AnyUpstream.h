@@ -27,6 +27,8 @@ public:
   connect(const std::string &peer, const std::string &host, uint16_t port,
           const upstream::ConnectSettings &settings) override;
   bool reused() const override { return chosen_->reused(); }
+  bool duplex() const override { return chosen_->duplex(); }
+  void cancel() override { chosen_->cancel(); }
   const char *protocol() const override { return chosen_->protocol(); }
   awaitable<IoStatus> sendHead(const route::Exchange &x, const proxy::BodyShape &shape,
                                std::string_view body, bool complete,

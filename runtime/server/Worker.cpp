@@ -138,11 +138,16 @@ void Worker::accessLog(const route::Exchange &x, std::string_view target,
                        std::string_view relayIp) {
   if (!accessLogging())
     return;
-  fmt::format_to(std::back_inserter(accessBuffer_), "{} \"{} {} {}\" {} {} {} {} {:.3f}{}{}\n",
-                 x.clientIp, escaped(x.request.method), escaped(target), x.request.version,
-                 x.response.status, x.responseBytes, x.requestId,
-                 x.upstreamPeer.empty() ? "-" : x.upstreamPeer,
-                 static_cast<double>(x.durationNs) / 1e6, relayIp.empty() ? "" : " via ", relayIp);
+  auto out = std::back_inserter(accessBuffer_);
+  fmt::format_to(out, "{} \"{} {} {}\" {} {} {} {} {:.3f}", x.clientIp, escaped(x.request.method),
+                 escaped(target), x.request.version, x.response.status, x.responseBytes,
+                 x.requestId, x.upstreamPeer.empty() ? "-" : x.upstreamPeer,
+                 static_cast<double>(x.durationNs) / 1e6);
+  if (!relayIp.empty())
+    fmt::format_to(out, " via {}", relayIp);
+  if (x.grpcStatus >= 0)
+    fmt::format_to(out, " grpc-status={}", x.grpcStatus);
+  accessBuffer_ += '\n';
   if (accessBuffer_.size() >= 16 * 1024)
     flushAccessLog();
 }

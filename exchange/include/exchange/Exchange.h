@@ -8,6 +8,7 @@
 
 #include "diagnostics/SourceManager.h"
 #include "exchange/EditedHeaders.h"
+#include "exchange/Grpc.h"
 #include "exchange/HeaderList.h"
 #include "route/abi.h"
 #include "schema/Schema.h"
@@ -176,6 +177,12 @@ public:
   }
   std::string upstreamName, upstreamPeer;
   std::string upstreamProtocol; // "HTTP/1.1", "HTTP/2"; "" while unknown
+  // What the client asked to switch to (req.upgrade): "websocket", ...; "" for nothing.
+  std::string upgrade;
+  // A gRPC call's form, by its content-type (set as the flow starts), and the status it
+  // ended with (-1: none).
+  grpc::Wire grpc = grpc::Wire::None;
+  int64_t grpcStatus = -1;
   int64_t upstreamAttempt = 0;
   HttpResponse upstreamResponse;
   DownstreamResponse response;
