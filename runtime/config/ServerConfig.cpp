@@ -393,7 +393,27 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
                  {"shutdown_grace", [&](auto &n, auto &k) { t.shutdownGrace = r.duration(n, k); }},
                  {"lingering_time", [&](auto &n, auto &k) { t.lingeringTime = r.duration(n, k); }},
                  {"lingering_timeout",
-                  [&](auto &n, auto &k) { t.lingeringTimeout = r.duration(n, k); }}});
+                  [&](auto &n, auto &k) { t.lingeringTimeout = r.duration(n, k); }},
+                 {"tunnel_idle_timeout",
+                  [&](auto &n, auto &k) { t.tunnelIdleTimeout = r.duration(n, k); }}});
+          }},
+         {"upgrades",
+          [&](const YAML::Node &node, const std::string &name) {
+            if (!node.IsSequence())
+              r.fail(node, fmt::format("'{}' must be a list of protocol names", name));
+            config.upgrades.clear();
+            for (const YAML::Node &item : node) {
+              std::string protocol = r.string(item, name);
+              for (char &c : protocol)
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+              if (!route::wire::isToken(protocol))
+                r.fail(item, fmt::format("'{}': '{}' is not a protocol name", name, protocol));
+              if (protocol == "h2c")
+                r.fail(item, fmt::format("'{}': h2c is never honoured (HTTP/2 is taken with prior "
+                                         "knowledge or ALPN)",
+                                         name));
+              config.upgrades.push_back(protocol);
+            }
           }},
          {"http2",
           [&](const YAML::Node &node, const std::string &name) {

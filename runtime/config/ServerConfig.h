@@ -79,7 +79,15 @@ struct ServerConfig {
     // the connection, and the client could lose the answer. 0: close at once.
     Duration lingeringTime{30'000};
     Duration lingeringTimeout{5'000};
+    // A tunnel (a WebSocket, an upgrade) through which nothing went either way for this
+    // long is closed (HAProxy's timeout tunnel); the upstream's read and write timeouts do
+    // not apply to a tunnel.
+    Duration tunnelIdleTimeout{300'000};
   } timeouts;
+
+  // The protocols an HTTP/1.1 `Upgrade` (or an HTTP/2 extended CONNECT) may switch to,
+  // lowercase; any other is not honoured (the request goes on as a plain one). h2c never is.
+  std::vector<std::string> upgrades{"websocket"};
 
   // HTTP/2 towards clients (TLS with ALPN h2, or prior knowledge on a plain listener). Each
   // is a limit a client cannot talk its way past; defaults as nginx, Envoy's edge guide

@@ -398,6 +398,15 @@ bool DownstreamSession::fillExchange(route::Exchange &x, int &status, std::strin
   }
   std::string authority = route::joinedValue(head.fields, "host");
   std::string expect = route::joinedValue(head.fields, "expect");
+  if (request_.upgrade() && head.method != "CONNECT") {
+    // An upgrade (with Connection: upgrade) is honoured for the protocols the server config
+    // lists, on a request without a body: the upstream is asked for the same.
+    x.upgrade = lowercase(route::joinedValue(head.fields, "upgrade"));
+    const std::vector<std::string> &honoured = worker_.config().upgrades;
+    if (!request_.hasBody() &&
+        std::find(honoured.begin(), honoured.end(), x.upgrade) != honoured.end())
+      x.tunnel = x.upgrade;
+  }
   x.request.headers =
       route::HeaderList(std::move(request_.head().fields)); // the parser's, not a copy
   std::string_view target = head.target;
@@ -475,6 +484,10 @@ awaitable<void> DownstreamSession::handle() {
     co_await flow_.run(x, proxy::Routing{version_->policy(), version_->balancers});
     flow_.finish(x);
     log(x);
+  }
+  if (tunnel_) {
+    tunnel_.reset();
+    worker_.tunnelClosed();
   }
   request_.recycle(x.request.headers.release());
   upstream_.http1().recycle(x.upstreamResponse.headers.release());
@@ -554,9 +567,80 @@ bool DownstreamSession::startResponse(const route::Exchange &x, const proxy::Bod
   return framing_ != Framing::None;
 }
 
+// The 101 with the peer's fields (Upgrade and Connection made anew, the others hop-by-hop
+// dropped), then the tunnel.
+awaitable<bool> DownstreamSession::startTunnel(const route::Exchange &x) {
+  keepAlive_ = false;
+  out_.clear();
+  appendStatusLine(out_, 101);
+  HopByHop hopByHop(x.upstreamResponse.headers.fields());
+  x.response.forEachField([&](std::string_view name, std::string_view value) {
+    if (!hopByHop(name) && !route::sameFieldName(name, "content-length"))
+      appendField(out_, name, value);
+  });
+  appendField(out_, "connection", "upgrade");
+  appendField(out_, "upgrade", x.tunnel);
+  appendFieldsEnd(out_);
+  headPending_ = false;
+  if (!co_await writeClient(out_))
+    co_return false;
+  tunnel_.emplace(client_, client_.get_executor());
+  worker_.tunnelOpened();
+  co_return true;
+}
+
+// What the client sent after its request (in_) comes first.
+awaitable<proxy::BodyRead> DownstreamSession::readTunnel() {
+  using proxy::BodyRead;
+  tunnelPiece_.clear();
+  if (std::exchange(interrupted_, false))
+    co_return BodyRead::Interrupted;
+  if (in_.empty()) {
+    IoStatus status = co_await tunnel_->read(in_, false);
+    if (std::exchange(interrupted_, false))
+      co_return BodyRead::Interrupted;
+    if (status == IoStatus::Closed) {
+      tunnelEnded_ = true;
+      co_return BodyRead::Ok;
+    }
+    if (status != IoStatus::Ok) {
+      clientGone_ = true;
+      co_return BodyRead::Gone;
+    }
+  }
+  tunnelPiece_.assign(in_.data(), in_.size());
+  in_.clear();
+  co_return BodyRead::Ok;
+}
+
+awaitable<bool> DownstreamSession::sendTunnel(std::string_view piece, bool last) {
+  if (clientGone_)
+    co_return false;
+  if (!piece.empty()) {
+    // Awaited apart from a condition: GCC 12 miscompiles a co_await in one.
+    IoStatus status = co_await tunnel_->write(piece, worker_.config().timeouts.send);
+    if (status != IoStatus::Ok) {
+      clientGone_ = true;
+      co_return false;
+    }
+  }
+  if (last)
+    client_.shutdownSend(); // the peer's half close, passed on
+  co_return true;
+}
+
+void DownstreamSession::interruptRead() {
+  if (!tunnel_)
+    return;
+  interrupted_ = true;
+  cancelIo(client_);
+}
+
 // The head, if not sent yet, goes with the first piece, in one write.
 awaitable<bool> DownstreamSession::sendBody(std::string_view piece, bool last,
                                             const Fields &trailers) {
+  if (tunnel_)
+    return sendTunnel(piece, last);
   if (!headPending_)
     out_.clear(); // what it held went with the last piece
   headPending_ = false;
@@ -572,6 +656,8 @@ awaitable<bool> DownstreamSession::sendBody(std::string_view piece, bool last,
 void DownstreamSession::abort() {
   keepAlive_ = false;
   clientGone_ = true;
+  if (tunnel_)
+    cancelIo(client_); // the tunnel's other way learns at once
 }
 
 awaitable<bool> DownstreamSession::writeClient(std::string_view bytes, std::string_view more) {
@@ -590,6 +676,8 @@ awaitable<bool> DownstreamSession::writeClient(std::string_view bytes, std::stri
 
 awaitable<proxy::BodyRead> DownstreamSession::readBody() {
   using proxy::BodyRead;
+  if (tunnel_)
+    co_return co_await readTunnel();
   if (expectContinue_ && !sentContinue_) {
     sentContinue_ = true;
     if (!co_await writeClient("HTTP/1.1 100 Continue\r\n\r\n"))

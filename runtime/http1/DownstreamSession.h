@@ -8,6 +8,7 @@
 #pragma once
 
 #include "http1/Parser.h"
+#include "io/DuplexChannel.h"
 #include "io/Transport.h"
 #include "proxy/Flow.h"
 #include "server/AnyUpstream.h"
@@ -56,10 +57,15 @@ public:
   // proxy::Downstream
   proxy::BodyShape requestBody() const override;
   bool requestComplete() const override {
+    if (tunnel_)
+      return tunnelEnded_;
     return !request_.hasBody() || request_.messageComplete();
   }
   awaitable<proxy::BodyRead> readBody() override;
-  std::string &bodyPiece() override { return request_.body(); }
+  std::string &bodyPiece() override { return tunnel_ ? tunnelPiece_ : request_.body(); }
+  bool duplex() const override { return tunnel_.has_value(); }
+  void interruptRead() override;
+  awaitable<bool> startTunnel(const route::Exchange &x) override;
   const Fields &trailers() const override { return request_.trailers(); }
   awaitable<bool> answer(const route::Exchange &x) override;
   awaitable<bool> refuse(int status, std::string_view why) override;
@@ -95,6 +101,9 @@ private:
   awaitable<bool> writeClient(std::string_view bytes, std::string_view more = {});
   // Whether the body arrives slower than limits.min_body_rate.
   bool tooSlow() const;
+  // A tunnel's side of readBody() and sendBody().
+  awaitable<proxy::BodyRead> readTunnel();
+  awaitable<bool> sendTunnel(std::string_view piece, bool last);
   void log(const route::Exchange &x);
 
   Worker &worker_;
@@ -127,6 +136,11 @@ private:
   bool clientGone_ = false;
   bool clientClosed_ = false; // its side closed or broke, between requests
   bool expectContinue_ = false, sentContinue_ = false;
+  // After a 101: the connection is a tunnel, read and written at once.
+  std::optional<DuplexChannel<Socket>> tunnel_;
+  std::string tunnelPiece_;
+  bool tunnelEnded_ = false; // the client's half close came
+  bool interrupted_ = false;
 };
 
 } // namespace turnout::http1

@@ -63,6 +63,10 @@ awaitable<IoStatus> UpstreamSession::sendHead(const route::Exchange &x,
   appendRequestLine(out, x.upstreamMethod(), path, query);
   forEachForwardedField(
       x, [&](std::string_view name, std::string_view value) { appendField(out, name, value); });
+  if (!x.tunnel.empty()) { // the upgrade the proxy honours, its hop-by-hop fields made anew
+    appendField(out, "connection", "upgrade");
+    appendField(out, "upgrade", x.tunnel);
+  }
   chunked_ = shape.present && !shape.length;
   if (chunked_)
     appendField(out, "transfer-encoding", "chunked");
@@ -78,12 +82,20 @@ awaitable<IoStatus> UpstreamSession::sendHead(const route::Exchange &x,
 
 awaitable<IoStatus> UpstreamSession::sendBody(std::string_view piece, bool last,
                                               const Fields &trailers) {
+  if (tunnel_) {
+    IoStatus status = IoStatus::Ok;
+    if (!piece.empty()) // not in a conditional expression: GCC 12 miscompiles that
+      status = co_await tunnel_->write(piece, tunnelIdle_);
+    if (status == IoStatus::Ok && last)
+      socket_->shutdownSend(); // the client's half close, passed on
+    co_return status;
+  }
   if (chunked_) {
     out_.clear();
     frame(piece, last, trailers);
     piece = out_;
   }
-  return writeAll(*socket_, piece, dog_, deadline_.within(settings_->writeTimeout));
+  co_return co_await writeAll(*socket_, piece, dog_, deadline_.within(settings_->writeTimeout));
 }
 
 // Between pieces of the body only over plain TCP: over TLS, bytes that wait may be the
@@ -102,11 +114,20 @@ awaitable<std::optional<Error>> UpstreamSession::readHead(route::Exchange &x) {
   bool head = x.upstreamMethod() == "HEAD";
   if (head)
     response.expectNoBody();
-  while (!response.headComplete() || (response.head().status < 200 && response.messageComplete())) {
+  while (!response.headComplete() ||
+         (response.head().status < 200 &&
+          (response.messageComplete() || response.head().status == 101))) {
     if (response.headComplete() && response.head().status == 101) {
-      // What follows is not HTTP, and this proxy opens no tunnel: the connection is closed.
-      co_return Error(ErrorKind::BadResponse,
-                      fmt::format("{} switched protocols, which this proxy does not do", peer));
+      // What follows is not HTTP: a tunnel, if the request asked for this one; else the
+      // connection is closed.
+      if (x.tunnel.empty() ||
+          !route::sameFieldName(route::joinedValue(response.head().fields, "upgrade"), x.tunnel))
+        co_return Error(ErrorKind::BadResponse,
+                        fmt::format("{} switched protocols to '{}', which the request did not "
+                                    "ask for",
+                                    peer, route::joinedValue(response.head().fields, "upgrade")));
+      switched_ = true;
+      break;
     }
     if (response.headComplete()) { // an interim response, complete: the next message
       response.next();
@@ -134,7 +155,7 @@ awaitable<std::optional<Error>> UpstreamSession::readHead(route::Exchange &x) {
   }
   x.upstreamResponse.status = response.head().status;
   x.upstreamResponse.headers = route::HeaderList(std::move(response.head().fields));
-  bodyDone_ = !response.hasBody() || response.messageComplete();
+  bodyDone_ = !switched_ && (!response.hasBody() || response.messageComplete());
   // A body of known length goes from the read buffer as it is: the parser has nothing to
   // check in it.
   streamed_ = !bodyDone_ && response.hasContentLength();
@@ -144,8 +165,17 @@ awaitable<std::optional<Error>> UpstreamSession::readHead(route::Exchange &x) {
   co_return std::nullopt;
 }
 
+void UpstreamSession::startTunnel(Duration idle) {
+  tunnelIdle_ = idle;
+  tunnel_.emplace(*socket_, context_.get_executor());
+}
+
 proxy::BodyShape UpstreamSession::responseBody() const {
   proxy::BodyShape shape;
+  if (switched_) {
+    shape.present = true;
+    return shape;
+  }
   shape.present = response_.hasBody();
   if (response_.hasContentLength())
     shape.length = response_.contentLength();
@@ -155,6 +185,12 @@ proxy::BodyShape UpstreamSession::responseBody() const {
 std::optional<proxy::Upstream::Piece> UpstreamSession::nextPiece() {
   in_.consume(handedOut_);
   handedOut_ = 0;
+  if (switched_) { // a tunnel: whatever came, as it came
+    if (in_.empty())
+      return std::nullopt;
+    handedOut_ = in_.size();
+    return Piece::data(std::string_view(in_.data(), in_.size()), false);
+  }
   if (streamed_) {
     if (remaining_ == 0)
       return Piece::data({}, true);
@@ -189,6 +225,16 @@ std::optional<proxy::Upstream::Piece> UpstreamSession::bufferedBody() {
 awaitable<proxy::Upstream::Piece> UpstreamSession::readBody() {
   if (std::optional<Piece> piece = nextPiece())
     co_return *piece;
+  if (tunnel_) {
+    IoStatus read = co_await tunnel_->read(in_, false, tunnelIdle_);
+    if (read == IoStatus::TimedOut)
+      co_return Piece::quiet();
+    if (read == IoStatus::Closed)
+      co_return Piece::data({}, true);
+    if (read != IoStatus::Ok)
+      co_return Piece::failure();
+    co_return nextPiece().value_or(Piece::failure());
+  }
   IoStatus read = co_await readSome(*socket_, in_, dog_, deadline_.within(settings_->readTimeout));
   if (read == IoStatus::Closed && !streamed_) {
     // A body delimited by the connection's end, or one cut short.
@@ -206,8 +252,11 @@ void UpstreamSession::release(bool reusable) {
     return;
   in_.consume(handedOut_);
   handedOut_ = 0;
-  if (reusable && bodyDone_ && response_.keepAlive() && in_.empty() && !response_.bodyUntilClose())
+  if (reusable && bodyDone_ && !switched_ && response_.keepAlive() && in_.empty() &&
+      !response_.bodyUntilClose())
     pool_.put(identity_, std::move(*socket_), settings_->idleTimeout);
+  tunnel_.reset();
+  switched_ = false;
   socket_.reset();
   in_.clear();
   bodyDone_ = false;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "http1/Parser.h"
+#include "io/DuplexChannel.h"
 #include "io/Io.h"
 #include "proxy/Session.h"
 #include "upstream/Pool.h"
@@ -55,6 +56,7 @@ public:
   connect(const std::string &peer, const std::string &host, uint16_t port,
           const upstream::ConnectSettings &settings) override;
   bool reused() const override { return reused_; }
+  bool duplex() const override { return switched_; }
   void cancel() override {
     if (socket_)
       cancelIo(*socket_);
@@ -72,6 +74,8 @@ public:
   awaitable<IoStatus> sendBody(std::string_view piece, bool last, const Fields &trailers) override;
   bool answeredEarly(bool afterFailedWrite) override;
   awaitable<std::optional<proxy::Error>> readHead(route::Exchange &x) override;
+  bool switched() const override { return switched_; }
+  void startTunnel(Duration idle) override;
   proxy::BodyShape responseBody() const override;
   std::optional<Piece> bufferedBody() override;
   awaitable<Piece> readBody() override;
@@ -104,6 +108,11 @@ private:
   size_t handedOut_ = 0;   // bytes of in_ the last piece was, consumed at the next read
   bool reused_ = false, chunked_ = false, streamed_ = false, bodyDone_ = false;
   bool started_ = false; // a body piece was handed out
+  // After a 101 to the upgrade the request asked for: the connection is a tunnel, read and
+  // written at once.
+  bool switched_ = false;
+  std::optional<DuplexChannel<TcpSocket>> tunnel_;
+  Duration tunnelIdle_{};
 };
 
 } // namespace turnout::http1

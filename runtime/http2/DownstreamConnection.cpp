@@ -3,6 +3,8 @@
 #include "exchange/WireSyntax.h"
 
 #include <nghttp2/nghttp2.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <spdlog/spdlog.h>
 
@@ -178,6 +180,8 @@ DownstreamConnection::DownstreamConnection(Worker &worker,
       {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, config.maxFrameSize},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, config.maxHeaderListSize},
       {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, config.headerTableSize},
+      // WebSocket over HTTP/2 (RFC 8441): extended CONNECT with :protocol.
+      {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
   // The connection's window: every stream's at once, so that none starves the others.
@@ -215,6 +219,7 @@ bool DownstreamConnection::streamError() {
     errorTokens_ -= 1;
     return true;
   }
+  misbehaved_ = true;
   if (!goawaySent_) {
     spdlog::info("{}:{}: HTTP/2 stream errors past the budget; GOAWAY", client_->clientIp,
                  client_->clientPort);
@@ -274,7 +279,7 @@ awaitable<void> DownstreamConnection::serve() {
 // sends is read and dropped until it closes, as HTTP/1's lingering close does.
 awaitable<void> DownstreamConnection::linger() {
   const ServerConfig::Timeouts &timeouts = worker_.config().timeouts;
-  if (!closing_ || timeouts.lingeringTime.count() == 0)
+  if (!closing_ || misbehaved_ || timeouts.lingeringTime.count() == 0)
     co_return;
   Watchdog dog(worker_.context().get_executor());
   auto until = Clock::now() + timeouts.lingeringTime;
@@ -306,6 +311,7 @@ awaitable<void> DownstreamConnection::readFrames() {
       // Flooded, or not HTTP/2 at all: what nghttp2 has queued (a GOAWAY) goes, then the end.
       spdlog::info("{}:{}: HTTP/2: {}", client_->clientIp, client_->clientPort,
                    nghttp2_strerror(static_cast<int>(read)));
+      misbehaved_ = true;
       nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
       wakeWriter();
       co_return;
@@ -433,6 +439,8 @@ void DownstreamStream::addField(std::string_view name, std::string_view value, b
     authority_ = value;
   } else if (name == ":path") {
     path_ = value;
+  } else if (name == ":protocol") {
+    protocol_ = http1::lowercase(value);
   } else if (name == "cookie") {
     if (!cookie_.empty())
       cookie_ += "; ";
@@ -455,10 +463,33 @@ bool DownstreamStream::fillExchange(route::Exchange &x, int &status, std::string
   x.request.version = "HTTP/2";
   x.request.scheme = client.client.tls() ? "https" : "http";
   x.tls = client.tlsFacts.get();
-  if (method_ == "CONNECT") {
+  if (method_ == "CONNECT" && protocol_.empty()) {
     status = 405;
     why = "this proxy does not tunnel (CONNECT)\n";
     return false;
+  }
+  if (method_ == "CONNECT") {
+    // RFC 8441: an extended CONNECT is the HTTP/2 form of an HTTP/1.1 upgrade, and goes on
+    // as one: a GET asking to switch to :protocol.
+    x.upgrade = protocol_;
+    const std::vector<std::string> &honoured = config.upgrades;
+    if (std::find(honoured.begin(), honoured.end(), protocol_) == honoured.end()) {
+      status = 400;
+      why = "this proxy does not tunnel :protocol " + protocol_ + "\n";
+      return false;
+    }
+    x.tunnel = protocol_;
+    tunnelAsked_ = true;
+    method_ = "GET";
+    x.request.method = method_;
+    if (protocol_ == "websocket" && route::fieldCount(fields_, "sec-websocket-key") == 0) {
+      // RFC 6455's handshake key, which RFC 8441 drops: an HTTP/1.1 origin wants one.
+      unsigned char key[16];
+      RAND_bytes(key, sizeof key);
+      char encoded[32];
+      int length = EVP_EncodeBlock(reinterpret_cast<unsigned char *>(encoded), key, sizeof key);
+      fields_.emplace_back("sec-websocket-key", std::string(encoded, static_cast<size_t>(length)));
+    }
   }
   size_t hosts = route::fieldCount(fields_, "host");
   std::string host = route::joinedValue(fields_, "host");
@@ -532,6 +563,8 @@ awaitable<void> DownstreamStream::run() {
     co_await respond(status, why, {});
   } else {
     co_await flow_.run(x, proxy::Routing{version_->policy(), version_->balancers});
+    if (tunnelling_)
+      worker.tunnelClosed();
     flow_.finish(x);
     worker.accessLog(x, path_, connection_.client_->relayIp);
   }
@@ -559,8 +592,8 @@ void DownstreamStream::consumeTaken() {
 
 proxy::BodyShape DownstreamStream::requestBody() const {
   proxy::BodyShape shape;
-  shape.present = hasBody_;
-  if (hasBody_)
+  shape.present = hasBody_ && !(tunnelAsked_ && !tunnelling_);
+  if (shape.present)
     shape.length = contentLength_;
   return shape;
 }
@@ -591,6 +624,12 @@ awaitable<proxy::BodyRead> DownstreamStream::readBody() {
     }
     if (remoteEnded_)
       co_return BodyRead::Ok;
+    if (tunnelling_) { // its idleness is judged by the flow, both ways at once
+      co_await readable_.wait(kNoTimeout);
+      if (std::exchange(interrupted_, false))
+        co_return BodyRead::Interrupted;
+      continue;
+    }
     auto waitStarted = Clock::now();
     if (std::exchange(interrupted_, false))
       co_return BodyRead::Interrupted;
@@ -621,6 +660,26 @@ awaitable<bool> DownstreamStream::respond(int status, std::string_view body, con
     head_.emplace_back("content-length", std::to_string(body.size()));
   submitted_ = false;
   return send(bodyless_ ? std::string_view() : body, true, kNone);
+}
+
+// The peer's 101 is HTTP/2's 200 (RFC 8441 5), without the fields of HTTP/1.1's handshake.
+awaitable<bool> DownstreamStream::startTunnel(const route::Exchange &x) {
+  bodyless_ = false;
+  head_.clear();
+  head_.emplace_back(":status", "200");
+  http1::HopByHop hopByHop(x.upstreamResponse.headers.fields());
+  x.response.forEachField([&](std::string_view name, std::string_view value) {
+    if (!hopByHop(name) && !route::sameFieldName(name, "content-length") &&
+        !route::sameFieldName(name, "sec-websocket-accept"))
+      head_.emplace_back(http1::lowercase(name), value);
+  });
+  submitted_ = false;
+  static const Fields kNone;
+  if (!co_await send({}, false, kNone))
+    co_return false;
+  tunnelling_ = true;
+  connection_.worker_.tunnelOpened();
+  co_return true;
 }
 
 awaitable<bool> DownstreamStream::answer(const route::Exchange &x) {

@@ -36,11 +36,15 @@ public:
 
   // proxy::Downstream
   proxy::BodyShape requestBody() const override;
-  bool requestComplete() const override { return remoteEnded_ && received_.empty(); }
+  // A tunnel's request has no body before its 200: its DATA are the tunnel's.
+  bool requestComplete() const override {
+    return (tunnelAsked_ && !tunnelling_) || (remoteEnded_ && received_.empty());
+  }
   awaitable<proxy::BodyRead> readBody() override;
   std::string &bodyPiece() override { return piece_; }
   const Fields &trailers() const override { return trailers_; }
   bool duplex() const override { return true; }
+  awaitable<bool> startTunnel(const route::Exchange &x) override;
   bool bodyReady() const override { return !received_.empty() || remoteEnded_ || gone(); }
   void interruptRead() override;
   awaitable<bool> answer(const route::Exchange &x) override;
@@ -74,6 +78,7 @@ private:
   int32_t id_;
   // The request head.
   std::string method_, scheme_, authority_, path_;
+  std::string protocol_; // an extended CONNECT's :protocol (RFC 8441)
   Fields fields_;
   std::string cookie_; // RFC 9113 8.2.3: the crumbs joined for HTTP/1 and the policy
   Fields trailers_;
@@ -89,6 +94,8 @@ private:
   std::chrono::steady_clock::duration bodyWaited_{};
   bool remoteEnded_ = false;
   bool expectContinue_ = false, sentContinue_ = false;
+  bool tunnelAsked_ = false; // an extended CONNECT the proxy honours
+  bool tunnelling_ = false;  // and its 200 went
   // The response.
   FieldList head_;        // lowercase names, :status first
   bool bodyless_ = false; // HEAD, 204, 304
@@ -150,6 +157,7 @@ private:
   // The writer ended the connection, every stream done: the one close lingered over (not
   // one after the client closed or broke, flooded or broke the protocol).
   bool closing_ = false;
+  bool misbehaved_ = false; // flooded, broke the protocol or spent its error budget
   std::optional<std::chrono::steady_clock::time_point> drainingSince_;
   bool goawaySent_ = false;
   std::chrono::steady_clock::time_point lastActive_;

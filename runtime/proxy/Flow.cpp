@@ -307,8 +307,13 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
     Upstream &up;
     ~Release() { up.release(false); }
   } release{up_};
-  if (!error)
+  if (!error) {
     x.upstreamProtocol = up_.protocol();
+    if (!x.tunnel.empty() && x.upstreamProtocol != "HTTP/1.1")
+      error = Error(ErrorKind::BadResponse,
+                    fmt::format("{} speaks {}: a tunnel ({}) needs an HTTP/1.1 peer",
+                                x.upstreamPeer, x.upstreamProtocol, x.tunnel));
+  }
   if (error) {
     balancer.failed(peer, Clock::now());
     fail(x, *error);
@@ -401,6 +406,8 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
     co_await answerLocally(x);
     co_return Attempt::Done;
   }
+  if (up_.switched())
+    co_return co_await tunnel(x);
   if (!down_.requestComplete() && !pumping)
     down_.endAfterThis();
   bool relayed = co_await relay(x);
@@ -457,6 +464,63 @@ awaitable<bool> Flow::relay(route::Exchange &x) {
   }
 }
 
+// The peer switched protocols: the client's bytes go up in the pump, the peer's come down
+// here, until both sides have ended or nothing went either way for tunnel_idle_timeout.
+// A tunnel is past the policy: hot loads leave it be.
+awaitable<Flow::Attempt> Flow::tunnel(route::Exchange &x) {
+  if (x.response.status != 101) {
+    // The response phase made the switch something else: the peer's bytes that follow are
+    // not that, and go nowhere.
+    x.response = {502, defaultBody(502)};
+    co_await answerLocally(x);
+    co_return Attempt::Done;
+  }
+  if (!co_await down_.startTunnel(x)) {
+    record(x, Error(ErrorKind::ClientGone, "the client left before its tunnel opened"));
+    co_return Attempt::Done;
+  }
+  Duration idle = config_.timeouts.tunnelIdleTimeout;
+  up_.startTunnel(idle);
+  replay_.overflowed = true; // the tunnel's bytes are never sent again
+  replay_.bytes.clear();
+  tunnelActive_ = Clock::now();
+  Executor executor = co_await asio::this_coro::executor;
+  Pump pumping(executor);
+  pumping.running = true;
+  asio::co_spawn(executor, pump(x, pumping), [&pumping](std::exception_ptr) {
+    pumping.running = false;
+    pumping.done.notify();
+  });
+  for (;;) {
+    std::optional<Upstream::Piece> buffered = up_.bufferedBody();
+    Upstream::Piece piece = buffered ? *buffered : co_await up_.readBody();
+    if (piece.idle) {
+      if (Clock::now() - tunnelActive_ < idle)
+        continue; // the client's side was busy
+      spdlog::info("request {}: the tunnel to {} was idle for {} ms; closed", x.requestId,
+                   x.upstreamPeer, idle.count());
+      down_.abort();
+      break;
+    }
+    if (piece.failed) {
+      record(x, Error(ErrorKind::UpstreamReset,
+                      fmt::format("{} broke the tunnel off", x.upstreamPeer)));
+      down_.abort();
+      break;
+    }
+    tunnelActive_ = Clock::now();
+    x.responseBytes += static_cast<int64_t>(piece.bytes.size());
+    if (!co_await down_.sendBody(piece.bytes, piece.last, kNoFields)) {
+      record(x, Error(ErrorKind::ClientGone, "the client left the tunnel"));
+      break;
+    }
+    if (piece.last)
+      break;
+  }
+  co_await stopPump(pumping, true);
+  co_return Attempt::Done;
+}
+
 awaitable<Flow::Forwarded> Flow::forwardBody(route::Exchange &x, bool duplex) {
   Forwarded out;
   size_t replayLimit = config_.limits.replayBufferBytes;
@@ -480,6 +544,8 @@ awaitable<Flow::Forwarded> Flow::forwardBody(route::Exchange &x, bool duplex) {
       break;
     }
     std::string &piece = down_.bodyPiece();
+    if (duplex)
+      tunnelActive_ = Clock::now();
     if (!replay_.overflowed && replay_.bytes.size() + piece.size() <= replayLimit) {
       replay_.bytes += piece;
     } else {

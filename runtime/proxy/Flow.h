@@ -71,6 +71,7 @@ private:
   awaitable<void> pump(route::Exchange &x, Pump &pump);
   // The response, its head already run through the response phases, to the client.
   awaitable<bool> relay(route::Exchange &x);
+  awaitable<Attempt> tunnel(route::Exchange &x);
   // Stops the pump (its read interrupted, the upstream stream `cancelled` if asked) and
   // waits for its end.
   awaitable<void> stopPump(Pump &pump, bool cancel);
@@ -97,6 +98,8 @@ private:
   // total_timeout bounded by it.
   std::optional<std::chrono::steady_clock::time_point> callDeadline_;
   upstream::ConnectSettings boundedSettings_;
+  // When bytes last went through a full-duplex exchange either way (a tunnel's idleness).
+  std::chrono::steady_clock::time_point tunnelActive_;
   ErrorRetry lastRetry_ = ErrorRetry::Never; // the last failed attempt's
 };
 

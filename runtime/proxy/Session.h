@@ -50,6 +50,11 @@ public:
   virtual bool duplex() const { return false; }
   // A readBody() waiting, of a duplex session, returns Interrupted at once.
   virtual void interruptRead() {}
+  // The peer switched protocols (x.response, a 101, after the response phases): its head
+  // goes to the client as this protocol says (HTTP/1.1's 101, HTTP/2's 200), and from here
+  // on the request and response bodies are the tunnel's bytes, either way until each side
+  // ends its own (the last piece: a half close). False when the client is gone.
+  virtual awaitable<bool> startTunnel(const route::Exchange &) { co_return false; }
   // Whether readBody() would return without waiting: bytes, or the body's end, are here.
   virtual bool bodyReady() const { return true; }
 
@@ -110,8 +115,14 @@ public:
   // client gets, whatever became of the rest of the body); `afterFailedWrite`: the peer
   // stopped taking the body.
   virtual bool answeredEarly(bool afterFailedWrite) = 0;
-  // Reads the response head into x.upstreamResponse; interim responses are dropped.
+  // Reads the response head into x.upstreamResponse; interim responses are dropped. A 101
+  // is a response only to a request for the tunnel x.tunnel names.
   virtual awaitable<std::optional<Error>> readHead(route::Exchange &x) = 0;
+  // Whether the peer switched protocols (a 101 to x.tunnel's upgrade).
+  virtual bool switched() const { return false; }
+  // The peer's side of the tunnel from here on: its bodies are the tunnel's bytes, a read
+  // that waits `idle` for any returns Piece::quiet(), the last piece sent is a half close.
+  virtual void startTunnel(Duration /*idle*/) {}
   virtual BodyShape responseBody() const = 0;
   // A piece of the response body: bytes valid until the next call, the last with `last`;
   // or the peer failed before the body's end.
@@ -119,8 +130,10 @@ public:
     bool failed = false;
     std::string_view bytes;
     bool last = false;
-    static Piece data(std::string_view bytes, bool last) { return {false, bytes, last}; }
-    static Piece failure() { return {true, {}, false}; }
+    bool idle = false; // a tunnel's: nothing came for its idle time
+    static Piece data(std::string_view bytes, bool last) { return {false, bytes, last, false}; }
+    static Piece failure() { return {true, {}, false, false}; }
+    static Piece quiet() { return {false, {}, false, true}; }
   };
   // The next piece if it needs no wait (it came with what was read), else none.
   virtual std::optional<Piece> bufferedBody() = 0;

@@ -44,6 +44,8 @@ public:
   awaitable<std::optional<proxy::Error>> readHead(route::Exchange &x) override {
     return chosen_->readHead(x);
   }
+  bool switched() const override { return chosen_->switched(); }
+  void startTunnel(Duration idle) override { chosen_->startTunnel(idle); }
   proxy::BodyShape responseBody() const override { return chosen_->responseBody(); }
   std::optional<Piece> bufferedBody() override { return chosen_->bufferedBody(); }
   awaitable<Piece> readBody() override { return chosen_->readBody(); }

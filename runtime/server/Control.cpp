@@ -215,10 +215,12 @@ json Control::setDrained(const json &request, bool drained) {
 }
 
 json Control::stats() const {
-  uint64_t requests = 0, idle = 0;
+  uint64_t requests = 0, idle = 0, tunnels = 0, tunnelsOpened = 0;
   for (const auto &worker : workers_) {
     requests += worker->requests();
     idle += worker->parked();
+    tunnels += worker->tunnelsOpen();
+    tunnelsOpened += worker->tunnelsOpened();
   }
   auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   return json{{"ok", true},
@@ -228,6 +230,8 @@ json Control::stats() const {
               {"connections_idle", idle},
               {"connections_refused", shared_.admission.refused()},
               {"requests", requests},
+              {"tunnels", tunnels},
+              {"tunnels_opened", tunnelsOpened},
               {"uptime_seconds", uptime},
               {"pid", ::getpid()}};
 }

@@ -103,6 +103,18 @@ public:
   }
   // Requests this worker has begun, readable from any thread.
   uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
+  // Tunnels (WebSocket and other upgrades) open now, and ever opened, readable from any
+  // thread; only this worker writes them.
+  void tunnelOpened() {
+    tunnelsOpen_.store(tunnelsOpen_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    tunnelsOpened_.store(tunnelsOpened_.load(std::memory_order_relaxed) + 1,
+                         std::memory_order_relaxed);
+  }
+  void tunnelClosed() {
+    tunnelsOpen_.store(tunnelsOpen_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  }
+  uint64_t tunnelsOpen() const { return tunnelsOpen_.load(std::memory_order_relaxed); }
+  uint64_t tunnelsOpened() const { return tunnelsOpened_.load(std::memory_order_relaxed); }
 
   // A request id unique on this machine: process id, worker index and a counter, in hex.
   std::string nextRequestId();
@@ -177,6 +189,7 @@ private:
   std::atomic<bool> drained_{false};
   std::atomic<uint64_t> requests_{0};    // written by this worker only
   std::atomic<uint64_t> parkedCount_{0}; // parked_.size(), for other threads
+  std::atomic<uint64_t> tunnelsOpen_{0}, tunnelsOpened_{0};
   std::atomic<uint64_t> installedGeneration_{0};
   std::string accessBuffer_;
   BufferPool buffers_{64 * 1024};

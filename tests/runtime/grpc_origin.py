@@ -7,8 +7,8 @@ code generation). Service test.Echo:
   Server  streams N messages (the request: N, as text, and a size: "N" or "N SIZE")
   Client  answers how many bytes it received, as text
   Bidi    echoes each message as it comes
-  Slow    answers after the request's milliseconds; logs "cancelled Slow" when the call
-          is cancelled first
+  Slow    answers after the request's milliseconds; logs "started Slow" as its handler
+          starts, and "cancelled Slow" when the call is cancelled first
   Fail    ends with the status the request names ("CODE message")
 
 Each call is logged as "call METHOD". Usage: grpc_origin.py PORT --log FILE [--tls CERT KEY]
@@ -55,6 +55,7 @@ def bidi(requests, context):
 
 
 def slow(request, context):
+    log("started Slow")
     deadline = time.time() + int(request.decode()) / 1000
     while time.time() < deadline:
         if not context.is_active():

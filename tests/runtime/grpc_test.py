@@ -30,8 +30,6 @@ if len(sys.argv) > 2:
     harness.TURNOUT = os.path.abspath(sys.argv.pop(1))
     harness.ROUTEC = os.path.abspath(sys.argv.pop(1))
 
-GRPC_ORIGIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grpc_origin.py")
-
 POLICY = '''upstream echo {{ servers = ["127.0.0.1:{port}"] protocol = {protocol} read_timeout = 30s {tls} }}
 upstream slow {{ servers = ["127.0.0.1:{port}"] protocol = {protocol} read_timeout = 500ms {tls} }}
 upstream dead {{ servers = ["127.0.0.1:{dead}"] protocol = {protocol} {tls} }}
@@ -49,22 +47,8 @@ def ident(data):
     return data
 
 
-class GrpcOrigin:
-    def __init__(self, directory, tls=None):
-        self.port = harness.free_port()
-        self.log = os.path.join(directory, f"grpc-origin-{self.port}.log")
-        open(self.log, "w").close()
-        self.process = harness.start([sys.executable, GRPC_ORIGIN, str(self.port), "--log", self.log,
-                                      *(["--tls", *tls] if tls else [])])
-        harness.wait_for_port(self.port, self.process)
-
-    def lines(self):
-        with open(self.log) as f:
-            return f.read().splitlines()
-
-    def stop(self):
-        self.process.kill()
-        self.process.wait()
+def grpc_origin(directory, tls=None):
+    return harness.ScriptOrigin(directory, "grpc_origin.py", *(["--tls", *tls] if tls else []))
 
 
 class Calls:
@@ -138,22 +122,27 @@ class Calls:
         self.assertRegex(log, r'"POST /test\.Dead/Call HTTP/2" 200 0 .* grpc-status=14\n')
 
     def test_a_cancelled_call_is_cancelled_at_the_origin(self):
+        def seen(line):
+            return self.origin.lines().count(line)
+
+        def wait_for(line, count):
+            deadline = time.time() + 10
+            while seen(line) < count and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(seen(line), count, line)
+
+        started, cancelled = seen("started Slow"), seen("cancelled Slow")
         future = self.channel.unary_unary("/test.Echo/Slow", ident, ident).future(b"10000", timeout=30)
-        deadline = time.time() + 10
-        while "call Slow" not in self.origin.lines() and time.time() < deadline:
-            time.sleep(0.05)
-        self.assertIn("call Slow", self.origin.lines())
+        wait_for("started Slow", started + 1)
         future.cancel()
-        while "cancelled Slow" not in self.origin.lines() and time.time() < deadline:
-            time.sleep(0.05)
-        self.assertIn("cancelled Slow", self.origin.lines())
+        wait_for("cancelled Slow", cancelled + 1)
 
 
 class H2c(Calls, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="turnout-grpc-")
-        cls.origin = GrpcOrigin(cls.dir)
+        cls.origin = grpc_origin(cls.dir)
         cls.proxy = Proxy(cls.dir, POLICY.format(port=cls.origin.port, dead=harness.free_port(), protocol="h2c",
                                                  tls=""))
         cls.channel = grpc.insecure_channel(f"127.0.0.1:{cls.proxy.port}")
@@ -213,7 +202,7 @@ class H2(Calls, unittest.TestCase):
         certs = Certificates(cls.dir)
         origin_cert, origin_key = certs.leaf("origin", ["origin.test"])
         proxy_cert, proxy_key = certs.leaf("proxy", ["grpc.test"])
-        cls.origin = GrpcOrigin(cls.dir, tls=(origin_cert, origin_key))
+        cls.origin = grpc_origin(cls.dir, tls=(origin_cert, origin_key))
         tls = f'tls = true sni = "origin.test" ca = "{certs.ca}"'
         cls.proxy = Proxy(cls.dir, POLICY.format(port=cls.origin.port, dead=harness.free_port(), protocol="h2",
                                                  tls=tls),

@@ -195,6 +195,29 @@ class Origin:
         self.process.wait()
 
 
+class ScriptOrigin:
+    """An origin script of tests/runtime (h2_origin.py, grpc_origin.py, ws_origin.py) on a
+    free port, started as `script PORT --log FILE OPTIONS...`; what it logs, a line per
+    event, is read back by `lines`."""
+
+    def __init__(self, directory, script, *options):
+        self.port = free_port()
+        name = os.path.splitext(os.path.basename(script))[0]
+        self.log = os.path.join(directory, f"{name}-{self.port}.log")
+        open(self.log, "w").close()
+        self.process = start([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), script),
+                              str(self.port), "--log", self.log, *options])
+        wait_for_port(self.port, self.process)
+
+    def lines(self):
+        with open(self.log) as f:
+            return f.read().splitlines()
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
 class RawOrigin:
     """An origin on loopback that answers as a test scripts it, byte for byte: an upstream
     that misbehaves. `answer(request, n)` gets the n-th request's raw bytes (head and body;

@@ -374,37 +374,23 @@ class Goaway(Http2):
         c.close()
 
 
-H2_ORIGIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "h2_origin.py")
-
 UPSTREAM_POLICY = '''upstream origin {{ servers = ["127.0.0.1:{port}"] protocol = {protocol} {extra} }}
 on request {{ route origin }}
 on response {{ resp.header["x-upstream-protocol"] = upstream.protocol }}
 '''
 
 
-class H2Origin:
+class H2Origin(harness.ScriptOrigin):
     """tests/runtime/h2_origin.py on a free port."""
 
     def __init__(self, directory, *options):
-        self.port = harness.free_port()
-        self.log = os.path.join(directory, f"h2-origin-{self.port}.log")
-        open(self.log, "w").close()
-        self.process = harness.start([sys.executable, H2_ORIGIN, str(self.port), "--log", self.log, *options])
-        harness.wait_for_port(self.port, self.process)
-
-    def lines(self):
-        with open(self.log) as f:
-            return f.read().splitlines()
+        super().__init__(directory, "h2_origin.py", *options)
 
     def connections(self):
         return len([line for line in self.lines() if line.startswith("connect ")])
 
     def requests(self):
         return [line for line in self.lines() if line.startswith("request ")]
-
-    def stop(self):
-        self.process.kill()
-        self.process.wait()
 
 
 class Upstream(unittest.TestCase):

@@ -178,7 +178,9 @@ public:
   std::string upstreamName, upstreamPeer;
   std::string upstreamProtocol; // "HTTP/1.1", "HTTP/2"; "" while unknown
   // What the client asked to switch to (req.upgrade): "websocket", ...; "" for nothing.
-  std::string upgrade;
+  // The tunnel the proxy asks the peer for, when it honours the upgrade (server config
+  // `upgrades`): the same protocol; "" otherwise.
+  std::string upgrade, tunnel;
   // A gRPC call's form, by its content-type (set as the flow starts), and the status it
   // ended with (-1: none).
   grpc::Wire grpc = grpc::Wire::None;
