@@ -32,7 +32,7 @@ asan: deps
 # request and response parsers, the artifact reader. Built with clang; what a run finds
 # new stays in build/fuzz/corpus/TARGET, its seeds in tests/fuzz.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= check http1_request http1_response proxy_header artifact
+FUZZ_TARGETS ?= check http1_request http1_response proxy_header artifact grpc_web
 fuzz: deps
 	@[ -f build/fuzz/build.ninja ] || cmake --preset fuzz
 	@cmake --build --preset fuzz -j $(JOBS) $(addprefix --target fuzz_,$(FUZZ_TARGETS))
@@ -43,6 +43,7 @@ fuzz: deps
 	    http1_response) seeds=tests/fuzz/http1/response_corpus; len=4096;; \
 	    proxy_header) seeds=tests/fuzz/listener/proxy_corpus; len=4096;; \
 	    artifact) seeds=tests/fuzz/artifact/corpus; len=65536;; \
+	    grpc_web) seeds=tests/fuzz/proxy/grpc_web_corpus; len=4096;; \
 	  esac; \
 	  mkdir -p build/fuzz/corpus/$$target; \
 	  echo "fuzz_$$target for $(FUZZ_SECONDS) s"; \

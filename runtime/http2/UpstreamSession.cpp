@@ -441,12 +441,15 @@ awaitable<IoStatus> UpstreamSession::sendHead(const route::Exchange &x,
     }
     head.emplace_back(std::move(lower), value);
   });
-  if (x.request.headers.fields().end() !=
-      std::find_if(x.request.headers.fields().begin(), x.request.headers.fields().end(),
-                   [](const auto &f) {
-                     return route::sameFieldName(f.first, "te") &&
-                            route::sameFieldName(f.second, "trailers");
-                   }))
+  // TE only as "trailers", and always for gRPC, whose servers want it (a gRPC-Web call has
+  // none of its own).
+  if (x.grpc != route::grpc::Wire::None ||
+      x.request.headers.fields().end() !=
+          std::find_if(x.request.headers.fields().begin(), x.request.headers.fields().end(),
+                       [](const auto &f) {
+                         return route::sameFieldName(f.first, "te") &&
+                                route::sameFieldName(f.second, "trailers");
+                       }))
     head.emplace_back("te", "trailers");
   if (shape.present && shape.length)
     head.emplace_back("content-length", std::to_string(*shape.length));

@@ -129,7 +129,7 @@ awaitable<BodyRead> Flow::bufferBody(bool streaming) {
   size_t limit = config_.limits.replayBufferBytes;
   while (!down_.requestComplete() && replay_.bytes.size() < limit &&
          (!streaming || down_.bodyReady())) {
-    BodyRead read = co_await down_.readBody();
+    BodyRead read = co_await readPiece();
     if (read != BodyRead::Ok)
       co_return read;
     replay_.bytes += down_.bodyPiece();
@@ -181,6 +181,12 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
   // the peer to speak first.
   bool streaming =
       down_.duplex() && spec.connect.protocol != upstream::ConnectSettings::Protocol::Http1;
+  // gRPC-Web to an HTTP/2 upstream is translated; to an HTTP/1.1 one it goes as it is (a
+  // gRPC-Web server of its own).
+  web_.reset();
+  if ((x.grpc == route::grpc::Wire::Web || x.grpc == route::grpc::Wire::WebText) &&
+      spec.connect.protocol != upstream::ConnectSettings::Protocol::Http1)
+    web_.emplace(x.grpc);
   BodyRead body = down_.requestComplete() ? BodyRead::Ok : co_await bufferBody(streaming);
   if (body == BodyRead::Gone) {
     record(x, Error(ErrorKind::ClientGone, "the client left during its request body"));
@@ -231,6 +237,11 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
       if (!rewritten) {
         policy_->runPhase(x, Phase::UpstreamRequest);
         rewritten = true;
+        if (web_) { // the call goes upstream as gRPC
+          route::EditedHeaders &fields = x.changeUpstreamHeaders();
+          fields.set("content-type", "application/grpc");
+          fields.remove("content-length");
+        }
         if (x.fault) { // nothing of the request goes upstream
           co_await answerLocally(x);
           co_return;
@@ -329,6 +340,8 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
   // The request: its head, then its body, streamed from the client unless a previous
   // attempt already holds all of it.
   BodyShape shape = down_.requestBody();
+  if (web_ && web_->text())
+    shape.length.reset(); // decoded, it is shorter
   bool complete = down_.requestComplete();
   IoStatus status = co_await up_.sendHead(x, shape, replay_.bytes, complete,
                                           complete ? passedTrailers() : kNoFields);
@@ -431,6 +444,14 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
 awaitable<bool> Flow::relay(route::Exchange &x) {
 
   BodyShape body = up_.responseBody();
+  std::string upstreamType =
+      web_ ? route::joinedValue(x.upstreamResponse.headers.fields(), "content-type") : "";
+  if (web_ && route::grpc::wireOf(upstreamType) != route::grpc::Wire::Grpc)
+    web_.reset(); // not a gRPC answer (an HTTP error page): it goes as it is
+  if (web_) {
+    x.response.changeHeaders().set("content-type", web_->responseType(upstreamType));
+    body.length.reset(); // the trailers' frame follows, and -text is longer
+  }
   if (!down_.startResponse(x, body) && body.present) {
     // A body the client will not get: left unread, and its connection closes with the
     // attempt (its bytes must never reach another request).
@@ -447,9 +468,16 @@ awaitable<bool> Flow::relay(route::Exchange &x) {
       down_.abort();
       co_return false;
     }
-    x.responseBytes += static_cast<int64_t>(piece.bytes.size());
-    if (!co_await down_.sendBody(piece.bytes, piece.last,
-                                 piece.last ? up_.trailers() : kNoFields)) {
+    std::string_view bytes = piece.bytes;
+    const Fields *trailers = piece.last ? &up_.trailers() : &kNoFields;
+    if (web_ && (web_->text() || piece.last)) {
+      webOut_.clear();
+      web_->encodeResponse(piece.bytes, piece.last, *trailers, webOut_);
+      bytes = webOut_;
+      trailers = &kNoFields; // in the body now
+    }
+    x.responseBytes += static_cast<int64_t>(bytes.size());
+    if (!co_await down_.sendBody(bytes, piece.last, *trailers)) {
       record(x, Error(ErrorKind::ClientGone, "the client left during the response"));
       co_return false;
     }
@@ -532,7 +560,7 @@ awaitable<Flow::Forwarded> Flow::forwardBody(route::Exchange &x, bool duplex) {
       out.answeredEarly = true;
       break;
     }
-    BodyRead read = co_await down_.readBody();
+    BodyRead read = co_await readPiece();
     if (read == BodyRead::Interrupted)
       break;
     if (read != BodyRead::Ok) {
@@ -558,6 +586,14 @@ awaitable<Flow::Forwarded> Flow::forwardBody(route::Exchange &x, bool duplex) {
     ended = last;
   }
   co_return out;
+}
+
+awaitable<BodyRead> Flow::readPiece() {
+  BodyRead read = co_await down_.readBody();
+  if (read == BodyRead::Ok && web_ &&
+      !web_->decodeRequest(down_.bodyPiece(), down_.requestComplete()))
+    co_return BodyRead::Bad;
+  co_return read;
 }
 
 awaitable<void> Flow::pump(route::Exchange &x, Pump &pump) {

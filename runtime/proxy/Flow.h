@@ -8,6 +8,7 @@
 
 #include "config/ServerConfig.h"
 #include "policy/Policy.h"
+#include "proxy/GrpcWeb.h"
 #include "proxy/Session.h"
 #include "upstream/Balancer.h"
 
@@ -69,6 +70,8 @@ private:
   // stops when the peer answers early; full duplex, when the read is interrupted.
   awaitable<Forwarded> forwardBody(route::Exchange &x, bool duplex);
   awaitable<void> pump(route::Exchange &x, Pump &pump);
+  // The next piece of the request body, as it goes upstream (gRPC-Web decoded).
+  awaitable<BodyRead> readPiece();
   // The response, its head already run through the response phases, to the client.
   awaitable<bool> relay(route::Exchange &x);
   awaitable<Attempt> tunnel(route::Exchange &x);
@@ -98,6 +101,9 @@ private:
   // total_timeout bounded by it.
   std::optional<std::chrono::steady_clock::time_point> callDeadline_;
   upstream::ConnectSettings boundedSettings_;
+  // A gRPC-Web call translated to gRPC, and its response piece as it goes down.
+  std::optional<GrpcWebCall> web_;
+  std::string webOut_;
   // When bytes last went through a full-duplex exchange either way (a tunnel's idleness).
   std::chrono::steady_clock::time_point tunnelActive_;
   ErrorRetry lastRetry_ = ErrorRetry::Never; // the last failed attempt's

@@ -8,8 +8,10 @@ client cancels is cancelled at the origin; memory stays bounded under a fast ori
 
 Usage: grpc_test.py TURNOUT ROUTEC [unittest args]
 """
+import base64
 import os
 import queue
+import subprocess
 import socket
 import struct
 import sys
@@ -191,6 +193,80 @@ class H2c(Calls, unittest.TestCase):
         print(f"\n200 MB server stream read slowly: RSS grew by {grown} KiB", file=sys.stderr)
         self.assertEqual(total, 2000 * 100000)
         self.assertLess(grown, 32 * 1024)
+
+
+class GrpcWeb(unittest.TestCase):
+    """gRPC-Web from curl over HTTP/1.1 and HTTP/2, binary and -text, translated to gRPC for
+    an h2c origin and back: the frames checked byte for byte."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="turnout-grpc-web-")
+        cls.origin = grpc_origin(cls.dir)
+        cls.proxy = Proxy(cls.dir, POLICY.format(port=cls.origin.port, dead=harness.free_port(), protocol="h2c",
+                                                 tls=""))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.origin.stop()
+
+    @staticmethod
+    def message(payload):
+        return b"\0" + struct.pack(">I", len(payload)) + payload
+
+    def call(self, client, path, payload, text):
+        body = self.message(payload)
+        kind = "application/grpc-web-text" if text else "application/grpc-web+proto"
+        result = subprocess.run(["curl", "-s", "-D", "-", *client, "-H", f"content-type: {kind}", "-H", "x-grpc-web: 1",
+                                 "--data-binary", "@-", self.proxy.url(path)],
+                                input=base64.b64encode(body) if text else body, capture_output=True, timeout=30)
+        head, _, body = result.stdout.partition(b"\r\n\r\n")
+        headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:])
+        headers = {name.lower(): value for name, value in headers.items()}
+        return headers, base64.b64decode(body) if text else body
+
+    def frames(self, body):
+        """(messages, trailer lines) of a gRPC-Web body, checking its framing."""
+        messages, trailers = [], None
+        while body:
+            flag, length = body[0], struct.unpack(">I", body[1:5])[0]
+            self.assertGreaterEqual(len(body), 5 + length)
+            payload, body = body[5:5 + length], body[5 + length:]
+            if flag == 0x80:
+                self.assertEqual(body, b"", "the trailers' frame is the last")
+                trailers = payload.decode().split("\r\n")
+                self.assertEqual(trailers.pop(), "")
+            else:
+                self.assertEqual(flag, 0)
+                messages.append(payload)
+        return messages, trailers
+
+    def test_unary_and_server_streaming_binary_and_text_over_http1_and_http2(self):
+        for client in (["--http1.1"], ["--http2-prior-knowledge"]):
+            for text in (False, True):
+                with self.subTest(client=client, text=text):
+                    headers, body = self.call(client, "/test.Echo/Unary", b"hello", text)
+                    self.assertEqual(headers["content-type"],
+                                     "application/grpc-web-text+proto" if text else "application/grpc-web+proto")
+                    self.assertTrue(body.startswith(self.message(b"echo:hello")), body)
+                    messages, trailers = self.frames(body)
+                    self.assertEqual(messages, [b"echo:hello"])
+                    self.assertIn("grpc-status:0", trailers)
+                    self.assertIn("x-trailer:t1", trailers)
+                    headers, body = self.call(client, "/test.Echo/Server", b"300 1000", text)
+                    messages, trailers = self.frames(body)
+                    self.assertEqual(messages, [b"m%d" % i + b"." * (1000 - len(b"m%d" % i)) for i in range(300)])
+                    self.assertIn("grpc-status:0", trailers)
+
+    def test_the_proxys_own_answer_is_a_trailers_only_response(self):
+        headers, body = self.call(["--http1.1"], "/test.Echo/Denied", b"", False)
+        self.assertEqual((headers.get("grpc-status"), headers.get("grpc-message"), body), ("7", "not for you", b""))
+        self.assertEqual(headers["content-type"], "application/grpc-web+proto")
+        # The origin's own trailers-only answer stays one: its status in the head.
+        headers, body = self.call(["--http1.1"], "/test.Echo/Fail", b"5 not here", True)
+        self.assertEqual((headers.get("grpc-status"), headers.get("grpc-message"), body), ("5", "not here", b""))
+        self.assertEqual(headers["content-type"], "application/grpc-web-text+proto")
 
 
 class H2(Calls, unittest.TestCase):

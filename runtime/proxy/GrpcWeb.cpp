@@ -1,0 +1,124 @@
+#include "proxy/GrpcWeb.h"
+
+#include <openssl/evp.h>
+
+#include <cctype>
+
+namespace turnout::proxy {
+
+namespace {
+
+constexpr char kEndOfMessages = static_cast<char>(0x80); // the trailers frame's flag
+
+int sextet(char c) {
+  if (c >= 'A' && c <= 'Z')
+    return c - 'A';
+  if (c >= 'a' && c <= 'z')
+    return c - 'a' + 26;
+  if (c >= '0' && c <= '9')
+    return c - '0' + 52;
+  if (c == '+')
+    return 62;
+  if (c == '/')
+    return 63;
+  return -1;
+}
+
+// One quantum of four characters, padded or not: false when it is not base64.
+bool decodeQuantum(std::string_view q, std::string &out) {
+  int a = sextet(q[0]), b = sextet(q[1]);
+  if (a < 0 || b < 0)
+    return false;
+  out += static_cast<char>((a << 2) | (b >> 4));
+  if (q[2] == '=')
+    return q[3] == '=';
+  int c = sextet(q[2]);
+  if (c < 0)
+    return false;
+  out += static_cast<char>(((b & 15) << 4) | (c >> 2));
+  if (q[3] == '=')
+    return true;
+  int d = sextet(q[3]);
+  if (d < 0)
+    return false;
+  out += static_cast<char>(((c & 3) << 6) | d);
+  return true;
+}
+
+} // namespace
+
+std::string GrpcWebCall::responseType(std::string_view grpc) const {
+  // "application/grpc" + its suffix ("+proto"), as the web form of the request.
+  constexpr std::string_view kGrpc = "application/grpc";
+  std::string_view suffix = grpc.size() > kGrpc.size() ? grpc.substr(kGrpc.size()) : "";
+  if (suffix.empty() || suffix.front() != '+')
+    suffix = "+proto";
+  return std::string(text_ ? "application/grpc-web-text" : "application/grpc-web") +
+         std::string(suffix);
+}
+
+bool GrpcWebCall::decodeRequest(std::string &piece, bool last) {
+  if (!text_)
+    return true;
+  std::string decoded;
+  decoded.reserve((quantum_.size() + piece.size()) / 4 * 3 + 3);
+  for (char c : piece) {
+    if (std::isspace(static_cast<unsigned char>(c)))
+      continue;
+    quantum_ += c;
+    if (quantum_.size() == 4) {
+      if (!decodeQuantum(quantum_, decoded))
+        return false;
+      quantum_.clear();
+    }
+  }
+  piece.swap(decoded);
+  return !last || quantum_.empty();
+}
+
+void GrpcWebCall::encode(std::string_view bytes, bool last, std::string &out) {
+  if (!text_) {
+    out.append(bytes);
+    return;
+  }
+  // Whole groups of three now; the rest waits for the next piece, or is padded at the end.
+  std::string whole = std::move(pending_);
+  pending_.clear();
+  whole.append(bytes);
+  size_t take = last ? whole.size() : whole.size() / 3 * 3;
+  pending_.assign(whole, take, std::string::npos);
+  if (take == 0)
+    return;
+  size_t start = out.size();
+  out.resize(start + (take + 2) / 3 * 4);
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char *>(out.data() + start),
+                          reinterpret_cast<const unsigned char *>(whole.data()),
+                          static_cast<int>(take));
+  out.resize(start + static_cast<size_t>(n));
+}
+
+void GrpcWebCall::encodeResponse(std::string_view piece, bool last,
+                                 const route::HeaderFields &trailers, std::string &out) {
+  if (!last) {
+    encode(piece, false, out);
+    return;
+  }
+  // The messages end here: what is left of them, padded, then the trailers' frame, encoded
+  // on its own (gRPC-Web clients decode padded chunks one after another).
+  encode(piece, true, out);
+  std::string lines;
+  for (const auto &[name, value] : trailers) {
+    for (char c : name)
+      lines += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    lines.append(":").append(value).append("\r\n");
+  }
+  std::string frame;
+  frame += kEndOfMessages;
+  auto length = static_cast<uint32_t>(lines.size());
+  for (int shift = 24; shift >= 0; shift -= 8)
+    frame += static_cast<char>((length >> shift) & 0xff);
+  frame += lines;
+  encode(frame, true, out);
+}
+
+} // namespace turnout::proxy
