@@ -483,6 +483,11 @@ awaitable<IoStatus> UpstreamSession::copied() {
       co_return IoStatus::TimedOut;
     }
   }
+  // A stream the peer refused is readHead()'s to report: it goes again whatever its method.
+  if (closed_ && closeCode_ == NGHTTP2_REFUSED_STREAM) {
+    body_.withdraw();
+    co_return IoStatus::Ok;
+  }
   if (body_.lent() || (closed_ && !ended_)) {
     body_.withdraw();
     co_return IoStatus::Failed;
@@ -493,6 +498,8 @@ awaitable<IoStatus> UpstreamSession::copied() {
 awaitable<IoStatus> UpstreamSession::sendBody(std::string_view piece, bool last,
                                               const Fields &trailers) {
   UpstreamConnection &c = *connection_;
+  if (closed_ && closeCode_ == NGHTTP2_REFUSED_STREAM)
+    co_return IoStatus::Ok; // refused: readHead() says so, and the request goes again
   if (closed_ || c.dead_)
     co_return IoStatus::Failed;
   body_.lend(c.session_, id_, piece, last, lowercased(trailers));

@@ -13,8 +13,11 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 const Fields kNoFields;
-// Attempts more on the same peer after a stale connection.
+// Attempts more on the same peer after a stale connection, and after a refused stream (the
+// peer acted on nothing: a busy peer sending GOAWAY after every few streams refuses the
+// same request several times over).
 constexpr int kStaleRetries = 3;
+constexpr int kRefusedRetries = 10;
 
 // RFC 9110 9.2.2.
 bool idempotent(std::string_view method) {
@@ -253,10 +256,10 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
       // going away). Another (a POST) may have been acted on; it goes again only if the
       // error phase asks (nginx's proxy_next_upstream without non_idempotent). A request the
       // peer refused unprocessed (HTTP/2) goes again whatever its method.
-      for (int again = 0; again < kStaleRetries && !replay_.overflowed &&
-                          ((result == Attempt::Stale && idempotent(x.upstreamMethod())) ||
-                           result == Attempt::Refused);
-           ++again)
+      for (int stale = 0, refused = 0;
+           !replay_.overflowed && ((result == Attempt::Stale && idempotent(x.upstreamMethod()) &&
+                                    stale++ < kStaleRetries) ||
+                                   (result == Attempt::Refused && refused++ < kRefusedRetries));)
         result = co_await this->attempt(x, balancer, peer);
       if (result == Attempt::Stale || result == Attempt::Refused)
         fail(x, Error(ErrorKind::UpstreamReset,
@@ -442,7 +445,6 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
 // The response body, as it arrives: memory stays at one read buffer whatever its length.
 // False when it could not be relayed whole (recorded; the client told by the end).
 awaitable<bool> Flow::relay(route::Exchange &x) {
-
   BodyShape body = up_.responseBody();
   std::string upstreamType =
       web_ ? route::joinedValue(x.upstreamResponse.headers.fields(), "content-type") : "";

@@ -4,7 +4,7 @@ sides (tests/runtime/ws_origin.py): an HTTP/1.1 upgrade runs the request and ups
 phases, the origin's 101 the response phases, then the connection is a tunnel. Text and
 binary messages up to 1 MiB, ping/pong and close codes go through; 1,000 tunnels at once;
 a tunnel quiet both ways is closed at tunnel_idle_timeout, one busy either way is not; a
-tunnel lives through 10 hot loads; wss over a TLS listener; RFC 8441 (extended CONNECT
+tunnel lives through 10 hot loads, and through SIGTERM's shutdown_grace; wss over a TLS listener; RFC 8441 (extended CONNECT
 over HTTP/2) from a python3-h2 client; and a 101 to a request that asked for no upgrade is
 still a bad response.
 
@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import resource
+import signal
 import socket
 import ssl
 import struct
@@ -265,6 +266,35 @@ class OverTls(unittest.TestCase):
             run(exchange())
         finally:
             proxy.stop()
+            origin.stop()
+
+
+class Shutdown(unittest.TestCase):
+    def test_sigterm_gives_a_tunnel_shutdown_grace(self):
+        directory = tempfile.mkdtemp(prefix="turnout-ws-term-")
+        origin = ws_origin(directory)
+        proxy = Proxy(directory, POLICY.format(port=origin.port, tag="t"), config="timeouts:\n  shutdown_grace: 2s\n")
+        try:
+            async def exchange():
+                async with websockets.connect(f"ws://127.0.0.1:{proxy.port}/echo", ping_interval=None) as ws:
+                    await ws.send("before")
+                    self.assertEqual(await ws.recv(), "before")
+                    proxy.process.send_signal(signal.SIGTERM)
+                    started = time.time()
+                    await asyncio.sleep(0.5)
+                    await ws.send("during the grace")  # the tunnel still works
+                    self.assertEqual(await ws.recv(), "during the grace")
+                    with self.assertRaises(websockets.ConnectionClosed):
+                        await asyncio.wait_for(ws.recv(), 10)
+                    return time.time() - started
+            closed_after = run(exchange())
+            self.assertGreater(closed_after, 1.5)
+            self.assertLess(closed_after, 5)
+            self.assertEqual(proxy.process.wait(timeout=10), 0)
+        finally:
+            if proxy.process.poll() is None:
+                proxy.process.kill()
+            proxy.stderr.close()
             origin.stop()
 
 
