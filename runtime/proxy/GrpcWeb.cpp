@@ -10,38 +10,21 @@ namespace {
 
 constexpr char kEndOfMessages = static_cast<char>(0x80); // the trailers frame's flag
 
-int sextet(char c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '+')
-    return 62;
-  if (c == '/')
-    return 63;
-  return -1;
+bool isBase64(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
 }
 
-// One quantum of four characters, padded or not: false when it is not base64.
+// One quantum of four characters, padded or not: false when it is not base64 (OpenSSL's
+// decoder lets a misplaced '=' pass).
 bool decodeQuantum(std::string_view q, std::string &out) {
-  int a = sextet(q[0]), b = sextet(q[1]);
-  if (a < 0 || b < 0)
+  if (!isBase64(q[0]) || !isBase64(q[1]) || !(isBase64(q[2]) || q[2] == '=') ||
+      !(isBase64(q[3]) || q[3] == '=') || (q[2] == '=' && q[3] != '='))
     return false;
-  out += static_cast<char>((a << 2) | (b >> 4));
-  if (q[2] == '=')
-    return q[3] == '=';
-  int c = sextet(q[2]);
-  if (c < 0)
+  unsigned char bytes[3];
+  if (EVP_DecodeBlock(bytes, reinterpret_cast<const unsigned char *>(q.data()), 4) != 3)
     return false;
-  out += static_cast<char>(((b & 15) << 4) | (c >> 2));
-  if (q[3] == '=')
-    return true;
-  int d = sextet(q[3]);
-  if (d < 0)
-    return false;
-  out += static_cast<char>(((c & 3) << 6) | d);
+  size_t padding = q[3] == '=' ? (q[2] == '=' ? 2 : 1) : 0;
+  out.append(reinterpret_cast<const char *>(bytes), 3 - padding);
   return true;
 }
 
