@@ -314,6 +314,13 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
     total = total.count() ? std::min(total, left) : left;
     bounded = &boundedSettings_;
   }
+  if (!x.tunnel.empty() && bounded->protocol == upstream::ConnectSettings::Protocol::Auto) {
+    // A tunnel is an HTTP/1.1 upgrade: `auto` asks the peer for HTTP/1.1 alone.
+    if (bounded != &boundedSettings_)
+      boundedSettings_ = *bounded;
+    boundedSettings_.protocol = upstream::ConnectSettings::Protocol::Http1;
+    bounded = &boundedSettings_;
+  }
   const upstream::ConnectSettings &settings = *bounded;
   if (!up_.reuse(x.upstreamPeer, settings, retryable))
     error = co_await up_.connect(x.upstreamPeer, address.host, address.port, settings);

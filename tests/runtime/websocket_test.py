@@ -46,8 +46,8 @@ on response {{ resp.header["x-tunnel"] = "{tag}" }}
 '''
 
 
-def ws_origin(directory):
-    return harness.ScriptOrigin(directory, "ws_origin.py")
+def ws_origin(directory, tls=None):
+    return harness.ScriptOrigin(directory, "ws_origin.py", *(["--tls", *tls] if tls else []))
 
 
 def run(coroutine):
@@ -263,6 +263,25 @@ class OverTls(unittest.TestCase):
                     self.assertEqual(await ws.recv(), data)
                     await ws.send("and text")
                     self.assertEqual(await ws.recv(), "and text")
+            run(exchange())
+        finally:
+            proxy.stop()
+            origin.stop()
+
+    def test_a_tunnel_to_an_auto_upstream_asks_for_http1(self):
+        """`protocol = auto` to an origin that would choose h2: a tunnel asks for HTTP/1.1."""
+        directory = tempfile.mkdtemp(prefix="turnout-wss-auto-")
+        certs = Certificates(directory)
+        cert, key = certs.leaf("origin", ["origin.test"])
+        origin = ws_origin(directory, tls=(cert, key))
+        policy = (f'upstream ws {{ servers = ["127.0.0.1:{origin.port}"] protocol = auto tls = true '
+                  f'sni = "origin.test" ca = "{certs.ca}" }}\non request {{ route ws }}\n')
+        proxy = Proxy(directory, policy)
+        try:
+            async def exchange():
+                async with websockets.connect(f"ws://127.0.0.1:{proxy.port}/echo") as ws:
+                    await ws.send("over TLS to the origin")
+                    self.assertEqual(await ws.recv(), "over TLS to the origin")
             run(exchange())
         finally:
             proxy.stop()

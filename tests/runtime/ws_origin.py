@@ -6,11 +6,14 @@
   /push       sends "tick" every 200 ms, reads nothing
   /close/N    closes at once with code N, reason "closing N"
 
-Logs "open PATH" and "closed CODE" per connection. Usage: ws_origin.py PORT --log FILE
+Logs "open PATH" and "closed CODE" per connection. With --tls, it serves over TLS and
+offers ALPN h2 before http/1.1 (as a server that speaks both would).
+Usage: ws_origin.py PORT --log FILE [--tls CERT KEY]
 """
 import argparse
 import asyncio
 import resource
+import ssl
 
 import websockets
 
@@ -44,8 +47,14 @@ async def serve(ws, path):
         log(f"closed {ws.close_code}")
 
 
-async def main(port):
-    async with websockets.serve(serve, "127.0.0.1", port, max_size=None, ping_interval=None, backlog=2048):
+async def main(port, tls):
+    context = None
+    if tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*tls)
+        context.set_alpn_protocols(["h2", "http/1.1"])
+    async with websockets.serve(serve, "127.0.0.1", port, max_size=None, ping_interval=None, backlog=2048,
+                                ssl=context):
         await asyncio.Future()
 
 
@@ -53,8 +62,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("port", type=int)
     parser.add_argument("--log", required=True)
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = parser.parse_args()
     LOG = args.log
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
-    asyncio.run(main(args.port))
+    asyncio.run(main(args.port, args.tls))
