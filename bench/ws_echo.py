@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC525B5"
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 async def serve(reader, writer):

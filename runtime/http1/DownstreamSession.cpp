@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 namespace turnout::http1 {
@@ -580,6 +582,18 @@ awaitable<bool> DownstreamSession::startTunnel(const route::Exchange &x) {
   });
   appendField(out_, "connection", "upgrade");
   appendField(out_, "upgrade", x.tunnel);
+  std::string key = route::joinedValue(x.request.headers.fields(), "sec-websocket-key");
+  if (x.tunnel == "websocket" && !key.empty() &&
+      route::fieldCount(x.upstreamResponse.headers.fields(), "sec-websocket-accept") == 0) {
+    // An HTTP/2 peer (RFC 8441) makes no handshake key: the client's is answered here.
+    key += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char *>(key.data()), key.size(), digest);
+    char accept[32];
+    int length = EVP_EncodeBlock(reinterpret_cast<unsigned char *>(accept), digest, sizeof digest);
+    appendField(out_, "sec-websocket-accept",
+                std::string_view(accept, static_cast<size_t>(length)));
+  }
   appendFieldsEnd(out_);
   headPending_ = false;
   if (!co_await writeClient(out_))

@@ -412,10 +412,14 @@ awaitable<IoStatus> UpstreamSession::sendHead(const route::Exchange &x,
   std::string path(x.upstreamPath());
   if (!x.upstreamQuery().empty())
     path.append("?").append(x.upstreamQuery());
-  head.emplace_back(":method", x.upstreamMethod());
+  // A tunnel is an extended CONNECT (RFC 8441), its protocol in :protocol.
+  tunnelled_ = !x.tunnel.empty();
+  head.emplace_back(":method", tunnelled_ ? std::string_view("CONNECT") : x.upstreamMethod());
   head.emplace_back(":scheme", settings_->tls ? "https" : "http");
   head.emplace_back(":authority", "");
   head.emplace_back(":path", std::move(path));
+  if (tunnelled_)
+    head.emplace_back(":protocol", x.tunnel);
   http1::forEachForwardedField(x, [&](std::string_view name, std::string_view value) {
     std::string lower = http1::lowercase(name);
     if (lower == "host") {
@@ -423,6 +427,8 @@ awaitable<IoStatus> UpstreamSession::sendHead(const route::Exchange &x,
         head[2].second = value;
       return;
     }
+    if (tunnelled_ && lower == "sec-websocket-key")
+      return;                // HTTP/1.1's handshake, which RFC 8441 drops
     if (lower == "cookie") { // crumbs compress better (RFC 9113 8.2.3)
       size_t start = 0;
       while (start <= value.size()) {
@@ -454,9 +460,10 @@ awaitable<IoStatus> UpstreamSession::sendHead(const route::Exchange &x,
   if (shape.present && shape.length)
     head.emplace_back("content-length", std::to_string(*shape.length));
   std::vector<nghttp2_nv> list = fieldsOf(head);
-  bool bodyless = !shape.present || (complete && body.empty() && trailers.empty());
+  // A tunnel's stream stays open for its bytes, which come once it is switched.
+  bool bodyless = !tunnelled_ && (!shape.present || (complete && body.empty() && trailers.empty()));
   if (!bodyless)
-    body_.lend(c.session_, -1, body, complete, lowercased(trailers));
+    body_.lend(c.session_, -1, body, complete && !tunnelled_, lowercased(trailers));
   nghttp2_data_provider provider = body_.provider();
   id_ = nghttp2_submit_request(c.session_, nullptr, list.data(), list.size(),
                                bodyless ? nullptr : &provider, this);
@@ -531,7 +538,9 @@ awaitable<std::optional<Error>> UpstreamSession::readHead(route::Exchange &x) {
       co_return Error(ErrorKind::ReadTimeout,
                       fmt::format("{} sent no response in {} ms", peer, timeout.count()));
   }
-  x.upstreamResponse.status = status_;
+  // A 200 to an extended CONNECT is HTTP/1.1's 101: the stream is the tunnel now.
+  switched_ = tunnelled_ && status_ == 200;
+  x.upstreamResponse.status = switched_ ? 101 : status_;
   x.upstreamResponse.headers = route::HeaderList(std::move(fields_));
   fields_ = {};
   co_return std::nullopt;
@@ -539,6 +548,10 @@ awaitable<std::optional<Error>> UpstreamSession::readHead(route::Exchange &x) {
 
 proxy::BodyShape UpstreamSession::responseBody() const {
   proxy::BodyShape shape;
+  if (switched_) {
+    shape.present = true;
+    return shape;
+  }
   bool bodyless = headRequest_ || status_ == 204 || status_ == 304;
   shape.present = !bodyless && !(ended_ && received_.empty() && !contentLength_);
   if (shape.present && contentLength_)
@@ -573,10 +586,16 @@ awaitable<proxy::Upstream::Piece> UpstreamSession::readBody() {
   for (;;) {
     if (std::optional<Piece> piece = bufferedBody())
       co_return *piece;
-    bool woken = co_await arrived_.wait(deadline_.within(settings_->readTimeout));
+    // A tunnel waits for its idle time, not the upstream's read_timeout.
+    Duration timeout = switched_ ? tunnelIdle_ : deadline_.within(settings_->readTimeout);
+    bool woken = co_await arrived_.wait(timeout);
     if (!woken && received_.empty() && !ended_ && !closed_)
-      co_return Piece::failure();
+      co_return switched_ ? Piece::quiet() : Piece::failure();
   }
+}
+
+void UpstreamSession::startTunnel(Duration idle) {
+  tunnelIdle_ = idle;
 }
 
 void UpstreamSession::detach() {
@@ -597,6 +616,7 @@ void UpstreamSession::detach() {
     }
   }
   id_ = -1;
+  tunnelled_ = switched_ = false;
   body_.withdraw();
   received_.clear();
   connection_.reset();

@@ -126,6 +126,8 @@ public:
   awaitable<IoStatus> sendBody(std::string_view piece, bool last, const Fields &trailers) override;
   bool answeredEarly(bool afterFailedWrite) override;
   awaitable<std::optional<proxy::Error>> readHead(route::Exchange &x) override;
+  bool switched() const override { return switched_; }
+  void startTunnel(Duration idle) override;
   proxy::BodyShape responseBody() const override;
   std::optional<Piece> bufferedBody() override;
   awaitable<Piece> readBody() override;
@@ -170,6 +172,9 @@ private:
   bool ended_ = false;  // END_STREAM came
   bool closed_ = false; // the stream closed
   uint32_t closeCode_ = 0;
+  // A tunnel (x.tunnel): the stream is an extended CONNECT, switched by the peer's 200.
+  bool tunnelled_ = false, switched_ = false;
+  Duration tunnelIdle_{};
 };
 
 } // namespace turnout::http2

@@ -328,13 +328,8 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
     Upstream &up;
     ~Release() { up.release(false); }
   } release{up_};
-  if (!error) {
+  if (!error)
     x.upstreamProtocol = up_.protocol();
-    if (!x.tunnel.empty() && x.upstreamProtocol != "HTTP/1.1")
-      error = Error(ErrorKind::BadResponse,
-                    fmt::format("{} speaks {}: a tunnel ({}) needs an HTTP/1.1 peer",
-                                x.upstreamPeer, x.upstreamProtocol, x.tunnel));
-  }
   if (error) {
     balancer.failed(peer, Clock::now());
     fail(x, *error);

@@ -3,6 +3,7 @@
 prior knowledge (h2c), or TLS with ALPN h2.
 
 usage: h2_origin.py PORT [--log FILE] [--tls CERT KEY] [--max-streams N] [--goaway-after N]
+                          [--connect-protocol]
 
   GET  /anything    "h2 origin PORT" and the request's fields, as text
   GET  /bytes/N     N bytes of the tests' pattern (harness.PATTERN), with content-length
@@ -10,7 +11,9 @@ usage: h2_origin.py PORT [--log FILE] [--tls CERT KEY] [--max-streams N] [--goaw
   GET  /slow/MS     answers after MS milliseconds
   POST /upload      reads the body and answers its length and sha256
 
---max-streams sets SETTINGS_MAX_CONCURRENT_STREAMS (python3-h2 refuses a client that
+--connect-protocol advertises SETTINGS_ENABLE_CONNECT_PROTOCOL: an extended CONNECT (RFC
+8441) is answered 200 and its DATA echoed back, its end ending the echo ("tunnel N
+PROTOCOL PATH" in the log). --max-streams sets SETTINGS_MAX_CONCURRENT_STREAMS (python3-h2 refuses a client that
 opens more, and the connection breaks); --goaway-after sends GOAWAY after that many
 requests on a connection, naming the last one, whose streams finish. The log has
 "connect N" per connection and "request N METHOD PATH open=K" per request (K: streams
@@ -34,6 +37,7 @@ parser.add_argument("--log")
 parser.add_argument("--tls", nargs=2)
 parser.add_argument("--max-streams", type=int, default=100)
 parser.add_argument("--goaway-after", type=int, default=0)
+parser.add_argument("--connect-protocol", action="store_true")
 args = parser.parse_args()
 
 connections = 0
@@ -53,6 +57,7 @@ class Connection:
         self.window_open = asyncio.Event()
         self.served = 0
         self.last_stream = None
+        self.tunnels = set()
 
     async def flush(self):
         data = self.conn.data_to_send()
@@ -109,7 +114,10 @@ class Connection:
 
     async def run(self):
         self.conn.initiate_connection()
-        self.conn.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: args.max_streams})
+        settings = {h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: args.max_streams}
+        if args.connect_protocol:
+            settings[h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL] = 1
+        self.conn.update_settings(settings)
         await self.flush()
         tasks = set()
         while True:
@@ -124,8 +132,20 @@ class Connection:
                 if isinstance(event, h2.events.RequestReceived):
                     if self.last_stream is not None and event.stream_id > self.last_stream:
                         continue  # after the GOAWAY: refused, the client sends it again
-                    self.heads[event.stream_id] = dict(event.headers)
+                    head = dict(event.headers)
+                    if head.get(":method") == "CONNECT" and ":protocol" in head:
+                        log(f"tunnel {self.number} {head[':protocol']} {head[':path']}")
+                        self.tunnels.add(event.stream_id)
+                        self.conn.send_headers(event.stream_id, [(":status", "200")])
+                        continue
+                    self.heads[event.stream_id] = head
                     self.bodies[event.stream_id] = bytearray()
+                elif isinstance(event, h2.events.DataReceived) and event.stream_id in self.tunnels:
+                    self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                    self.conn.send_data(event.stream_id, event.data)
+                elif isinstance(event, h2.events.StreamEnded) and event.stream_id in self.tunnels:
+                    self.tunnels.discard(event.stream_id)
+                    self.conn.end_stream(event.stream_id)
                 elif isinstance(event, h2.events.DataReceived):
                     self.bodies.setdefault(event.stream_id, bytearray()).extend(event.data)
                     self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)

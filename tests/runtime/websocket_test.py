@@ -13,6 +13,7 @@ Usage: websocket_test.py TURNOUT ROUTEC [unittest args]
 import asyncio
 import json
 import os
+import re
 import resource
 import signal
 import socket
@@ -283,6 +284,37 @@ class OverTls(unittest.TestCase):
                     await ws.send("over TLS to the origin")
                     self.assertEqual(await ws.recv(), "over TLS to the origin")
             run(exchange())
+        finally:
+            proxy.stop()
+            origin.stop()
+
+
+class ToHttp2(unittest.TestCase):
+    def test_a_websocket_to_an_http2_origin_is_an_extended_connect(self):
+        """RFC 8441 upstream: an HTTP/1.1 client's upgrade goes to an h2c origin that
+        advertises SETTINGS_ENABLE_CONNECT_PROTOCOL as an extended CONNECT; the client gets
+        its 101 with the Sec-WebSocket-Accept its key asks for (the origin makes none)."""
+        directory = tempfile.mkdtemp(prefix="turnout-ws-h2-")
+        origin = harness.ScriptOrigin(directory, "h2_origin.py", "--connect-protocol")
+        policy = f'upstream h2 {{ servers = ["127.0.0.1:{origin.port}"] protocol = h2c }}\non request {{ route h2 }}\n'
+        proxy = Proxy(directory, policy)
+        try:
+            async def exchange():
+                # The origin echoes the client's masked frames as they are: raw bytes, then.
+                reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+                writer.write(b"GET /chat HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\n"
+                             b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                             b"Sec-WebSocket-Version: 13\r\n\r\n")
+                head = (await reader.readuntil(b"\r\n\r\n")).decode().lower()
+                self.assertTrue(head.startswith("http/1.1 101"), head)
+                self.assertIn("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=", head)  # RFC 6455's example
+                frame = ws_frame(b"through an extended CONNECT")
+                writer.write(frame)
+                self.assertEqual(await reader.readexactly(len(frame)), frame)
+                writer.close()
+            run(exchange())
+            self.assertTrue([line for line in origin.lines() if re.fullmatch(r"tunnel \d+ websocket /chat", line)],
+                            origin.lines())
         finally:
             proxy.stop()
             origin.stop()
