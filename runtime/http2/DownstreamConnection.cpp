@@ -560,7 +560,14 @@ awaitable<void> DownstreamStream::run() {
   std::string why;
   if (!fillExchange(x, status, why)) {
     connection_.streamError();
-    co_await respond(status, why, {});
+    x.grpc = route::grpc::wireOf(route::joinedValue(fields_, "content-type"));
+    if (x.grpc != route::grpc::Wire::None) { // a gRPC client is told in gRPC
+      x.response = {status, why};
+      proxy::answerAsCall(x);
+      co_await answer(x);
+    } else {
+      co_await respond(status, why, {});
+    }
   } else {
     co_await flow_.run(x, proxy::Routing{version_->policy(), version_->balancers});
     if (tunnelling_)

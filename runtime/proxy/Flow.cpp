@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <charconv>
-
 namespace turnout::proxy {
 
 using route::schema::Phase;
@@ -34,43 +32,6 @@ const char *defaultBody(int64_t status) {
   default:
     return "bad gateway\n";
   }
-}
-
-// A gRPC status field's value: -1 when there is none.
-int64_t grpcStatusIn(const Fields &fields) {
-  for (const auto &[name, value] : fields)
-    if (route::sameFieldName(name, "grpc-status")) {
-      int64_t status = 0;
-      auto [end, failed] = std::from_chars(value.data(), value.data() + value.size(), status);
-      return failed == std::errc() && end == value.data() + value.size() ? status : -1;
-    }
-  return -1;
-}
-
-// A gRPC call answered by the proxy itself gets a gRPC answer (a trailers-only response:
-// 200 with grpc-status and grpc-message) so that its client sees a gRPC error, not an HTTP
-// one; the HTTP status says which. A grpc-status the policy set stands.
-void answerAsCall(route::Exchange &x) {
-  namespace grpc = route::grpc;
-  int64_t own = grpcStatusIn(x.response.headers().fields());
-  if (own >= 0) {
-    x.grpcStatus = own;
-    return;
-  }
-  grpc::Status status = grpc::statusOfHttp(x.response.status);
-  std::string_view message = x.response.body;
-  while (!message.empty() && (message.back() == '\n' || message.back() == '\r'))
-    message.remove_suffix(1);
-  route::EditedHeaders &fields = x.response.changeHeaders();
-  fields.set("content-type", x.grpc == grpc::Wire::Grpc      ? "application/grpc"
-                             : x.grpc == grpc::Wire::WebText ? "application/grpc-web-text+proto"
-                                                             : "application/grpc-web+proto");
-  fields.set("grpc-status", std::to_string(status));
-  if (!message.empty())
-    fields.set("grpc-message", grpc::encodeMessage(message));
-  x.response.status = 200;
-  x.response.body.clear();
-  x.grpcStatus = status;
 }
 
 // What the upstream's connections speak, as upstream.protocol says it before one is made.

@@ -8,7 +8,7 @@
 
 #include "config/ServerConfig.h"
 #include "policy/Policy.h"
-#include "proxy/GrpcWeb.h"
+#include "proxy/Grpc.h"
 #include "proxy/Session.h"
 #include "upstream/Balancer.h"
 

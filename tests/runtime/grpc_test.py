@@ -155,18 +155,20 @@ class H2c(Calls, unittest.TestCase):
         cls.proxy.stop()
         cls.origin.stop()
 
-    def test_grpc_timeout_bounds_the_exchange(self):
-        """A call whose grpc-timeout passes at the proxy ends DEADLINE_EXCEEDED from the proxy
-        (a raw client that keeps no deadline of its own)."""
+    def raw_call(self, fields, payload):
+        """A call from a raw python3-h2 client, which keeps no deadline of its own and sends
+        what it is told: the response's head and trailers, as one dict."""
         sock = socket.create_connection(("127.0.0.1", self.proxy.port), timeout=10)
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=True, header_encoding="utf-8", validate_outbound_headers=False))
         conn.initiate_connection()
-        conn.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":authority", "grpc.test"),
-                              (":path", "/test.Echo/Slow"), ("content-type", "application/grpc"),
-                              ("te", "trailers"), ("grpc-timeout", "300m")])
-        conn.send_data(1, b"\0" + struct.pack(">I", 4) + b"5000", end_stream=True)
+        pseudo = [field for field in fields if field[0].startswith(":")]
+        regular = [field for field in fields if not field[0].startswith(":")]
+        conn.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":authority", "grpc.test"), *pseudo,
+                              ("content-type", "application/grpc"), ("te", "trailers"), *regular])
+        conn.send_data(1, b"\0" + struct.pack(">I", len(payload)) + payload, end_stream=True)
         sock.sendall(conn.data_to_send())
-        started, headers, ended = time.time(), {}, False
+        headers, ended = {}, False
         while not ended:
             data = sock.recv(65536)
             self.assertTrue(data, "the proxy closed the connection")
@@ -176,8 +178,19 @@ class H2c(Calls, unittest.TestCase):
                 ended = ended or isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset))
             sock.sendall(conn.data_to_send())
         sock.close()
+        return headers
+
+    def test_grpc_timeout_bounds_the_exchange(self):
+        """A call whose grpc-timeout passes at the proxy ends DEADLINE_EXCEEDED from the proxy."""
+        started = time.time()
+        headers = self.raw_call([(":path", "/test.Echo/Slow"), ("grpc-timeout", "300m")], b"5000")
         self.assertEqual((headers.get(":status"), headers.get("grpc-status")), ("200", "4"))
         self.assertLess(time.time() - started, 3)
+
+    def test_a_request_the_proxy_refuses_is_answered_in_grpc(self):
+        headers = self.raw_call([(":path", "/test.Echo/Unary"), ("host", "other.test")], b"x")
+        self.assertEqual((headers.get(":status"), headers.get("grpc-status"), headers.get("grpc-message")),
+                         ("200", "2", ":authority and Host disagree"))
 
     def test_memory_stays_bounded_under_a_fast_origin(self):
         """200 MB streamed by an origin faster than the client reads: the proxy holds a window's

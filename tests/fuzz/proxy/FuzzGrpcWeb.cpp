@@ -1,7 +1,7 @@
 // libFuzzer entry point: any bytes as a gRPC-Web -text request body, cut into pieces where
 // the first byte says. Decoding must not depend on where the pieces are cut, and encoding
 // any bytes as a response, in pieces, must decode back to them.
-#include "proxy/GrpcWeb.h"
+#include "proxy/Grpc.h"
 
 #include <openssl/evp.h>
 

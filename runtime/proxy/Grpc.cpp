@@ -1,8 +1,9 @@
-#include "proxy/GrpcWeb.h"
+#include "proxy/Grpc.h"
 
 #include <openssl/evp.h>
 
 #include <cctype>
+#include <charconv>
 
 namespace turnout::proxy {
 
@@ -29,6 +30,39 @@ bool decodeQuantum(std::string_view q, std::string &out) {
 }
 
 } // namespace
+
+int64_t grpcStatusIn(const route::HeaderFields &fields) {
+  for (const auto &[name, value] : fields)
+    if (route::sameFieldName(name, "grpc-status")) {
+      int64_t status = 0;
+      auto [end, failed] = std::from_chars(value.data(), value.data() + value.size(), status);
+      return failed == std::errc() && end == value.data() + value.size() ? status : -1;
+    }
+  return -1;
+}
+
+void answerAsCall(route::Exchange &x) {
+  namespace grpc = route::grpc;
+  int64_t own = grpcStatusIn(x.response.headers().fields());
+  if (own >= 0) {
+    x.grpcStatus = own;
+    return;
+  }
+  grpc::Status status = grpc::statusOfHttp(x.response.status);
+  std::string_view message = x.response.body;
+  while (!message.empty() && (message.back() == '\n' || message.back() == '\r'))
+    message.remove_suffix(1);
+  route::EditedHeaders &fields = x.response.changeHeaders();
+  fields.set("content-type", x.grpc == grpc::Wire::Grpc      ? "application/grpc"
+                             : x.grpc == grpc::Wire::WebText ? "application/grpc-web-text+proto"
+                                                             : "application/grpc-web+proto");
+  fields.set("grpc-status", std::to_string(status));
+  if (!message.empty())
+    fields.set("grpc-message", grpc::encodeMessage(message));
+  x.response.status = 200;
+  x.response.body.clear();
+  x.grpcStatus = status;
+}
 
 std::string GrpcWebCall::responseType(std::string_view grpc) const {
   // "application/grpc" + its suffix ("+proto"), as the web form of the request.

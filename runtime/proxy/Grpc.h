@@ -1,9 +1,11 @@
-// gRPC-Web (gRPC's PROTOCOL-WEB) into gRPC and back, as Envoy's grpc_web filter does it: a
-// call from a browser, over HTTP/1.1 or HTTP/2, goes to an HTTP/2 upstream as gRPC, and the
-// response's trailers come back as the body's last frame (flag 0x80, then "name:value\r\n"
-// lines). The -text form is base64 both ways, decoded and encoded as the pieces stream.
+// gRPC in the request flow: the proxy's own answers to calls, and gRPC-Web (gRPC's
+// PROTOCOL-WEB) into gRPC and back, as Envoy's grpc_web filter does it: a call from a
+// browser, over HTTP/1.1 or HTTP/2, goes to an HTTP/2 upstream as gRPC, and the response's
+// trailers come back as the body's last frame (flag 0x80, then "name:value\r\n" lines).
+// The -text form is base64 both ways, decoded and encoded as the pieces stream.
 #pragma once
 
+#include "exchange/Exchange.h"
 #include "exchange/Grpc.h"
 #include "exchange/HeaderList.h"
 
@@ -11,6 +13,14 @@
 #include <string_view>
 
 namespace turnout::proxy {
+
+// A grpc-status field's value among `fields`: -1 when there is none.
+int64_t grpcStatusIn(const route::HeaderFields &fields);
+
+// Makes the proxy's own answer to a gRPC call (x.grpc) a gRPC one, a trailers-only
+// response (200 with grpc-status and grpc-message), so that its client sees a gRPC error,
+// not an HTTP one; the HTTP status says which. A grpc-status the policy set stands.
+void answerAsCall(route::Exchange &x);
 
 class GrpcWebCall {
 public:
