@@ -484,7 +484,10 @@ awaitable<IoStatus> UpstreamSession::sendHead(const route::Exchange &x,
 awaitable<IoStatus> UpstreamSession::copied() {
   while (body_.lent() && !closed_) {
     // Awaited apart from the condition: GCC 12 miscompiles a co_await in one here.
-    bool woken = co_await sent_.wait(deadline_.within(settings_->writeTimeout));
+    // A tunnel's writes wait its idle time: the upstream's write and total timeouts are
+    // not a live tunnel's.
+    Duration timeout = switched_ ? tunnelIdle_ : deadline_.within(settings_->writeTimeout);
+    bool woken = co_await sent_.wait(timeout);
     if (!woken && body_.lent()) {
       body_.withdraw();
       co_return IoStatus::TimedOut;
