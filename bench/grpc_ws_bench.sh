@@ -98,9 +98,6 @@ start_proxy() {
   wait_port "${ws[$1]}"
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 per_cpu_second() { awk -v n="$1" -v t="$2" -v hz="$hz" 'BEGIN { printf "%.0f", (t > 0 ? n / (t / hz) : 0) }'; }
 
 # grpc_run PROXY: calls per CPU-second of the proxy, from one h2load run.

@@ -97,9 +97,6 @@ stop_proxy() {
   wait "${pid[$1]}" 2>/dev/null || true
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # run PROXY SCHEME PATH: one h2load run on CPU 1; prints "REQ/S US_CPU/REQ P99_MS".
 run() {

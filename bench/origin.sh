@@ -1,8 +1,8 @@
 # What the proxy benchmarks share (sourced, not run): a scratch folder that goes on exit
 # with every process started in `pids`, a wait for a port, the nginx origin they all
 # proxy to, nginx's and HAProxy's configurations as the peer proxies, the design sketch's
-# policy, and the check that a policy turnout serves sends traffic to loopback alone. Sets
-# `work` and `pids`; needs `root` and `build`.
+# policy, CPU time and medians, and the check that a policy turnout serves sends traffic
+# to loopback alone. Sets `work` and `pids`; needs `root` and `build`.
 work=$(mktemp -d /tmp/turnout-bench.XXXXXX)
 chmod 755 "$work" # nginx's workers run as nobody
 pids=()
@@ -27,6 +27,12 @@ wait_port() {
   echo "nothing listens on $1" >&2
   exit 1
 }
+
+# A process's CPU time in clock ticks (user + system; hz a second), and the median of the
+# numbers given.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # nginx_conf NAME MAIN HTTP: $work/NAME/nginx.conf, one worker in the foreground, with the
 # main-context directives MAIN and the http-block contents HTTP.
