@@ -5,10 +5,12 @@
 
 #include "config/TlsSettings.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace turnout {
@@ -88,6 +90,9 @@ struct ServerConfig {
   // The protocols an HTTP/1.1 `Upgrade` (or an HTTP/2 extended CONNECT) may switch to,
   // lowercase; any other is not honoured (the request goes on as a plain one). h2c never is.
   std::vector<std::string> upgrades{"websocket"};
+  bool honoursUpgrade(std::string_view protocol) const {
+    return std::find(upgrades.begin(), upgrades.end(), protocol) != upgrades.end();
+  }
 
   // HTTP/2 towards clients (TLS with ALPN h2, or prior knowledge on a plain listener). Each
   // is a limit a client cannot talk its way past; defaults as nginx, Envoy's edge guide

@@ -404,9 +404,7 @@ bool DownstreamSession::fillExchange(route::Exchange &x, int &status, std::strin
     // An upgrade (with Connection: upgrade) is honoured for the protocols the server config
     // lists, on a request without a body: the upstream is asked for the same.
     x.upgrade = lowercase(route::joinedValue(head.fields, "upgrade"));
-    const std::vector<std::string> &honoured = worker_.config().upgrades;
-    if (!request_.hasBody() &&
-        std::find(honoured.begin(), honoured.end(), x.upgrade) != honoured.end())
+    if (!request_.hasBody() && worker_.config().honoursUpgrade(x.upgrade))
       x.tunnel = x.upgrade;
   }
   x.request.headers =

@@ -472,8 +472,7 @@ bool DownstreamStream::fillExchange(route::Exchange &x, int &status, std::string
     // RFC 8441: an extended CONNECT is the HTTP/2 form of an HTTP/1.1 upgrade, and goes on
     // as one: a GET asking to switch to :protocol.
     x.upgrade = protocol_;
-    const std::vector<std::string> &honoured = config.upgrades;
-    if (std::find(honoured.begin(), honoured.end(), protocol_) == honoured.end()) {
+    if (!config.honoursUpgrade(protocol_)) {
       status = 400;
       why = "this proxy does not tunnel :protocol " + protocol_ + "\n";
       return false;

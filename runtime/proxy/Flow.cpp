@@ -320,12 +320,7 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
   bool answeredEarly = false;
   if (status == IoStatus::Ok && !down_.requestComplete() && down_.duplex() && up_.duplex()) {
     Executor executor = co_await asio::this_coro::executor;
-    Pump &running = pumping.emplace(executor);
-    running.running = true;
-    asio::co_spawn(executor, pump(x, running), [&running](std::exception_ptr) {
-      running.running = false;
-      running.done.notify();
-    });
+    startPump(x, pumping.emplace(executor));
   } else if (status == IoStatus::Ok && !down_.requestComplete()) {
     Forwarded forwarded = co_await forwardBody(x, false);
     if (forwarded.clientError) {
@@ -479,11 +474,7 @@ awaitable<Flow::Attempt> Flow::tunnel(route::Exchange &x) {
   tunnelActive_ = Clock::now();
   Executor executor = co_await asio::this_coro::executor;
   Pump pumping(executor);
-  pumping.running = true;
-  asio::co_spawn(executor, pump(x, pumping), [&pumping](std::exception_ptr) {
-    pumping.running = false;
-    pumping.done.notify();
-  });
+  startPump(x, pumping);
   for (;;) {
     std::optional<Upstream::Piece> buffered = up_.bufferedBody();
     Upstream::Piece piece = buffered ? *buffered : co_await up_.readBody();
@@ -566,6 +557,14 @@ awaitable<void> Flow::pump(route::Exchange &x, Pump &pump) {
   // The client broke off: the peer is told, and the response side learns it at once.
   if (pump.result.clientError)
     up_.cancel();
+}
+
+void Flow::startPump(route::Exchange &x, Pump &pump) {
+  pump.running = true;
+  asio::co_spawn(pump.done.executor(), this->pump(x, pump), [&pump](std::exception_ptr) {
+    pump.running = false;
+    pump.done.notify();
+  });
 }
 
 awaitable<void> Flow::stopPump(Pump &pump, bool cancel) {

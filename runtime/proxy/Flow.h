@@ -70,6 +70,8 @@ private:
   // stops when the peer answers early; full duplex, when the read is interrupted.
   awaitable<Forwarded> forwardBody(route::Exchange &x, bool duplex);
   awaitable<void> pump(route::Exchange &x, Pump &pump);
+  // Runs pump() beside the caller; `pump` says when it has ended.
+  void startPump(route::Exchange &x, Pump &pump);
   // The next piece of the request body, as it goes upstream (gRPC-Web decoded).
   awaitable<BodyRead> readPiece();
   // The response, its head already run through the response phases, to the client.
