@@ -102,7 +102,8 @@ primary
     | '[' (listElement (',' listElement)*)? ','? ']' # listPrimary
     ;
 
-argument    : (name '=')? expr ;
+// A trailing '%' makes a percentage: an upstream setting's (max_ejected = 50%).
+argument    : (name '=')? expr percent='%'? ;
 listElement : expr ('weight' weight=expr)? ;
 
 literal

@@ -198,6 +198,8 @@ static const route::HeaderList *headersOf(const Exchange &x, uint32_t variable) 
     return &x.upstreamResponse.headers;
   case V::RespHeader:
     return &x.response.headers();
+  case V::LogField:
+    return &x.logFields;
   default:
     return nullptr;
   }
@@ -217,6 +219,9 @@ static void changeHeaders(Exchange &x, uint32_t variable, Change change) {
   case V::UpstreamRespHeader:
     change(x.changeUpstreamResponseHeaders());
     break;
+  case V::LogField:
+    change(x.logFields);
+    break;
   case V::RespHeader:
     change(x.response.changeHeaders());
     break;
@@ -234,6 +239,8 @@ RouteArena *route_ctx_arena(RouteCtx *ctx) {
 RouteStr route_get_str(RouteCtx *ctx, uint32_t variable) {
   Exchange &x = *ctx->exchange;
   switch (route::variableOf(variable)) {
+  case V::ReqTraceId:
+    return route::inArena(ctx, x.traceId);
   case V::ReqId:
     return route::inArena(ctx, x.requestId);
   case V::ReqMethod:
@@ -484,7 +491,8 @@ int route_respond(RouteCtx *ctx, int64_t status, RouteStr body) {
   if (!route::wire::isFinalStatus(status))
     return refuse(ctx, fmt::format("respond {}: a status is from 200 to 599", status));
   route::Decision &d = ctx->decision();
-  d = {route::Decision::Kind::Respond, status, std::string(route::view(body)), "", 0};
+  d = {route::Decision::Kind::Respond, status, std::string(route::view(body)), "", 0,
+       ctx->exchange->lastRule};
   return 0;
 }
 
@@ -497,7 +505,8 @@ int route_redirect(RouteCtx *ctx, int64_t status, RouteStr location) {
                          "character but tab",
                          shown(route::view(location))));
   route::Decision &d = ctx->decision();
-  d = {route::Decision::Kind::Redirect, status, "", std::string(route::view(location)), 0};
+  d = {route::Decision::Kind::Redirect,    status, "",
+       std::string(route::view(location)), 0,      ctx->exchange->lastRule};
   return 0;
 }
 
@@ -509,12 +518,19 @@ void route_fault(RouteCtx *ctx, uint32_t file, uint32_t offset) {
 
 void route_route(RouteCtx *ctx, uint32_t upstream) {
   route::Decision &d = ctx->decision();
-  d = {route::Decision::Kind::Route, 0, "", "", upstream};
+  d = {route::Decision::Kind::Route, 0, "", "", upstream, ctx->exchange->lastRule};
 }
 
 void route_retry(RouteCtx *ctx) {
   route::Decision &d = ctx->decision();
-  d = {route::Decision::Kind::Retry, 0, "", "", 0};
+  d = {route::Decision::Kind::Retry, 0, "", "", 0, ctx->exchange->lastRule};
+}
+
+void route_rule_hit(RouteCtx *ctx, uint32_t rule) {
+  Exchange &x = *ctx->exchange;
+  x.lastRule = rule;
+  if (x.ruleHits)
+    ++x.ruleHits[rule];
 }
 
 } // extern "C"

@@ -1,6 +1,6 @@
 // turnout: the proxy.
 //   turnout run POLICY [--listen ADDR]... [--listen-tls ADDR]... [--cert PEM --key PEM]...
-//               [--threads N] [--access-log PATH] [--admin PATH]
+//               [--threads N] [--access-log PATH] [--admin PATH] [--metrics ADDR]
 //               [--pid-file PATH] [--upgrade-socket PATH] [--upgrade]
 //   turnout --config FILE
 #include "config/ServerConfig.h"
@@ -61,6 +61,9 @@ int main(int argc, char **argv) {
                   "The control plane over HTTP on a loopback HOST:PORT (needs a token)");
   run->add_option("--admin-token-file", config.admin.tokenFile,
                   "The bearer token the admin HTTP listener requires");
+  std::string metricsAddress;
+  run->add_option("--metrics", metricsAddress,
+                  "Serve GET /metrics (Prometheus) on HOST:PORT, without a token");
 
   CLI11_PARSE(app, argc, argv);
   if (run->parsed() == !configPath.empty()) {
@@ -95,6 +98,14 @@ int main(int argc, char **argv) {
     if (!config.admin.http || config.admin.tokenFile.empty()) {
       fmt::print(stderr, "turnout: --admin-http {}\n",
                  config.admin.http ? "needs --admin-token-file" : error);
+      return 2;
+    }
+  }
+  if (!metricsAddress.empty()) {
+    std::string error;
+    config.metrics.listen = turnout::parseMetricsAddress(metricsAddress, error);
+    if (!config.metrics.listen) {
+      fmt::print(stderr, "turnout: --metrics {}\n", error);
       return 2;
     }
   }

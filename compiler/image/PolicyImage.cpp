@@ -32,7 +32,10 @@ json encodeUpstream(const Upstream &upstream) {
       {"client_key", c.clientKey},
       {"health",
        {static_cast<int>(h.kind), h.path, h.expectStatus, h.intervalNs, h.timeoutNs,
-        h.unhealthyAfter, h.healthyAfter}}};
+        h.unhealthyAfter, h.healthyAfter}},
+      {"outlier",
+       {c.outlier.enabled, c.outlier.failures, c.outlier.ejectionNs, c.outlier.maxEjectionNs,
+        c.outlier.maxEjectedPercent, c.outlier.count5xx}}};
 }
 
 // An enumerator in [0, count), or a damaged image.
@@ -82,6 +85,13 @@ Upstream decodeUpstream(const json &in) {
   c.health.timeoutNs = h.at(4).get<int64_t>();
   c.health.unhealthyAfter = h.at(5).get<int64_t>();
   c.health.healthyAfter = h.at(6).get<int64_t>();
+  const json &o = in.at("outlier");
+  c.outlier.enabled = o.at(0).get<bool>();
+  c.outlier.failures = o.at(1).get<int64_t>();
+  c.outlier.ejectionNs = o.at(2).get<int64_t>();
+  c.outlier.maxEjectionNs = o.at(3).get<int64_t>();
+  c.outlier.maxEjectedPercent = o.at(4).get<int64_t>();
+  c.outlier.count5xx = o.at(5).get<bool>();
   return upstream;
 }
 
@@ -107,8 +117,11 @@ std::string encode(const PolicyImage &image) {
   json tables = json::array();
   for (const Table &table : image.tables)
     tables.push_back({static_cast<int>(table.kind), table.texts, table.numbers});
-  std::vector<uint8_t> bytes =
-      json::to_cbor(json{{"phases", phases}, {"upstreams", upstreams}, {"tables", tables}});
+  json rules = json::array();
+  for (const Rule &rule : image.rules)
+    rules.push_back({rule.range.file, rule.range.begin, rule.range.end, rule.action});
+  std::vector<uint8_t> bytes = json::to_cbor(
+      json{{"phases", phases}, {"upstreams", upstreams}, {"tables", tables}, {"rules", rules}});
   return std::string(bytes.begin(), bytes.end());
 }
 
@@ -127,6 +140,10 @@ std::optional<PolicyImage> decode(std::string_view bytes, std::string &error) {
       table.numbers = t.at(2).get<decltype(table.numbers)>();
       image.tables.push_back(std::move(table));
     }
+    for (const json &r : in.at("rules"))
+      image.rules.push_back(
+          {{r.at(0).get<FileId>(), r.at(1).get<uint32_t>(), r.at(2).get<uint32_t>()},
+           r.at(3).get<std::string>()});
     return image;
   } catch (const std::exception &e) {
     error = std::string("a damaged policy image: ") + e.what();

@@ -545,9 +545,11 @@ struct Interpreter::Impl {
   }
 
   // ------------------------------------------------------------------------ statements
-  void traced(Frame &f, SourceRange where) const {
+  void traced(Frame &f, SourceRange where, uint32_t rule) const {
     if (f.trace)
       f.trace->push_back(where);
+    if (rule != ast::kNoRule)
+      route_rule_hit(f.ctx, rule);
   }
 
   // A write the host refused (route/abi.h) is a run-time error of its statement: the host
@@ -577,7 +579,7 @@ struct Interpreter::Impl {
       const auto &s = ast::as<ast::IfStmt>(stmt);
       for (const ast::IfStmt::Branch &branch : s.branches) {
         if (eval(*branch.condition, f).b) {
-          traced(f, branch.condition->range);
+          traced(f, branch.condition->range, branch.rule);
           return exec(branch.body, f);
         }
       }
@@ -591,7 +593,7 @@ struct Interpreter::Impl {
     case ast::StmtKind::Assign: {
       const auto &assign = ast::as<ast::AssignStmt>(stmt);
       Value value = eval(*assign.value, f);
-      traced(f, stmt.range);
+      traced(f, stmt.range, stmt.rule);
       if (assign.target->kind == ast::ExprKind::Index) {
         const auto &x = ast::as<ast::IndexExpr>(*assign.target);
         Value key = eval(*x.index, f);
@@ -608,13 +610,13 @@ struct Interpreter::Impl {
     }
     case ast::StmtKind::Delete: {
       const auto &x = ast::as<ast::IndexExpr>(*ast::as<ast::DeleteStmt>(stmt).target);
-      traced(f, stmt.range);
+      traced(f, stmt.range, stmt.rule);
       route_field_delete(f.ctx, variableIndex(*fieldVariable(*x.base)), eval(*x.index, f).s);
       return Flow::Next;
     }
     case ast::StmtKind::Respond: {
       const auto &r = ast::as<ast::RespondStmt>(stmt);
-      traced(f, stmt.range);
+      traced(f, stmt.range, stmt.rule);
       Value status = eval(*r.status, f);
       refused(route_respond(f.ctx, status.i, r.body ? eval(*r.body, f).s : RouteStr{"", 0}), stmt,
               f);
@@ -622,17 +624,17 @@ struct Interpreter::Impl {
     }
     case ast::StmtKind::Redirect: {
       const auto &r = ast::as<ast::RedirectStmt>(stmt);
-      traced(f, stmt.range);
+      traced(f, stmt.range, stmt.rule);
       int64_t status = r.status ? eval(*r.status, f).i : 302;
       refused(route_redirect(f.ctx, status, eval(*r.location, f).s), stmt, f);
       return Flow::End;
     }
     case ast::StmtKind::Route:
-      traced(f, stmt.range);
+      traced(f, stmt.range, stmt.rule);
       route_route(f.ctx, eval(*ast::as<ast::RouteStmt>(stmt).target, f).upstream);
       return Flow::End;
     case ast::StmtKind::Retry:
-      traced(f, stmt.range);
+      traced(f, stmt.range, stmt.rule);
       route_retry(f.ctx);
       return Flow::End;
     case ast::StmtKind::Return: {

@@ -107,39 +107,23 @@ std::string objectSymbol(size_t index) {
 
 std::vector<std::pair<const char *, void *>> hostSymbols() {
 #define HOST(name) {#name, reinterpret_cast<void *>(&name)}
-  return {HOST(rj_get_str),
-          HOST(rj_get_ip),
-          HOST(rj_set_str),
-          HOST(rj_field_get),
-          HOST(rj_field_has),
-          HOST(rj_field_set),
-          HOST(rj_field_delete),
-          HOST(rj_respond),
-          HOST(rj_redirect),
-          HOST(rj_str_compare),
-          HOST(rj_str_starts),
-          HOST(rj_str_ends),
-          HOST(rj_str_contains),
-          HOST(rj_concat),
-          HOST(rj_str_int),
-          HOST(rj_ip_bytes),
-          HOST(rj_regex_match),
-          HOST(rj_acl_contains),
-          HOST(rj_cidr_contains),
-          HOST(rj_ip_equal),
-          HOST(rj_map_find_str),
-          HOST(rj_map_find_int),
-          HOST(rj_strlist_contains),
-          HOST(rj_prefix_next),
-          HOST(rj_regex_set_match),
-          HOST(route_get_int),
-          HOST(route_set_int),
-          HOST(route_route),
-          HOST(route_retry),
-          HOST(route_ctx_arena),
-          HOST(route_call_builtin),
-          HOST(route_fault),
-          {"memcmp", reinterpret_cast<void *>(&memcmp)}};
+  return {HOST(rj_get_str),          HOST(rj_get_ip),
+          HOST(rj_set_str),          HOST(rj_field_get),
+          HOST(rj_field_has),        HOST(rj_field_set),
+          HOST(rj_field_delete),     HOST(rj_respond),
+          HOST(rj_redirect),         HOST(rj_str_compare),
+          HOST(rj_str_starts),       HOST(rj_str_ends),
+          HOST(rj_str_contains),     HOST(rj_concat),
+          HOST(rj_str_int),          HOST(rj_ip_bytes),
+          HOST(rj_regex_match),      HOST(rj_acl_contains),
+          HOST(rj_cidr_contains),    HOST(rj_ip_equal),
+          HOST(rj_map_find_str),     HOST(rj_map_find_int),
+          HOST(rj_strlist_contains), HOST(rj_prefix_next),
+          HOST(rj_regex_set_match),  HOST(route_get_int),
+          HOST(route_set_int),       HOST(route_route),
+          HOST(route_retry),         HOST(route_rule_hit),
+          HOST(route_ctx_arena),     HOST(route_call_builtin),
+          HOST(route_fault),         {"memcmp", reinterpret_cast<void *>(&memcmp)}};
 #undef HOST
 }
 
@@ -734,6 +718,7 @@ private:
     auto *next = llvm::BasicBlock::Create(c_, "rule.next", function_);
     b_.CreateCondBr(condition, then, next);
     b_.SetInsertPoint(then);
+    hit(rule.branches[0].rule);
     block(rule.branches[0].body);
     if (!b_.GetInsertBlock()->getTerminator())
       b_.CreateBr(after); // cannot happen: rule bodies end the phase
@@ -788,7 +773,15 @@ private:
     b_.SetInsertPoint(accepted);
   }
 
+  // The host counts the rules that fire (route_rule_hit), as the interpreter reports them.
+  void hit(uint32_t rule) {
+    if (rule != ast::kNoRule)
+      b_.CreateCall(host("route_rule_hit", b_.getVoidTy(), {ptr_, i32_}),
+                    {ctx_, b_.getInt32(rule)});
+  }
+
   void statement(const ast::Stmt &s) {
+    hit(s.rule);
     switch (s.kind) {
     case ast::StmtKind::If: {
       const auto &i = ast::as<ast::IfStmt>(s);
@@ -799,6 +792,7 @@ private:
         auto *next = llvm::BasicBlock::Create(c_, "else", function_);
         b_.CreateCondBr(condition, then, next);
         b_.SetInsertPoint(then);
+        hit(branch.rule);
         block(branch.body);
         if (!b_.GetInsertBlock()->getTerminator())
           b_.CreateBr(after);

@@ -172,6 +172,8 @@ std::unique_ptr<JitPolicy> JitPolicy::compile(const Program &program, std::strin
     if (program.phases[static_cast<size_t>(phase.id)])
       impl->image.phases.push_back(phase.id);
   impl->image.upstreams = image::upstreamsOf(program.upstreams);
+  for (const Program::Rule &rule : program.rules)
+    impl->image.rules.push_back({rule.range, std::string(rule.action)});
   auto context = std::make_unique<llvm::LLVMContext>();
   auto module = std::make_unique<llvm::Module>("policy", *context);
   try {
@@ -250,6 +252,7 @@ std::unique_ptr<JitPolicy> JitPolicy::link(const std::string &object,
   auto impl = std::make_unique<Impl>();
   impl->image.phases = image.phases;
   impl->image.upstreams = image.upstreams;
+  impl->image.rules = image.rules;
   for (const image::Table &table : image.tables) {
     if (!impl->data.add(table)) {
       error = "a table of the artifact does not build";
@@ -282,8 +285,12 @@ const std::vector<image::Upstream> &JitPolicy::upstreams() const {
   return impl_->image.upstreams;
 }
 
+const std::vector<image::Rule> &JitPolicy::rules() const {
+  return impl_->image.rules;
+}
+
 image::PolicyImage JitPolicy::image() const {
-  return {impl_->image.phases, impl_->image.upstreams, impl_->data.tables};
+  return {impl_->image.phases, impl_->image.upstreams, impl_->data.tables, impl_->image.rules};
 }
 
 bool JitPolicy::hasBalanceKey(uint32_t upstream) const {

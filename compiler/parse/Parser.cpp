@@ -396,7 +396,8 @@ private:
       auto call = std::make_unique<ast::CallExpr>(text(c->name()), range(c->name()), r);
       for (G::ArgumentContext *a : c->argument())
         call->args.push_back({a->name() ? text(a->name()) : "",
-                              a->name() ? range(a->name()) : SourceRange{}, expr(a->expr())});
+                              a->name() ? range(a->name()) : SourceRange{}, expr(a->expr()),
+                              a->percent != nullptr});
       return call;
     }
     if (auto *c = dynamic_cast<G::NamePrimaryContext *>(ctx))

@@ -1,6 +1,7 @@
 // routec load / versions / rollback / peers / drain / enable / stats / reload-tls: a client of a
 // running turnout's admin socket (runtime/server/Control.h has the protocol: a JSON object per line
 // each way).
+#include "AdminClient.h"
 #include "Commands.h"
 #include "Support.h"
 #include "artifact/Artifact.h"
@@ -23,10 +24,7 @@ namespace routec {
 
 using json = nlohmann::json;
 
-namespace {
-
-// Sends one request and reads its one-line answer; nothing on failure, with `error` set.
-std::optional<json> ask(const std::string &path, const json &request, std::string &error) {
+std::optional<json> askTurnout(const std::string &path, const json &request, std::string &error) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.size() >= sizeof address.sun_path) {
@@ -71,6 +69,8 @@ std::optional<json> ask(const std::string &path, const json &request, std::strin
   return answer;
 }
 
+namespace {
+
 std::string describe(const json &version) {
   return fmt::format("{} {} (loaded {}, {})", version.value("id", "?"), version.value("path", "?"),
                      version.value("loaded_at", "?"), version.value("backend", "?"));
@@ -79,6 +79,8 @@ std::string describe(const json &version) {
 } // namespace
 
 int admin(const AdminOptions &options) {
+  if (options.command == "stats" && options.rules)
+    return statsRules(options);
   // The admin protocol's names are snake_case; routec's commands are kebab-case.
   std::string command = options.command == "reload-tls" ? "reload_tls" : options.command;
   json request{{"command", command}};
@@ -104,7 +106,7 @@ int admin(const AdminOptions &options) {
   }
 
   std::string error;
-  std::optional<json> answer = ask(options.socket, request, error);
+  std::optional<json> answer = askTurnout(options.socket, request, error);
   if (!answer) {
     std::fprintf(stderr, "routec: %s\n", error.c_str());
     return kExitUsage;
@@ -133,10 +135,16 @@ int admin(const AdminOptions &options) {
     for (const json &upstream : (*answer)["upstreams"]) {
       std::printf("%s\n", upstream.value("name", "?").c_str());
       for (const json &peer : upstream["peers"])
-        std::printf("  %-24s weight %-4lld %s%s\n", peer.value("address", "?").c_str(),
+        std::printf("  %-24s weight %-4lld %s%s%s\n", peer.value("address", "?").c_str(),
                     static_cast<long long>(peer.value("weight", 0)),
                     peer.value("healthy", false) ? "up" : "down",
-                    peer.value("drained", false) ? ", drained" : "");
+                    peer.value("drained", false) ? ", drained" : "",
+                    peer.value("ejected", false)
+                        ? fmt::format(", ejected ({:.0f} s left, {} ejections)",
+                                      peer.value("ejected_seconds_left", 0.0),
+                                      peer.value("ejections", 0))
+                              .c_str()
+                        : "");
     }
   } else {
     std::printf("%s\n", answer->dump(2).c_str());

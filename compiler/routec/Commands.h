@@ -73,7 +73,14 @@ struct AdminOptions {
   std::string argument; // load: the policy; rollback: a version id; drain/enable: the upstream
   std::string peer;     // drain/enable: the peer's address
   bool json = false;    // print the proxy's answer as it is
+  bool rules = false;   // stats: the active policy's rules and their hits
 };
 int admin(const AdminOptions &options);
+// stats --rules: the active policy's source with each rule's hits in the margin, and the
+// rules that never fired since its version was loaded.
+int statsRules(const AdminOptions &options);
+// top: requests per second by upstream, status classes, p99 and the busiest rules, every
+// second until interrupted (or `iterations` times, when not 0).
+int top(const AdminOptions &options, int iterations);
 
 } // namespace routec

@@ -112,7 +112,16 @@ int main(int argc, char **argv) {
     command->add_option("upstream", admin.argument, "The upstream's name")->required();
     command->add_option("peer", admin.peer, "The peer's address, HOST:PORT")->required();
   }
-  adminCommand("stats", "The running proxy's counters");
+  adminCommand("stats", "The running proxy's counters")
+      ->add_flag("--rules", admin.rules,
+                 "The active policy's source with each rule's hits in the margin, and the rules "
+                 "that never fired since its version was loaded");
+  int topIterations = 0;
+  CLI::App *topCommand = adminCommand(
+      "top", "A live view of the running proxy: requests per second by upstream, status "
+             "classes, p99 and the busiest rules, every second");
+  topCommand->add_option("-n,--iterations", topIterations, "Stop after N refreshes (0: never)")
+      ->check(CLI::NonNegativeNumber);
   adminCommand("reload-tls", "Read every TLS listener's certificates and keys again");
 
   try {
@@ -135,6 +144,8 @@ int main(int argc, char **argv) {
     return routec::languageServer();
   if (app.got_subcommand(buildCommand))
     return routec::build(build);
+  if (app.got_subcommand(topCommand))
+    return routec::top(admin, topIterations);
   for (CLI::App *command : adminCommands) {
     if (app.got_subcommand(command)) {
       admin.command = command->get_name();

@@ -27,8 +27,61 @@ bool Checker::run() {
   if (clean) {
     lintUnused();
     lintAllShadowedRules();
+    numberRules();
   }
   return diags_.errorEvents() == errorsBefore;
+}
+
+namespace {
+
+std::string_view ruleAction(ast::StmtKind kind) {
+  switch (kind) {
+  case ast::StmtKind::Assign:
+    return "set";
+  case ast::StmtKind::Delete:
+    return "delete";
+  case ast::StmtKind::Respond:
+    return "respond";
+  case ast::StmtKind::Redirect:
+    return "redirect";
+  case ast::StmtKind::Route:
+    return "route";
+  case ast::StmtKind::Retry:
+    return "retry";
+  default:
+    return {};
+  }
+}
+
+void numberRules(ast::Block &block, std::vector<Program::Rule> &rules) {
+  for (ast::StmtPtr &stmt : block.stmts) {
+    if (stmt->kind == ast::StmtKind::If) {
+      auto &s = ast::as<ast::IfStmt>(*stmt);
+      for (ast::IfStmt::Branch &branch : s.branches) {
+        branch.rule = static_cast<uint32_t>(rules.size());
+        rules.push_back({branch.condition->range, "if"});
+        numberRules(branch.body, rules);
+      }
+      if (s.elseBlock)
+        numberRules(*s.elseBlock, rules);
+    } else if (std::string_view action = ruleAction(stmt->kind); !action.empty()) {
+      stmt->rule = static_cast<uint32_t>(rules.size());
+      rules.push_back({stmt->range, action});
+    }
+  }
+}
+
+} // namespace
+
+void Checker::numberRules() {
+  program_.rules.clear();
+  for (ast::Module *module : program_.modules)
+    for (ast::DeclPtr &decl : module->decls) {
+      if (decl->kind == ast::DeclKind::Phase)
+        route::sema::numberRules(ast::as<ast::PhaseDecl>(*decl).body, program_.rules);
+      else if (decl->kind == ast::DeclKind::Func)
+        route::sema::numberRules(ast::as<ast::FuncDecl>(*decl).body, program_.rules);
+    }
 }
 
 void Checker::computeVisibility() {

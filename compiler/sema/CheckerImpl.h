@@ -68,6 +68,7 @@ private:
   void checkBalance(ast::UpstreamDecl &decl, ast::Expr &value);
   void checkProtocol(ast::UpstreamDecl &decl, ast::Expr &value);
   void checkHealth(ast::UpstreamDecl &decl, ast::Expr &value);
+  void checkOutlier(ast::UpstreamDecl &decl, ast::Expr &value);
   void checkAcl(ast::AclDecl &decl);
   void checkMap(ast::MapDecl &decl);
   void checkConst(ast::ConstDecl &decl);
@@ -117,6 +118,8 @@ private:
   void lintUnused();
   void lintShadowedRules(const ast::Block &block);
   void lintAllShadowedRules();
+  // Numbers the rules (ast::kNoRule) of every phase and function, into Program::rules.
+  void numberRules();
 
   Program &program_;
   DiagnosticEngine &diags_;

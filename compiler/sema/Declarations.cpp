@@ -197,6 +197,8 @@ void Checker::checkUpstream(ast::UpstreamDecl &decl) {
       }
     } else if (name == "health") {
       checkHealth(decl, value);
+    } else if (name == "outlier") {
+      checkOutlier(decl, value);
     } else {
       auto &d = diags_.error("unknown-setting", property.nameRange,
                              fmt::format("unknown upstream setting '{}'", name));
@@ -317,7 +319,7 @@ void Checker::checkBalance(ast::UpstreamDecl &decl, ast::Expr &value) {
   if (value.kind == ast::ExprKind::Call) {
     auto &call = ast::as<ast::CallExpr>(value);
     if (call.callee == "hash" || call.callee == "ketama") {
-      if (call.args.size() != 1 || !call.args[0].name.empty()) {
+      if (call.args.size() != 1 || !call.args[0].name.empty() || call.args[0].percent) {
         diags_.error(
             "bad-balance", value.range,
             fmt::format("{}(...) takes one key, such as {}(client.ip)", call.callee, call.callee));
@@ -373,6 +375,10 @@ void Checker::checkHealth(ast::UpstreamDecl &decl, ast::Expr &value) {
       continue;
     }
     ast::Expr &v = *arg.value;
+    if (arg.percent) {
+      diags_.error("bad-health", v.range, "a health check setting is not a percentage");
+      continue;
+    }
     if (arg.name == "path" && http) {
       if (auto path = constString(v, "a health check path")) {
         if (path->empty() || path->front() != '/')
@@ -402,6 +408,66 @@ void Checker::checkHealth(ast::UpstreamDecl &decl, ast::Expr &value) {
         d.withHint(fmt::format("did you mean '{}'?", *guess));
     }
   }
+}
+
+void Checker::checkOutlier(ast::UpstreamDecl &decl, ast::Expr &value) {
+  const char *usage = "outlier is consecutive(failures = 5, ejection = 30s, max_ejected = 10%, "
+                      "max_ejection = 300s, count_5xx = false)";
+  if (value.kind != ast::ExprKind::Call || ast::as<ast::CallExpr>(value).callee != "consecutive") {
+    diags_.error("bad-outlier", value.range, usage);
+    return;
+  }
+  auto &call = ast::as<ast::CallExpr>(value);
+  ast::OutlierSpec &outlier = decl.config.outlier;
+  outlier.enabled = true;
+  const std::vector<std::string> known = {"failures", "ejection", "max_ejected", "max_ejection",
+                                          "count_5xx"};
+  std::set<std::string> seen;
+  for (ast::CallArgument &arg : call.args) {
+    if (arg.name.empty()) {
+      diags_.error("bad-outlier", arg.value->range, "outlier settings are named: failures = 5")
+          .withHint(usage);
+      continue;
+    }
+    if (!seen.insert(arg.name).second) {
+      diags_.error("duplicate", arg.nameRange, fmt::format("'{}' is set twice", arg.name));
+      continue;
+    }
+    ast::Expr &v = *arg.value;
+    if (arg.percent != (arg.name == "max_ejected") &&
+        std::count(known.begin(), known.end(), arg.name)) {
+      diags_.error("bad-outlier", v.range,
+                   arg.percent ? fmt::format("'{}' is not a percentage", arg.name)
+                               : std::string("'max_ejected' is a percentage of the peers: 50%"));
+      continue;
+    }
+    if (arg.name == "failures") {
+      if (auto n = constInt(v, "'failures'", 1, 1000))
+        outlier.failures = *n;
+    } else if (arg.name == "ejection") {
+      if (auto ns = constDuration(v, "an ejection time"))
+        outlier.ejectionNs = *ns;
+    } else if (arg.name == "max_ejection") {
+      if (auto ns = constDuration(v, "the longest ejection"))
+        outlier.maxEjectionNs = *ns;
+    } else if (arg.name == "max_ejected") {
+      if (auto n = constInt(v, "'max_ejected'", 0, 100))
+        outlier.maxEjectedPercent = *n;
+    } else if (arg.name == "count_5xx") {
+      if (auto b = constBool(v, "'count_5xx'"))
+        outlier.count5xx = *b;
+    } else {
+      auto &d = diags_.error("bad-outlier", arg.nameRange,
+                             fmt::format("outlier detection has no setting '{}'", arg.name));
+      if (auto guess = suggest(arg.name, known))
+        d.withHint(fmt::format("did you mean '{}'?", *guess));
+      else
+        d.withHint(usage);
+    }
+  }
+  if (outlier.maxEjectionNs < outlier.ejectionNs)
+    diags_.error("bad-outlier", value.range,
+                 "'max_ejection' is shorter than 'ejection': ejections double up to it");
 }
 
 // ---------------------------------------------------------------------- acls, maps, consts

@@ -423,6 +423,9 @@ const Type *Checker::checkCall(ast::CallExpr &e) {
     if (!arg.name.empty() && !context_.allowNamedArguments)
       diags_.error("named-argument", arg.nameRange,
                    "named arguments are only for upstream settings such as health = http(...)");
+    if (arg.percent)
+      diags_.error("bad-percentage", arg.value->range,
+                   "a percentage is only an upstream setting's value, such as max_ejected = 50%");
     argTypes.push_back(checkExpr(*arg.value));
   }
   bool anyError =

@@ -1,12 +1,14 @@
 #include "config/ServerConfig.h"
 
 #include "exchange/WireSyntax.h"
+#include "log/AccessFields.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <thread>
@@ -67,6 +69,15 @@ std::optional<ServerConfig::Io> parseIo(const std::string &text, std::string &er
     return ServerConfig::Io::Epoll;
   error = fmt::format("must be uring or epoll, not '{}'", text);
   return std::nullopt;
+}
+
+std::optional<ListenAddress> parseMetricsAddress(const std::string &text, std::string &error) {
+  std::optional<ListenAddress> address = parseListenAddress(text, error);
+  if (address && address->kind != ListenAddress::Kind::Tcp) {
+    error = fmt::format("'{}': the metrics listener is TCP (HOST:PORT)", text);
+    return std::nullopt;
+  }
+  return address;
 }
 
 std::optional<ListenAddress> parseAdminHttpAddress(const std::string &text, std::string &error) {
@@ -488,6 +499,28 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
             if (config.admin.http && config.admin.tokenFile.empty())
               r.fail(node, fmt::format("'{}': an 'http' listener needs a 'token_file'", name));
           }},
+         {"tracing",
+          [&](const YAML::Node &node, const std::string &name) {
+            r.keys(node, name,
+                   {{"enabled", [&](auto &n, auto &k) { config.tracing.enabled = r.flag(n, k); }},
+                    {"sample_ratio", [&](auto &n, auto &k) {
+                       std::string text = r.string(n, k);
+                       char *end = nullptr;
+                       double ratio = std::strtod(text.c_str(), &end);
+                       if (text.empty() || *end != '\0' || !(ratio >= 0 && ratio <= 1))
+                         r.fail(n, fmt::format("'{}' is a number from 0 to 1", k));
+                       config.tracing.sampleRatio = ratio;
+                     }}});
+          }},
+         {"metrics",
+          [&](const YAML::Node &node, const std::string &name) {
+            r.keys(node, name, {{"listen", [&](auto &n, auto &k) {
+                                   std::string why;
+                                   config.metrics.listen = parseMetricsAddress(r.string(n, k), why);
+                                   if (!config.metrics.listen)
+                                     r.fail(n, fmt::format("'{}': {}", k, why));
+                                 }}});
+          }},
          {"io",
           [&](const YAML::Node &node, const std::string &name) {
             std::string error;
@@ -511,7 +544,30 @@ std::optional<ServerConfig> loadServerConfig(const std::string &path, std::strin
                            config.log.level != "warn" && config.log.level != "error")
                          r.fail(n, fmt::format("'{}' must be debug, info, warn or error", k));
                      }},
-                    {"access", [&](auto &n, auto &k) { config.log.access = r.string(n, k); }}});
+                    {"error", [&](auto &n, auto &k) { config.log.error = r.string(n, k); }},
+                    {"syslog", [&](auto &n, auto &k) { config.log.syslog = r.flag(n, k); }},
+                    {"access", [&](auto &n, auto &k) { config.log.access = r.string(n, k); }},
+                    {"access_format",
+                     [&](auto &n, auto &k) {
+                       std::string format = r.string(n, k);
+                       if (format == "text")
+                         config.log.accessFormat = ServerConfig::Log::AccessFormat::Text;
+                       else if (format == "json")
+                         config.log.accessFormat = ServerConfig::Log::AccessFormat::Json;
+                       else
+                         r.fail(n, fmt::format("'{}' must be text or json", k));
+                     }},
+                    {"access_fields", [&](auto &n, auto &k) {
+                       if (!n.IsSequence())
+                         r.fail(n, fmt::format("'{}' is a list of field names", k));
+                       for (const YAML::Node &item : n) {
+                         std::string field = r.string(item, k);
+                         if (!log::accessField(field))
+                           r.fail(item, fmt::format("'{}': '{}' is not an access log field ({})", k,
+                                                    field, log::accessFieldNames()));
+                         config.log.accessFields.push_back(field);
+                       }
+                     }}});
           }}});
   } catch (const ConfigError &e) {
     error = e.message;

@@ -43,6 +43,8 @@ bool parseNetwork(const std::string &text, std::string &address, int &prefix);
 // Parses "127.0.0.1:6188", "[::1]:6188", ":6188" (every IPv4 address) or
 // "unix:/path/to.sock"; says why not in `error`.
 std::optional<ListenAddress> parseListenAddress(const std::string &text, std::string &error);
+// The metrics listener's address: TCP, any address.
+std::optional<ListenAddress> parseMetricsAddress(const std::string &text, std::string &error);
 // The admin HTTP listener's address: TCP on a loopback address (127.0.0.0/8 or ::1).
 std::optional<ListenAddress> parseAdminHttpAddress(const std::string &text, std::string &error);
 
@@ -138,6 +140,21 @@ struct ServerConfig {
     std::optional<ListenAddress> http;
     std::string tokenFile;
   } admin;
+  // W3C trace context: a request's traceparent continued, or a trace started (sampled at
+  // sampleRatio), and passed upstream with the proxy's span as parent.
+  struct Tracing {
+    bool enabled = true;
+    double sampleRatio = 1.0; // of the traces the proxy starts, as Envoy's random_sampling
+    // 0: ids drawn at random; otherwise every request's drawn afresh from this seed, the
+    // same each time (routec's simulations: reproducible runs). Not a config key.
+    uint64_t seed = 0;
+  } tracing;
+  struct Metrics {
+    // Where GET /metrics (the Prometheus text format) is served, to anyone who reaches
+    // it (no token): bind it where only the scraper does. The admin HTTP listener serves
+    // it too, behind its token.
+    std::optional<ListenAddress> listen;
+  } metrics;
   // How workers read and write plain sockets: through an io_uring ring (batched, one
   // system call per turn of the event loop; epoll when the kernel refuses io_uring), or
   // one system call each through epoll.
@@ -148,9 +165,15 @@ struct ServerConfig {
   std::string upgradeSocket;
   bool upgrade = false; // --upgrade: take the listeners over instead of opening them
   struct Log {
-    std::string level =
-        "info";         // the error log on stderr: debug, info, warn (upstream failures), error
+    // Errors and events: debug, info, warn (upstream failures), error; to `error` ("stderr"
+    // or a path) and, with `syslog`, to syslog too (ident turnout, facility daemon).
+    std::string level = "info";
+    std::string error = "stderr";
+    bool syslog = false;
     std::string access; // access log: a path, "stderr", or "" for none
+    enum class AccessFormat { Text, Json } accessFormat = AccessFormat::Text;
+    // The fields of a JSON line (log/AccessLine.h names them); empty: every field.
+    std::vector<std::string> accessFields;
   } log;
 
   std::vector<ListenAddress> listeners() const;

@@ -241,6 +241,11 @@ awaitable<bool> DownstreamSession::startTls(const tls::ServerContext &tls) {
   client_.channel().received(in_);
   auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
   IoStatus status = co_await handshake(client_, clientDog_, std::max(left, Duration(1)));
+  using Handshake = metrics::WorkerMetrics::Handshake;
+  ++worker_.metrics()
+        .tlsHandshakes[static_cast<size_t>(status == IoStatus::Ok         ? Handshake::Ok
+                                           : status == IoStatus::TimedOut ? Handshake::TimedOut
+                                                                          : Handshake::Failed)];
   if (status != IoStatus::Ok) {
     spdlog::debug("{}:{}: TLS handshake {}", clientIp_, clientPort_,
                   status == IoStatus::TimedOut ? "timed out" : "failed");
@@ -473,10 +478,12 @@ awaitable<void> DownstreamSession::handle() {
   bodyWaited_ = {};
   sentContinue_ = false;
   route::Exchange &x = exchange_.emplace(worker_.phaseArena());
+  x.ruleHits = version_->ruleHits;
   int status = 400;
   std::string why;
   if (!fillExchange(x, status, why)) {
     keepAlive_ = false;
+    worker_.metrics().requestEnded("", listener(), metrics::Protocol::Http1, status, 0);
     co_await writeClient(localResponse(status, why, true));
   } else {
     keepAlive_ = request_.keepAlive() && !request_.upgrade() && !worker_.draining() &&
@@ -732,9 +739,10 @@ bool DownstreamSession::tooSlow() const {
          static_cast<double>(config.limits.minBodyRate) * seconds;
 }
 
-void DownstreamSession::log(const route::Exchange &x) {
-  if (worker_.accessLogging())
-    worker_.accessLog(x, request_.head().target, relayIp_);
+void DownstreamSession::log(route::Exchange &x) {
+  x.requestBytes = static_cast<int64_t>(bodyBytes_);
+  worker_.requestEnded(x, {request_.head().target, relayIp_, listener(), metrics::Protocol::Http1,
+                           &version_->policy()});
 }
 
 } // namespace turnout::http1

@@ -104,7 +104,8 @@ private:
   // A tunnel's side of readBody() and sendBody().
   awaitable<proxy::BodyRead> readTunnel();
   awaitable<bool> sendTunnel(std::string_view piece, bool last);
-  void log(const route::Exchange &x);
+  void log(route::Exchange &x);
+  uint32_t listener() const { return options_ ? options_->index : 0; }
 
   Worker &worker_;
   Admission::Ticket ticket_; // released with the session, unless the connection is parked

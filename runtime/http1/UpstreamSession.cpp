@@ -1,6 +1,7 @@
 #include "http1/UpstreamSession.h"
 
 #include "http1/Serialize.h"
+#include "metrics/WorkerMetrics.h"
 
 #include <fmt/format.h>
 
@@ -27,8 +28,25 @@ bool UpstreamSession::reuse(const std::string &peer, const upstream::ConnectSett
                            : peer;
   socket_ = pool_.take(identity_, retryable);
   reused_ = socket_.has_value();
+  if (reused_)
+    hold();
   in_.clear();
   return reused_;
+}
+
+void UpstreamSession::adopt(upstream::Stream stream) {
+  socket_.emplace(std::move(stream));
+  reused_ = false;
+  ++metrics::local().opened[static_cast<size_t>(metrics::Side::Upstream)]
+                           [static_cast<size_t>(metrics::Protocol::Http1)];
+  hold();
+}
+
+void UpstreamSession::hold() {
+  if (!holding_)
+    ++metrics::local().open[static_cast<size_t>(metrics::Side::Upstream)]
+                           [static_cast<size_t>(metrics::Protocol::Http1)];
+  holding_ = true;
 }
 
 awaitable<std::optional<Error>>
@@ -43,6 +61,9 @@ UpstreamSession::connect(const std::string &peer, const std::string &host, uint1
     co_return Error(ErrorKind::ConnectTimeout, fmt::format("connecting to {} timed out", peer));
   if (status != IoStatus::Ok)
     co_return Error(ErrorKind::ConnectFailed, fmt::format("connecting to {}: {}", peer, why));
+  ++metrics::local().opened[static_cast<size_t>(metrics::Side::Upstream)]
+                           [static_cast<size_t>(metrics::Protocol::Http1)];
+  hold();
   co_return std::nullopt;
 }
 
@@ -250,6 +271,10 @@ awaitable<proxy::Upstream::Piece> UpstreamSession::readBody() {
 void UpstreamSession::release(bool reusable) {
   if (!socket_)
     return;
+  if (holding_)
+    --metrics::local().open[static_cast<size_t>(metrics::Side::Upstream)]
+                           [static_cast<size_t>(metrics::Protocol::Http1)];
+  holding_ = false;
   in_.consume(handedOut_);
   handedOut_ = 0;
   if (reusable && bodyDone_ && !switched_ && response_.keepAlive() && in_.empty() &&

@@ -64,10 +64,7 @@ public:
   const char *protocol() const override { return "HTTP/1.1"; }
   // Takes `stream`, a connection just made for the peer reuse() named, on which ALPN
   // settled HTTP/1.1 (`protocol = auto`).
-  void adopt(upstream::Stream stream) {
-    socket_.emplace(std::move(stream));
-    reused_ = false;
-  }
+  void adopt(upstream::Stream stream);
   awaitable<IoStatus> sendHead(const route::Exchange &x, const proxy::BodyShape &shape,
                                std::string_view body, bool complete,
                                const Fields &trailers) override;
@@ -107,6 +104,9 @@ private:
   uint64_t remaining_ = 0; // a body of known length: its bytes yet to come
   size_t handedOut_ = 0;   // bytes of in_ the last piece was, consumed at the next read
   bool reused_ = false, chunked_ = false, streamed_ = false, bodyDone_ = false;
+  // Whether socket_ is a live connection, counted open (the pool counts its idle ones).
+  bool holding_ = false;
+  void hold();
   bool started_ = false; // a body piece was handed out
   // After a 101 to the upgrade the request asked for: the connection is a tunnel, read and
   // written at once.

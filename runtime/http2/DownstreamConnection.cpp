@@ -189,9 +189,11 @@ DownstreamConnection::DownstreamConnection(Worker &worker,
                     std::max<uint32_t>(config.maxConcurrentStreams, 1);
   nghttp2_session_set_local_window_size(
       session_, NGHTTP2_FLAG_NONE, 0, static_cast<int32_t>(std::min<uint64_t>(window, 0x7fffffff)));
+  worker.metrics().connectionOpened(metrics::Side::Downstream, metrics::Protocol::Http2);
 }
 
 DownstreamConnection::~DownstreamConnection() {
+  worker_.metrics().connectionClosed(metrics::Side::Downstream, metrics::Protocol::Http2);
   streams_.clear();
   nghttp2_session_del(session_);
   worker_.forget(this);
@@ -555,10 +557,14 @@ awaitable<void> DownstreamStream::run() {
   Worker &worker = connection_.worker_;
   version_ = worker.installed();
   route::Exchange &x = exchange_.emplace(worker.phaseArena());
+  x.ruleHits = version_->ruleHits;
+  ++worker.metrics().streams[static_cast<size_t>(metrics::Side::Downstream)];
+  const uint32_t listener = connection_.client_->options ? connection_.client_->options->index : 0;
   int status = 400;
   std::string why;
   if (!fillExchange(x, status, why)) {
     connection_.streamError();
+    worker.metrics().requestEnded("", listener, metrics::Protocol::Http2, status, 0);
     x.grpc = route::grpc::wireOf(route::joinedValue(fields_, "content-type"));
     if (x.grpc != route::grpc::Wire::None) { // a gRPC client is told in gRPC
       x.response = {status, why};
@@ -572,7 +578,9 @@ awaitable<void> DownstreamStream::run() {
     if (tunnelling_)
       worker.tunnelClosed();
     flow_.finish(x);
-    worker.accessLog(x, path_, connection_.client_->relayIp);
+    x.requestBytes = static_cast<int64_t>(bodyBytes_);
+    worker.requestEnded(x, {path_, connection_.client_->relayIp, listener, metrics::Protocol::Http2,
+                            &version_->policy()});
   }
 }
 

@@ -1,6 +1,7 @@
 #include "http2/UpstreamSession.h"
 
 #include "http1/UpstreamSession.h"
+#include "metrics/WorkerMetrics.h"
 
 #include <nghttp2/nghttp2.h>
 
@@ -162,10 +163,12 @@ UpstreamConnection::UpstreamConnection(asio::io_context &context, BufferPool &bu
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settingsList, std::size(settingsList));
   nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+  metrics::local().connectionOpened(metrics::Side::Upstream, metrics::Protocol::Http2);
 }
 
 UpstreamConnection::~UpstreamConnection() {
   nghttp2_session_del(session_);
+  metrics::local().connectionClosed(metrics::Side::Upstream, metrics::Protocol::Http2);
 }
 
 awaitable<std::optional<Error>> UpstreamConnection::open(const std::string &peer,
@@ -473,6 +476,7 @@ awaitable<IoStatus> UpstreamSession::sendHead(const route::Exchange &x,
     co_return IoStatus::Failed;
   }
   ++c.streams_;
+  ++metrics::local().streams[static_cast<size_t>(metrics::Side::Upstream)];
   c.attached_.insert(this);
   c.wakeWriter();
   if (bodyless)

@@ -13,6 +13,7 @@ struct RouteAcl;
 namespace turnout::listener {
 
 struct Options {
+  uint32_t index = 0; // the listener's place in the server config (metrics name it by it)
   std::shared_ptr<tls::ListenerContext> tls; // null: plain
   bool proxyProtocol = false;
   std::shared_ptr<const RouteAcl> proxyFrom; // null: every peer may send the header

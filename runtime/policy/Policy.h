@@ -20,6 +20,14 @@ public:
   // Writes the balancing key into `out` (a buffer kept from request to request).
   using KeyFunction = std::function<void(route::Exchange &, std::string &out)>;
 
+  // A rule of the policy (an `if` branch taken, an assignment, an answer, a route: what
+  // `routec run` lists as fired), by the number its code counts it by (route_rule_hit).
+  struct Rule {
+    route::FileId file = route::kNoFile;
+    uint32_t line = 0, column = 0;
+    std::string action; // "if", "set", "delete", "respond", "redirect", "route", "retry"
+  };
+
   // What a loader makes a policy of.
   struct Parts {
     std::string path, id, backend;
@@ -27,7 +35,9 @@ public:
     route::PhaseRunner runner;
     std::vector<KeyFunction> balanceKeys; // by upstream; empty where it hashes on nothing
     std::function<std::string(const route::Fault &)> describe;
-    std::shared_ptr<const void> owner; // what the runner, keys and describe use
+    std::vector<Rule> rules;
+    const route::SourceManager *sources = nullptr; // its files, if it has them (in owner)
+    std::shared_ptr<const void> owner; // what the runner, keys, describe and sources use
   };
   explicit Policy(Parts parts) : parts_(std::move(parts)) {}
 
@@ -36,6 +46,9 @@ public:
   const std::string &id() const { return parts_.id; }
   // "jit", "artifact", or "interpreter" with the JIT's reason.
   const std::string &backend() const { return parts_.backend; }
+  const std::vector<Rule> &rules() const { return parts_.rules; }
+  // The sources it was compiled from (the root first), when they are known.
+  const route::SourceManager *sources() const { return parts_.sources; }
   // By upstream index, as the policy's decisions name them.
   const std::vector<upstream::UpstreamSpec> &upstreams() const { return parts_.upstreams; }
 

@@ -97,6 +97,13 @@ upstream::UpstreamSpec specOf(const route::image::Upstream &upstream) {
   spec.health.timeout = fromNanoseconds(health.timeoutNs);
   spec.health.unhealthyAfter = health.unhealthyAfter;
   spec.health.healthyAfter = health.healthyAfter;
+  const route::ast::OutlierSpec &outlier = upstream.config.outlier;
+  spec.outlier.enabled = outlier.enabled;
+  spec.outlier.failures = outlier.failures;
+  spec.outlier.ejection = fromNanoseconds(outlier.ejectionNs);
+  spec.outlier.maxEjection = fromNanoseconds(outlier.maxEjectionNs);
+  spec.outlier.maxEjectedPercent = outlier.maxEjectedPercent;
+  spec.outlier.count5xx = outlier.count5xx;
   return spec;
 }
 
@@ -110,9 +117,28 @@ struct Compiled {
   std::unique_ptr<route::Interpreter> interpreter;
 };
 
+// Numbered rules (a program's or an image's) as a policy keeps them: placed in `sources`.
+template <typename Rules>
+std::vector<Policy::Rule> placedRules(const Rules &rules, const route::SourceManager *sources) {
+  std::vector<Policy::Rule> placed;
+  placed.reserve(rules.size());
+  for (const auto &rule : rules) {
+    Policy::Rule &p = placed.emplace_back();
+    p.file = rule.range.file;
+    p.action = std::string(rule.action);
+    if (sources && rule.range.file < sources->fileCount()) {
+      route::LineColumn at = sources->lineColumn(rule.range.file, rule.range.begin);
+      p.line = at.line;
+      p.column = at.column;
+    }
+  }
+  return placed;
+}
+
 // The parts of a policy that runs on the JIT, from its code, sources and image.
 void jitParts(Compiled &compiled, Policy::Parts &parts) {
   const route::JitPolicy *jit = compiled.jit.get();
+  parts.rules = placedRules(jit->rules(), &compiled.sources);
   parts.runner = [jit](route::schema::Phase phase, RouteCtx *ctx,
                        std::vector<route::SourceRange> *) { jit->runPhase(phase, ctx); };
   const std::vector<route::image::Upstream> &upstreams = jit->upstreams();
@@ -200,6 +226,7 @@ bool loadSource(const std::string &path, Compiled &compiled, Policy::Parts &part
     return true;
   }
   parts.backend = "interpreter (the JIT declined: " + why + ")";
+  parts.rules = placedRules(program.rules, &sources);
   compiled.interpreter = std::make_unique<route::Interpreter>(program);
   const route::Interpreter *interpreter = compiled.interpreter.get();
   interpretedParts(
@@ -252,6 +279,7 @@ std::shared_ptr<const Policy> loadPolicy(const std::string &path, std::string &d
   parts.describe = [&sources](const route::Fault &fault) {
     return route::describe(fault, sources);
   };
+  parts.sources = &sources;
   parts.owner = compiled;
   return std::make_shared<const Policy>(std::move(parts));
 }
@@ -264,6 +292,8 @@ std::shared_ptr<const Policy> policyOf(const route::Program &program,
   parts.path = sources ? sources->path(program.root) : "";
   parts.backend = "interpreter";
   interpretedParts(program, *interpreter, std::move(runner), parts);
+  parts.rules = placedRules(program.rules, sources);
+  parts.sources = sources;
   parts.describe = [sources](const route::Fault &fault) {
     return sources ? route::describe(fault, *sources) : fault.what;
   };

@@ -1,7 +1,12 @@
 #include "proxy/Flow.h"
 
+#include "exchange/TraceContext.h"
+#include "metrics/WorkerMetrics.h"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <random>
 
 namespace turnout::proxy {
 
@@ -70,8 +75,41 @@ awaitable<bool> Flow::answerLocally(route::Exchange &x) {
 void Flow::fail(route::Exchange &x, const Error &error) {
   spdlog::warn("request {}: upstream {} attempt {}: {}: {}", x.requestId, x.upstreamName,
                x.upstreamAttempt, error.name(), error.message);
+  if (error.side() == ErrorSide::Upstream && attemptBalancer_) {
+    metrics::PeerCounters &counted = metrics::local().peer(x.upstreamName, x.upstreamPeer);
+    ++counted.failures;
+    if (error.kind == ErrorKind::ConnectTimeout || error.kind == ErrorKind::ReadTimeout ||
+        error.kind == ErrorKind::WriteTimeout)
+      ++counted.timeouts;
+    peerFailed(x);
+  }
   record(x, error);
   lastRetry_ = error.retry;
+}
+
+void Flow::peerFailed(const route::Exchange &x) {
+  upstream::PeerStates *states = attemptBalancer_->shared();
+  if (!states || !states->attemptFailed(static_cast<size_t>(attemptPeer_), Clock::now()))
+    return;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      states->ejectedUntil(static_cast<size_t>(attemptPeer_)) - Clock::now());
+  spdlog::warn("upstream {} peer {} ejected for {:.1f} s after {} failures in a row",
+               x.upstreamName, x.upstreamPeer, static_cast<double>(left.count()) / 1000,
+               states->outlier().failures);
+}
+
+void Flow::startTrace(route::Exchange &x, std::optional<std::string_view> incoming) {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  if (config_.tracing.seed)
+    random.seed(config_.tracing.seed);
+  std::optional<route::trace::TraceParent> parent;
+  if (incoming)
+    parent = route::trace::parseTraceParent(*incoming);
+  route::trace::TraceParent ours =
+      route::trace::continueOrStart(parent, config_.tracing.sampleRatio, random);
+  traceContinued_ = parent.has_value();
+  x.traceId = route::trace::hex(ours.traceId.data(), ours.traceId.size());
+  traceParent_ = route::trace::formatTraceParent(ours);
 }
 
 void Flow::record(route::Exchange &x, const Error &error) {
@@ -108,11 +146,19 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
   started_ = Clock::now();
   policy_ = &routing.policy;
   callDeadline_.reset();
-  for (const auto &[name, value] : x.request.headers.fields())
-    if (route::sameFieldName(name, "content-type")) {
-      x.grpc = route::grpc::wireOf(value);
-      break;
-    }
+  const bool tracing = config_.tracing.enabled;
+  std::optional<std::string_view> contentType, traceParent;
+  int traceParents = 0;
+  for (const auto &[name, value] : x.request.headers.fields()) {
+    if (!contentType && route::sameFieldName(name, "content-type"))
+      contentType = value;
+    else if (tracing && route::sameFieldName(name, "traceparent") && traceParents++ == 0)
+      traceParent = value;
+  }
+  if (contentType)
+    x.grpc = route::grpc::wireOf(*contentType);
+  if (tracing)
+    startTrace(x, traceParents == 1 ? traceParent : std::nullopt); // two: neither is valid
   if (x.grpc != route::grpc::Wire::None)
     for (const auto &[name, value] : x.request.headers.fields())
       if (route::sameFieldName(name, "grpc-timeout")) {
@@ -195,10 +241,18 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
     } else {
       errorPhaseRan = false;
       x.upstreamPeer = balancer.address(peer);
+      if (attempt > 1)
+        ++metrics::local().peer(x.upstreamName, x.upstreamPeer).retries;
       if (x.upstreamProtocol.empty()) // ALPN settles `auto` at the connect
         x.upstreamProtocol = protocolOf(spec.connect.protocol);
       x.upstreamAttempt = attempt;
       if (!rewritten) {
+        if (!traceParent_.empty()) {
+          route::EditedHeaders &fields = x.changeUpstreamHeaders();
+          fields.set("traceparent", traceParent_);
+          if (!traceContinued_) // tracestate belongs to the traceparent it came with
+            fields.remove("tracestate");
+        }
         policy_->runPhase(x, Phase::UpstreamRequest);
         rewritten = true;
         if (web_) { // the call goes upstream as gRPC
@@ -260,6 +314,7 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
 
 awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &balancer, int peer) {
   const upstream::PeerSpec &address = balancer.peer(peer);
+  attemptBalancer_ = nullptr; // until it reaches for a connection: a call past its deadline
   bool retryable = down_.requestComplete() && idempotent(x.upstreamMethod());
   std::optional<Error> error;
   const upstream::ConnectSettings *bounded = &upstream_->connect;
@@ -283,8 +338,15 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
     bounded = &boundedSettings_;
   }
   const upstream::ConnectSettings &settings = *bounded;
-  if (!up_.reuse(x.upstreamPeer, settings, retryable))
+  attemptBalancer_ = &balancer;
+  attemptPeer_ = peer;
+  metrics::PeerCounters &counted = metrics::local().peer(x.upstreamName, x.upstreamPeer);
+  if (up_.reuse(x.upstreamPeer, settings, retryable)) {
+    ++counted.reuses;
+  } else {
     error = co_await up_.connect(x.upstreamPeer, address.host, address.port, settings);
+    ++(error ? counted.connectFailures : counted.connects);
+  }
   struct Release { // whatever way the attempt ends, its connection is pooled or closed
     Upstream &up;
     ~Release() { up.release(false); }
@@ -309,6 +371,7 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
   if (web_ && web_->text())
     shape.length.reset(); // decoded, it is shorter
   bool complete = down_.requestComplete();
+  const Clock::time_point sent = Clock::now();
   IoStatus status = co_await up_.sendHead(x, shape, replay_.bytes, complete,
                                           complete ? passedTrailers() : kNoFields);
   // Full duplex (HTTP/2 both ways: a gRPC stream), the body goes on beside the response,
@@ -367,6 +430,16 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
     co_return Attempt::Failed;
   }
   balancer.succeeded(peer);
+  if (upstream::PeerStates *states = balancer.shared()) {
+    if (states->outlier().count5xx && x.upstreamResponse.status >= 500)
+      peerFailed(x);
+    else
+      states->attemptSucceeded(static_cast<size_t>(peer));
+  }
+  x.upstreamFirstByteNs =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - sent).count();
+  metrics::local().upstreams[x.upstreamName].firstByte.observe(
+      static_cast<double>(x.upstreamFirstByteNs) / 1e9);
 
   // From here on the response belongs to the client: no retry, no error phase.
   policy_->runPhase(x, Phase::UpstreamResponse);

@@ -87,6 +87,11 @@ private:
   void fail(route::Exchange &x, const Error &error);
   // What ended the exchange, for the log phase (error.kind) and the error phase.
   void record(route::Exchange &x, const Error &error);
+  // Continues the trace of `incoming` (the client's traceparent), or starts one: x.traceId,
+  // and the traceparent that goes upstream.
+  void startTrace(route::Exchange &x, std::optional<std::string_view> incoming);
+  // The current attempt's peer failed: passive health counts it, and may eject the peer.
+  void peerFailed(const route::Exchange &x);
   // The request's trailers that go upstream (upstreams.pass_request_trailers).
   const Fields &passedTrailers();
 
@@ -109,6 +114,12 @@ private:
   // When bytes last went through a full-duplex exchange either way (a tunnel's idleness).
   std::chrono::steady_clock::time_point tunnelActive_;
   ErrorRetry lastRetry_ = ErrorRetry::Never; // the last failed attempt's
+  // The peer the current attempt went to, whose failures passive health counts; null
+  // before the attempt reaches for a connection.
+  std::string traceParent_; // what goes upstream; "" when tracing is off
+  bool traceContinued_ = false;
+  upstream::Balancer *attemptBalancer_ = nullptr;
+  int attemptPeer_ = -1;
 };
 
 } // namespace turnout::proxy

@@ -105,6 +105,7 @@ void simulate(route::Exchange &x, const Policy &policy) {
     balancers.push_back(std::make_shared<upstream::Balancer>(
         spec.balance, spec.peers, upstream::Balancer::workerSeed(0), spec.maxConnections));
   ServerConfig config;
+  config.tracing.seed = 1; // the same trace ids run after run
   SimulatedClient client;
   SimulatedOrigin origin(x);
   Flow flow(client, origin, config);

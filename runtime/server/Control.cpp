@@ -2,11 +2,13 @@
 
 #include "http1/Parser.h"
 #include "http1/Serialize.h"
+#include "metrics/Exposition.h"
 #include "policy/PolicyLoader.h"
 
 #include <openssl/crypto.h>
 
 #include <filesystem>
+#include <mutex>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +37,9 @@ awaitable<void> acceptEach(Acceptor &acceptor, Session session) {
       asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), asio::detached);
   }
 }
+
+const char *const kJsonType = "application/json";
+const char *const kTextType = "text/plain";
 
 // An admin request line longer than this is refused: a path and a few names fit in far less.
 constexpr size_t kMaxRequestLine = 64 * 1024;
@@ -67,6 +72,9 @@ json Control::load(const std::string &path) {
   std::string diagnostics;
   std::shared_ptr<const Policy> policy = loadPolicy(path, diagnostics);
   releaseCompilerSoon();
+  ++(policy ? loads_ : loadFailures_);
+  loadTime_.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (!policy) {
     json answer =
         failure(fmt::format("{} has errors; version {} stays active", path, versions_.activeId()));
@@ -180,16 +188,20 @@ json Control::versions() const {
 
 json Control::peers() const {
   json upstreams = json::array();
+  const auto now = upstream::PeerStates::Clock::now();
   const auto &specs = versions_.active()->policy->upstreams();
   for (size_t u = 0; u < specs.size(); ++u) {
     const upstream::PeerStates &states = *versions_.active()->upstreams[u].peers;
     json peers = json::array();
     for (size_t p = 0; p < specs[u].peers.size(); ++p) {
       const upstream::PeerSpec &peer = specs[u].peers[p];
-      peers.push_back(json{{"address", peer.address},
-                           {"weight", peer.weight},
-                           {"healthy", states.healthy(p)},
-                           {"drained", states.drained(p)}});
+      json entry{{"address", peer.address},           {"weight", peer.weight},
+                 {"healthy", states.healthy(p)},      {"drained", states.drained(p)},
+                 {"ejected", states.ejected(p, now)}, {"ejections", states.ejections(p)}};
+      if (states.ejected(p, now))
+        entry["ejected_seconds_left"] =
+            std::chrono::duration<double>(states.ejectedUntil(p) - now).count();
+      peers.push_back(std::move(entry));
     }
     upstreams.push_back(json{{"name", specs[u].name}, {"peers", peers}});
   }
@@ -236,6 +248,64 @@ json Control::stats() const {
               {"pid", ::getpid()}};
 }
 
+awaitable<std::unique_ptr<Control::Scraped>> Control::scrape() {
+  // Each worker adds its counters on its own thread; those that have not within the time
+  // (one stopping) are left out.
+  struct Shared {
+    std::mutex lock;
+    Scraped scraped;
+    size_t pending = 0;
+    bool closed = false;
+  };
+  auto shared = std::make_shared<Shared>();
+  std::shared_ptr<const PolicyVersion> version = versions_.active();
+  shared->scraped.ruleHits.assign(version ? version->policy->rules().size() : 0, 0);
+  shared->pending = workers_.size();
+  for (const auto &worker : workers_)
+    worker->snapshot(version,
+                     [shared](const metrics::WorkerMetrics &counted, const uint64_t *hits) {
+                       std::lock_guard hold(shared->lock);
+                       if (shared->closed)
+                         return;
+                       shared->scraped.sum.add(counted);
+                       if (hits)
+                         for (size_t r = 0; r < shared->scraped.ruleHits.size(); ++r)
+                           shared->scraped.ruleHits[r] += hits[r];
+                       --shared->pending;
+                     });
+  Timer tick(context_);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    {
+      std::lock_guard hold(shared->lock);
+      if (shared->pending == 0 || std::chrono::steady_clock::now() > deadline) {
+        shared->closed = true;
+        co_return std::make_unique<Scraped>(std::move(shared->scraped));
+      }
+    }
+    tick.expires_after(std::chrono::microseconds(200));
+    co_await tick.async_wait(asio::as_tuple(use_awaitable));
+  }
+}
+
+awaitable<json> Control::answer(const json &request) {
+  if (request.is_object() && request.contains("command") && request["command"].is_string()) {
+    const std::string command = request["command"].get<std::string>();
+    if (command == "rules" || command == "metrics" || command == "traffic") {
+      std::unique_ptr<Scraped> scraped = co_await scrape();
+      if (command == "rules")
+        co_return rules(*scraped);
+      if (command == "traffic")
+        co_return traffic(*scraped);
+      json text = json::object();
+      text["ok"] = true;
+      text["text"] = exposition(*scraped);
+      co_return text;
+    }
+  }
+  co_return handle(request);
+}
+
 json Control::handle(const json &request) {
   if (!request.is_object() || !request.contains("command") || !request["command"].is_string())
     return failure("a request is a JSON object with a \"command\"");
@@ -266,7 +336,7 @@ json Control::handle(const json &request) {
   }
   return failure(
       fmt::format("unknown command '{}' (known: load, versions, activate, rollback, peers, drain, "
-                  "enable, stats, reload_tls)",
+                  "enable, stats, rules, metrics, traffic, reload_tls)",
                   command));
 }
 
@@ -326,7 +396,10 @@ awaitable<void> Control::session(UnixSocket socket) {
       std::string line = buffer.substr(0, n);
       buffer.erase(0, n);
       json request = json::parse(line, nullptr, false);
-      answer = request.is_discarded() ? failure("not JSON") : handle(request);
+      if (request.is_discarded())
+        answer = failure("not JSON");
+      else
+        answer = co_await this->answer(request);
       if (answer.contains("version") && answer["version"].is_object())
         co_await untilInstalled(); // the answer means: new requests run it
     }
@@ -338,8 +411,14 @@ awaitable<void> Control::session(UnixSocket socket) {
   }
 }
 
-bool Control::listenHttp(const ListenAddress &address, std::string token, std::string &error) {
-  auto acceptor = std::make_unique<TcpAcceptor>(context_);
+namespace {
+
+// A TCP listener for the control plane's HTTP (the admin API, the metrics), on the main
+// thread's context. Also bound by the process an upgrade replaces, until it exits.
+std::unique_ptr<TcpAcceptor> openHttpListener(asio::io_context &context,
+                                              const ListenAddress &address, const char *what,
+                                              std::string &error) {
+  auto acceptor = std::make_unique<TcpAcceptor>(context);
   error_code ec;
   tcp::endpoint endpoint(asio::ip::make_address(address.host, ec), address.port);
   if (!ec)
@@ -347,25 +426,47 @@ bool Control::listenHttp(const ListenAddress &address, std::string token, std::s
   if (!ec)
     acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec)
+    acceptor->set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+  if (!ec)
     acceptor->bind(endpoint, ec);
   if (!ec)
     acceptor->listen(16, ec);
   if (ec) {
-    error = fmt::format("cannot open the admin HTTP listener {}: {}", address.text, ec.message());
-    return false;
+    error = fmt::format("cannot open the {} {}: {}", what, address.text, ec.message());
+    return nullptr;
   }
-  http_ = std::move(acceptor);
+  return acceptor;
+}
+
+} // namespace
+
+bool Control::listenHttp(const ListenAddress &address, std::string token, std::string &error) {
+  http_ = openHttpListener(context_, address, "admin HTTP listener", error);
+  if (!http_)
+    return false;
   token_ = std::move(token);
-  asio::co_spawn(context_,
-                 acceptEach(*http_, [this](auto socket) { return httpSession(std::move(socket)); }),
-                 asio::detached);
+  asio::co_spawn(
+      context_,
+      acceptEach(*http_, [this](auto socket) { return httpSession(std::move(socket), false); }),
+      asio::detached);
+  return true;
+}
+
+bool Control::listenMetrics(const ListenAddress &address, std::string &error) {
+  metrics_ = openHttpListener(context_, address, "metrics listener", error);
+  if (!metrics_)
+    return false;
+  asio::co_spawn(
+      context_,
+      acceptEach(*metrics_, [this](auto socket) { return httpSession(std::move(socket), true); }),
+      asio::detached);
   return true;
 }
 
 // One request per connection: the head, a body of at most kMaxRequestLine, the answer. At
 // most kMaxHttpSessions at once, and the whole request within kHttpRequestTime: before
 // it is authenticated, a client of this port is anyone on the machine.
-awaitable<void> Control::httpSession(TcpSocket socket) {
+awaitable<void> Control::httpSession(TcpSocket socket, bool metricsOnly) {
   if (httpSessions_ >= kMaxHttpSessions)
     co_return; // closed unanswered
   ++httpSessions_;
@@ -379,16 +480,20 @@ awaitable<void> Control::httpSession(TcpSocket socket) {
   Watchdog dog(socket.get_executor());
   const auto deadline = std::chrono::steady_clock::now() + kHttpRequestTime;
   const Duration timeout = kHttpRequestTime;
-  auto reply = [&](int status, const json &body) -> awaitable<void> {
-    std::string text = body.dump() + "\n", out;
+  auto send = [&](int status, const char *type, std::string text) -> awaitable<void> {
+    std::string out;
     http1::appendStatusLine(out, status);
-    http1::appendField(out, "content-type", "application/json");
+    http1::appendField(out, "content-type", std::string_view(type));
     http1::appendField(out, "content-length", std::to_string(text.size()));
     if (status == 401)
       http1::appendField(out, "www-authenticate", "Bearer");
     http1::appendField(out, "connection", "close");
     http1::appendFieldsEnd(out);
-    co_await writeAll(socket, out + text, dog, timeout);
+    out += text;
+    co_await writeAll(socket, out, dog, timeout);
+  };
+  auto reply = [&](int status, const json &body) -> awaitable<void> {
+    co_await send(status, kJsonType, body.dump() + "\n");
   };
   while (!request.messageComplete() && !request.failed()) {
     auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
@@ -406,6 +511,16 @@ awaitable<void> Control::httpSession(TcpSocket socket) {
     co_return;
   }
   const http1::Head &head = request.head();
+  const bool metricsPage = head.method == "GET" && head.target == "/metrics";
+  if (metricsOnly) {
+    if (!metricsPage) {
+      co_await send(404, kTextType, std::string("GET /metrics\n"));
+      co_return;
+    }
+    std::unique_ptr<Scraped> scraped = co_await scrape();
+    co_await send(200, metrics::Exposition::kContentType.data(), exposition(*scraped));
+    co_return;
+  }
   std::string authorization = route::joinedValue(head.fields, "authorization");
   std::string expected = "Bearer " + token_;
   if (authorization.size() != expected.size() ||
@@ -413,15 +528,27 @@ awaitable<void> Control::httpSession(TcpSocket socket) {
     co_await reply(401, failure("a bearer token is needed"));
     co_return;
   }
+  if (metricsPage) {
+    std::unique_ptr<Scraped> scraped = co_await scrape();
+    co_await send(200, metrics::Exposition::kContentType.data(), exposition(*scraped));
+    co_return;
+  }
   json answer;
   if (head.method == "POST" && head.target == "/v1/admin") {
     json parsed = json::parse(request.body(), nullptr, false);
-    answer = parsed.is_discarded() ? failure("not JSON") : handle(parsed);
+    if (parsed.is_discarded())
+      answer = failure("not JSON");
+    else
+      answer = co_await this->answer(parsed);
   } else if (head.method == "GET" && (head.target == "/v1/versions" || head.target == "/v1/peers" ||
-                                      head.target == "/v1/stats")) {
-    answer = handle(json{{"command", head.target.substr(4)}});
+                                      head.target == "/v1/stats" || head.target == "/v1/rules")) {
+    // Built before the co_await: GCC 12 cannot keep an initializer list across one.
+    json command = json::object();
+    command["command"] = head.target.substr(4);
+    answer = co_await this->answer(command);
   } else {
-    co_await reply(404, failure("POST /v1/admin, or GET /v1/versions, /v1/peers, /v1/stats"));
+    co_await reply(404, failure("POST /v1/admin, or GET /v1/versions, /v1/peers, /v1/stats, "
+                                "/v1/rules, /metrics"));
     co_return;
   }
   if (answer.contains("version") && answer["version"].is_object())

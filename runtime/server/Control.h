@@ -13,12 +13,17 @@
 //   {"command": "peers"}
 //   {"command": "drain", "upstream": "web", "peer": "10.0.0.1:80"}   and "enable"
 //   {"command": "stats"}
+//   {"command": "rules"}      the active version's rules, their hits and its sources
+//   {"command": "metrics"}    the Prometheus exposition, as {"ok": true, "text": "..."}
+//   {"command": "traffic"}    requests and durations by upstream, rules' hits (routec top)
 //   {"command": "reload_tls"}                  every TLS listener's certificates, read again
 // The optional HTTP listener (loopback only) takes the same objects as POST /v1/admin,
-// and GET /v1/versions, /v1/peers and /v1/stats, from requests whose Authorization is
-// "Bearer TOKEN"; others get 401.
+// and GET /v1/versions, /v1/peers, /v1/stats, /v1/rules and /metrics, from requests whose
+// Authorization is "Bearer TOKEN"; others get 401. The metrics listener (`--metrics`,
+// `metrics: {listen}`) serves GET /metrics alone, to anyone who reaches it.
 #pragma once
 
+#include "metrics/Histogram.h"
 #include "server/VersionRegistry.h"
 #include "tls/ServerContext.h"
 
@@ -56,7 +61,12 @@ public:
   void setTlsListeners(std::vector<std::shared_ptr<tls::ListenerContext>> listeners);
   // SIGHUP: the active version's file, loaded again, and the TLS listeners' certificates.
   void reload();
-  // One request of the admin protocol, answered.
+  // Opens the metrics listener: GET /metrics, without a token.
+  bool listenMetrics(const ListenAddress &address, std::string &error);
+  // One request of the admin protocol, answered; those that need the workers' counters
+  // (rules, metrics) wait for them.
+  awaitable<nlohmann::json> answer(const nlohmann::json &request);
+  // One request of the admin protocol that needs nothing of the workers, answered.
   nlohmann::json handle(const nlohmann::json &request);
 
 private:
@@ -68,6 +78,17 @@ private:
   nlohmann::json peers() const;
   nlohmann::json setDrained(const nlohmann::json &request, bool drained);
   nlohmann::json stats() const;
+  // Every worker's counters summed, and their hits of the active version's rules.
+  struct Scraped {
+    metrics::WorkerMetrics sum;
+    std::vector<uint64_t> ruleHits; // by rule number
+  };
+  awaitable<std::unique_ptr<Scraped>> scrape();
+  // The Prometheus exposition of a scrape (ControlMetrics.cpp).
+  std::string exposition(const Scraped &scraped) const;
+  nlohmann::json rules(const Scraped &scraped) const;
+  // Requests and their durations by upstream, and the rules' hits: what routec top shows.
+  nlohmann::json traffic(const Scraped &scraped) const;
   // Every TLS listener's certificates read again; one whose files cannot be used keeps
   // those it has.
   nlohmann::json reloadTls();
@@ -75,7 +96,8 @@ private:
   // Until every worker has installed the active version (at most a few seconds).
   awaitable<void> untilInstalled();
   awaitable<void> session(UnixSocket socket);
-  awaitable<void> httpSession(TcpSocket socket);
+  // An HTTP request to the admin listener, or (`metricsOnly`) to the metrics listener.
+  awaitable<void> httpSession(TcpSocket socket, bool metricsOnly);
 
   asio::io_context &context_;
   SharedState &shared_;
@@ -85,7 +107,10 @@ private:
   std::unique_ptr<UnixAcceptor> admin_;
   std::string adminPath_;
   uint64_t adminInode_ = 0; // the socket file this process made
-  std::unique_ptr<TcpAcceptor> http_;
+  std::unique_ptr<TcpAcceptor> http_, metrics_;
+  // Policy loads through the control plane (load, SIGHUP), by result, and their time.
+  uint64_t loads_ = 0, loadFailures_ = 0;
+  metrics::Histogram loadTime_;
   std::string token_;
   // The HTTP listener's sessions: how many at once, and how long a request may take.
   static constexpr size_t kMaxHttpSessions = 16;

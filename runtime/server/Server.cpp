@@ -1,5 +1,8 @@
 #include "server/Server.h"
 
+#include "log/AccessLine.h"
+#include "log/ErrorLog.h"
+
 #include "route/abi.h"
 #include "server/Control.h"
 #include "server/ListenerHandover.h"
@@ -143,20 +146,23 @@ void removePidFile(const std::string &path) {
 
 int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) {
   std::signal(SIGPIPE, SIG_IGN);
-  spdlog::set_default_logger(spdlog::stderr_color_mt("turnout"));
-  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e turnout %l: %v");
-  spdlog::set_level(spdlog::level::from_str(config.log.level));
+  std::string logError;
+  if (!log::setUpErrorLog(config.log, logError)) {
+    spdlog::error("{}", logError);
+    return 1;
+  }
   SharedState shared{config};
   if (!config.log.access.empty()) {
-    shared.accessLog =
-        config.log.access == "stderr"
-            ? STDERR_FILENO
-            : ::open(config.log.access.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (shared.accessLog < 0) {
-      spdlog::error("cannot open the access log {}: {}", config.log.access, std::strerror(errno));
+    shared.accessLog = std::make_unique<log::FileWriter>(config.log.access);
+    if (!shared.accessLog->start(logError)) {
+      spdlog::error("the access log: {}", logError);
       return 1;
     }
   }
+  for (const std::string &field : config.log.accessFields)
+    shared.accessFields.push_back(*log::accessField(field));
+  if (shared.accessFields.empty())
+    shared.accessFields = log::allAccessFields();
 
   unsigned threads = config.threadCount();
   std::vector<std::unique_ptr<Worker>> workers;
@@ -172,7 +178,8 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
     std::string token, error;
     bool ok = (config.admin.socket.empty() || controller.listen(config.admin.socket, error)) &&
               (!config.admin.http || (readToken(config.admin.tokenFile, token, error) &&
-                                      controller.listenHttp(*config.admin.http, token, error)));
+                                      controller.listenHttp(*config.admin.http, token, error))) &&
+              (!config.metrics.listen || controller.listenMetrics(*config.metrics.listen, error));
     if (!ok)
       spdlog::error("{}", error);
     return ok;
@@ -199,11 +206,11 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   std::vector<int> listenerFds; // what SIGQUIT passes on
   std::vector<std::string> unixPaths;
   std::vector<std::shared_ptr<tls::ListenerContext>> tlsListeners; // the control plane's
+  uint32_t listenerIndex = 0;
   for (const ListenAddress &address : config.listeners()) {
     Endpoint endpoint = endpointOf(address);
-    std::shared_ptr<listener::Options> options;
-    if (address.tls || address.proxyProtocol)
-      options = std::make_shared<listener::Options>();
+    auto options = std::make_shared<listener::Options>();
+    options->index = listenerIndex++;
     if (address.proxyProtocol) {
       options->proxyProtocol = true;
       options->proxyFrom = proxyFrom(address.proxyProtocolFrom);
@@ -301,6 +308,19 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
     quit.async_wait(onQuit);
   };
   quit.async_wait(onQuit);
+  // SIGUSR1: the log files opened again (logrotate's convention, as nginx's): lines
+  // buffered before go to the old file, those after to the new one; none is lost.
+  asio::signal_set reopen(control, SIGUSR1);
+  std::function<void(const error_code &, int)> onReopen = [&](const error_code &ec, int) {
+    if (ec)
+      return;
+    log::reopenErrorLog();
+    if (shared.accessLog)
+      shared.accessLog->reopen();
+    spdlog::info("SIGUSR1: log files reopened");
+    reopen.async_wait(onReopen);
+  };
+  reopen.async_wait(onReopen);
   asio::signal_set hangup(control, SIGHUP);
   std::function<void(const error_code &, int)> onHangup = [&](const error_code &ec, int) {
     if (ec)
@@ -354,8 +374,7 @@ int runServer(const ServerConfig &config, std::shared_ptr<const Policy> policy) 
   if (!config.pidFile.empty())
     removePidFile(config.pidFile);
   spdlog::info("stopped by signal {}", received);
-  if (shared.accessLog > STDERR_FILENO)
-    ::close(shared.accessLog);
+
   return 0;
 }
 

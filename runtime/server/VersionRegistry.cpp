@@ -50,6 +50,11 @@ void VersionRegistry::activate(std::shared_ptr<const Policy> policy) {
   auto version = std::make_shared<PolicyVersion>();
   version->policy = policy;
   version->generation = ++generation_;
+  if (size_t rules = policy->rules().size()) {
+    constexpr size_t kPerLine = 64 / sizeof(uint64_t); // no two workers share a cache line
+    version->ruleStride = (rules + kPerLine - 1) / kPerLine * kPerLine;
+    version->ruleCounts = std::make_unique<uint64_t[]>(version->ruleStride * workers_.size());
+  }
   std::unordered_map<std::string, std::shared_ptr<upstream::PeerStates>> states;
   for (const upstream::UpstreamSpec &spec : policy->upstreams()) {
     std::string definition = spec.definition();
@@ -57,7 +62,7 @@ void VersionRegistry::activate(std::shared_ptr<const Policy> policy) {
     if (auto kept = peerStates_.find(definition); kept != peerStates_.end()) {
       peers = kept->second;
     } else {
-      peers = std::make_shared<upstream::PeerStates>(spec.peers.size());
+      peers = std::make_shared<upstream::PeerStates>(spec.peers.size(), spec.outlier);
       if (spec.health.kind != upstream::HealthSpec::Kind::None)
         upstream::startHealthCheck(workers_.front()->context(), spec, peers,
                                    workers_.front()->tls());

@@ -3,6 +3,7 @@
 #include "http1/DownstreamSession.h"
 #include "http2/DownstreamConnection.h"
 #include "http2/UpstreamSession.h"
+#include "log/AccessLine.h"
 
 #include <fmt/format.h>
 #include <malloc.h>
@@ -32,22 +33,6 @@ awaitable<void> serveConnection(Worker &worker, Socket socket, Endpoint remote,
     auto connection = std::make_unique<http2::DownstreamConnection>(worker, std::move(http2));
     co_await connection->serve();
   }
-}
-
-// What a client or a policy wrote, as an access log field: bytes outside printable ASCII,
-// and the quote and backslash, as \xHH (nginx's escape=default), so that no value can end
-// a field or a line early.
-std::string escaped(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\')
-      out += fmt::format("\\x{:02X}", u);
-    else
-      out += c;
-  }
-  return out;
 }
 
 // A parked connection's life from its client's next bytes.
@@ -108,6 +93,7 @@ void Worker::installNow(std::shared_ptr<const PolicyVersion> version) {
     installed->balancers.push_back(balancer);
   }
   uint64_t generation = version->generation;
+  installed->ruleHits = version->ruleHits(index_);
   installed->version = std::move(version);
   balancers_ = std::move(balancers); // those of upstreams gone live on in older versions' requests
   installed_ = std::move(installed);
@@ -134,30 +120,36 @@ std::string Worker::nextRequestId() {
   return id.append(requestIdPrefix_).append(digits, end);
 }
 
-void Worker::accessLog(const route::Exchange &x, std::string_view target,
-                       std::string_view relayIp) {
-  if (!accessLogging())
+void Worker::requestEnded(const route::Exchange &x, const Ended &ended) {
+  metrics_.requestEnded(x.upstreamName, ended.listener, ended.protocol, x.response.status,
+                        static_cast<double>(x.durationNs) / 1e9);
+  if (!shared_.accessLog)
     return;
-  auto out = std::back_inserter(accessBuffer_);
-  fmt::format_to(out, "{} \"{} {} {}\" {} {} {} {} {:.3f}", x.clientIp, escaped(x.request.method),
-                 escaped(target), x.request.version, x.response.status, x.responseBytes,
-                 x.requestId, x.upstreamPeer.empty() ? "-" : x.upstreamPeer,
-                 static_cast<double>(x.durationNs) / 1e6);
-  if (!relayIp.empty())
-    fmt::format_to(out, " via {}", relayIp);
-  if (x.grpcStatus >= 0)
-    fmt::format_to(out, " grpc-status={}", x.grpcStatus);
-  accessBuffer_ += '\n';
-  if (accessBuffer_.size() >= 16 * 1024)
+  log::AccessRecord record{x, ended.target, ended.relayIp, ended.policy};
+  if (shared_.config.log.accessFormat == ServerConfig::Log::AccessFormat::Json)
+    log::appendJson(accessBuffer_, record, shared_.accessFields);
+  else
+    log::appendText(accessBuffer_, record);
+  if (accessBuffer_.size() >= kAccessBatchBytes)
     flushAccessLog();
 }
 
 void Worker::flushAccessLog() {
-  // One write per batch of lines: O_APPEND keeps each batch whole beside other workers'.
-  if (shared_.accessLog >= 0 && !accessBuffer_.empty() &&
-      ::write(shared_.accessLog, accessBuffer_.data(), accessBuffer_.size()) < 0)
-    spdlog::error("cannot write the access log: {}", std::strerror(errno));
+  if (shared_.accessLog)
+    shared_.accessLog->write(accessBuffer_); // whole lines: the writer never splits one
   accessBuffer_.clear();
+}
+
+void Worker::snapshot(
+    std::shared_ptr<const PolicyVersion> version,
+    std::function<void(const metrics::WorkerMetrics &, const uint64_t *hits)> done) {
+  asio::post(context_, [this, version = std::move(version), done = std::move(done)] {
+    // The pool's idle connections are open too; the sessions count those in use.
+    metrics::WorkerMetrics copy = metrics_;
+    copy.open[static_cast<size_t>(metrics::Side::Upstream)]
+             [static_cast<size_t>(metrics::Protocol::Http1)] += pool_.idleCount();
+    done(copy, version ? version->ruleHits(index_) : nullptr);
+  });
 }
 
 void Worker::drain() {
@@ -217,6 +209,8 @@ awaitable<void> Worker::acceptLoop(Listener &listener) {
       socket.close(ignored); // over limits.max_connections or max_connections_per_client
       continue;
     }
+    ++metrics_.opened[static_cast<size_t>(metrics::Side::Downstream)]
+                     [static_cast<size_t>(metrics::Protocol::Http1)];
     asio::co_spawn(context_,
                    serveConnection(*this, std::move(socket), remote,
                                    listener.local ? &*listener.local : nullptr, std::move(ticket),
@@ -317,6 +311,7 @@ void Worker::start() {
     asio::co_spawn(context_, acceptLoop(*listener), asio::detached);
   asio::co_spawn(context_, housekeeping(), asio::detached);
   thread_ = std::thread([this] {
+    metrics::setLocal(&metrics_);
     // Made on this thread, the only one to submit to it (IORING_SETUP_SINGLE_ISSUER).
     std::unique_ptr<Ring> ring;
     if (shared_.config.io == ServerConfig::Io::Uring) {

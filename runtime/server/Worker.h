@@ -5,6 +5,9 @@
 
 #include "io/Io.h"
 #include "listener/Options.h"
+#include "log/AccessFields.h"
+#include "log/FileWriter.h"
+#include "metrics/WorkerMetrics.h"
 #include "policy/Policy.h"
 #include "server/Admission.h"
 #include "upstream/Balancer.h"
@@ -14,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -43,7 +47,8 @@ inline constexpr Duration kDrainingWait{1000};
 struct SharedState {
   const ServerConfig &config;
   Admission admission{config.limits.maxConnections, config.limits.maxConnectionsPerClient};
-  int accessLog = -1; // a file descriptor, or -1
+  std::unique_ptr<log::FileWriter> accessLog; // null: none
+  std::vector<log::AccessField> accessFields; // of JSON lines
 };
 
 // A policy version as the control plane hands it to the workers: the policy and, per
@@ -57,6 +62,13 @@ struct PolicyVersion {
   };
   std::vector<Upstream> upstreams;
   uint64_t generation = 0; // the control plane's count of activations, this one included
+  // How often each of the policy's rules fired, per worker: worker w counts into
+  // ruleHits(w) alone, and only its thread reads that (a scrape asks it).
+  size_t ruleStride = 0; // the policy's rules, rounded up to a cache line's worth
+  std::unique_ptr<uint64_t[]> ruleCounts;
+  uint64_t *ruleHits(unsigned worker) const {
+    return ruleStride ? ruleCounts.get() + ruleStride * worker : nullptr;
+  }
 };
 
 // A client connection as a drain reaches it: HTTP/1's session, HTTP/2's connection.
@@ -80,6 +92,7 @@ public:
   struct Installed {
     std::shared_ptr<const PolicyVersion> version;
     std::vector<std::shared_ptr<upstream::Balancer>> balancers; // by upstream index
+    uint64_t *ruleHits = nullptr;                               // this worker's
     const Policy &policy() const { return *version->policy; }
   };
 
@@ -118,10 +131,22 @@ public:
 
   // A request id unique on this machine: process id, worker index and a counter, in hex.
   std::string nextRequestId();
-  bool accessLogging() const { return shared_.accessLog >= 0; }
-  // The access log line of `x`, whose request named `target`, from `relayIp` when a PROXY
-  // header named the client behind it.
-  void accessLog(const route::Exchange &x, std::string_view target, std::string_view relayIp);
+  // What the sessions say of a request as it ends, besides its exchange.
+  struct Ended {
+    std::string_view target;  // as the request named it
+    std::string_view relayIp; // the immediate peer, when a PROXY header named the client
+    uint32_t listener = 0;    // its index in the server config
+    metrics::Protocol protocol = metrics::Protocol::Http1;
+    const Policy *policy = nullptr; // the version that served it
+  };
+  // A request's end: counted, and its access log line written.
+  void requestEnded(const route::Exchange &x, const Ended &ended);
+  // This worker's counters: its thread's alone (see snapshot()).
+  metrics::WorkerMetrics &metrics() { return metrics_; }
+  // Adds this worker's counters to `into`, and its hits of `version`'s rules to `hits`, on
+  // its own thread, then calls `done` there: a scrape's part.
+  void snapshot(std::shared_ptr<const PolicyVersion> version,
+                std::function<void(const metrics::WorkerMetrics &, const uint64_t *hits)> done);
 
   // Accepts on `acceptor`; `options` say what comes before HTTP (PROXY header, TLS).
   void listen(Acceptor acceptor, std::shared_ptr<const listener::Options> options = nullptr);
@@ -172,7 +197,9 @@ private:
   void closeExpired();
   void armParkedTimer();
   awaitable<void> housekeeping();
+  // Hands the buffered access log lines to the log's writer thread.
   void flushAccessLog();
+  static constexpr size_t kAccessBatchBytes = 64 * 1024;
   void installNow(std::shared_ptr<const PolicyVersion> version);
 
   SharedState &shared_;
@@ -192,6 +219,7 @@ private:
   std::atomic<uint64_t> tunnelsOpen_{0}, tunnelsOpened_{0};
   std::atomic<uint64_t> installedGeneration_{0};
   std::string accessBuffer_;
+  metrics::WorkerMetrics metrics_;
   BufferPool buffers_{64 * 1024};
   std::unique_ptr<RouteArena, void (*)(RouteArena *)> phaseArena_{route_arena_create(),
                                                                   route_arena_destroy};

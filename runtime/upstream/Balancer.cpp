@@ -19,7 +19,7 @@ uint64_t stableHash(std::string_view bytes, uint64_t seed) {
 }
 
 Balancer::Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed, int64_t maxActive,
-                   std::shared_ptr<const PeerStates> shared)
+                   std::shared_ptr<PeerStates> shared)
     : balance_(balance), maxActive_(maxActive), shared_(std::move(shared)), random_(seed) {
   for (PeerSpec &spec : peers) {
     uint64_t seed = stableHash(spec.address);

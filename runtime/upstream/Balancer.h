@@ -34,10 +34,11 @@ public:
 
   // `maxActive` caps the requests in flight to one peer (0: no cap); a peer at its cap
   // is passed over as if tried.
-  // `shared`, when given, says per peer whether active health checks let it in and
-  // whether it is drained (a drained peer is passed over as if tried).
+  // `shared`, when given, says per peer whether active health checks let it in, whether
+  // passive health ejected it, and whether it is drained (a drained peer is passed over as
+  // if tried).
   Balancer(Balance balance, std::vector<PeerSpec> peers, uint64_t seed = 1, int64_t maxActive = 0,
-           std::shared_ptr<const PeerStates> shared = nullptr);
+           std::shared_ptr<PeerStates> shared = nullptr);
 
   // A peer for a request with balancing key `key` (unused but by the hashes), skipping
   // those in `tried` and those at their cap; kNoPeer when none is left.
@@ -45,16 +46,22 @@ public:
 
   void started(int peer) { ++peers_[peer].active; }
   void finished(int peer) { --peers_[peer].active; }
-  void failed(int peer, Clock::time_point now) { peers_[peer].downUntil = now + kFailTimeout; }
+  // A failed connect rests the peer on this worker, unless the upstream has passive health
+  // (outlier detection), which counts failures over every worker instead.
+  void failed(int peer, Clock::time_point now) {
+    if (!shared_ || !shared_->outlier().enabled)
+      peers_[peer].downUntil = now + kFailTimeout;
+  }
   void succeeded(int peer) { peers_[peer].downUntil = {}; }
 
   size_t size() const { return peers_.size(); }
-  const PeerStates *shared() const { return shared_.get(); }
+  PeerStates *shared() const { return shared_.get(); }
   const PeerSpec &peer(int index) const { return peers_[index].spec; }
   // "ip:port", "[v6]:port": the peer's name (upstream.peer, logs, pool keys, hash keys).
   const std::string &address(int index) const { return peers_[index].spec.address; }
   bool down(int peer, Clock::time_point now) const {
-    return peers_[peer].downUntil > now || (shared_ && !shared_->healthy(peer));
+    return peers_[peer].downUntil > now ||
+           (shared_ && (!shared_->healthy(peer) || shared_->ejected(peer, now)));
   }
 
 private:
@@ -70,7 +77,7 @@ private:
 
   Balance balance_;
   int64_t maxActive_;
-  std::shared_ptr<const PeerStates> shared_;
+  std::shared_ptr<PeerStates> shared_;
   std::vector<Peer> peers_;
   std::vector<std::pair<uint32_t, int>> ring_; // ketama: point, peer
   std::mt19937_64 random_;

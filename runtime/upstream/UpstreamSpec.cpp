@@ -15,6 +15,9 @@ std::string UpstreamSpec::definition() const {
     out += fmt::format(" health={} {} {} {} {} {} {}", static_cast<int>(health.kind), health.path,
                        health.expectStatus, health.interval.count(), health.timeout.count(),
                        health.unhealthyAfter, health.healthyAfter);
+  if (outlier.enabled)
+    out += fmt::format(" outlier={} {} {} {} {}", outlier.failures, outlier.ejection.count(),
+                       outlier.maxEjection.count(), outlier.maxEjectedPercent, outlier.count5xx);
   return out;
 }
 

@@ -60,6 +60,18 @@ struct HealthSpec {
   int64_t unhealthyAfter = 3, healthyAfter = 2;
 };
 
+// Passive health (outlier detection, as Envoy's consecutive failures): a peer that fails
+// `failures` attempts in a row on live traffic leaves the rotation for `ejection`, doubled
+// at each ejection that follows one within maxEjection, up to maxEjection; never more than
+// maxEjectedPercent of the peers at once.
+struct OutlierSpec {
+  bool enabled = false;
+  int64_t failures = 5;
+  Duration ejection{30'000}, maxEjection{300'000};
+  int64_t maxEjectedPercent = 10;
+  bool count5xx = false; // a 5xx answer is a failure too
+};
+
 struct UpstreamSpec {
   std::string name;
   std::vector<PeerSpec> peers;
@@ -67,6 +79,7 @@ struct UpstreamSpec {
   int64_t retries = 1;
   int64_t maxConnections = 0; // per peer and worker; 0: no cap
   ConnectSettings connect;
+  OutlierSpec outlier;
   HealthSpec health;
 
   // What an upstream's shared and per-worker state (health, drains, balancer position)

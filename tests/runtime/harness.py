@@ -352,6 +352,14 @@ class Proxy:
                 raise AssertionError(f"turnout exited with {self.process.returncode}:\n{f.read()[-4000:]}")
 
 
+def admin(path, request):
+    """One request to turnout's admin socket at `path`, answered (a JSON object each way)."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(path)
+        s.sendall((json.dumps(request) + "\n").encode())
+        return json.loads(s.makefile().readline())
+
+
 def curl(*args, data=None):
     """Runs curl; returns (status, headers dict of last response, body bytes)."""
     with tempfile.NamedTemporaryFile() as headers:

@@ -31,7 +31,7 @@ import h2.events
 import websockets
 
 import harness
-from harness import Certificates, Proxy, RawOrigin, curl
+from harness import Certificates, Proxy, RawOrigin, admin, curl
 
 if len(sys.argv) > 2:
     harness.TURNOUT = os.path.abspath(sys.argv.pop(1))
@@ -53,13 +53,6 @@ def ws_origin(directory, tls=None):
 
 def run(coroutine):
     return asyncio.run(asyncio.wait_for(coroutine, 120))
-
-
-def admin(path, request):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.connect(path)
-        s.sendall((json.dumps(request) + "\n").encode())
-        return json.loads(s.makefile().readline())
 
 
 def ws_frame(payload, opcode=1):

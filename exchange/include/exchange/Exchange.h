@@ -84,6 +84,7 @@ struct Decision {
   std::string body;     // Respond
   std::string location; // Redirect
   uint32_t upstream = 0;
+  uint32_t rule = UINT32_MAX; // the rule (Program::rules) whose statement made it, if any
 };
 
 // Runs one phase handler of a policy on an exchange: the interpreter (which can also
@@ -189,11 +190,24 @@ public:
   HttpResponse upstreamResponse;
   DownstreamResponse response;
   int64_t responseBytes = 0; // body bytes sent downstream (resp.bytes)
+  int64_t requestBytes = 0;  // body bytes read from the client
   int64_t durationNs = 0;    // first request byte to last response byte (req.duration)
+  // The last attempt's time from its request head sent to the response head read; -1
+  // without one.
+  int64_t upstreamFirstByteNs = -1;
   int64_t errorStatus = 0;
   std::string errorKind, errorMessage;
   std::vector<SourceRange> trace;
   std::optional<Fault> fault; // the first refused write, if any
+  // Where the rules that fire (route_rule_hit) are counted, by rule number, when set: the
+  // serving worker's counters of the policy version, which only that worker touches.
+  uint64_t *ruleHits = nullptr;
+  uint32_t lastRule = UINT32_MAX; // the rule that fired last
+  // The W3C trace context this exchange is part of (trace/TraceContext.h): its trace id,
+  // 32 lowercase hex digits (req.trace_id), "" until the flow sets it.
+  std::string traceId;
+  // What the log phase added to the access log line (log.field).
+  HeaderList logFields;
 
   // The answer to an exchange whose policy faulted: 500, the policy's own headers gone.
   void answerFault();

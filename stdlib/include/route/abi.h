@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define ROUTE_ABI_VERSION 2
+#define ROUTE_ABI_VERSION 3
 
 typedef struct RouteStr {
   const char *data;
@@ -106,6 +106,8 @@ int route_redirect(RouteCtx *ctx, int64_t status, RouteStr location);
 void route_fault(RouteCtx *ctx, uint32_t file, uint32_t offset);
 void route_route(RouteCtx *ctx, uint32_t upstream);
 void route_retry(RouteCtx *ctx);
+/* Rule `rule` (the checker's number) fired: the host counts it. */
+void route_rule_hit(RouteCtx *ctx, uint32_t rule);
 
 /* Addresses compare as IPv4-mapped IPv6: 10.0.0.1 equals ::ffff:10.0.0.1. */
 int route_ip_equal(RouteIp a, RouteIp b);

@@ -175,3 +175,64 @@ TEST(Checker, TypesUserFunctionsAndBuiltins) {
 
 } // namespace
 } // namespace route
+
+namespace route {
+namespace {
+
+TEST(Checker, ReadsOutlierDetectionAndItsPercentage) {
+  auto c = checkText(R"(upstream web {
+    servers = ["127.0.0.1:8081", "127.0.0.1:8082"]
+    outlier = consecutive(failures = 3, ejection = 2s, max_ejected = 50%, count_5xx = true)
+}
+on request { route web }
+)");
+  ASSERT_TRUE(c->policy->ok) << c->compilation.diags().renderText();
+  const ast::OutlierSpec &outlier = decl<ast::UpstreamDecl>(*c, 0).config.outlier;
+  EXPECT_TRUE(outlier.enabled);
+  EXPECT_EQ(outlier.failures, 3);
+  EXPECT_EQ(outlier.ejectionNs, 2'000'000'000);
+  EXPECT_EQ(outlier.maxEjectionNs, 300'000'000'000);
+  EXPECT_EQ(outlier.maxEjectedPercent, 50);
+  EXPECT_TRUE(outlier.count5xx);
+  // `%` is still the remainder between two operands.
+  EXPECT_TRUE(checkText("on request { if 7 % 3 == 1 { respond 200 } }\n")->policy->ok);
+}
+
+TEST(Checker, RefusesPercentagesWhereTheyMeanNothing) {
+  for (const char *bad : {
+           "outlier = consecutive(max_ejected = 50)", // a percentage is written with %
+           "outlier = consecutive(failures = 5%)",    // and only there
+           "outlier = consecutive(ejections = 5)",    // unknown setting
+           "outlier = consecutive(ejection = 60s, max_ejection = 30s)",
+           "outlier = http(failures = 5)",
+           "health = tcp(unhealthy_after = 3%)",
+       }) {
+    auto c = checkText(std::string("upstream web {\n    servers = [\"127.0.0.1:8081\"]\n    ") +
+                       bad + "\n}\non request { route web }\n");
+    EXPECT_FALSE(c->policy->ok) << bad;
+  }
+  auto c = checkText("on request { respond 200 Lower(\"A\"%) }\n");
+  EXPECT_FALSE(c->policy->ok);
+  EXPECT_NE(
+      c->compilation.diags().renderText().find("a percentage is only an upstream setting's value"),
+      std::string::npos)
+      << c->compilation.diags().renderText();
+}
+
+TEST(Checker, NumbersTheRulesInSourceOrder) {
+  auto d = checkText(R"(on request {
+    if req.path == "/a" { respond 200 }
+    else if req.path == "/b" { req.header["x"] = "1" }
+    delete req.header["y"]
+    respond 404
+}
+)");
+  ASSERT_TRUE(d->policy->ok) << d->compilation.diags().renderText();
+  std::vector<std::string> actions;
+  for (const Program::Rule &rule : d->policy->program.rules)
+    actions.emplace_back(rule.action);
+  EXPECT_EQ(actions, (std::vector<std::string>{"if", "respond", "if", "set", "delete", "respond"}));
+}
+
+} // namespace
+} // namespace route

@@ -109,6 +109,7 @@ struct CallArgument {
   std::string name; // empty unless written `name = value`
   SourceRange nameRange;
   ExprPtr value;
+  bool percent = false; // written `value%`: a percentage (upstream settings only)
 };
 
 struct CallExpr : Expr {
@@ -197,9 +198,16 @@ template <typename T> const T &as(const Expr &e) {
 
 enum class StmtKind : uint8_t { If, Let, Assign, Delete, Respond, Redirect, Route, Retry, Return };
 
+// A rule: a statement that does something to the exchange (an assignment, a delete, an
+// answer, a route, a retry) or an `if` branch taken. `routec run` lists those that fired;
+// the proxy counts them (turnout_rule_hits_total). The checker numbers them across the
+// program (Program::rules), in source order.
+inline constexpr uint32_t kNoRule = UINT32_MAX;
+
 struct Stmt {
   StmtKind kind;
   SourceRange range;
+  uint32_t rule = kNoRule; // set by the checker on the statements that are rules
   virtual ~Stmt() = default;
 
 protected:
@@ -218,6 +226,7 @@ struct IfStmt : Stmt {
     Block body;
     // The `~` matches in the condition whose captures the body may read.
     std::vector<const BinaryExpr *> captures;
+    uint32_t rule = kNoRule; // taking the branch is a rule
   };
   std::vector<Branch> branches; // `if` and each `else if`
   std::optional<Block> elseBlock;
@@ -338,6 +347,17 @@ struct HealthCheckSpec {
   int64_t healthyAfter = 2;
 };
 
+// Passive health: `outlier = consecutive(failures = 5, ejection = 30s, max_ejected = 50%,
+// max_ejection = 300s, count_5xx = false)`.
+struct OutlierSpec {
+  bool enabled = false;
+  int64_t failures = 5;
+  int64_t ejectionNs = 30'000'000'000;
+  int64_t maxEjectionNs = 300'000'000'000;
+  int64_t maxEjectedPercent = 10;
+  bool count5xx = false;
+};
+
 // An upstream's settings after checking, with defaults filled in.
 struct UpstreamConfig {
   std::vector<ServerSpec> servers;
@@ -356,6 +376,7 @@ struct UpstreamConfig {
   bool verify = true;
   std::string ca, clientCert, clientKey; // PEM files; "": the system's CAs, no client certificate
   HealthCheckSpec health;
+  OutlierSpec outlier;
 };
 
 struct UpstreamProperty {

@@ -33,10 +33,17 @@ struct Upstream {
   bool keyed = false;         // hashes on a key, which the code computes
 };
 
+// A rule the code counts (route_rule_hit), by number: where it is in the sources.
+struct Rule {
+  SourceRange range;
+  std::string action; // Program::Rule's
+};
+
 struct PolicyImage {
   std::vector<schema::Phase> phases; // the phases the policy handles
   std::vector<Upstream> upstreams;   // by index, as decisions name them
   std::vector<Table> tables;         // by object index
+  std::vector<Rule> rules;           // by number
 };
 
 // The upstreams of a checked program, by index.

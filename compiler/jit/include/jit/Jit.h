@@ -47,6 +47,8 @@ public:
   image::PolicyImage image() const;
   // Its upstreams, by index (the image's, without copying its tables).
   const std::vector<image::Upstream> &upstreams() const;
+  // Its rules, by number (the image's).
+  const std::vector<image::Rule> &rules() const;
 
   // What JitOptions asked to keep; empty otherwise.
   const std::string &ir() const;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 namespace route {
@@ -23,6 +24,12 @@ struct Program {
   std::array<const ast::PhaseDecl *, schema::kPhaseCount> phases{};
   std::vector<const ast::UpstreamDecl *> upstreams;
   std::vector<const ast::TestDecl *> tests;
+  // The rules (ast::kNoRule), by number: where each is and what it does.
+  struct Rule {
+    SourceRange range;
+    std::string_view action; // "if", "set", "delete", "respond", "redirect", "route", "retry"
+  };
+  std::vector<Rule> rules;
 };
 
 // Checks a parsed program, annotating its AST. Returns true when no error was reported.
