@@ -58,6 +58,7 @@ bench: build
 	@bench/tls_bench.sh
 	@bench/h2_bench.sh
 	@bench/grpc_ws_bench.sh
+	@bench/observability_bench.sh
 	@bench/policy_bench.sh
 	@bench/proxy_bench.sh
 	@bench/proxy_instructions.sh
