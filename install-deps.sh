@@ -20,6 +20,7 @@ packages=(
   clang-19 libclang-rt-19-dev clang-format-19
   # tests: real clients and origins
   python3 curl openssl nghttp2-client python3-h2 python3-grpcio python3-websockets
+  # tests: what reads turnout's metrics (promtool ships in Debian's prometheus package)
   prometheus python3-prometheus-client
 )
 if [ "${1:-}" = "--bench" ]; then

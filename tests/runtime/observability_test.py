@@ -52,6 +52,16 @@ def value(parsed, name, **labels):
     return parsed.get((name, frozenset(labels.items())), 0)
 
 
+def settled(port, before, count, name, **labels):
+    """A scrape in which `name{labels}` has moved by `count` since `before`: a request is
+    counted as it ends, just after its client has the response."""
+    deadline = time.time() + 5
+    while True:
+        after = samples(scrape(port)[1])
+        if value(after, name, **labels) - value(before, name, **labels) >= count or time.time() > deadline:
+            return after
+
+
 def routec(*args):
     return subprocess.run([harness.ROUTEC, *args], capture_output=True, text=True, timeout=30)
 
@@ -124,8 +134,11 @@ on response {{ resp.header["x-tag"] = "1" }}
             self.assertEqual(curl(self.proxy.url("/local"))[0], 200)
         for _ in range(2):
             self.assertEqual(curl(self.proxy.url("/dead"))[0], 502)
-        after = samples(scrape(self.metrics_port)[1])
         listener = f"127.0.0.1:{self.proxy.port}"
+        after = settled(self.metrics_port, before, 12, "turnout_rule_hits_total", file=policy_file,
+                        line="11", action="set")
+        after = settled(self.metrics_port, before, 2, "turnout_requests_total", listener=listener,
+                        protocol="http1", upstream="dead", status_class="5xx")
 
         def moved(name, **labels):
             return value(after, name, **labels) - value(before, name, **labels)
@@ -156,6 +169,22 @@ on response {{ resp.header["x-tag"] = "1" }}
         self.assertEqual(len(info), 1)
         self.assertEqual(info[0]["path"], policy_file)
         self.assertEqual(info[0]["backend"], "jit")
+
+    def test_http2_streams_and_connections_are_counted(self):
+        before = samples(scrape(self.metrics_port)[1])
+        status, _, _ = curl("--http2-prior-knowledge", self.proxy.url("/h2"))
+        self.assertEqual(status, 200)
+        after = settled(self.metrics_port, before, 1, "turnout_requests_total",
+                        listener=f"127.0.0.1:{self.proxy.port}", protocol="http2", upstream="web",
+                        status_class="2xx")
+
+        def moved(name, **labels):
+            return value(after, name, **labels) - value(before, name, **labels)
+
+        self.assertEqual(moved("turnout_http2_streams_total", side="downstream"), 1)
+        self.assertEqual(moved("turnout_connections_opened_total", side="downstream", protocol="http2"), 1)
+        self.assertEqual(moved("turnout_requests_total", listener=f"127.0.0.1:{self.proxy.port}",
+                               protocol="http2", upstream="web", status_class="2xx"), 1)
 
     def test_a_load_is_counted_and_its_rules_counted_afresh(self):
         before = samples(scrape(self.metrics_port)[1])
@@ -299,7 +328,9 @@ on log {{
 
     def test_no_line_is_lost_across_ten_reopens_under_load(self):
         directory = tempfile.mkdtemp(prefix="turnout-reopen-")
-        proxy = Proxy(directory, 'on request { respond 200 "ok\\n" }\n', config="  access_format: json\n")
+        error_log = os.path.join(directory, "error.log")
+        proxy = Proxy(directory, 'on request { respond 200 "ok\\n" }\n',
+                      config=f"  access_format: json\n  error: {error_log}\n")
         sent = [0]
         stop = threading.Event()
         lock = threading.Lock()
@@ -318,6 +349,7 @@ on log {{
             for i in range(10):
                 time.sleep(0.3)
                 os.rename(proxy.access_log, f"{proxy.access_log}.{i}")
+                os.rename(error_log, f"{error_log}.{i}")
                 proxy.process.send_signal(signal.SIGUSR1)
         finally:
             stop.set()
@@ -332,6 +364,11 @@ on log {{
                     total += 1
         self.assertEqual(total, sent[0])
         self.assertGreater(sent[0], 50)
+        # The error log is reopened too: its first file has the start, the last the last reopen.
+        with open(f"{error_log}.0") as f:
+            self.assertIn("listening on", f.read())
+        with open(error_log) as f:
+            self.assertIn("SIGUSR1: log files reopened", f.read())
 
 
 class PassiveHealth(unittest.TestCase):
@@ -381,6 +418,10 @@ on request {{ route web }}
                 time.sleep(0.05)
             self.assertTrue(peer["ejected"], peer)
             self.assertEqual(peer["ejections"], 1)
+            # A load that leaves the upstream as it was keeps the ejection.
+            self.assertTrue(admin(sock, {"command": "load", "path": proxy.policy})["ok"])
+            peers = admin(sock, {"command": "peers"})["upstreams"][0]["peers"]
+            self.assertTrue(next(p for p in peers if p["address"] == f"127.0.0.1:{flaky.port}")["ejected"])
             text = scrape(metrics)[1]
             parsed = samples(text)
             self.assertEqual(value(parsed, "turnout_upstream_peer_ejected", upstream="web",

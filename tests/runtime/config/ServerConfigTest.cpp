@@ -129,6 +129,36 @@ TEST(ServerConfig, ErrorsNameTheKeyAndItsPlace) {
   EXPECT_EQ(error.rfind(path + ":", 0), 0u) << error;
 }
 
+TEST(ServerConfig, ReadsTheObservabilityKeys) {
+  std::string error;
+  auto config = loadServerConfig(write(R"(
+metrics: {listen: "0.0.0.0:9100"}
+tracing: {enabled: false, sample_ratio: 0.25}
+log: {level: debug, error: /var/log/turnout/error.log, syslog: true, access: stderr,
+      access_format: json, access_fields: [time, status, trace_id]}
+)"),
+                                 error);
+  ASSERT_TRUE(config) << error;
+  ASSERT_TRUE(config->metrics.listen);
+  EXPECT_EQ(config->metrics.listen->port, 9100);
+  EXPECT_FALSE(config->tracing.enabled);
+  EXPECT_EQ(config->tracing.sampleRatio, 0.25);
+  EXPECT_EQ(config->log.error, "/var/log/turnout/error.log");
+  EXPECT_TRUE(config->log.syslog);
+  EXPECT_EQ(config->log.accessFormat, ServerConfig::Log::AccessFormat::Json);
+  EXPECT_EQ(config->log.accessFields, (std::vector<std::string>{"time", "status", "trace_id"}));
+  for (const auto &[text, message] : std::vector<std::pair<std::string, std::string>>{
+           {"log: {access_format: xml}\n", "'log.access_format' must be text or json"},
+           {"log: {access_fields: [time, colour]}\n",
+            "'log.access_fields': 'colour' is not an access log field (time, request_id"},
+           {"tracing: {sample_ratio: 2}\n", "'tracing.sample_ratio' is a number from 0 to 1"},
+           {"metrics: {listen: \"unix:/tmp/m.sock\"}\n",
+            "'metrics.listen': 'unix:/tmp/m.sock': the metrics listener is TCP"}}) {
+    EXPECT_FALSE(loadServerConfig(write(text), error)) << text;
+    EXPECT_NE(error.find(message), std::string::npos) << error;
+  }
+}
+
 TEST(ServerConfig, DefaultsListenOnTheQuickStartPort) {
   ServerConfig config;
   ASSERT_EQ(config.listeners().size(), 1u);
