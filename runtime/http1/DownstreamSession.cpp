@@ -315,12 +315,15 @@ awaitable<bool> DownstreamSession::readHead() {
       if (status == IoStatus::Ok && in_.empty())
         status = co_await readSome(client_, in_, clientDog_, timeout);
       if (status == IoStatus::TimedOut && request_.started()) {
+        refused(408);
         co_await writeClient(localResponse(408, "request timeout\n", true));
         co_return false;
       }
       if (status != IoStatus::Ok) {
-        if (status == IoStatus::Closed && request_.started())
+        if (status == IoStatus::Closed && request_.started()) {
+          refused(400);
           co_await writeClient(localResponse(400, "bad request: incomplete head\n", true));
+        }
         clientClosed_ = (status == IoStatus::Closed || status == IoStatus::Failed) &&
                         !request_.started() && !parkFor_;
         co_return false;
@@ -338,6 +341,7 @@ awaitable<bool> DownstreamSession::readHead() {
       headDeadline = std::chrono::steady_clock::now() + timeouts.headerRead;
   }
   if (request_.failed()) {
+    refused(request_.errorStatus());
     co_await writeClient(localResponse(
         request_.errorStatus(), fmt::format("{}\n", reasonPhrase(request_.errorStatus())), true));
     co_return false;
@@ -483,7 +487,7 @@ awaitable<void> DownstreamSession::handle() {
   std::string why;
   if (!fillExchange(x, status, why)) {
     keepAlive_ = false;
-    worker_.metrics().requestEnded("", listener(), metrics::Protocol::Http1, status, 0);
+    refused(status);
     co_await writeClient(localResponse(status, why, true));
   } else {
     keepAlive_ = request_.keepAlive() && !request_.upgrade() && !worker_.draining() &&

@@ -106,6 +106,11 @@ private:
   awaitable<bool> sendTunnel(std::string_view piece, bool last);
   void log(route::Exchange &x);
   uint32_t listener() const { return options_ ? options_->index : 0; }
+  // A request answered `status` before it became an exchange (malformed, too slow, too
+  // large): counted, with no upstream.
+  void refused(int status) {
+    worker_.metrics().requestEnded("", listener(), metrics::Protocol::Http1, status, 0);
+  }
 
   Worker &worker_;
   Admission::Ticket ticket_; // released with the session, unless the connection is parked

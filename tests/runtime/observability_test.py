@@ -186,6 +186,17 @@ on response {{ resp.header["x-tag"] = "1" }}
         self.assertEqual(moved("turnout_requests_total", listener=f"127.0.0.1:{self.proxy.port}",
                                protocol="http2", upstream="web", status_class="2xx"), 1)
 
+    def test_a_request_refused_before_the_policy_is_counted(self):
+        labels = {"listener": f"127.0.0.1:{self.proxy.port}", "protocol": "http1", "upstream": "",
+                  "status_class": "4xx"}
+        before = samples(scrape(self.metrics_port)[1])
+        answer = harness.raw(self.proxy.port, b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+                                              b"Content-Length: 2\r\n\r\n")
+        self.assertTrue(answer.startswith(b"HTTP/1.1 400 "), answer)
+        after = settled(self.metrics_port, before, 1, "turnout_requests_total", **labels)
+        self.assertEqual(value(after, "turnout_requests_total", **labels) -
+                         value(before, "turnout_requests_total", **labels), 1)
+
     def test_a_load_is_counted_and_its_rules_counted_afresh(self):
         before = samples(scrape(self.metrics_port)[1])
         answer = admin(self.admin, {"command": "load", "path": self.proxy.policy})
