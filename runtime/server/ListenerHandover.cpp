@@ -118,22 +118,28 @@ bool sameUser(int fd) {
 
 HandedOver receiveListeners(const std::string &path, std::chrono::seconds timeout,
                             std::string &error) {
+  // Bound under a name of its own and renamed once it listens: `path` never names a socket
+  // that refuses connections (a SIGQUIT sent the moment it appears finds it ready).
+  std::string bindPath = fmt::format("{}.{}", path, ::getpid());
   sockaddr_un address;
-  if (!addressOf(path, address, error))
+  if (!addressOf(path, address, error) || !addressOf(bindPath, address, error))
     return {};
   int server = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct stat info;
   if (::lstat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode))
     ::unlink(path.c_str());
+  if (::lstat(bindPath.c_str(), &info) == 0 && S_ISSOCK(info.st_mode))
+    ::unlink(bindPath.c_str());
   mode_t previous = ::umask(0177);
   bool bound = server >= 0 &&
                ::bind(server, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
-               ::listen(server, 1) == 0;
+               ::listen(server, 1) == 0 && ::rename(bindPath.c_str(), path.c_str()) == 0;
   ::umask(previous);
   if (!bound) {
     error = fmt::format("cannot wait on the upgrade socket {}: {}", path, std::strerror(errno));
     if (server >= 0)
       ::close(server);
+    ::unlink(bindPath.c_str());
     return {};
   }
   HandedOver handed;

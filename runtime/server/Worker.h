@@ -47,8 +47,8 @@ inline constexpr Duration kDrainingWait{1000};
 struct SharedState {
   const ServerConfig &config;
   Admission admission{config.limits.maxConnections, config.limits.maxConnectionsPerClient};
-  std::unique_ptr<log::FileWriter> accessLog; // null: none
-  std::vector<log::AccessField> accessFields; // of JSON lines
+  std::unique_ptr<log::FileWriter> accessLog{}; // null: none
+  std::vector<log::AccessField> accessFields{}; // of JSON lines
 };
 
 // A policy version as the control plane hands it to the workers: the policy and, per

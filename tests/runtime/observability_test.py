@@ -437,13 +437,14 @@ on request {{ route web }}
             parsed = samples(text)
             self.assertEqual(value(parsed, "turnout_upstream_peer_ejected", upstream="web",
                                    peer=f"127.0.0.1:{flaky.port}"), 1)
-            # Its connect failures stop while it is out.
-            failed = value(parsed, "turnout_upstream_connect_failures_total", upstream="web",
+            # Its failures (refused connects; resets of the connections pooled to it) stop
+            # while it is out.
+            failed = value(parsed, "turnout_upstream_failures_total", upstream="web",
                            peer=f"127.0.0.1:{flaky.port}")
             self.assertGreaterEqual(failed, 3)
             time.sleep(1)
             parsed = samples(scrape(metrics)[1])
-            self.assertEqual(value(parsed, "turnout_upstream_connect_failures_total", upstream="web",
+            self.assertEqual(value(parsed, "turnout_upstream_failures_total", upstream="web",
                                    peer=f"127.0.0.1:{flaky.port}"), failed)
             # Back on its port: once the ejection is over, it serves again.
             restarted = harness.start([sys.executable, harness.ORIGIN, str(flaky.port)])
