@@ -167,7 +167,7 @@ std::string Control::exposition(const Scraped &scraped) const {
              "Time to load a policy: read, check, compile and activate.");
   out.histogram("turnout_policy_load_duration_seconds", {}, loadTime_);
   out.family("turnout_rule_hits_total", "counter",
-             "Times each rule of the active policy version fired since it was activated, by "
+             "Times each rule of the active policy version fired since the version was loaded, by "
              "the rule's file, line and action.");
   if (active)
     for (const auto &[place, hits] : hitsByPlace(*active->policy, scraped.ruleHits)) {

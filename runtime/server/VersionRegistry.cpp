@@ -36,7 +36,8 @@ const VersionRegistry::Kept *VersionRegistry::find(const std::string &id) const 
 
 void VersionRegistry::activate(std::shared_ptr<const Policy> policy) {
   if (!find(policy->id())) {
-    kept_.push_back(Kept{policy, utcNow()});
+    kept_.push_back(Kept{policy, utcNow(),
+                         std::make_shared<RuleCounts>(policy->rules().size(), workers_.size())});
     // The oldest versions go, but the active one and the one being activated.
     for (auto it = kept_.begin(); kept_.size() > keep_ && it != kept_.end();) {
       if (it->policy->id() == activeId_ || it->policy->id() == policy->id())
@@ -50,11 +51,7 @@ void VersionRegistry::activate(std::shared_ptr<const Policy> policy) {
   auto version = std::make_shared<PolicyVersion>();
   version->policy = policy;
   version->generation = ++generation_;
-  if (size_t rules = policy->rules().size()) {
-    constexpr size_t kPerLine = 64 / sizeof(uint64_t); // no two workers share a cache line
-    version->ruleStride = (rules + kPerLine - 1) / kPerLine * kPerLine;
-    version->ruleCounts = std::make_unique<uint64_t[]>(version->ruleStride * workers_.size());
-  }
+  version->ruleCounts = find(policy->id())->ruleCounts;
   std::unordered_map<std::string, std::shared_ptr<upstream::PeerStates>> states;
   for (const upstream::UpstreamSpec &spec : policy->upstreams()) {
     std::string definition = spec.definition();

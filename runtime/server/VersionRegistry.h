@@ -19,6 +19,7 @@ public:
   struct Kept {
     std::shared_ptr<const Policy> policy;
     std::string loadedAt; // UTC, ISO 8601
+    std::shared_ptr<RuleCounts> ruleCounts;
   };
 
   // Keeps at most `keep` versions (at least 2: the active one and the one being activated).

@@ -51,24 +51,37 @@ struct SharedState {
   std::vector<log::AccessField> accessFields{}; // of JSON lines
 };
 
-// A policy version as the control plane hands it to the workers: the policy and, per
-// upstream of its program, the upstream's definition and peer states (shared with other
-// versions that define it the same way).
+// How often each rule of a policy fired since it was loaded, per worker: worker w counts
+// into hits(w) alone, and only its thread reads that (a scrape asks it). Every activation
+// of the same version (a rollback to it, a load of the same sources) counts on here.
+class RuleCounts {
+public:
+  RuleCounts(size_t rules, size_t workers)
+      : stride_((rules + kPerLine - 1) / kPerLine * kPerLine),
+        counts_(std::make_unique<uint64_t[]>(stride_ * workers)) {}
+  uint64_t *hits(unsigned worker) const {
+    return stride_ ? counts_.get() + stride_ * worker : nullptr;
+  }
+
+private:
+  static constexpr size_t kPerLine = 64 / sizeof(uint64_t); // no two workers share a cache line
+  size_t stride_;
+  std::unique_ptr<uint64_t[]> counts_;
+};
+
+// A policy version as the control plane hands it to the workers: the policy, its rule
+// counters and, per upstream of its program, the upstream's definition and peer states
+// (shared with other versions that define it the same way).
 struct PolicyVersion {
   std::shared_ptr<const Policy> policy;
+  std::shared_ptr<RuleCounts> ruleCounts;
   struct Upstream {
     std::string definition;
     std::shared_ptr<upstream::PeerStates> peers;
   };
   std::vector<Upstream> upstreams;
   uint64_t generation = 0; // the control plane's count of activations, this one included
-  // How often each of the policy's rules fired, per worker: worker w counts into
-  // ruleHits(w) alone, and only its thread reads that (a scrape asks it).
-  size_t ruleStride = 0; // the policy's rules, rounded up to a cache line's worth
-  std::unique_ptr<uint64_t[]> ruleCounts;
-  uint64_t *ruleHits(unsigned worker) const {
-    return ruleStride ? ruleCounts.get() + ruleStride * worker : nullptr;
-  }
+  uint64_t *ruleHits(unsigned worker) const { return ruleCounts->hits(worker); }
 };
 
 // A client connection as a drain reaches it: HTTP/1's session, HTTP/2's connection.

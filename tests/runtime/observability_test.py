@@ -197,15 +197,20 @@ on response {{ resp.header["x-tag"] = "1" }}
         self.assertEqual(value(after, "turnout_requests_total", **labels) -
                          value(before, "turnout_requests_total", **labels), 1)
 
-    def test_a_load_is_counted_and_its_rules_counted_afresh(self):
+    def test_a_load_is_counted_and_a_version_keeps_its_rule_counts(self):
+        curl(self.proxy.url("/local"))
         before = samples(scrape(self.metrics_port)[1])
-        answer = admin(self.admin, {"command": "load", "path": self.proxy.policy})
+        hits = value(before, "turnout_rule_hits_total", file=self.proxy.policy, line="5", action="respond")
+        self.assertGreater(hits, 0)
+        answer = admin(self.admin, {"command": "load", "path": self.proxy.policy})  # the same version
         self.assertTrue(answer["ok"], answer)
         after = samples(scrape(self.metrics_port)[1])
         self.assertEqual(value(after, "turnout_policy_loads_total", result="ok") -
                          value(before, "turnout_policy_loads_total", result="ok"), 1)
         self.assertEqual(value(after, "turnout_policy_load_duration_seconds_count") -
                          value(before, "turnout_policy_load_duration_seconds_count"), 1)
+        self.assertEqual(value(after, "turnout_rule_hits_total", file=self.proxy.policy, line="5",
+                               action="respond"), hits)
 
     def test_the_grafana_dashboard_reads_metrics_turnout_exposes(self):
         with open(os.path.join(harness.ROOT, "examples", "grafana", "turnout.json")) as f:
