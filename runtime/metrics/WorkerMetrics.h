@@ -61,7 +61,9 @@ struct WorkerMetrics {
   // By upstream name; "" for requests answered without one (by the policy, or refused).
   std::unordered_map<std::string, UpstreamCounters> upstreams;
   // Connections open now and opened ever, by side and protocol. A client connection that
-  // turns to HTTP/2 counts as opened on both.
+  // turns to HTTP/2 counts as opened on both. Open HTTP/1 client connections are not
+  // counted here: a scrape takes them from the admission count (every admitted connection
+  // but the HTTP/2 ones), and adds the upstream pool's idle connections to those in use.
   std::array<std::array<int64_t, kProtocols>, kSides> open{}, opened{};
   // Client TLS handshakes by result: done, failed, timed out.
   enum class Handshake : uint8_t { Ok, Failed, TimedOut };
