@@ -80,6 +80,9 @@ class VscodeExtensionTest(unittest.TestCase):
         web = 'upstream web {\n    servers = ["127.0.0.1:8080"]\n}\n'
         policies = {
             "upstream": expand(snippets["upstream"]["body"]) + "\non request {\n    route name\n}\n",
+            "health and outlier": expand(snippets["upstream"]["body"])[:-1] + "    " +
+                                  expand(snippets["health"]["body"]) + "\n    " +
+                                  expand(snippets["outlier"]["body"]) + "\n}\non request {\n    route name\n}\n",
             "on": web + expand(snippets["on request"]["body"]) + "\n",
             "map": web + expand(snippets["map"]["body"]) +
                    '\non request {\n    if name[req.path] == "" {\n        route web\n    }\n    route web\n}\n',
