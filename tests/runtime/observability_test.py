@@ -292,6 +292,38 @@ class RuleStats(unittest.TestCase):
             proxy.stop()
 
 
+class ArtifactRules(unittest.TestCase):
+    """An artifact (routec build) carries its rule table: its hits are placed in the
+    sources it was built from."""
+
+    def test_an_artifact_counts_its_rules(self):
+        directory = tempfile.mkdtemp(prefix="turnout-artifact-")
+        source = os.path.join(directory, "p.route")
+        with open(source, "w") as f:
+            f.write('on request {\n    if req.path == "/a" {\n        respond 200 "a\\n"\n    }\n'
+                    '    respond 404 "no\\n"\n}\n')
+        artifact = os.path.join(directory, "p.rtart")
+        built = routec("build", source, "-o", artifact)
+        self.assertEqual(built.returncode, 0, built.stderr)
+        port, metrics = harness.free_port(), harness.free_port()
+        process = harness.start([harness.TURNOUT, "run", artifact, "--listen", f"127.0.0.1:{port}",
+                                 "--threads", "1", "--metrics", f"127.0.0.1:{metrics}"],
+                                stderr=subprocess.DEVNULL)
+        try:
+            harness.wait_for_port(metrics, process)
+            for path in ("/a", "/a", "/b"):
+                curl(f"http://127.0.0.1:{port}{path}")
+            parsed = samples(scrape(metrics)[1])
+            self.assertEqual(value(parsed, "turnout_rule_hits_total", file=source, line="2", action="if"), 2)
+            self.assertEqual(value(parsed, "turnout_rule_hits_total", file=source, line="3", action="respond"), 2)
+            self.assertEqual(value(parsed, "turnout_rule_hits_total", file=source, line="5", action="respond"), 1)
+            info = [dict(k[1]) for k in parsed if k[0] == "turnout_policy_info"]
+            self.assertEqual(info[0]["backend"], "artifact")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            self.assertEqual(process.wait(timeout=10), 0)
+
+
 class AccessLogs(unittest.TestCase):
     """JSON lines with the configured fields and the log phase's; a line per request under
     load through 10 SIGUSR1 reopens, the file renamed before each."""
