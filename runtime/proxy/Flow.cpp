@@ -76,11 +76,10 @@ void Flow::fail(route::Exchange &x, const Error &error) {
   spdlog::warn("request {}: upstream {} attempt {}: {}: {}", x.requestId, x.upstreamName,
                x.upstreamAttempt, error.name(), error.message);
   if (error.side() == ErrorSide::Upstream && attemptBalancer_) {
-    metrics::PeerCounters &counted = metrics::local().peer(x.upstreamName, x.upstreamPeer);
-    ++counted.failures;
+    ++attemptCounters_->failures;
     if (error.kind == ErrorKind::ConnectTimeout || error.kind == ErrorKind::ReadTimeout ||
         error.kind == ErrorKind::WriteTimeout)
-      ++counted.timeouts;
+      ++attemptCounters_->timeouts;
     peerFailed(x);
   }
   record(x, error);
@@ -146,12 +145,15 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
   started_ = Clock::now();
   policy_ = &routing.policy;
   callDeadline_.reset();
+  // One pass over the request's fields for what the flow reads of them itself.
   const bool tracing = config_.tracing.enabled;
-  std::optional<std::string_view> contentType, traceParent;
+  std::optional<std::string_view> contentType, grpcTimeout, traceParent;
   int traceParents = 0;
   for (const auto &[name, value] : x.request.headers.fields()) {
     if (!contentType && route::sameFieldName(name, "content-type"))
       contentType = value;
+    else if (!grpcTimeout && route::sameFieldName(name, "grpc-timeout"))
+      grpcTimeout = value;
     else if (tracing && route::sameFieldName(name, "traceparent") && traceParents++ == 0)
       traceParent = value;
   }
@@ -159,13 +161,9 @@ awaitable<void> Flow::run(route::Exchange &x, Routing routing) {
     x.grpc = route::grpc::wireOf(*contentType);
   if (tracing)
     startTrace(x, traceParents == 1 ? traceParent : std::nullopt); // two: neither is valid
-  if (x.grpc != route::grpc::Wire::None)
-    for (const auto &[name, value] : x.request.headers.fields())
-      if (route::sameFieldName(name, "grpc-timeout")) {
-        if (auto timeout = route::grpc::parseTimeout(value))
-          callDeadline_ = started_ + std::chrono::duration_cast<Clock::duration>(*timeout);
-        break;
-      }
+  if (x.grpc != route::grpc::Wire::None && grpcTimeout)
+    if (auto timeout = route::grpc::parseTimeout(*grpcTimeout))
+      callDeadline_ = started_ + std::chrono::duration_cast<Clock::duration>(*timeout);
   policy_->runPhase(x, Phase::Request);
   if (x.fault || x.decision.kind != route::Decision::Kind::Route) {
     // A fault is answered 500 by answerLocally.
@@ -340,7 +338,9 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
   const upstream::ConnectSettings &settings = *bounded;
   attemptBalancer_ = &balancer;
   attemptPeer_ = peer;
-  metrics::PeerCounters &counted = metrics::local().peer(x.upstreamName, x.upstreamPeer);
+  metrics::UpstreamCounters &upstreamCounted = metrics::local().upstreams[x.upstreamName];
+  metrics::PeerCounters &counted = upstreamCounted.peers[x.upstreamPeer];
+  attemptCounters_ = &counted;
   if (up_.reuse(x.upstreamPeer, settings, retryable)) {
     ++counted.reuses;
   } else {
@@ -438,8 +438,7 @@ awaitable<Flow::Attempt> Flow::attempt(route::Exchange &x, upstream::Balancer &b
   }
   x.upstreamFirstByteNs =
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - sent).count();
-  metrics::local().upstreams[x.upstreamName].firstByte.observe(
-      static_cast<double>(x.upstreamFirstByteNs) / 1e9);
+  upstreamCounted.firstByte.observe(static_cast<double>(x.upstreamFirstByteNs) / 1e9);
 
   // From here on the response belongs to the client: no retry, no error phase.
   policy_->runPhase(x, Phase::UpstreamResponse);

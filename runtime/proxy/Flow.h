@@ -17,6 +17,10 @@
 #include <string>
 #include <vector>
 
+namespace turnout::metrics {
+struct PeerCounters;
+} // namespace turnout::metrics
+
 namespace turnout::proxy {
 
 // What a request runs on: a policy and its upstreams' balancers (by upstream index).
@@ -120,6 +124,7 @@ private:
   bool traceContinued_ = false;
   upstream::Balancer *attemptBalancer_ = nullptr;
   int attemptPeer_ = -1;
+  metrics::PeerCounters *attemptCounters_ = nullptr; // its worker's counters of that peer
 };
 
 } // namespace turnout::proxy
